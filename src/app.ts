@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type pg from 'pg';
+import type { Config } from './config.js';
+import type { Db } from './db/index.js';
+import { CredentialVerifier } from './modules/tenants/credentials.js';
+import { parseQueryString } from './http/lenient.js';
+import { registerOps } from './http/ops.js';
+import { registerCoreApi } from './http/core/index.js';
+import { registerConnectApi } from './http/connect/index.js';
+import { registerPosApi } from './http/pos/index.js';
+import { registerAdminApi } from './http/admin/index.js';
+
+/** What route handlers reach: the database and the configuration. */
+export interface Deps {
+  db: Db;
+  pool?: pg.Pool;
+  config: Config;
+  verifier: CredentialVerifier;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: Deps;
+  }
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface AppOptions {
+  config: Config;
+  db: Db;
+  pool?: pg.Pool;
+  /** A pino logger; absent: no logging (tests). */
+  logger?: FastifyBaseLogger;
+}
+
+/** Builds the application (all surfaces on one instance); the server and the tests share it. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQueryString },
+    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('deps', { db: options.db, pool: options.pool, config: options.config, verifier: new CredentialVerifier(options.db) });
+
+  // Keep the body as received (Message-ID hashing), then parse it as Fastify does.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.rawBody = body as string;
+    parseJson(request, body as string, done);
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Loyalist', version: '0.1.0', description: 'SessionM-compatible loyalty platform: Core, Connect, Cloud POS and admin APIs.' },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic', description: 'Core: appkey:secret; Connect: appkey_connect:secret_connect' },
+          pos: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Cloud POS token' },
+          admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerOps(app);
+  registerCoreApi(app);
+  registerConnectApi(app);
+  registerPosApi(app);
+  registerAdminApi(app);
+  return app;
+}

@@ -1,0 +1,50 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** Every setting the server reads, with its environment variable and default. */
+export const ConfigSchema = Type.Object({
+  databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'DATABASE_URL: PostgreSQL server; absent means the embedded database' })),
+  dataDir: Type.String({ minLength: 1, default: './data', description: 'DATA_DIR: directory of the embedded database' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'PORT' }),
+  host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'HOST' }),
+  adminToken: Type.Optional(Type.String({ minLength: 16, description: 'ADMIN_TOKEN: enables the admin API' })),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'LOG_LEVEL' }),
+  privacyGraceSeconds: Type.Integer({ minimum: 0, default: 86400, description: 'PRIVACY_GRACE_SECONDS' }),
+  replayWindowSeconds: Type.Integer({ minimum: 1, default: 1800, description: 'MESSAGE_ID_REPLAY_SECONDS: how long a Message-ID answer is replayed' }),
+  dbPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 20, description: 'DB_POOL_SIZE: connections to PostgreSQL per process' }),
+  worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+const ENV_NAMES: Record<keyof Config, string> = {
+  databaseUrl: 'DATABASE_URL',
+  dataDir: 'DATA_DIR',
+  port: 'PORT',
+  host: 'HOST',
+  adminToken: 'ADMIN_TOKEN',
+  logLevel: 'LOG_LEVEL',
+  privacyGraceSeconds: 'PRIVACY_GRACE_SECONDS',
+  replayWindowSeconds: 'MESSAGE_ID_REPLAY_SECONDS',
+  dbPoolSize: 'DB_POOL_SIZE',
+  worker: 'WORKER',
+};
+
+/** Reads the configuration from the environment (and overrides), validated at boot. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV_NAMES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  Object.assign(raw, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)));
+  const withDefaults = Value.Default(ConfigSchema, raw);
+  const config = Value.Convert(ConfigSchema, withDefaults);
+  const errors = [...Value.Errors(ConfigSchema, config)];
+  if (errors.length) {
+    const first = errors[0];
+    const key = first.path.replace(/^\//, '') as keyof Config;
+    throw new Error(`invalid configuration: ${ENV_NAMES[key] ?? key} ${first.message}`);
+  }
+  return config as Config;
+}

@@ -1,0 +1,96 @@
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import type { Database } from './schema.js';
+
+/**
+ * Values read from the database keep their exact meaning: `numeric` stays a
+ * string (amounts are never binary floats), `date` stays `YYYY-MM-DD`, and
+ * `int8` (identity columns, counts) becomes a number, safe below 2^53.
+ */
+const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082 } as const;
+const identity = (v: string) => v;
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: 'postgres' | 'embedded';
+  close(): Promise<void>;
+  /** The embedded instance, for dumping its data directory (tests). */
+  pglite?: PGlite;
+  /** The PostgreSQL pool, for metrics. */
+  pool?: pg.Pool;
+}
+
+export function connectPostgres(url: string, poolSize = 20): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        if (oid === OID.INT8) return Number;
+        if (oid === OID.NUMERIC || oid === OID.DATE) return identity;
+        return pg.types.getTypeParser(oid, format);
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client that loses its server must not crash the process.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', pool, close: () => db.destroy() };
+}
+
+export async function openEmbedded(options: { dataDir?: string; loadDataDir?: Blob }): Promise<DatabaseHandle> {
+  const pglite = await PGlite.create({
+    dataDir: options.dataDir,
+    loadDataDir: options.loadDataDir,
+    parsers: { [OID.INT8]: Number, [OID.NUMERIC]: identity, [OID.DATE]: identity },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+  return { db, kind: 'embedded', pglite, close: () => db.destroy() };
+}
+
+/**
+ * Presents PGlite's single connection as a pool of one: whoever holds it
+ * (a query, or a whole transaction) releases it before the next caller runs.
+ */
+class PGlitePool implements PostgresPool {
+  private tail: Promise<void> = Promise.resolve();
+  constructor(private readonly pglite: PGlite) {}
+
+  async connect(): Promise<PostgresPoolClient> {
+    let release!: () => void;
+    const previous = this.tail;
+    this.tail = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    const pglite = this.pglite;
+    const client = {
+      async query(sql: string, parameters: readonly unknown[]) {
+        // Without parameters a text may hold several statements (migrations).
+        const result = parameters.length
+          ? await pglite.query(sql, parameters as unknown[])
+          : (await pglite.exec(sql)).at(-1) ?? { rows: [], affectedRows: 0 };
+        return {
+          command: commandOf(sql),
+          rowCount: result.affectedRows ?? result.rows.length,
+          rows: result.rows,
+        } as PostgresQueryResult<never>;
+      },
+      release,
+    };
+    // Kysely's client type also has a cursor overload, which streaming would need; nothing here streams.
+    return client as unknown as PostgresPoolClient;
+  }
+
+  async end() {
+    await this.tail;
+    await this.pglite.close();
+  }
+}
+
+/** Kysely reads the affected-row count only for these commands. */
+function commandOf(sql: string): PostgresQueryResult<never>['command'] {
+  const word = /^\s*(insert|update|delete|merge)\b/i.exec(sql)?.[1];
+  return (word?.toUpperCase() ?? 'SELECT') as PostgresQueryResult<never>['command'];
+}

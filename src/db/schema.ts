@@ -1,0 +1,165 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Column types of the tables in `migrations/`; each module owns its tables. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T = unknown> = ColumnType<T, string | undefined, string>;
+
+// tenants
+export interface RetailersTable {
+  id: string;
+  number: Generated<number>;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface CredentialsTable {
+  id: string;
+  retailer_id: string;
+  surface: 'core' | 'connect' | 'pos';
+  key: string;
+  secret_salt: Buffer;
+  secret_hash: Buffer;
+  created_at: Timestamp;
+  revoked_at: Date | null;
+}
+
+export interface StoresTable {
+  retailer_id: string;
+  id: string;
+  name: string;
+  external_id: string | null;
+  time_zone: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  retired_at: Date | null;
+}
+
+// program
+export interface CustomAttributesTable {
+  retailer_id: string;
+  name: string;
+  type: 'string' | 'number' | 'boolean' | 'list' | 'object';
+  default_value: Json | null;
+  retired_at: Date | null;
+}
+
+export interface ProgramsTable {
+  retailer_id: string;
+  document: Json;
+  applied_at: Timestamp;
+}
+
+// members
+export interface MembersTable {
+  retailer_id: string;
+  id: string;
+  player_id: Generated<number>;
+  lifecycle: ColumnType<'active' | 'deleted' | 'merged' | 'forgotten', string | undefined, string>;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  gender: string | null;
+  dob: string | null;
+  address: string | null;
+  address2: string | null;
+  city: string | null;
+  state: string | null;
+  zip: string | null;
+  country: string | null;
+  dma: string | null;
+  locale: string | null;
+  opted_in: Generated<boolean>;
+  activated: Generated<boolean>;
+  suspended: Generated<boolean>;
+  test_account: Generated<boolean>;
+  account_status: Generated<string>;
+  referrer_code: string;
+  referred_by: string | null;
+  profile_photo_url: string | null;
+  user_profile: Json<Record<string, unknown>>;
+  profile_version: Generated<number>;
+  registered_at: Timestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface MemberIdentifiersTable {
+  retailer_id: string;
+  member_id: string;
+  external_id: string;
+  external_id_type: string;
+  position: number;
+  created_at: Timestamp;
+}
+
+export interface MemberPhoneNumbersTable {
+  retailer_id: string;
+  member_id: string;
+  position: number;
+  phone_number: string;
+  digits: string;
+  phone_type: string;
+  preference_flags: Json<string[]>;
+  verified_ownership: boolean;
+}
+
+// tags
+export interface MemberTagsTable {
+  retailer_id: string;
+  member_id: string;
+  tag: string;
+  count: number;
+  expires_at: Date | null;
+  updated_at: Timestamp;
+}
+
+// timeline
+export interface TimelineEventsTable {
+  retailer_id: string;
+  member_id: string;
+  id: Generated<number>;
+  stream_id: string;
+  event_type_id: number;
+  occurred_at: Timestamp;
+  created_at: Timestamp;
+  request_id: string | null;
+  payload: Json<Record<string, unknown>>;
+}
+
+// jobs
+export interface JobsTable {
+  id: Generated<number>;
+  queue: string;
+  payload: Json<Record<string, unknown>>;
+  dedupe_key: string | null;
+  run_at: Timestamp;
+  attempts: Generated<number>;
+  max_attempts: Generated<number>;
+  last_error: string | null;
+  created_at: Timestamp;
+}
+
+// http replay of Message-ID requests
+export interface MessageReplaysTable {
+  retailer_id: string;
+  message_id: string;
+  body_hash: string;
+  status_code: number | null;
+  response_body: string | null;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  retailers: RetailersTable;
+  credentials: CredentialsTable;
+  stores: StoresTable;
+  custom_attributes: CustomAttributesTable;
+  programs: ProgramsTable;
+  members: MembersTable;
+  member_identifiers: MemberIdentifiersTable;
+  member_phone_numbers: MemberPhoneNumbersTable;
+  member_tags: MemberTagsTable;
+  timeline_events: TimelineEventsTable;
+  jobs: JobsTable;
+  message_replays: MessageReplaysTable;
+}

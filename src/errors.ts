@@ -1,0 +1,51 @@
+/**
+ * The closed list of error codes every surface answers with, and the HTTP
+ * status each maps to. Domain code throws `DomainError`; the surfaces render it
+ * in their own envelope.
+ */
+export const ERROR_STATUS = {
+  // credentials
+  access_denied: 401,
+  invalid_api_key: 401,
+  // bad input
+  invalid_json: 400,
+  body_too_large: 400,
+  unsupported_media_type: 415,
+  missing_data: 400,
+  argument_error: 400,
+  validation: 422,
+  // lookups
+  not_found: 404,
+  user_not_found: 404,
+  not_available: 404,
+  // conflicts
+  duplicate_email: 409,
+  duplicate_external_id: 409,
+  multiple_matches: 409,
+  message_id_conflict: 409,
+  request_in_progress: 409,
+  // server
+  internal_server_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** The request field the error is about, when there is one. */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
+export const memberNotFound = () => new DomainError('user_not_found', 'user not found');

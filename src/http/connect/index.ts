@@ -1,0 +1,19 @@
+import type { FastifyInstance } from 'fastify';
+import { accessDenied, basicCredentials, registerSurface, type Surface } from '../surface.js';
+
+/** Connect API (offers and incentives): /offers/api/... and /incentives/api/..., Basic auth. */
+export function registerConnectApi(app: FastifyInstance): void {
+  const surface: Surface = {
+    name: 'connect',
+    messageIdReplay: true,
+    async authenticate(request) {
+      const credentials = basicCredentials(request);
+      const tenant = credentials && (await app.deps.verifier.verify('connect', credentials.key, credentials.secret));
+      if (!tenant) throw accessDenied();
+      return tenant;
+    },
+    errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
+  };
+  registerSurface(app, surface, '/offers/api', async () => {});
+  registerSurface(app, surface, '/incentives/api', async () => {});
+}

@@ -1,0 +1,34 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { DomainError } from '../../errors.js';
+import { accessDenied, basicCredentials, registerSurface, type Surface } from '../surface.js';
+import { tagRoutes } from './tags.js';
+import { timelineRoutes } from './timelines.js';
+import { userRoutes } from './users.js';
+
+/** Core platform API: /priv/v1|v2/apps/:appkey/..., Basic auth appkey:secret. */
+export function registerCoreApi(app: FastifyInstance): void {
+  const surface: Surface = {
+    name: 'core',
+    messageIdReplay: true,
+    async authenticate(request) {
+      const credentials = basicCredentials(request);
+      if (!credentials) throw accessDenied();
+      const tenant = await app.deps.verifier.verify('core', credentials.key, credentials.secret);
+      if (!tenant) throw accessDenied();
+      const pathKey = /^\/priv\/v\d+\/apps\/([^/?]+)/.exec(request.url)?.[1];
+      if (!pathKey || decodeURIComponent(pathKey).toLowerCase() !== credentials.key.toLowerCase()) {
+        throw new DomainError('invalid_api_key', 'the appkey in the path is not the one of these credentials');
+      }
+      return tenant;
+    },
+    errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
+  };
+  const v1: FastifyPluginAsync = async (scope) => {
+    await scope.register(userRoutes);
+    await scope.register(tagRoutes);
+    await scope.register(timelineRoutes);
+  };
+  registerSurface(app, surface, '/priv', async (scope) => {
+    await scope.register(v1, { prefix: '/v1/apps/:appkey' });
+  });
+}

@@ -1,0 +1,51 @@
+import type { FastifyError } from 'fastify';
+import { DomainError, ERROR_STATUS, type ErrorCode } from '../errors.js';
+
+export interface ErrorAnswer {
+  status: number;
+  code: ErrorCode;
+  message: string;
+}
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+const answer = (code: ErrorCode, message: string): ErrorAnswer => ({ status: ERROR_STATUS[code], code, message });
+
+/**
+ * Turns anything a handler or Fastify throws into one of the closed list of
+ * codes. Client mistakes name the field; nothing internal reaches the client.
+ */
+export function toErrorAnswer(err: unknown): ErrorAnswer {
+  if (err instanceof DomainError) return answer(err.code, err.message);
+  const e = err as FastifyError & { validation?: AjvError[]; validationContext?: string };
+  if (e.validation?.length) return validationAnswer(e.validation[0], e.validationContext ?? 'body');
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return answer('body_too_large', 'body: larger than the 1 MiB limit');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return answer('missing_data', 'body: a JSON body is required');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return answer('unsupported_media_type', 'Content-Type: send application/json');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return answer('invalid_json', 'body: not valid JSON');
+  }
+  if (e instanceof SyntaxError || e.name === 'SyntaxError') return answer('invalid_json', `body: not valid JSON (${e.message})`);
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return answer('argument_error', e.message);
+  return answer('internal_server_error', 'the server failed to process the request');
+}
+
+function validationAnswer(error: AjvError, context: string): ErrorAnswer {
+  const path = error.instancePath.split('/').filter(Boolean);
+  if (error.keyword === 'required') {
+    const field = [...path, String(error.params.missingProperty)].join('.');
+    return answer('missing_data', `${field}: is required`);
+  }
+  const field = path.join('.') || context;
+  if (error.keyword === 'additionalProperties') return answer('argument_error', `${field}.${String(error.params.additionalProperty)}: is not allowed`);
+  return answer('argument_error', `${field}: ${error.message ?? 'is not valid'}`);
+}

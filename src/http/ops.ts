@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { isMigrated } from '../db/index.js';
+import { queueDepth } from '../modules/jobs/queue.js';
+
+/** /healthz, /readyz and Prometheus /metrics (request counts and latency by route and status, DB, worker queue). */
+export function registerOps(app: FastifyInstance): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const labelNames = ['method', 'route', 'status_code'] as const;
+  const requests = new Counter({ name: 'loyalist_http_requests_total', help: 'HTTP requests answered', labelNames, registers: [registry] });
+  const duration = new Histogram({
+    name: 'loyalist_http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const { db, pool } = app.deps;
+  new Gauge({
+    name: 'loyalist_job_queue_depth',
+    help: 'Jobs waiting in the job queue',
+    registers: [registry],
+    async collect() {
+      this.set(await queueDepth(db).catch(() => -1));
+    },
+  });
+  if (pool) {
+    new Gauge({
+      name: 'loyalist_db_pool_connections',
+      help: 'PostgreSQL pool connections by state',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        this.set({ state: 'total' }, pool.totalCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+  }
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unknown', status_code: String(reply.statusCode) };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  const hide = { schema: { hide: true } };
+  app.get('/healthz', hide, async () => ({ status: 'ok' }));
+  let migrated = false;
+  app.get('/readyz', hide, async (_request, reply) => {
+    try {
+      await sql`SELECT 1`.execute(db);
+      migrated ||= await isMigrated(db);
+      if (migrated) return { status: 'ok' };
+      return reply.code(503).send({ status: 'error', errors: { code: 'service_unavailable', message: 'migrations are not applied' } });
+    } catch {
+      return reply.code(503).send({ status: 'error', errors: { code: 'service_unavailable', message: 'the database does not answer' } });
+    }
+  });
+  app.get('/metrics', hide, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+}

@@ -1,0 +1,71 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/index.js';
+import { enqueue, runNextJob, type JobHandler } from '../modules/jobs/queue.js';
+import { purgeExpiredTags } from '../modules/tags/service.js';
+import { purgeReplays } from '../modules/replays/service.js';
+
+export interface WorkerOptions {
+  pollMs?: number;
+  replayWindowSeconds?: number;
+  handlers?: Record<string, JobHandler>;
+}
+
+/** Housekeeping that re-schedules itself: one pending job per queue. */
+function periodicJobs(options: WorkerOptions): Record<string, { everySeconds: number; run: JobHandler }> {
+  return {
+    'tags.purge-expired': { everySeconds: 300, run: async (tx) => void (await purgeExpiredTags(tx)) },
+    'replays.purge': { everySeconds: 600, run: async (tx) => purgeReplays(tx, options.replayWindowSeconds) },
+  };
+}
+
+export function jobHandlers(options: WorkerOptions = {}): Record<string, JobHandler> {
+  const handlers: Record<string, JobHandler> = { ...options.handlers };
+  for (const [queue, { everySeconds, run }] of Object.entries(periodicJobs(options))) {
+    handlers[queue] = async (tx, payload) => {
+      await run(tx, payload);
+      // the job row is deleted when this commits; the dedupe key lets the next one in
+      await tx.deleteFrom('jobs').where('queue', '=', queue).where('dedupe_key', '=', queue).execute();
+      await enqueue(tx, { queue, dedupeKey: queue, runAt: new Date(Date.now() + everySeconds * 1000) });
+    };
+  }
+  return handlers;
+}
+
+export interface Worker {
+  stop(): Promise<void>;
+  /** Runs every due job now (tests, CLI). */
+  drain(): Promise<number>;
+}
+
+/** Polls the job queue in this process until stopped. */
+export async function startWorker(db: Db, log: Logger, options: WorkerOptions = {}): Promise<Worker> {
+  const handlers = jobHandlers(options);
+  for (const queue of Object.keys(periodicJobs(options))) await enqueue(db, { queue, dedupeKey: queue });
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+
+  const drain = async () => {
+    let count = 0;
+    for (;;) {
+      const outcome = await runNextJob(db, handlers);
+      if (!outcome) return count;
+      count++;
+      if (!outcome.ok) log.warn({ job: outcome.id, queue: outcome.queue, err: outcome.error }, 'job failed; will retry');
+    }
+  };
+
+  const timer = setInterval(() => {
+    if (stopped) return;
+    running = running.then(drain).catch((err) => log.error({ err }, 'worker poll failed'));
+  }, options.pollMs ?? 1000);
+  timer.unref();
+
+  return {
+    drain: () => (running = running.then(drain)) as Promise<number>,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running.catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,385 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sql, type Selectable } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import type { Db } from '../../db/index.js';
+import type { MembersTable } from '../../db/schema.js';
+import { DomainError, memberNotFound } from '../../errors.js';
+import type { Tenant } from '../tenants/credentials.js';
+import { recordTimeline, type TimelineSubject } from '../timeline/service.js';
+import { isUuid, normalizeDob, isEmail, digitsOf } from './values.js';
+
+export interface Identifier {
+  external_id: string;
+  external_id_type: string;
+}
+
+export interface PhoneNumber {
+  phone_number: string;
+  phone_type: string;
+  preference_flags: string[];
+  verified_ownership: boolean;
+}
+
+/** Standard attributes a request may set. */
+export interface MemberFields {
+  email?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  gender?: string | null;
+  dob?: string | null;
+  address?: string | null;
+  address2?: string | null;
+  city?: string | null;
+  state?: string | null;
+  zip?: string | null;
+  country?: string | null;
+  dma?: string | null;
+  locale?: string | null;
+  opted_in?: boolean;
+  activated?: boolean;
+  suspended?: boolean;
+  test_account?: boolean;
+  account_status?: string;
+  profile_photo_url?: string | null;
+}
+
+export interface MemberInput extends MemberFields {
+  /** On create: a known id (imports, the demo); absent: a new one. */
+  id?: string;
+  identifiers?: { external_id: string; external_id_type?: string }[];
+  phone_numbers?: { phone_number: string; phone_type?: string; preference_flags?: string[]; verified_ownership?: boolean }[];
+  /** Custom profile attributes; on update, merged into the stored ones (null removes one). */
+  user_profile?: Record<string, unknown>;
+  /** On create: the referrer_code of the member who referred this one. */
+  referral_code?: string;
+}
+
+export type MemberRow = Selectable<MembersTable>;
+
+export interface Member extends MemberRow {
+  identifiers: Identifier[];
+  phone_numbers: PhoneNumber[];
+}
+
+/** Who acts, for timeline entries. */
+export interface Actor extends Tenant {
+  requestId?: string;
+}
+
+const STANDARD_FIELDS = [
+  'email', 'first_name', 'last_name', 'gender', 'dob', 'address', 'address2', 'city', 'state', 'zip', 'country', 'dma',
+  'locale', 'opted_in', 'activated', 'suspended', 'test_account', 'account_status', 'profile_photo_url',
+] as const satisfies readonly (keyof MemberFields)[];
+
+/** The members a query may return: merged-away, forgotten and deleted ones are never returned. */
+function activeMembers(db: Db, retailerId: string) {
+  return db
+    .selectFrom('members as m')
+    .selectAll('m')
+    .select((eb) => [
+      jsonArrayFrom(
+        eb
+          .selectFrom('member_identifiers as i')
+          .select(['i.external_id', 'i.external_id_type'])
+          .whereRef('i.retailer_id', '=', 'm.retailer_id')
+          .whereRef('i.member_id', '=', 'm.id')
+          .orderBy('i.position'),
+      ).as('identifiers'),
+      jsonArrayFrom(
+        eb
+          .selectFrom('member_phone_numbers as p')
+          .select(['p.phone_number', 'p.phone_type', 'p.preference_flags', 'p.verified_ownership'])
+          .whereRef('p.retailer_id', '=', 'm.retailer_id')
+          .whereRef('p.member_id', '=', 'm.id')
+          .orderBy('p.position'),
+      ).as('phone_numbers'),
+    ])
+    .where('m.retailer_id', '=', retailerId)
+    .where('m.lifecycle', '=', 'active');
+}
+
+export async function getMember(db: Db, retailerId: string, id: string): Promise<Member | undefined> {
+  if (!isUuid(id)) return undefined;
+  return (await activeMembers(db, retailerId).where('m.id', '=', id.toLowerCase()).executeTakeFirst()) as Member | undefined;
+}
+
+export async function getMembers(db: Db, retailerId: string, ids: string[]): Promise<Member[]> {
+  const valid = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
+  if (!valid.length) return [];
+  return (await activeMembers(db, retailerId).where('m.id', 'in', valid).orderBy('m.player_id').execute()) as Member[];
+}
+
+/** Finds a member by one of its external ids (any type unless one is given); several matches is an error. */
+export async function findByExternalId(db: Db, retailerId: string, externalId: string, type?: string): Promise<Member | undefined> {
+  let ids = db
+    .selectFrom('member_identifiers')
+    .select('member_id')
+    .where('retailer_id', '=', retailerId)
+    .where(sql`lower(external_id)`, '=', externalId.toLowerCase());
+  if (type) ids = ids.where('external_id_type', '=', type);
+  const members = (await activeMembers(db, retailerId).where('m.id', 'in', ids).limit(2).execute()) as Member[];
+  if (members.length > 1) throw new DomainError('multiple_matches', `external_id ${externalId} names several members; give external_id_type`, 'external_id');
+  return members[0];
+}
+
+export async function findByEmail(db: Db, retailerId: string, email: string): Promise<Member | undefined> {
+  return (await activeMembers(db, retailerId).where(sql`lower(m.email)`, '=', email.trim().toLowerCase()).executeTakeFirst()) as Member | undefined;
+}
+
+export async function findByPhone(db: Db, retailerId: string, phone: string): Promise<Member | undefined> {
+  const ids = db
+    .selectFrom('member_phone_numbers')
+    .select('member_id')
+    .where('retailer_id', '=', retailerId)
+    .where('digits', '=', digitsOf(phone));
+  const members = (await activeMembers(db, retailerId).where('m.id', 'in', ids).limit(2).execute()) as Member[];
+  if (members.length > 1) throw new DomainError('multiple_matches', 'mobile_number matches several members', 'mobile_number');
+  return members[0];
+}
+
+/**
+ * Resolves the `user_id` of Connect and POS bodies: a member id, or one of the
+ * retailer's external ids (integrations send their own member numbers).
+ */
+export async function resolveMemberRef(db: Db, retailerId: string, ref: string): Promise<Member | undefined> {
+  return (isUuid(ref) && (await getMember(db, retailerId, ref))) || findByExternalId(db, retailerId, ref);
+}
+
+export interface SearchCriteria {
+  first_name?: string;
+  last_name?: string;
+  email?: string;
+  external_id?: string;
+  phone?: string;
+  sort?: 'user_id' | 'first_name' | 'last_name' | 'email' | 'created_at' | 'player_id';
+  limit: number;
+}
+
+/** Advanced search: exact, case-insensitive matches on every criterion given. */
+export async function searchMembers(db: Db, retailerId: string, criteria: SearchCriteria): Promise<{ total: number; members: Member[] }> {
+  let q = activeMembers(db, retailerId);
+  if (criteria.first_name) q = q.where(sql`lower(m.first_name)`, '=', criteria.first_name.toLowerCase());
+  if (criteria.last_name) q = q.where(sql`lower(m.last_name)`, '=', criteria.last_name.toLowerCase());
+  if (criteria.email) q = q.where(sql`lower(m.email)`, '=', criteria.email.toLowerCase());
+  if (criteria.external_id) {
+    q = q.where('m.id', 'in', db.selectFrom('member_identifiers').select('member_id').where('retailer_id', '=', retailerId).where(sql`lower(external_id)`, '=', criteria.external_id.toLowerCase()));
+  }
+  if (criteria.phone) {
+    q = q.where('m.id', 'in', db.selectFrom('member_phone_numbers').select('member_id').where('retailer_id', '=', retailerId).where('digits', '=', digitsOf(criteria.phone)));
+  }
+  const { total } = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+  const sort = criteria.sort === 'user_id' || !criteria.sort ? 'm.id' : criteria.sort === 'player_id' ? 'm.player_id' : (`m.${criteria.sort}` as const);
+  const members = (await q.orderBy(sort).orderBy('m.player_id').limit(criteria.limit).execute()) as Member[];
+  return { total: Number(total), members };
+}
+
+export function subjectOf(actor: Actor, member: Pick<Member, 'id' | 'player_id' | 'first_name' | 'last_name'>): TimelineSubject {
+  return {
+    retailerId: actor.retailerId,
+    retailerNumber: actor.retailerNumber,
+    memberId: member.id,
+    playerId: member.player_id,
+    userName: [member.first_name, member.last_name].filter(Boolean).join(' '),
+  };
+}
+
+/** Enrolls a member, in the caller's transaction. */
+export async function createMember(tx: Db, actor: Actor, input: MemberInput): Promise<Member> {
+  const fields = validateFields(input);
+  let referrer: MemberRow | undefined;
+  if (input.referral_code) {
+    referrer = await tx
+      .selectFrom('members')
+      .selectAll()
+      .where('retailer_id', '=', actor.retailerId)
+      .where('referrer_code', '=', input.referral_code.toUpperCase())
+      .where('lifecycle', '=', 'active')
+      .executeTakeFirst();
+    if (!referrer) throw new DomainError('validation', 'referrer_code: no member has this referral code', 'referrer_code');
+  }
+  const id = input.id?.toLowerCase() ?? randomUUID();
+  const now = new Date();
+  const row = await insertUnique(() =>
+    tx
+      .insertInto('members')
+      .values({
+        ...fields,
+        retailer_id: actor.retailerId,
+        id,
+        referrer_code: newReferrerCode(fields.first_name, fields.last_name),
+        referred_by: referrer?.id ?? null,
+        user_profile: JSON.stringify(withoutNulls(input.user_profile ?? {})),
+        registered_at: now,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow(),
+  );
+  await addIdentifiers(tx, actor.retailerId, id, input.identifiers ?? [], 0);
+  await replacePhoneNumbers(tx, actor.retailerId, id, input.phone_numbers);
+  await recordTimeline(tx, subjectOf(actor, row), [
+    referrer
+      ? { type: 'SIGNED_UP_WITH_REFERRAL', requestId: actor.requestId, occurredAt: now, payload: { referrer_id: referrer.id } }
+      : { type: 'SIGNED_UP_WITHOUT_REFERRAL', requestId: actor.requestId, occurredAt: now },
+  ]);
+  if (referrer) {
+    await recordTimeline(tx, subjectOf(actor, referrer), [
+      { type: 'REFERRED_A_USER_TO_SIGN_UP', requestId: actor.requestId, occurredAt: now, payload: { referred_user_id: id } },
+    ]);
+  }
+  return (await getMember(tx, actor.retailerId, id))!;
+}
+
+/** Changes a member's attributes, in the caller's transaction; writes PROFILE_UPDATE with the changed names. */
+export async function updateMember(tx: Db, actor: Actor, memberId: string, input: MemberInput): Promise<Member> {
+  const current = await lockMember(tx, actor.retailerId, memberId);
+  const fields = validateFields(input);
+  const changed: { attribute: string; from: unknown; to: unknown }[] = [];
+  for (const key of STANDARD_FIELDS) {
+    if (key in fields && fields[key] !== current[key]) changed.push({ attribute: key, from: current[key], to: fields[key] });
+  }
+  let profile = current.user_profile;
+  if (input.user_profile) {
+    profile = { ...current.user_profile };
+    for (const [key, value] of Object.entries(input.user_profile)) {
+      if (JSON.stringify(profile[key]) === JSON.stringify(value ?? undefined)) continue;
+      changed.push({ attribute: `user_profile.${key}`, from: profile[key] ?? null, to: value });
+      if (value === null) delete profile[key];
+      else profile[key] = value;
+    }
+  }
+  const profileChanged = profile !== current.user_profile && changed.some((c) => c.attribute.startsWith('user_profile.'));
+
+  const existing = new Set(current.identifiers.map((i) => `${i.external_id_type}\u0000${i.external_id.toLowerCase()}`));
+  const newIdentifiers = (input.identifiers ?? []).filter((i) => !existing.has(`${i.external_id_type ?? ''}\u0000${i.external_id.toLowerCase()}`));
+  for (const i of newIdentifiers) changed.push({ attribute: 'identifiers', from: null, to: i.external_id });
+  if (input.phone_numbers && JSON.stringify(normalizePhones(input.phone_numbers).map((p) => p.phone_number)) !== JSON.stringify(current.phone_numbers.map((p) => p.phone_number))) {
+    changed.push({ attribute: 'phone_numbers', from: current.phone_numbers.map((p) => p.phone_number), to: input.phone_numbers.map((p) => p.phone_number) });
+  }
+
+  if (changed.length) {
+    await insertUnique(() =>
+      tx
+        .updateTable('members')
+        .set({
+          ...fields,
+          ...(profileChanged ? { user_profile: JSON.stringify(profile), profile_version: current.profile_version + 1 } : {}),
+          updated_at: new Date(),
+        })
+        .where('retailer_id', '=', actor.retailerId)
+        .where('id', '=', current.id)
+        .execute(),
+    );
+    await addIdentifiers(tx, actor.retailerId, current.id, newIdentifiers, current.identifiers.length);
+    if (input.phone_numbers) await replacePhoneNumbers(tx, actor.retailerId, current.id, input.phone_numbers);
+    const updated = { ...current, ...fields };
+    await recordTimeline(tx, subjectOf(actor, updated), [
+      {
+        type: 'PROFILE_UPDATE',
+        requestId: actor.requestId,
+        payload: { updated_attrs: [...new Set(changed.map((c) => c.attribute))], changes: changed },
+      },
+    ]);
+  }
+  return (await getMember(tx, actor.retailerId, current.id))!;
+}
+
+/**
+ * Closes a member's account: the member is no longer returned by any query, and
+ * its email and external ids are free for a new enrolment. History stays.
+ */
+export async function deleteMember(tx: Db, actor: Actor, memberId: string): Promise<void> {
+  const current = await lockMember(tx, actor.retailerId, memberId);
+  await tx.deleteFrom('member_identifiers').where('retailer_id', '=', actor.retailerId).where('member_id', '=', current.id).execute();
+  await tx.updateTable('members').set({ lifecycle: 'deleted', updated_at: new Date() }).where('retailer_id', '=', actor.retailerId).where('id', '=', current.id).execute();
+  await recordTimeline(tx, subjectOf(actor, current), [{ type: 'ACCOUNT_DELETED', requestId: actor.requestId }]);
+}
+
+/** Loads an active member and locks its row for the rest of the transaction. */
+export async function lockMember(tx: Db, retailerId: string, memberId: string): Promise<Member> {
+  if (!isUuid(memberId)) throw memberNotFound();
+  const locked = await tx
+    .selectFrom('members')
+    .select('id')
+    .where('retailer_id', '=', retailerId)
+    .where('id', '=', memberId.toLowerCase())
+    .where('lifecycle', '=', 'active')
+    .forUpdate()
+    .executeTakeFirst();
+  if (!locked) throw memberNotFound();
+  return (await getMember(tx, retailerId, locked.id))!;
+}
+
+function validateFields(input: MemberInput): Partial<Pick<MemberRow, (typeof STANDARD_FIELDS)[number]>> {
+  const fields: Record<string, unknown> = {};
+  for (const key of STANDARD_FIELDS) if (input[key] !== undefined) fields[key] = input[key];
+  if (typeof fields.email === 'string') {
+    fields.email = fields.email.trim();
+    if (!isEmail(fields.email as string)) throw new DomainError('validation', 'email: not an email address', 'email');
+  }
+  if (typeof fields.dob === 'string') fields.dob = normalizeDob(fields.dob);
+  for (const i of input.identifiers ?? []) {
+    if (!i.external_id.trim()) throw new DomainError('missing_data', 'external_id: must not be empty', 'external_id');
+  }
+  return fields;
+}
+
+async function addIdentifiers(tx: Db, retailerId: string, memberId: string, identifiers: { external_id: string; external_id_type?: string }[], start: number) {
+  if (!identifiers.length) return;
+  await insertUnique(() =>
+    tx
+      .insertInto('member_identifiers')
+      .values(identifiers.map((i, n) => ({ retailer_id: retailerId, member_id: memberId, external_id: i.external_id.trim(), external_id_type: i.external_id_type ?? '', position: start + n })))
+      .execute(),
+  );
+}
+
+function normalizePhones(phones: NonNullable<MemberInput['phone_numbers']>) {
+  return phones.map((p) => ({ ...p, phone_number: p.phone_number.trim() }));
+}
+
+async function replacePhoneNumbers(tx: Db, retailerId: string, memberId: string, phones: MemberInput['phone_numbers']) {
+  if (phones === undefined) return;
+  await tx.deleteFrom('member_phone_numbers').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
+  if (!phones.length) return;
+  await tx
+    .insertInto('member_phone_numbers')
+    .values(
+      normalizePhones(phones).map((p, position) => ({
+        retailer_id: retailerId,
+        member_id: memberId,
+        position,
+        phone_number: p.phone_number,
+        digits: digitsOf(p.phone_number),
+        phone_type: p.phone_type ?? 'mobile',
+        preference_flags: JSON.stringify(p.preference_flags ?? []),
+        verified_ownership: p.verified_ownership ?? false,
+      })),
+    )
+    .execute();
+}
+
+/** Runs an insert or update and turns unique violations into the conflict codes clients expect. */
+async function insertUnique<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const e = err as { code?: string; constraint?: string; message?: string };
+    if (e.code !== '23505') throw err;
+    const where = `${e.constraint ?? ''} ${e.message ?? ''}`;
+    if (where.includes('members_email')) throw new DomainError('duplicate_email', 'email: a member with this email already exists', 'email');
+    if (where.includes('member_identifiers_unique')) throw new DomainError('duplicate_external_id', 'external_id: a member with this external id already exists', 'external_id');
+    throw err;
+  }
+}
+
+function newReferrerCode(first?: string | null, last?: string | null): string {
+  const name = `${first ?? ''}${(last ?? '').slice(0, 1)}`.toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 12) || 'MEMBER';
+  const hex = () => randomBytes(3).toString('hex').toUpperCase();
+  return `${name}-${hex()}-${hex()}`;
+}
+
+function withoutNulls(profile: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== null && v !== undefined));
+}

@@ -1,0 +1,75 @@
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.js';
+import { DomainError } from '../../errors.js';
+import { lockMember, subjectOf, type Actor } from '../members/service.js';
+import { recordTimeline } from '../timeline/service.js';
+
+/** The member's live tags with their counts; expired tags are absent. */
+export async function getTags(db: Db, retailerId: string, memberId: string, now = new Date()): Promise<Record<string, number>> {
+  const rows = await db
+    .selectFrom('member_tags')
+    .select(['tag', 'count'])
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .orderBy('tag')
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.tag, r.count]));
+}
+
+/**
+ * Drops tags on a member. Without `ttl` each tag is a counter (created at 1,
+ * else one more); with `ttl` seconds it is an expiring tag that disappears
+ * when its time is up (a tag is one kind or the other: the latest write decides).
+ */
+export async function addTags(tx: Db, actor: Actor, memberId: string, tags: string[], ttlSeconds?: number): Promise<Record<string, number>> {
+  const member = await lockMember(tx, actor.retailerId, memberId);
+  const names = [...new Set(tags.map((t) => t.trim()))];
+  if (!names.length || names.some((t) => !t)) throw new DomainError('missing_data', 'tags: give at least one non-empty tag', 'tags');
+  const now = new Date();
+  const written: { tag: string; count: number }[] = [];
+  for (const tag of names) {
+    const row = await tx
+      .insertInto('member_tags')
+      .values({
+        retailer_id: actor.retailerId,
+        member_id: member.id,
+        tag,
+        count: 1,
+        expires_at: ttlSeconds === undefined ? null : new Date(now.getTime() + ttlSeconds * 1000),
+        updated_at: now,
+      })
+      .onConflict((oc) =>
+        oc.columns(['retailer_id', 'member_id', 'tag']).doUpdateSet(
+          ttlSeconds === undefined
+            ? {
+                // a live counter counts on; an expiring or expired tag starts a new count
+                count: sql`CASE WHEN member_tags.expires_at IS NULL THEN member_tags.count + 1 ELSE 1 END`,
+                expires_at: null,
+                updated_at: now,
+              }
+            : { count: 1, expires_at: new Date(now.getTime() + ttlSeconds * 1000), updated_at: now },
+        ),
+      )
+      .returning(['tag', 'count'])
+      .executeTakeFirstOrThrow();
+    written.push(row);
+  }
+  await recordTimeline(
+    tx,
+    subjectOf(actor, member),
+    written.map((w) => ({
+      type: 'USER_TAG_DROPPED' as const,
+      requestId: actor.requestId,
+      occurredAt: now,
+      payload: { tag: w.tag, tag_count: w.count, tag_date: now.toISOString(), ...(ttlSeconds !== undefined ? { ttl: ttlSeconds } : {}) },
+    })),
+  );
+  return getTags(tx, actor.retailerId, member.id, now);
+}
+
+/** Removes expired tags (run by the worker); reads already hide them. */
+export async function purgeExpiredTags(db: Db, now = new Date()): Promise<number> {
+  const result = await db.deleteFrom('member_tags').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

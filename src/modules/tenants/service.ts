@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/index.js';
+import { issueCredentials, type IssuedCredentials } from './credentials.js';
+
+export interface Store {
+  id: string;
+  name: string;
+  external_id: string | null;
+  time_zone: string | null;
+}
+
+export interface CreatedTenant extends IssuedCredentials {
+  retailer_id: string;
+  store_id: string;
+}
+
+/** Creates a retailer with one store and a set of credentials, in the caller's transaction. */
+export async function createRetailer(tx: Db, input: { name: string; id?: string; storeId?: string }): Promise<CreatedTenant> {
+  const retailerId = input.id ?? randomUUID();
+  const storeId = input.storeId ?? randomUUID();
+  await tx.insertInto('retailers').values({ id: retailerId, name: input.name }).execute();
+  await tx.insertInto('stores').values({ retailer_id: retailerId, id: storeId, name: `${input.name} store` }).execute();
+  const credentials = await issueCredentials(tx, retailerId);
+  return { retailer_id: retailerId, store_id: storeId, ...credentials };
+}
+
+export async function findRetailer(db: Db, id: string) {
+  return db.selectFrom('retailers').select(['id', 'name', 'number', 'created_at']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function listStores(db: Db, retailerId: string): Promise<Store[]> {
+  return db
+    .selectFrom('stores')
+    .select(['id', 'name', 'external_id', 'time_zone'])
+    .where('retailer_id', '=', retailerId)
+    .where('retired_at', 'is', null)
+    .orderBy('created_at')
+    .execute();
+}
+
+export async function findStore(db: Db, retailerId: string, storeId: string): Promise<Store | undefined> {
+  return db
+    .selectFrom('stores')
+    .select(['id', 'name', 'external_id', 'time_zone'])
+    .where('retailer_id', '=', retailerId)
+    .where('id', '=', storeId.toLowerCase())
+    .where('retired_at', 'is', null)
+    .executeTakeFirst();
+}
+
+/** Makes the retailer's active stores match `stores` (program apply); stores not listed are retired. */
+export async function applyStores(tx: Db, retailerId: string, stores: Store[]): Promise<void> {
+  for (const store of stores) {
+    await tx
+      .insertInto('stores')
+      .values({ retailer_id: retailerId, ...store, id: store.id.toLowerCase() })
+      .onConflict((oc) =>
+        oc.columns(['retailer_id', 'id']).doUpdateSet({
+          name: store.name,
+          external_id: store.external_id,
+          time_zone: store.time_zone,
+          retired_at: null,
+          updated_at: new Date(),
+        }),
+      )
+      .execute();
+  }
+  const keep = stores.map((s) => s.id.toLowerCase());
+  let retire = tx.updateTable('stores').set({ retired_at: new Date() }).where('retailer_id', '=', retailerId).where('retired_at', 'is', null);
+  if (keep.length) retire = retire.where('id', 'not in', keep);
+  await retire.execute();
+}

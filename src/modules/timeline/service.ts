@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.js';
+import { DomainError } from '../../errors.js';
+import { EVENT_CATEGORIES, EVENT_TYPES, TIMELINE_VIEWS, eventTypeBySlug, type EventTypeSlug } from './catalog.js';
+
+/** Who an entry is about, as the payload names them. */
+export interface TimelineSubject {
+  retailerId: string;
+  retailerNumber: number;
+  memberId: string;
+  playerId: number;
+  userName: string;
+}
+
+export interface TimelineEntry {
+  type: EventTypeSlug;
+  requestId?: string;
+  occurredAt?: Date;
+  payload?: Record<string, unknown>;
+}
+
+/** Appends entries to a member's timeline, in the caller's transaction. */
+export async function recordTimeline(tx: Db, subject: TimelineSubject, entries: TimelineEntry[]): Promise<void> {
+  if (!entries.length) return;
+  const now = new Date();
+  await tx
+    .insertInto('timeline_events')
+    .values(
+      entries.map((entry) => {
+        const type = eventTypeBySlug(entry.type)!;
+        const category = EVENT_CATEGORIES[type.categoryId];
+        const occurredAt = entry.occurredAt ?? now;
+        return {
+          retailer_id: subject.retailerId,
+          member_id: subject.memberId,
+          stream_id: randomUUID(),
+          event_type_id: type.id,
+          occurred_at: occurredAt,
+          request_id: entry.requestId ?? null,
+          payload: JSON.stringify({
+            ...entry.payload,
+            created_at: Math.floor(occurredAt.getTime() / 1000),
+            event_category_name: category,
+            event_category_slug: category,
+            event_type_name: type.name,
+            event_type_slug: type.slug,
+            player_id: subject.playerId,
+            request_id: entry.requestId ?? null,
+            rewards_system_id: subject.retailerNumber,
+            user_id: subject.memberId,
+            user_name: subject.userName,
+          }),
+        };
+      }),
+    )
+    .execute();
+}
+
+export interface TimelinePageQuery {
+  view: string;
+  limit: number;
+  /** Only events after this time. */
+  since?: Date;
+  /** Event type slugs or ids. */
+  eventTypes?: string[];
+  /** Keyset cursor from a previous page. */
+  cursor?: string;
+  offset?: number;
+}
+
+export interface TimelineRow {
+  id: number;
+  stream_id: string;
+  event_type_id: number;
+  occurred_at: Date;
+  created_at: Date;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * One page of a member's timeline, newest first. Keyset paging on
+ * (occurred_at, id) keeps the cost flat however long the history is.
+ */
+export async function listTimeline(db: Db, retailerId: string, memberId: string, query: TimelinePageQuery) {
+  if (!(query.view in TIMELINE_VIEWS)) throw new DomainError('not_found', `timeline view ${query.view} not found`, 'view');
+  const categories = TIMELINE_VIEWS[query.view];
+  const typeIds = query.eventTypes?.map((t) => {
+    const type = /^\d+$/.test(t) ? { id: Number(t) } : eventTypeBySlug(t);
+    if (!type) throw new DomainError('argument_error', `event_types: unknown event type ${t}`, 'event_types');
+    return type.id;
+  });
+
+  let q = db
+    .selectFrom('timeline_events')
+    .select(['id', 'stream_id', 'event_type_id', 'occurred_at', 'created_at', 'payload'])
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId);
+  if (categories) {
+    const allowed = EVENT_TYPES.filter((t) => categories.includes(t.categoryId)).map((t) => t.id);
+    q = q.where('event_type_id', 'in', allowed);
+  }
+  if (typeIds?.length) q = q.where('event_type_id', 'in', typeIds);
+  if (query.since) q = q.where('occurred_at', '>', query.since);
+  if (query.cursor) {
+    const [ms, id] = decodeCursor(query.cursor);
+    q = q.where(sql<boolean>`(occurred_at, id) < (${new Date(ms)}, ${id})`);
+  }
+  const rows = (await q
+    .orderBy('occurred_at', 'desc')
+    .orderBy('id', 'desc')
+    .offset(query.offset ?? 0)
+    .limit(query.limit + 1)
+    .execute()) as TimelineRow[];
+  const more = rows.length > query.limit;
+  const page = more ? rows.slice(0, query.limit) : rows;
+  const last = page.at(-1);
+  return { rows: page, nextCursor: more && last ? encodeCursor(last) : null };
+}
+
+function encodeCursor(row: TimelineRow): string {
+  return Buffer.from(`${row.occurred_at.getTime()}:${row.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, number] {
+  const match = /^(\d+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new DomainError('argument_error', 'cursor: not a cursor this server issued', 'cursor');
+  return [Number(match[1]), Number(match[2])];
+}

@@ -1,0 +1,44 @@
+import closeWithGrace from 'close-with-grace';
+import pino from 'pino';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { migrate, openDatabase } from './db/index.js';
+import { loadDemo, writeEnvFile } from './demo.js';
+import { startWorker } from './jobs/worker.js';
+
+export interface ServeOptions {
+  demo?: boolean;
+  envFile?: string;
+}
+
+/** Opens the database, applies migrations, serves all surfaces and runs the worker until a signal arrives. */
+export async function serve(config: Config, options: ServeOptions = {}): Promise<void> {
+  const started = process.hrtime.bigint();
+  const log = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+  const database = await openDatabase(config);
+  const applied = await migrate(database.db);
+  if (applied.length) log.info({ migrations: applied }, 'migrations applied');
+
+  const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log });
+  const address = await app.listen({ port: config.port, host: config.host });
+  const worker = config.worker ? await startWorker(database.db, log, { replayWindowSeconds: config.replayWindowSeconds }) : undefined;
+
+  if (options.demo) {
+    const { port } = app.server.address() as { port: number };
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const variables = await loadDemo(database.db, `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+    if (options.envFile) await writeEnvFile(options.envFile, variables);
+    log.info({ retailer_id: variables.retailer_id, env_file: options.envFile }, 'demo program loaded');
+  }
+
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  log.info({ address, database: database.kind, startup_ms: Math.round(ms) }, 'loyalist is serving');
+
+  closeWithGrace({ delay: 10_000, logger: log }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an error');
+    else log.info({ signal }, 'shutting down: finishing in-flight requests');
+    await app.close();
+    await worker?.stop();
+    await database.close();
+  });
+}

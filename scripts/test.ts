@@ -1,0 +1,74 @@
+// The whole test suite: `npm test`.
+//   1. PostgreSQL suite (test/pg): migrates a template database once, then every
+//      test file clones its own database from it (CREATE DATABASE … TEMPLATE)
+//      and drops it after; the template is dropped at the end.
+//   2. Embedded suite (test/embedded): migrates a PGlite database once and
+//      hands its data-directory dump to every test file.
+// TEST_DATABASE_URL names the PostgreSQL server (default: the local `test` database).
+// usage: node --import tsx scripts/test.ts [--only pg|embedded] [files…]
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { connectPostgres, openEmbedded } from '../src/db/connection.js';
+import { migrate } from '../src/db/migrate.js';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { only: { type: 'string' } } });
+const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const runId = `${process.pid}_${randomBytes(3).toString('hex')}`;
+
+const files = (dir: string) =>
+  positionals.length ? positionals.filter((f) => f.includes(`test/${dir}/`)) : readdirSync(join('test', dir)).filter((f) => f.endsWith('.test.ts')).map((f) => join('test', dir, f));
+
+function runNodeTests(testFiles: string[], env: Record<string, string>): number {
+  if (!testFiles.length) return 0;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...testFiles], { stdio: 'inherit', env: { ...process.env, ...env } });
+  return result.status ?? 1;
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function postgresSuite(): Promise<number> {
+  const template = `loyalist_tpl_${runId}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${template}`);
+    const handle = connectPostgres(databaseUrl(template), 1);
+    await migrate(handle.db);
+    await handle.close();
+    return runNodeTests(files('pg'), { LOYALIST_TEST_ADMIN_URL: adminUrl, LOYALIST_TEST_TEMPLATE: template, LOYALIST_TEST_RUN: runId });
+  } finally {
+    // test files drop their own databases; this catches any a crashed file left
+    const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`loyalist_t_${runId}_%`]);
+    for (const { datname } of left.rows) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function embeddedSuite(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'loyalist-embedded-'));
+  try {
+    const handle = await openEmbedded({});
+    await migrate(handle.db);
+    const dump = await handle.pglite!.dumpDataDir('none');
+    await handle.close();
+    const file = join(dir, 'migrated.tar');
+    writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
+    return runNodeTests(files('embedded'), { LOYALIST_TEST_PGLITE_DUMP: file });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const pgStatus = values.only === 'embedded' ? 0 : await postgresSuite();
+const embeddedStatus = values.only === 'pg' ? 0 : await embeddedSuite();
+process.exit(pgStatus || embeddedStatus);

@@ -30,3 +30,36 @@ export function withoutEmptyStrings<T>(value: T): T {
   }
   return out as T;
 }
+
+/**
+ * The dotted path of the first string (value or key) holding a NUL character,
+ * which PostgreSQL text and jsonb cannot store; undefined when there is none.
+ */
+export function fieldWithNul(value: unknown, path: string[] = []): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || 'body' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, v] of Object.entries(value)) {
+    const here = [...path, key];
+    if (key.includes('\u0000')) return here.join('.');
+    const found = fieldWithNul(v, here);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Strictly typed clients serialize unset fields as `null`: like an empty
+ * string, a null field means absent (schema coercion would otherwise turn it
+ * into `""`, `false` or `0`). Inside the free-form maps named in `freeForm`
+ * nulls are kept: there a null removes an attribute.
+ */
+export function withoutNullFields<T>(value: T, freeForm: ReadonlySet<string> = new Set()): T {
+  if (Array.isArray(value)) return value.map((v) => withoutNullFields(v, freeForm)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (v === null) continue;
+    out[key] = freeForm.has(key) ? v : withoutNullFields(v, freeForm);
+  }
+  return out as T;
+}

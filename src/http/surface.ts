@@ -3,7 +3,7 @@ import { DomainError } from '../errors.js';
 import type { Tenant } from '../modules/tenants/credentials.js';
 import { bodyHash, claimMessageId, completeMessageId } from '../modules/replays/service.js';
 import { toErrorAnswer, type ErrorAnswer } from './errors.js';
-import { withoutEmptyStrings } from './lenient.js';
+import { fieldWithNul, withoutEmptyStrings } from './lenient.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,6 +42,8 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
       scope.addHook('preValidation', async (request) => {
         if (request.body !== undefined) request.body = withoutEmptyStrings(request.body);
         request.query = withoutEmptyStrings(request.query);
+        const nul = fieldWithNul(request.params) ?? fieldWithNul(request.query) ?? fieldWithNul(request.body);
+        if (nul) throw new DomainError('argument_error', `${nul}: must not contain NUL characters`, nul);
       });
       if (surface.messageIdReplay) {
         scope.addHook('preHandler', async (request, reply) => {

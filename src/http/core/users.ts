@@ -16,7 +16,7 @@ import {
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
 import type { Db } from '../../db/index.js';
 import type { Tenant } from '../../modules/tenants/credentials.js';
-import { renderPlayer, renderUser, type UserRenderOptions } from './render.js';
+import { DEFAULT_PHOTO, renderPlayer, renderUser, type UserRenderOptions } from './render.js';
 import { actorOf, tenantOf } from '../context.js';
 
 const Str = (max = 255) => Type.String({ maxLength: max });
@@ -205,7 +205,10 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.put(base, { schema: { summary: 'Update standard and custom attributes (1.1.4)', tags, params, querystring: ProfileQuery, body: UserBody } }, async (request) => {
       const tenant = tenantOf(request);
       const found = await memberFromPath(db, tenant, request.params);
-      const member = await db.transaction().execute((tx) => updateMember(tx, actorOf(request), found.id, memberInput(request.body.user, false)));
+      const user = { ...request.body.user };
+      // the default photo the answer shows is no change when sent back
+      if (user.profile_photo_url === DEFAULT_PHOTO && found.profile_photo_url === null) delete user.profile_photo_url;
+      const member = await db.transaction().execute((tx) => updateMember(tx, actorOf(request), found.id, memberInput(user, false)));
       return { status: 'ok', user: renderUser(member, await renderOptions(db, tenant, member, request.query, { profile: true })) };
     });
 

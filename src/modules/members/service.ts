@@ -216,7 +216,7 @@ export async function createMember(tx: Db, actor: Actor, input: MemberInput): Pr
       .returningAll()
       .executeTakeFirstOrThrow(),
   );
-  await addIdentifiers(tx, actor.retailerId, id, input.identifiers ?? [], 0);
+  await addIdentifiers(tx, actor.retailerId, id, distinctIdentifiers(input.identifiers ?? []), 0);
   await replacePhoneNumbers(tx, actor.retailerId, id, input.phone_numbers);
   await recordTimeline(tx, subjectOf(actor, row), [
     referrer
@@ -243,6 +243,7 @@ export async function updateMember(tx: Db, actor: Actor, memberId: string, input
   if (input.user_profile) {
     profile = { ...current.user_profile };
     for (const [key, value] of Object.entries(input.user_profile)) {
+      if (key === '_version') continue; // the server's counter, shown in the profile; clients echo it back
       if (JSON.stringify(profile[key]) === JSON.stringify(value ?? undefined)) continue;
       changed.push({ attribute: `user_profile.${key}`, from: profile[key] ?? null, to: value });
       if (value === null) delete profile[key];
@@ -251,10 +252,15 @@ export async function updateMember(tx: Db, actor: Actor, memberId: string, input
   }
   const profileChanged = profile !== current.user_profile && changed.some((c) => c.attribute.startsWith('user_profile.'));
 
-  const existing = new Set(current.identifiers.map((i) => `${i.external_id_type}\u0000${i.external_id.toLowerCase()}`));
-  const newIdentifiers = (input.identifiers ?? []).filter((i) => !existing.has(`${i.external_id_type ?? ''}\u0000${i.external_id.toLowerCase()}`));
+  // an id the member already has is not new: with its type, or without a type at all
+  // (the user answer shows external_id without its type, and clients send it back)
+  const existing = new Set(current.identifiers.flatMap((i) => [`${i.external_id_type}\u0000${i.external_id.toLowerCase()}`, `\u0000${i.external_id.toLowerCase()}`]));
+  const newIdentifiers = distinctIdentifiers(input.identifiers ?? []).filter((i) => !existing.has(`${i.external_id_type ?? ''}\u0000${i.external_id.trim().toLowerCase()}`));
   for (const i of newIdentifiers) changed.push({ attribute: 'identifiers', from: null, to: i.external_id });
-  if (input.phone_numbers && JSON.stringify(normalizePhones(input.phone_numbers).map((p) => p.phone_number)) !== JSON.stringify(current.phone_numbers.map((p) => p.phone_number))) {
+  // a change of type, flags or verified_ownership is a change too, not only of the numbers
+  const phoneKey = (phones: { phone_number: string; phone_type?: string; preference_flags?: string[]; verified_ownership?: boolean }[]) =>
+    JSON.stringify(phones.map((p) => [p.phone_number, p.phone_type ?? 'mobile', p.preference_flags ?? [], p.verified_ownership ?? false]));
+  if (input.phone_numbers && phoneKey(normalizePhones(input.phone_numbers)) !== phoneKey(current.phone_numbers)) {
     changed.push({ attribute: 'phone_numbers', from: current.phone_numbers.map((p) => p.phone_number), to: input.phone_numbers.map((p) => p.phone_number) });
   }
 
@@ -325,6 +331,17 @@ function validateFields(input: MemberInput): Partial<Pick<MemberRow, (typeof STA
   return fields;
 }
 
+/** The identifiers without repeats (`external_id` and `identifiers` may name the same one). */
+function distinctIdentifiers<T extends { external_id: string; external_id_type?: string }>(identifiers: T[]): T[] {
+  const seen = new Set<string>();
+  return identifiers.filter((i) => {
+    const key = `${i.external_id_type ?? ''}\u0000${i.external_id.trim().toLowerCase()}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 async function addIdentifiers(tx: Db, retailerId: string, memberId: string, identifiers: { external_id: string; external_id_type?: string }[], start: number) {
   if (!identifiers.length) return;
   await insertUnique(() =>
@@ -381,5 +398,5 @@ function newReferrerCode(first?: string | null, last?: string | null): string {
 }
 
 function withoutNulls(profile: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== null && v !== undefined));
+  return Object.fromEntries(Object.entries(profile).filter(([k, v]) => v !== null && v !== undefined && k !== '_version'));
 }

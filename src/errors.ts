@@ -18,7 +18,15 @@ export const ERROR_STATUS = {
   not_found: 404,
   user_not_found: 404,
   not_available: 404,
+  // points and tiers
+  insufficient_points: 422,
+  point_account_not_found: 404,
+  point_account_inactive: 422,
+  point_source_not_found: 404,
+  point_source_not_allowed: 422,
+  maximum_balance_exceeded: 422,
   // conflicts
+  idempotency_conflict: 409,
   duplicate_email: 409,
   duplicate_external_id: 409,
   multiple_matches: 409,

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { accessDenied, basicCredentials, registerSurface, type Surface } from '../surface.js';
+import { pointRoutes } from './points.js';
+import { tierRoutes } from './tiers.js';
 
 /** Connect API (offers and incentives): /offers/api/... and /incentives/api/..., Basic auth. */
 export function registerConnectApi(app: FastifyInstance): void {
@@ -15,5 +17,8 @@ export function registerConnectApi(app: FastifyInstance): void {
     errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
   };
   registerSurface(app, surface, '/offers/api', async () => {});
-  registerSurface(app, surface, '/incentives/api', async () => {});
+  registerSurface(app, surface, '/incentives/api', async (scope) => {
+    await scope.register(pointRoutes);
+    await scope.register(tierRoutes);
+  });
 }

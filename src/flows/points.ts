@@ -1,0 +1,51 @@
+import type { Db } from '../db/index.js';
+import { memberNotFound } from '../errors.js';
+import { lockMember, type Actor, type Member } from '../modules/members/service.js';
+import { applyPointChanges, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';
+import { evaluateTier, findTierSystem, listTierSystems, moveMember, type EvaluationMode, type TierChange } from '../modules/tiers/service.js';
+
+/**
+ * Deposits and spends for one member in one transaction: the ledger entries,
+ * the balances, the timeline, and (when tier points arrived) the member's
+ * promotion in every tier system.
+ */
+export async function changePoints(db: Db, actor: Actor, member: Member, details: PointDetail[], options: { allowPartialSuccess: boolean }): Promise<PointChangeOutcome> {
+  return db.transaction().execute(async (tx) => {
+    const outcome = await applyPointChanges(tx, actor, member, details, options);
+    if (outcome.tierPointsChanged) await evaluateTiers(tx, actor, member, 'promote');
+    return outcome;
+  });
+}
+
+/** Re-evaluates the member in every tier system (or one), in the caller's transaction. */
+export async function evaluateTiers(tx: Db, actor: Actor, member: Member, mode: EvaluationMode, tierSystemId?: string): Promise<TierChange[]> {
+  const systems = tierSystemId ? [await findTierSystem(tx, actor.retailerId, tierSystemId)] : await listTierSystems(tx, actor.retailerId);
+  const changes: TierChange[] = [];
+  for (const system of systems) changes.push(await evaluateTier(tx, actor, member, system, mode));
+  return changes;
+}
+
+/** Qualifying (and maintenance) for one member, under its lock. */
+export async function qualifyMember(db: Db, actor: Actor, memberId: string, tierSystemId?: string): Promise<TierChange[]> {
+  return db.transaction().execute(async (tx) => {
+    const member = await lockMember(tx, actor.retailerId, memberId).catch(() => {
+      throw memberNotFound();
+    });
+    return evaluateTiers(tx, actor, member, 'qualify', tierSystemId);
+  });
+}
+
+export async function moveMemberToLevel(
+  db: Db,
+  actor: Actor,
+  memberId: string,
+  tierSystemId: string,
+  levelId: string,
+  options: { processIntermediateLevels?: boolean; evaluateQualifyingRules?: boolean },
+): Promise<TierChange> {
+  return db.transaction().execute(async (tx) => {
+    const member = await lockMember(tx, actor.retailerId, memberId);
+    const system = await findTierSystem(tx, actor.retailerId, tierSystemId);
+    return moveMember(tx, actor, member, system, levelId, options);
+  });
+}

@@ -1,0 +1,89 @@
+import type { Db } from '../../db/index.js';
+import { fromDb, toDecimal, type Amount } from './amount.js';
+
+export interface PointAccount {
+  id: string;
+  name: string;
+  grouping_label: string;
+  is_default: boolean;
+  allow_negative: boolean;
+  maximum_balance: Amount | null;
+  counts_toward_tiers: boolean;
+  active: boolean;
+}
+
+export interface PointSource {
+  id: string;
+  name: string;
+  /** Accounts the source may deposit into; empty: any. */
+  account_ids: string[];
+}
+
+/** The retailer's point accounts in program order (the order "oldest first" spends follow). */
+export async function listPointAccounts(db: Db, retailerId: string): Promise<PointAccount[]> {
+  const rows = await db
+    .selectFrom('point_accounts')
+    .select(['id', 'name', 'grouping_label', 'is_default', 'allow_negative', 'maximum_balance', 'counts_toward_tiers', 'active'])
+    .where('retailer_id', '=', retailerId)
+    .where('retired_at', 'is', null)
+    .orderBy('position')
+    .execute();
+  return rows.map((r) => ({ ...r, maximum_balance: r.maximum_balance === null ? null : fromDb(r.maximum_balance) }));
+}
+
+export async function listPointSources(db: Db, retailerId: string): Promise<PointSource[]> {
+  return db.selectFrom('point_sources').select(['id', 'name', 'account_ids']).where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('name').execute();
+}
+
+export interface PointAccountConfig {
+  id: string;
+  name: string;
+  grouping_label?: string;
+  default?: boolean;
+  allow_negative?: boolean;
+  maximum_balance?: Amount;
+  counts_toward_tiers?: boolean;
+  active?: boolean;
+}
+
+/** Program apply: makes the retailer's accounts and sources match; the ones not listed are retired. */
+export async function applyPointConfig(tx: Db, retailerId: string, accounts: PointAccountConfig[] | undefined, sources: PointSource[] | undefined): Promise<void> {
+  if (accounts) {
+    for (const [position, a] of accounts.entries()) {
+      const values = {
+        name: a.name,
+        grouping_label: a.grouping_label ?? '',
+        is_default: a.default ?? false,
+        allow_negative: a.allow_negative ?? false,
+        maximum_balance: a.maximum_balance === undefined ? null : toDecimal(a.maximum_balance),
+        counts_toward_tiers: a.counts_toward_tiers ?? false,
+        active: a.active ?? true,
+        position,
+        retired_at: null,
+      };
+      await tx
+        .insertInto('point_accounts')
+        .values({ retailer_id: retailerId, id: a.id.toLowerCase(), ...values })
+        .onConflict((oc) => oc.columns(['retailer_id', 'id']).doUpdateSet(values))
+        .execute();
+    }
+    await retire(tx, 'point_accounts', retailerId, accounts.map((a) => a.id.toLowerCase()));
+  }
+  if (sources) {
+    for (const s of sources) {
+      const values = { name: s.name, account_ids: s.account_ids.map((id) => id.toLowerCase()), retired_at: null };
+      await tx
+        .insertInto('point_sources')
+        .values({ retailer_id: retailerId, id: s.id.toLowerCase(), ...values })
+        .onConflict((oc) => oc.columns(['retailer_id', 'id']).doUpdateSet(values))
+        .execute();
+    }
+    await retire(tx, 'point_sources', retailerId, sources.map((s) => s.id.toLowerCase()));
+  }
+}
+
+async function retire(tx: Db, table: 'point_accounts' | 'point_sources', retailerId: string, keep: string[]) {
+  let q = tx.updateTable(table).set({ retired_at: new Date() }).where('retailer_id', '=', retailerId).where('retired_at', 'is', null);
+  if (keep.length) q = q.where('id', 'not in', keep);
+  await q.execute();
+}

@@ -1,0 +1,365 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/index.js';
+import { DomainError, memberNotFound, type ErrorCode } from '../../errors.js';
+import type { Actor, Member } from '../members/service.js';
+import { subjectOf } from '../members/service.js';
+import { recordTimeline, type TimelineEntry } from '../timeline/service.js';
+import { listPointAccounts, listPointSources, type PointAccount } from './accounts.js';
+import { ZERO, fromDb, min, toDecimal, toJson, type Amount } from './amount.js';
+
+export type ModificationType = 'deposit' | 'spend' | 'forced_spend' | 'return' | 'expiry' | 'merge_in' | 'merge_out';
+
+interface DetailCommon {
+  point_source_id?: string;
+  reference_id?: string;
+  reference_type?: string;
+  transaction_id?: string;
+  /** A retry with the same id applies nothing and gets the first answer. */
+  idempotency_id?: string;
+  /** Details apply in rank order (then in request order). */
+  rank?: number;
+}
+
+export interface DepositDetail extends DetailCommon {
+  kind: 'deposit';
+  point_account_id: string;
+  amount: Amount;
+}
+
+export interface SpendDetail extends DetailCommon {
+  kind: 'spend';
+  amount: Amount;
+  /** Accounts to spend from, in order; absent: the default accounts, oldest first. */
+  point_account_ids?: string[];
+  /** Spend even when the balance does not cover it (the last account goes negative). */
+  force_spend?: boolean;
+  /** Put the amount back (a refund) instead of spending it. */
+  is_return?: boolean;
+}
+
+export type PointDetail = DepositDetail | SpendDetail;
+
+/** What one detail did to one account. */
+export interface AccountLine {
+  account_name: string;
+  point_account_id: string;
+  user_point_account_id: string;
+  grouping_label: string;
+  /** Signed change of the balance. */
+  amount: Amount;
+  available_balance: Amount;
+  life_time_value: Amount;
+}
+
+export interface DetailResult {
+  index: number;
+  detail: PointDetail;
+  ok: boolean;
+  error?: { code: ErrorCode; message: string };
+  lines: AccountLine[];
+  /** Answered from an earlier request with the same idempotency_id. */
+  replayed: boolean;
+}
+
+export interface PointChangeOutcome {
+  results: DetailResult[];
+  /** True when a deposit reached an account that counts toward tiers. */
+  tierPointsChanged: boolean;
+  time: Date;
+}
+
+interface Working {
+  account: PointAccount;
+  userPointAccountId: string;
+  balance: Amount;
+  lifetime: Amount;
+  changed: boolean;
+}
+
+interface Entry {
+  account: Working;
+  amount: Amount;
+  type: ModificationType;
+  detail: PointDetail;
+}
+
+class DetailError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Applies point deposits and spends for one member in the caller's
+ * transaction. The member's row is locked first, so all point operations of a
+ * member are serialized: balances are read, checked and written under that
+ * lock, and every change is a ledger entry written with its balance.
+ * Without `allowPartialSuccess` one failing detail fails the whole request
+ * (a DomainError, nothing written); with it, failing details are answered
+ * with their code and the others apply.
+ */
+export async function applyPointChanges(
+  tx: Db,
+  actor: Actor,
+  member: Member,
+  details: PointDetail[],
+  options: { allowPartialSuccess: boolean; effectiveAt?: Date },
+): Promise<PointChangeOutcome> {
+  const time = options.effectiveAt ?? new Date();
+  const locked = await tx
+    .selectFrom('members')
+    .select('id')
+    .where('retailer_id', '=', actor.retailerId)
+    .where('id', '=', member.id)
+    .where('lifecycle', '=', 'active')
+    .forNoKeyUpdate()
+    .executeTakeFirst();
+  if (!locked) throw memberNotFound();
+
+  const accounts = new Map((await listPointAccounts(tx, actor.retailerId)).map((a) => [a.id, a]));
+  const defaults = [...accounts.values()].filter((a) => a.is_default && a.active);
+  const needsSources = details.some((d) => d.point_source_id);
+  const sources = needsSources ? new Map((await listPointSources(tx, actor.retailerId)).map((s) => [s.id, s])) : new Map();
+
+  const order = details.map((detail, index) => ({ detail, index })).sort((a, b) => (a.detail.rank ?? 0) - (b.detail.rank ?? 0) || a.index - b.index);
+  const accountIdsOf = (d: PointDetail): string[] => (d.kind === 'deposit' ? [d.point_account_id] : d.point_account_ids?.length ? d.point_account_ids : defaults.map((a) => a.id)).map((id) => id.toLowerCase());
+  const touched = [...new Set(details.flatMap(accountIdsOf))].filter((id) => accounts.has(id));
+  const working = await loadWorking(tx, actor.retailerId, member.id, touched.map((id) => accounts.get(id)!));
+
+  const replays = await loadReplays(tx, actor.retailerId, details);
+  const results: DetailResult[] = [];
+  const entries: Entry[] = [];
+  const idempotencyRows: { idempotency_id: string; result: DetailResult }[] = [];
+
+  for (const { detail, index } of order) {
+    const stored = detail.idempotency_id ? replays.get(detail.idempotency_id) : undefined;
+    if (stored) {
+      if (stored.member_id !== member.id) {
+        results.push({ index, detail, ok: false, replayed: false, lines: [], error: { code: 'idempotency_conflict', message: `idempotency_id ${detail.idempotency_id} was used for another member` } });
+      } else {
+        results.push({ ...revive(stored.result), index, detail, replayed: true });
+      }
+      continue;
+    }
+    const snapshot = [...working.values()].map((w) => ({ w, balance: w.balance, lifetime: w.lifetime, changed: w.changed }));
+    const mark = entries.length;
+    try {
+      const lines = applyDetail(detail, accountIdsOf(detail), accounts, sources, working, entries);
+      const result: DetailResult = { index, detail, ok: true, replayed: false, lines };
+      results.push(result);
+      if (detail.idempotency_id) idempotencyRows.push({ idempotency_id: detail.idempotency_id, result });
+    } catch (err) {
+      if (!(err instanceof DetailError)) throw err;
+      // undo this detail's in-memory changes; the others stand
+      for (const s of snapshot) Object.assign(s.w, { balance: s.balance, lifetime: s.lifetime, changed: s.changed });
+      entries.length = mark;
+      results.push({ index, detail, ok: false, replayed: false, lines: [], error: { code: err.code, message: err.message } });
+    }
+  }
+  results.sort((a, b) => a.index - b.index);
+
+  const failed = results.find((r) => !r.ok);
+  if (failed && !options.allowPartialSuccess) {
+    const field = failed.detail.kind === 'deposit' ? 'deposit_details' : 'spend_details';
+    throw new DomainError(failed.error!.code, `${field}[${failed.index}]: ${failed.error!.message}`, field);
+  }
+
+  await persist(tx, actor, member, working, entries, idempotencyRows, time);
+  return {
+    results,
+    tierPointsChanged: entries.some((e) => e.account.account.counts_toward_tiers && e.amount > ZERO),
+    time,
+  };
+}
+
+function applyDetail(
+  detail: PointDetail,
+  accountIds: string[],
+  accounts: Map<string, PointAccount>,
+  sources: Map<string, { account_ids: string[] }>,
+  working: Map<string, Working>,
+  entries: Entry[],
+): AccountLine[] {
+  if (detail.amount <= ZERO) throw new DetailError('argument_error', 'amount must be greater than 0');
+  if (!accountIds.length) throw new DetailError('point_account_not_found', 'no point account given and the retailer has no default account');
+  for (const id of accountIds) {
+    const account = accounts.get(id);
+    if (!account) throw new DetailError('point_account_not_found', `point account ${id} not found`);
+    if (!account.active) throw new DetailError('point_account_inactive', `point account ${account.name} is not active`);
+  }
+  if (detail.point_source_id) {
+    const source = sources.get(detail.point_source_id.toLowerCase());
+    if (!source) throw new DetailError('point_source_not_found', `point source ${detail.point_source_id} not found`);
+    const notAllowed = accountIds.find((id) => source.account_ids.length && !source.account_ids.includes(id));
+    if (notAllowed) throw new DetailError('point_source_not_allowed', `point source ${detail.point_source_id} does not deposit into ${notAllowed}`);
+  }
+
+  const credit = (w: Working, amount: Amount, type: ModificationType) => {
+    const balance = w.balance + amount;
+    if (w.account.maximum_balance !== null && balance > w.account.maximum_balance) {
+      throw new DetailError('maximum_balance_exceeded', `${w.account.name} would exceed its maximum balance of ${toDecimal(w.account.maximum_balance)}`);
+    }
+    return change(w, amount, type);
+  };
+  const change = (w: Working, amount: Amount, type: ModificationType): AccountLine => {
+    w.balance += amount;
+    if (type === 'deposit') w.lifetime += amount;
+    w.changed = true;
+    entries.push({ account: w, amount, type, detail });
+    return line(w, amount);
+  };
+
+  if (detail.kind === 'deposit') return [credit(working.get(accountIds[0])!, detail.amount, 'deposit')];
+  if (detail.is_return) return [credit(working.get(accountIds[0])!, detail.amount, 'return')];
+
+  const targets = accountIds.map((id) => working.get(id)!);
+  const lines: AccountLine[] = [];
+  let remaining = detail.amount;
+  for (const w of targets) {
+    const take = min(w.balance > ZERO ? w.balance : ZERO, remaining);
+    if (take > ZERO) {
+      lines.push(change(w, -take, 'spend'));
+      remaining -= take;
+    }
+    if (remaining === ZERO) return lines;
+  }
+  const last = targets[targets.length - 1];
+  if (!detail.force_spend && !last.account.allow_negative) {
+    throw new DetailError('insufficient_points', `${toDecimal(detail.amount)} points asked, ${toDecimal(detail.amount - remaining)} available`);
+  }
+  lines.push(change(last, -remaining, detail.force_spend && !last.account.allow_negative ? 'forced_spend' : 'spend'));
+  return lines;
+}
+
+const line = (w: Working, amount: Amount): AccountLine => ({
+  account_name: w.account.name,
+  point_account_id: w.account.id,
+  user_point_account_id: w.userPointAccountId,
+  grouping_label: w.account.grouping_label,
+  amount,
+  available_balance: w.balance,
+  life_time_value: w.lifetime,
+});
+
+/** The member's point accounts for `accounts`, created at zero on first use. */
+async function loadWorking(tx: Db, retailerId: string, memberId: string, accounts: PointAccount[]): Promise<Map<string, Working>> {
+  const working = new Map<string, Working>();
+  if (!accounts.length) return working;
+  await tx
+    .insertInto('member_point_accounts')
+    .values(accounts.map((a) => ({ retailer_id: retailerId, member_id: memberId, point_account_id: a.id, id: randomUUID() })))
+    .onConflict((oc) => oc.columns(['retailer_id', 'member_id', 'point_account_id']).doNothing())
+    .execute();
+  const rows = await tx
+    .selectFrom('member_point_accounts')
+    .select(['point_account_id', 'id', 'available_balance', 'life_time_value'])
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .where(
+      'point_account_id',
+      'in',
+      accounts.map((a) => a.id),
+    )
+    .execute();
+  const byId = new Map(accounts.map((a) => [a.id, a]));
+  for (const row of rows) {
+    working.set(row.point_account_id, {
+      account: byId.get(row.point_account_id)!,
+      userPointAccountId: row.id,
+      balance: fromDb(row.available_balance),
+      lifetime: fromDb(row.life_time_value),
+      changed: false,
+    });
+  }
+  return working;
+}
+
+async function loadReplays(tx: Db, retailerId: string, details: PointDetail[]) {
+  const ids = [...new Set(details.map((d) => d.idempotency_id).filter((id): id is string => !!id))];
+  if (!ids.length) return new Map<string, { member_id: string; result: Record<string, unknown> }>();
+  const rows = await tx.selectFrom('point_idempotency').select(['idempotency_id', 'member_id', 'result']).where('retailer_id', '=', retailerId).where('idempotency_id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.idempotency_id, r]));
+}
+
+async function persist(tx: Db, actor: Actor, member: Member, working: Map<string, Working>, entries: Entry[], idempotencyRows: { idempotency_id: string; result: DetailResult }[], time: Date) {
+  if (!entries.length) return;
+  for (const w of working.values()) {
+    if (!w.changed) continue;
+    await tx
+      .updateTable('member_point_accounts')
+      .set({ available_balance: toDecimal(w.balance), life_time_value: toDecimal(w.lifetime), updated_at: time })
+      .where('retailer_id', '=', actor.retailerId)
+      .where('member_id', '=', member.id)
+      .where('point_account_id', '=', w.account.id)
+      .execute();
+  }
+  // balance_after of each entry: replay the entries in order from the balances before
+  const running = new Map<string, Amount>();
+  for (const w of working.values()) running.set(w.account.id, w.balance - entries.filter((e) => e.account === w).reduce((sum, e) => sum + e.amount, ZERO));
+  await tx
+    .insertInto('point_ledger')
+    .values(
+      entries.map((e) => {
+        const after = running.get(e.account.account.id)! + e.amount;
+        running.set(e.account.account.id, after);
+        return {
+          retailer_id: actor.retailerId,
+          member_id: member.id,
+          point_account_id: e.account.account.id,
+          amount: toDecimal(e.amount),
+          balance_after: toDecimal(after),
+          modification_type: e.type,
+          point_source_id: e.detail.point_source_id?.toLowerCase() ?? null,
+          reference_id: e.detail.reference_id ?? null,
+          reference_type: e.detail.reference_type ?? null,
+          transaction_id: e.detail.transaction_id ?? null,
+          idempotency_id: e.detail.idempotency_id ?? null,
+          request_id: actor.requestId ?? null,
+          effective_at: time,
+        };
+      }),
+    )
+    .execute();
+  if (idempotencyRows.length) {
+    await tx
+      .insertInto('point_idempotency')
+      .values(idempotencyRows.map((r) => ({ retailer_id: actor.retailerId, idempotency_id: r.idempotency_id, member_id: member.id, result: JSON.stringify(freeze(r.result)) })))
+      .execute();
+  }
+  await recordTimeline(tx, subjectOf(actor, member), timelineEntries(actor, entries, time));
+}
+
+function timelineEntries(actor: Actor, entries: Entry[], time: Date): TimelineEntry[] {
+  return entries.map((e) => ({
+    type: e.amount > ZERO ? 'INCENTIVES_POINT_DEPOSIT' : 'INCENTIVES_POINT_SPEND',
+    requestId: actor.requestId,
+    occurredAt: time,
+    payload: {
+      modification_type: e.type,
+      amount: toJson(e.amount < ZERO ? -e.amount : e.amount),
+      point_account_id: e.account.account.id,
+      account_name: e.account.account.name,
+      point_source_id: e.detail.point_source_id ?? null,
+      reference_id: e.detail.reference_id ?? null,
+      reference_type: e.detail.reference_type ?? null,
+    },
+  }));
+}
+
+/** DetailResult as stored for idempotent replays (amounts as decimal strings). */
+function freeze(result: DetailResult): Record<string, unknown> {
+  return {
+    ok: result.ok,
+    lines: result.lines.map((l) => ({ ...l, amount: toDecimal(l.amount), available_balance: toDecimal(l.available_balance), life_time_value: toDecimal(l.life_time_value) })),
+  };
+}
+
+function revive(stored: Record<string, unknown>): Pick<DetailResult, 'ok' | 'lines'> {
+  const lines = (stored.lines as Record<string, string>[]).map((l) => ({
+    ...l,
+    amount: fromDb(l.amount),
+    available_balance: fromDb(l.available_balance),
+    life_time_value: fromDb(l.life_time_value),
+  })) as unknown as AccountLine[];
+  return { ok: true, lines };
+}

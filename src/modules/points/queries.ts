@@ -1,0 +1,135 @@
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.js';
+import { DomainError } from '../../errors.js';
+import { listPointAccounts } from './accounts.js';
+import { ZERO, fromDb, type Amount } from './amount.js';
+
+export interface AccountBalance {
+  account_name: string;
+  /** Empty until the member first uses the account. */
+  user_point_account_id: string;
+  point_account_id: string;
+  grouping_label: string;
+  available_balance: Amount;
+  life_time_value: Amount;
+}
+
+export interface Balances {
+  details: AccountBalance[];
+  total_points: Amount;
+  life_time_points: Amount;
+}
+
+/** The member's balance in each of the retailer's point accounts (or the given ones), zero where unused. */
+export async function memberBalances(db: Db, retailerId: string, memberId: string, pointAccountIds?: string[]): Promise<Balances> {
+  const wanted = pointAccountIds?.length ? new Set(pointAccountIds.map((id) => id.toLowerCase())) : undefined;
+  const accounts = (await listPointAccounts(db, retailerId)).filter((a) => !wanted || wanted.has(a.id));
+  if (wanted) {
+    const missing = [...wanted].find((id) => !accounts.some((a) => a.id === id));
+    if (missing) throw new DomainError('point_account_not_found', `point_account_ids: point account ${missing} not found`, 'point_account_ids');
+  }
+  const rows = accounts.length
+    ? await db
+        .selectFrom('member_point_accounts')
+        .select(['point_account_id', 'id', 'available_balance', 'life_time_value'])
+        .where('retailer_id', '=', retailerId)
+        .where('member_id', '=', memberId)
+        .execute()
+    : [];
+  const byAccount = new Map(rows.map((r) => [r.point_account_id, r]));
+  const details = accounts.map((a) => {
+    const row = byAccount.get(a.id);
+    return {
+      account_name: a.name,
+      user_point_account_id: row?.id ?? '',
+      point_account_id: a.id,
+      grouping_label: a.grouping_label,
+      available_balance: row ? fromDb(row.available_balance) : ZERO,
+      life_time_value: row ? fromDb(row.life_time_value) : ZERO,
+    };
+  });
+  return {
+    details,
+    total_points: details.reduce((s, d) => s + d.available_balance, ZERO),
+    life_time_points: details.reduce((s, d) => s + d.life_time_value, ZERO),
+  };
+}
+
+/** Spendable points shown on the profile: the default accounts' balances (all accounts when none is default). */
+export async function availablePoints(db: Db, retailerId: string, memberId: string): Promise<Amount> {
+  const accounts = await listPointAccounts(db, retailerId);
+  const defaults = accounts.filter((a) => a.is_default);
+  const ids = (defaults.length ? defaults : accounts).map((a) => a.id);
+  if (!ids.length) return ZERO;
+  const row = await db
+    .selectFrom('member_point_accounts')
+    .select(sql<string>`coalesce(sum(available_balance), 0)`.as('total'))
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .where('point_account_id', 'in', ids)
+    .executeTakeFirstOrThrow();
+  return fromDb(row.total);
+}
+
+export interface AuditQuery {
+  pointSourceIds?: string[];
+  pointAccountIds?: string[];
+  modificationTypes?: string[];
+  /** The listed modification types are left out instead of kept. */
+  excludeModificationTypes?: boolean;
+  from?: Date;
+  to?: Date;
+  skip: number;
+  take: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  point_account_id: string;
+  account_name: string;
+  user_point_account_id: string;
+  amount: Amount;
+  balance_after: Amount;
+  modification_type: string;
+  point_source_id: string | null;
+  point_source_name: string | null;
+  reference_id: string | null;
+  reference_type: string | null;
+  transaction_id: string | null;
+  idempotency_id: string | null;
+  request_id: string | null;
+  effective_at: Date;
+  inserted_at: Date;
+}
+
+/** Every change of the member's balances, newest first, filtered and paged. */
+export async function auditLog(db: Db, retailerId: string, memberId: string, q: AuditQuery): Promise<{ total: number; entries: AuditEntry[] }> {
+  let base = db
+    .selectFrom('point_ledger as l')
+    .where('l.retailer_id', '=', retailerId)
+    .where('l.member_id', '=', memberId);
+  if (q.pointSourceIds?.length) base = base.where('l.point_source_id', 'in', q.pointSourceIds.map((id) => id.toLowerCase()));
+  if (q.pointAccountIds?.length) base = base.where('l.point_account_id', 'in', q.pointAccountIds.map((id) => id.toLowerCase()));
+  if (q.modificationTypes?.length) base = base.where('l.modification_type', q.excludeModificationTypes ? 'not in' : 'in', q.modificationTypes);
+  if (q.from) base = base.where('l.effective_at', '>=', q.from);
+  if (q.to) base = base.where('l.effective_at', '<=', q.to);
+  const { total } = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+  const rows = await base
+    .innerJoin('point_accounts as a', (j) => j.onRef('a.retailer_id', '=', 'l.retailer_id').onRef('a.id', '=', 'l.point_account_id'))
+    .innerJoin('member_point_accounts as m', (j) => j.onRef('m.retailer_id', '=', 'l.retailer_id').onRef('m.member_id', '=', 'l.member_id').onRef('m.point_account_id', '=', 'l.point_account_id'))
+    .leftJoin('point_sources as s', (j) => j.onRef('s.retailer_id', '=', 'l.retailer_id').onRef('s.id', '=', 'l.point_source_id'))
+    .select([
+      'l.id', 'l.point_account_id', 'a.name as account_name', 'm.id as user_point_account_id', 'l.amount', 'l.balance_after', 'l.modification_type',
+      'l.point_source_id', 's.name as point_source_name', 'l.reference_id', 'l.reference_type', 'l.transaction_id', 'l.idempotency_id', 'l.request_id',
+      'l.effective_at', 'l.inserted_at',
+    ])
+    .orderBy('l.effective_at', 'desc')
+    .orderBy('l.id', 'desc')
+    .offset(q.skip)
+    .limit(q.take)
+    .execute();
+  return {
+    total: Number(total),
+    entries: rows.map((r) => ({ ...r, amount: fromDb(r.amount), balance_after: fromDb(r.balance_after) })) as AuditEntry[],
+  };
+}

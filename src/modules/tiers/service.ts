@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.js';
+import { DomainError } from '../../errors.js';
+import { subjectOf, type Actor, type Member } from '../members/service.js';
+import { recordTimeline, type TimelineEntry } from '../timeline/service.js';
+import { ZERO, fromDb, type Amount } from '../points/amount.js';
+
+export interface Threshold {
+  point_account_id: string;
+  points: Amount;
+}
+
+export interface TierLevel {
+  id: string;
+  tier_system_id: string;
+  name: string;
+  rank: number;
+  /** All must be met to qualify; the start level has none. */
+  thresholds: Threshold[];
+}
+
+export interface TierSystem {
+  id: string;
+  name: string;
+  /** Points count within this many days; null: lifetime. Members are re-evaluated (and may drop) when a period ends. */
+  period_days: number | null;
+  /** By rank, lowest (the start level) first. */
+  levels: TierLevel[];
+}
+
+export interface MemberTier {
+  id: string;
+  tier_system_id: string;
+  tier_level_id: string;
+  join_date: Date;
+  next_maintenance_eval_date: Date | null;
+}
+
+export async function listTierSystems(db: Db, retailerId: string): Promise<TierSystem[]> {
+  const systems = await db.selectFrom('tier_systems').select(['id', 'name', 'period_days']).where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('name').execute();
+  if (!systems.length) return [];
+  const levels = await db
+    .selectFrom('tier_levels')
+    .select(['id', 'tier_system_id', 'name', 'rank', 'thresholds'])
+    .where('retailer_id', '=', retailerId)
+    .where('retired_at', 'is', null)
+    .orderBy('rank')
+    .execute();
+  return systems.map((s) => ({
+    ...s,
+    levels: levels
+      .filter((l) => l.tier_system_id === s.id)
+      .map((l) => ({ ...l, thresholds: l.thresholds.map((t) => ({ point_account_id: t.point_account_id, points: fromDb(t.points) })) })),
+  }));
+}
+
+export async function findTierSystem(db: Db, retailerId: string, id: string): Promise<TierSystem> {
+  const system = (await listTierSystems(db, retailerId)).find((s) => s.id === id.toLowerCase());
+  if (!system) throw new DomainError('not_found', `tier_system_id: tier system ${id} not found`, 'tier_system_id');
+  return system;
+}
+
+export async function memberTiers(db: Db, retailerId: string, memberId: string): Promise<MemberTier[]> {
+  return db
+    .selectFrom('member_tiers')
+    .select(['id', 'tier_system_id', 'tier_level_id', 'join_date', 'next_maintenance_eval_date'])
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .execute();
+}
+
+/** The member's qualifying points per account of the system's thresholds. */
+export async function qualifyingPoints(db: Db, retailerId: string, memberId: string, system: TierSystem, now = new Date()): Promise<Map<string, Amount>> {
+  const accountIds = [...new Set(system.levels.flatMap((l) => l.thresholds.map((t) => t.point_account_id)))];
+  const points = new Map<string, Amount>(accountIds.map((id) => [id, ZERO]));
+  if (!accountIds.length) return points;
+  if (system.period_days === null) {
+    const rows = await db
+      .selectFrom('member_point_accounts')
+      .select(['point_account_id', 'life_time_value as value'])
+      .where('retailer_id', '=', retailerId)
+      .where('member_id', '=', memberId)
+      .where('point_account_id', 'in', accountIds)
+      .execute();
+    for (const r of rows) points.set(r.point_account_id, fromDb(r.value));
+  } else {
+    const since = new Date(now.getTime() - system.period_days * 86_400_000);
+    const rows = await db
+      .selectFrom('point_ledger')
+      .select(['point_account_id', sql<string>`sum(amount)`.as('value')])
+      .where('retailer_id', '=', retailerId)
+      .where('member_id', '=', memberId)
+      .where('point_account_id', 'in', accountIds)
+      .where('modification_type', 'in', ['deposit', 'merge_in'])
+      .where('effective_at', '>', since)
+      .groupBy('point_account_id')
+      .execute();
+    for (const r of rows) points.set(r.point_account_id, fromDb(r.value));
+  }
+  return points;
+}
+
+/** The highest level whose thresholds the points meet. */
+export function qualifiedLevel(system: TierSystem, points: Map<string, Amount>): TierLevel {
+  let best = system.levels[0];
+  for (const level of system.levels) {
+    if (level.thresholds.every((t) => (points.get(t.point_account_id) ?? ZERO) >= t.points)) best = level;
+  }
+  return best;
+}
+
+export type EvaluationMode =
+  /** After a deposit or a manual move: only ever up. */
+  | 'promote'
+  /** Qualifying and maintenance: up or down to the level the points qualify for. */
+  | 'qualify';
+
+export interface TierChange {
+  tier_system_id: string;
+  from: TierLevel | null;
+  to: TierLevel;
+  changed: boolean;
+}
+
+/**
+ * Places the member at the level its points qualify for, in the caller's
+ * transaction (the caller holds the member's lock). A member is placed in a
+ * system on its first evaluation.
+ */
+export async function evaluateTier(tx: Db, actor: Actor, member: Member, system: TierSystem, mode: EvaluationMode, now = new Date()): Promise<TierChange> {
+  if (!system.levels.length) throw new DomainError('validation', `tier system ${system.id} has no levels`);
+  const current = (await memberTiers(tx, actor.retailerId, member.id)).find((t) => t.tier_system_id === system.id);
+  const from = current ? system.levels.find((l) => l.id === current.tier_level_id) ?? system.levels[0] : null;
+  const target = qualifiedLevel(system, await qualifyingPoints(tx, actor.retailerId, member.id, system, now));
+  let to = target;
+  if (from && (mode === 'promote' ? target.rank <= from.rank : target.id === from.id)) to = from;
+  const changed = !from || to.id !== from.id;
+  const dueDate = system.period_days === null ? null : new Date(now.getTime() + system.period_days * 86_400_000);
+  if (changed) await placeMember(tx, actor, member, system, to, now, dueDate);
+  else if (mode === 'qualify' && current) {
+    await tx.updateTable('member_tiers').set({ next_maintenance_eval_date: dueDate, updated_at: now }).where('retailer_id', '=', actor.retailerId).where('id', '=', current.id).execute();
+  }
+  if (changed && (from || to.rank > system.levels[0].rank)) {
+    const up = !from || to.rank > from.rank;
+    await recordTimeline(tx, subjectOf(actor, member), [tierEntry(actor, up ? 'TIER_ADVANCED' : 'TIER_RESET', system, from, to, now)]);
+  }
+  return { tier_system_id: system.id, from, to, changed };
+}
+
+/**
+ * Moves the member to a level by hand (CHANGE_TIER_MANUAL); with
+ * `processIntermediateLevels` every level passed on the way is recorded
+ * (TIER_TRANSIT); with `evaluateQualifyingRules` the member then rises further
+ * if its points qualify for more.
+ */
+export async function moveMember(
+  tx: Db,
+  actor: Actor,
+  member: Member,
+  system: TierSystem,
+  levelId: string,
+  options: { processIntermediateLevels?: boolean; evaluateQualifyingRules?: boolean },
+  now = new Date(),
+): Promise<TierChange> {
+  const to = system.levels.find((l) => l.id === levelId.toLowerCase());
+  if (!to) throw new DomainError('not_found', `tier_level_id: level ${levelId} is not in tier system ${system.id}`, 'tier_level_id');
+  const current = (await memberTiers(tx, actor.retailerId, member.id)).find((t) => t.tier_system_id === system.id);
+  const from = current ? system.levels.find((l) => l.id === current.tier_level_id) ?? null : null;
+  const entries: TimelineEntry[] = [];
+  if (options.processIntermediateLevels) {
+    const fromRank = from?.rank ?? system.levels[0].rank - 1;
+    const [low, high] = fromRank < to.rank ? [fromRank, to.rank] : [to.rank, fromRank];
+    const passed = system.levels.filter((l) => l.rank > low && l.rank < high);
+    if (fromRank > to.rank) passed.reverse();
+    let previous = from;
+    for (const level of passed) {
+      entries.push(tierEntry(actor, 'TIER_TRANSIT', system, previous, level, now));
+      previous = level;
+    }
+  }
+  entries.push(tierEntry(actor, 'CHANGE_TIER_MANUAL', system, from, to, now));
+  await placeMember(tx, actor, member, system, to, now, system.period_days === null ? null : new Date(now.getTime() + system.period_days * 86_400_000));
+  await recordTimeline(tx, subjectOf(actor, member), entries);
+  const moved: TierChange = { tier_system_id: system.id, from, to, changed: from?.id !== to.id };
+  if (!options.evaluateQualifyingRules) return moved;
+  const after = await evaluateTier(tx, actor, member, system, 'promote', now);
+  return { ...moved, to: after.to, changed: moved.changed || after.changed };
+}
+
+async function placeMember(tx: Db, actor: Actor, member: Member, system: TierSystem, level: TierLevel, now: Date, dueDate: Date | null) {
+  await tx
+    .insertInto('member_tiers')
+    .values({ retailer_id: actor.retailerId, member_id: member.id, tier_system_id: system.id, id: randomUUID(), tier_level_id: level.id, join_date: now, next_maintenance_eval_date: dueDate, updated_at: now })
+    .onConflict((oc) => oc.columns(['retailer_id', 'member_id', 'tier_system_id']).doUpdateSet({ tier_level_id: level.id, join_date: now, next_maintenance_eval_date: dueDate, updated_at: now }))
+    .execute();
+}
+
+function tierEntry(actor: Actor, type: 'TIER_ADVANCED' | 'TIER_RESET' | 'TIER_TRANSIT' | 'CHANGE_TIER_MANUAL', system: TierSystem, from: TierLevel | null, to: TierLevel, now: Date): TimelineEntry {
+  return {
+    type,
+    requestId: actor.requestId,
+    occurredAt: now,
+    payload: {
+      tier_system_id: system.id,
+      tier_system_name: system.name,
+      from_tier_level_id: from?.id ?? null,
+      from_tier_level_name: from?.name ?? null,
+      to_tier_level_id: to.id,
+      to_tier_level_name: to.name,
+    },
+  };
+}
+
+/** Members of the retailer whose maintenance period has ended (for the worker). */
+export async function membersDueForMaintenance(db: Db, now: Date, limit: number) {
+  return db
+    .selectFrom('member_tiers')
+    .select(['retailer_id', 'member_id', 'tier_system_id'])
+    .where('next_maintenance_eval_date', '<=', now)
+    .orderBy('next_maintenance_eval_date')
+    .limit(limit)
+    .execute();
+}
+

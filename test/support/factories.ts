@@ -1,0 +1,56 @@
+// Program factories: a tenant's point accounts, sources and tier systems in a few lines.
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../src/db/index.js';
+import { applyPointConfig, type PointAccountConfig } from '../../src/modules/points/accounts.js';
+import { parseAmount } from '../../src/modules/points/amount.js';
+import { applyTierConfig } from '../../src/modules/tiers/config.js';
+
+export interface PointsProgram {
+  /** Spendable, default. */
+  spendable: string;
+  /** A second default account, after spendable ("oldest first"). */
+  bonus: string;
+  /** Counts toward tiers, not default. */
+  tier: string;
+  /** allow_negative. */
+  overdraft: string;
+  /** maximum_balance 100. */
+  capped: string;
+  source: string;
+}
+
+/** Five point accounts and a source that may deposit into any of them. */
+export async function pointsProgram(db: Db, retailerId: string): Promise<PointsProgram> {
+  const p: PointsProgram = { spendable: randomUUID(), bonus: randomUUID(), tier: randomUUID(), overdraft: randomUUID(), capped: randomUUID(), source: randomUUID() };
+  const accounts: PointAccountConfig[] = [
+    { id: p.spendable, name: 'Spendable', grouping_label: 'spend', default: true },
+    { id: p.bonus, name: 'Bonus', default: true },
+    { id: p.tier, name: 'Tier Points', grouping_label: 'Tier', counts_toward_tiers: true },
+    { id: p.overdraft, name: 'Overdraft', allow_negative: true },
+    { id: p.capped, name: 'Capped', maximum_balance: parseAmount(100) },
+  ];
+  await db.transaction().execute((tx) => applyPointConfig(tx, retailerId, accounts, [{ id: p.source, name: 'API', account_ids: [] }]));
+  return p;
+}
+
+export interface TierProgram {
+  system: string;
+  levels: { base: string; silver: string; gold: string; platinum: string };
+}
+
+/** A tier system on the tier account: base 0, silver 100, gold 500, platinum 1000 points. */
+export async function tierProgram(db: Db, retailerId: string, tierAccount: string, periodDays?: number): Promise<TierProgram> {
+  const t: TierProgram = { system: randomUUID(), levels: { base: randomUUID(), silver: randomUUID(), gold: randomUUID(), platinum: randomUUID() } };
+  const level = (id: string, name: string, rank: number, points: number) => ({ id, name, rank, thresholds: points ? [{ point_account_id: tierAccount, points: parseAmount(points) }] : [] });
+  await db.transaction().execute((tx) =>
+    applyTierConfig(tx, retailerId, [
+      {
+        id: t.system,
+        name: 'Status',
+        period_days: periodDays,
+        levels: [level(t.levels.base, 'Base', 0, 0), level(t.levels.silver, 'Silver', 1, 100), level(t.levels.gold, 'Gold', 2, 500), level(t.levels.platinum, 'Platinum', 3, 1000)],
+      },
+    ]),
+  );
+  return t;
+}

@@ -149,6 +149,96 @@ export interface MessageReplaysTable {
   created_at: Timestamp;
 }
 
+// points
+export interface PointAccountsTable {
+  retailer_id: string;
+  id: string;
+  name: string;
+  grouping_label: string;
+  is_default: boolean;
+  allow_negative: boolean;
+  maximum_balance: string | null;
+  counts_toward_tiers: boolean;
+  active: boolean;
+  position: number;
+  retired_at: Date | null;
+}
+
+export interface PointSourcesTable {
+  retailer_id: string;
+  id: string;
+  name: string;
+  account_ids: ColumnType<string[], string[] | undefined, string[]>;
+  retired_at: Date | null;
+}
+
+export interface MemberPointAccountsTable {
+  retailer_id: string;
+  member_id: string;
+  point_account_id: string;
+  id: string;
+  available_balance: ColumnType<string, string | undefined, string>;
+  life_time_value: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PointLedgerTable {
+  retailer_id: string;
+  member_id: string;
+  id: Generated<number>;
+  point_account_id: string;
+  amount: string;
+  balance_after: string;
+  modification_type: string;
+  point_source_id: string | null;
+  reference_id: string | null;
+  reference_type: string | null;
+  transaction_id: string | null;
+  idempotency_id: string | null;
+  request_id: string | null;
+  effective_at: Timestamp;
+  inserted_at: Timestamp;
+}
+
+export interface PointIdempotencyTable {
+  retailer_id: string;
+  idempotency_id: string;
+  member_id: string;
+  result: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+// tiers
+export interface TierSystemsTable {
+  retailer_id: string;
+  id: string;
+  name: string;
+  period_days: number | null;
+  retired_at: Date | null;
+}
+
+export interface TierLevelsTable {
+  retailer_id: string;
+  tier_system_id: string;
+  id: string;
+  name: string;
+  rank: number;
+  thresholds: Json<{ point_account_id: string; points: string | number }[]>;
+  retired_at: Date | null;
+}
+
+export interface MemberTiersTable {
+  retailer_id: string;
+  member_id: string;
+  tier_system_id: string;
+  id: string;
+  tier_level_id: string;
+  join_date: Timestamp;
+  next_maintenance_eval_date: Date | null;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   retailers: RetailersTable;
   credentials: CredentialsTable;
@@ -162,4 +252,12 @@ export interface Database {
   timeline_events: TimelineEventsTable;
   jobs: JobsTable;
   message_replays: MessageReplaysTable;
+  point_accounts: PointAccountsTable;
+  point_sources: PointSourcesTable;
+  member_point_accounts: MemberPointAccountsTable;
+  point_ledger: PointLedgerTable;
+  point_idempotency: PointIdempotencyTable;
+  tier_systems: TierSystemsTable;
+  tier_levels: TierLevelsTable;
+  member_tiers: MemberTiersTable;
 }

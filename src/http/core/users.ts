@@ -17,6 +17,9 @@ import { customProfileDefaults } from '../../modules/program/custom-attributes.j
 import type { Db } from '../../db/index.js';
 import type { Tenant } from '../../modules/tenants/credentials.js';
 import { DEFAULT_PHOTO, renderPlayer, renderUser, type UserRenderOptions } from './render.js';
+import { availablePoints } from '../../modules/points/queries.js';
+import { toJson } from '../../modules/points/amount.js';
+import { tierDetails } from '../connect/tiers.js';
 import { actorOf, tenantOf } from '../context.js';
 
 const Str = (max = 255) => Type.String({ maxLength: max });
@@ -91,17 +94,11 @@ async function renderOptions(db: Db, tenant: Tenant, member: Member, query: Prof
   return {
     identifiers: query.show_identifiers,
     profileDefaults: query['user[user_profile]'] || always.profile ? await customProfileDefaults(db, tenant.retailerId) : undefined,
-    tierDetails: query.expand_incentives ? emptyIncentives(tenant, member) : undefined,
+    tierDetails: query.expand_incentives ? await tierDetails(db, member, { progress: true, balances: true }) : undefined,
+    availablePoints: toJson(await availablePoints(db, tenant.retailerId, member.id)),
   };
 }
 
-/** The incentives block of `expand_incentives`; the points and tiers modules fill it. */
-function emptyIncentives(tenant: Tenant, member: Member) {
-  return {
-    tier_levels: [],
-    point_account_balances: { retailer_id: tenant.retailerId, user_id: member.id, summary: { total_points: 0, life_time_points: 0 }, details: [] },
-  };
-}
 
 export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.deps;

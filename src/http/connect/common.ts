@@ -25,3 +25,15 @@ export async function memberOf(db: Db, request: FastifyRequest, userId: string):
 
 /** Connect and POS timestamps: ISO 8601 UTC. */
 export const isoTime = (date: Date): string => date.toISOString();
+
+/**
+ * A time on input: ISO 8601, or `YYYY-MM-DD HH:MM:SS[.fff]` (UTC) as SPEC §4
+ * asks; a time without a zone is UTC.
+ */
+export function parseTime(value: string, field: string): Date {
+  const text = value.trim();
+  const match = /^(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)(Z|[+-]\d\d:?\d\d)?)?$/i.exec(text);
+  const date = match ? new Date(`${match[1]}T${match[2] ?? '00:00:00'}${match[3] ?? 'Z'}`) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) throw new DomainError('argument_error', `${field}: expected an ISO 8601 time or YYYY-MM-DD HH:MM:SS`, field);
+  return date;
+}

@@ -5,7 +5,7 @@ import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amo
 import type { DetailResult, PointChangeOutcome, PointDetail } from '../../modules/points/ledger.js';
 import { auditLog, memberBalances, type Balances } from '../../modules/points/queries.js';
 import { actorOf, tenantOf } from '../context.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf } from './common.js';
+import { checkRetailer, ConnectBase, isoTime, memberOf, parseTime } from './common.js';
 
 const Opt = Type.Optional;
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -52,8 +52,8 @@ const AuditBody = Type.Object({
   point_account_ids: Opt(Type.Array(Id, { maxItems: 100 })),
   modification_types: Opt(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 })),
   exclude_specified_modification_types: Opt(Type.Boolean()),
-  start_date: Opt(Type.String({ format: 'date-time' })),
-  end_date: Opt(Type.String({ format: 'date-time' })),
+  start_date: Opt(Type.String({ maxLength: 40 })),
+  end_date: Opt(Type.String({ maxLength: 40 })),
   skip: Opt(Type.Integer({ minimum: 0, default: 0 })),
   take: Opt(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
 });
@@ -181,8 +181,8 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       pointAccountIds: b.point_account_ids,
       modificationTypes: b.modification_types,
       excludeModificationTypes: b.exclude_specified_modification_types,
-      from: b.start_date ? new Date(b.start_date) : undefined,
-      to: b.end_date ? new Date(b.end_date) : undefined,
+      from: b.start_date ? parseTime(b.start_date, 'start_date') : undefined,
+      to: b.end_date ? parseTime(b.end_date, 'end_date') : undefined,
       skip: b.skip ?? 0,
       take: b.take ?? 100,
     });

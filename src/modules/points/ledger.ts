@@ -105,7 +105,6 @@ export async function applyPointChanges(
   details: PointDetail[],
   options: { allowPartialSuccess: boolean; effectiveAt?: Date },
 ): Promise<PointChangeOutcome> {
-  const time = options.effectiveAt ?? new Date();
   const locked = await tx
     .selectFrom('members')
     .select('id')
@@ -115,6 +114,9 @@ export async function applyPointChanges(
     .forNoKeyUpdate()
     .executeTakeFirst();
   if (!locked) throw memberNotFound();
+  // taken once the lock is held, so the member's entries are timed in the
+  // order they are written (the audit log's newest first follows the balances)
+  const time = options.effectiveAt ?? new Date();
 
   const accounts = new Map((await listPointAccounts(tx, actor.retailerId)).map((a) => [a.id, a]));
   const defaults = [...accounts.values()].filter((a) => a.is_default && a.active);
@@ -132,6 +134,12 @@ export async function applyPointChanges(
   const idempotencyRows: { idempotency_id: string; result: DetailResult }[] = [];
 
   for (const { detail, index } of order) {
+    // the same idempotency_id twice in one request applies once, like a retry
+    const earlier = detail.idempotency_id ? idempotencyRows.find((r) => r.idempotency_id === detail.idempotency_id) : undefined;
+    if (earlier) {
+      results.push({ ...earlier.result, index, detail, replayed: true });
+      continue;
+    }
     const stored = detail.idempotency_id ? replays.get(detail.idempotency_id) : undefined;
     if (stored) {
       if (stored.member_id !== member.id) {
@@ -321,10 +329,17 @@ async function persist(tx: Db, actor: Actor, member: Member, working: Map<string
     )
     .execute();
   if (idempotencyRows.length) {
-    await tx
+    // a key taken meanwhile can only be another member's (this member's requests wait on its lock)
+    const inserted = await tx
       .insertInto('point_idempotency')
       .values(idempotencyRows.map((r) => ({ retailer_id: actor.retailerId, idempotency_id: r.idempotency_id, member_id: member.id, result: JSON.stringify(freeze(r.result)) })))
+      .onConflict((oc) => oc.columns(['retailer_id', 'idempotency_id']).doNothing())
+      .returning('idempotency_id')
       .execute();
+    if (inserted.length < idempotencyRows.length) {
+      const taken = idempotencyRows.find((r) => !inserted.some((i) => i.idempotency_id === r.idempotency_id))!;
+      throw new DomainError('idempotency_conflict', `idempotency_id ${taken.idempotency_id} was used for another member`, 'idempotency_id');
+    }
   }
   await recordTimeline(tx, subjectOf(actor, member), timelineEntries(actor, entries, time));
 }

@@ -16,12 +16,15 @@ export interface PointsProgram {
   overdraft: string;
   /** maximum_balance 100. */
   capped: string;
+  /** A source that may deposit into any account ("API"). */
   source: string;
+  /** A source that may deposit only into spendable ("Store"). */
+  storeSource: string;
 }
 
-/** Five point accounts and a source that may deposit into any of them. */
+/** Five point accounts, a source that may deposit into any of them and one limited to spendable. */
 export async function pointsProgram(db: Db, retailerId: string): Promise<PointsProgram> {
-  const p: PointsProgram = { spendable: randomUUID(), bonus: randomUUID(), tier: randomUUID(), overdraft: randomUUID(), capped: randomUUID(), source: randomUUID() };
+  const p: PointsProgram = { spendable: randomUUID(), bonus: randomUUID(), tier: randomUUID(), overdraft: randomUUID(), capped: randomUUID(), source: randomUUID(), storeSource: randomUUID() };
   const accounts: PointAccountConfig[] = [
     { id: p.spendable, name: 'Spendable', grouping_label: 'spend', default: true },
     { id: p.bonus, name: 'Bonus', default: true },
@@ -29,7 +32,11 @@ export async function pointsProgram(db: Db, retailerId: string): Promise<PointsP
     { id: p.overdraft, name: 'Overdraft', allow_negative: true },
     { id: p.capped, name: 'Capped', maximum_balance: parseAmount(100) },
   ];
-  await db.transaction().execute((tx) => applyPointConfig(tx, retailerId, accounts, [{ id: p.source, name: 'API', account_ids: [] }]));
+  const sources = [
+    { id: p.source, name: 'API', account_ids: [] },
+    { id: p.storeSource, name: 'Store', account_ids: [p.spendable] },
+  ];
+  await db.transaction().execute((tx) => applyPointConfig(tx, retailerId, accounts, sources));
   return p;
 }
 

@@ -48,7 +48,12 @@ export async function openEmbedded(options: { dataDir?: string; loadDataDir?: Bl
     parsers: { [OID.INT8]: Number, [OID.NUMERIC]: identity, [OID.DATE]: identity },
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
-  return { db, kind: 'embedded', pglite, close: () => db.destroy() };
+  const close = async () => {
+    await db.destroy();
+    // Kysely ends the pool only if a query ever ran; the instance must close either way.
+    if (!pglite.closed) await pglite.close();
+  };
+  return { db, kind: 'embedded', pglite, close };
 }
 
 /**

@@ -21,6 +21,7 @@ export function lockDataDir(dataDir: string): () => void {
       const release = () => {
         if (released) return;
         released = true;
+        process.removeListener('exit', release);
         rmSync(file, { force: true });
       };
       process.once('exit', release);

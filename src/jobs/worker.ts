@@ -10,6 +10,9 @@ export interface WorkerOptions {
   handlers?: Record<string, JobHandler>;
 }
 
+/** Housekeeping must never give up for good: it retries (backing off to hourly) until it succeeds. */
+const PERIODIC_MAX_ATTEMPTS = 2 ** 31 - 1;
+
 /** Housekeeping that re-schedules itself: one pending job per queue. */
 function periodicJobs(options: WorkerOptions): Record<string, { everySeconds: number; run: JobHandler }> {
   return {
@@ -25,7 +28,7 @@ export function jobHandlers(options: WorkerOptions = {}): Record<string, JobHand
       await run(tx, payload);
       // the job row is deleted when this commits; the dedupe key lets the next one in
       await tx.deleteFrom('jobs').where('queue', '=', queue).where('dedupe_key', '=', queue).execute();
-      await enqueue(tx, { queue, dedupeKey: queue, runAt: new Date(Date.now() + everySeconds * 1000) });
+      await enqueue(tx, { queue, dedupeKey: queue, runAt: new Date(Date.now() + everySeconds * 1000), maxAttempts: PERIODIC_MAX_ATTEMPTS });
     };
   }
   return handlers;
@@ -40,7 +43,7 @@ export interface Worker {
 /** Polls the job queue in this process until stopped. */
 export async function startWorker(db: Db, log: Logger, options: WorkerOptions = {}): Promise<Worker> {
   const handlers = jobHandlers(options);
-  for (const queue of Object.keys(periodicJobs(options))) await enqueue(db, { queue, dedupeKey: queue });
+  for (const queue of Object.keys(periodicJobs(options))) await enqueue(db, { queue, dedupeKey: queue, maxAttempts: PERIODIC_MAX_ATTEMPTS });
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
 

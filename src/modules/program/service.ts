@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import { applyStores, findRetailer, listStores } from '../tenants/service.js';
-import { applyCustomAttributes, listCustomAttributes } from './custom-attributes.js';
+import { applyCustomAttributes, listCustomAttributes, type CustomAttributeType } from './custom-attributes.js';
 
 const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
 
@@ -51,7 +51,35 @@ export function validateProgram(document: unknown): Program {
   if (store) throw new DomainError('validation', `stores: store ${store} is listed twice`, 'stores');
   const attribute = duplicate((program.custom_attributes ?? []).map((a) => a.name));
   if (attribute) throw new DomainError('validation', `custom_attributes: ${attribute} is listed twice`, 'custom_attributes');
+  (program.stores ?? []).forEach((s, i) => {
+    if (s.time_zone !== undefined && !isTimeZone(s.time_zone)) {
+      throw new DomainError('validation', `stores.${i}.time_zone: ${s.time_zone} is not an IANA time zone`, `stores.${i}.time_zone`);
+    }
+  });
+  (program.custom_attributes ?? []).forEach((a, i) => {
+    if (a.default !== undefined && !DEFAULT_FITS[a.type](a.default)) {
+      throw new DomainError('validation', `custom_attributes.${i}.default: must be a ${a.type}, like the attribute`, `custom_attributes.${i}.default`);
+    }
+  });
   return program;
+}
+
+/** A default must be a value of the attribute's type. */
+const DEFAULT_FITS: Record<CustomAttributeType, (v: unknown) => boolean> = {
+  string: (v) => typeof v === 'string',
+  number: (v) => typeof v === 'number' && Number.isFinite(v),
+  boolean: (v) => typeof v === 'boolean',
+  list: (v) => Array.isArray(v),
+  object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+};
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Reads a program file's text: YAML (a superset of JSON) or JSON. */

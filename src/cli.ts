@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.js';
 import { migrate, openDatabase } from './db/index.js';
-import { loadDemo, writeEnvFile } from './demo.js';
+import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { serve } from './server.js';
 import { applyProgram, parseProgramText } from './modules/program/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<void> {
       const config = loadConfig();
       return withDatabase(async (db) => {
         await migrate(db);
-        const variables = await loadDemo(db, `http://${config.host}:${config.port}`);
+        const variables = await loadDemo(db, endpointFor(config.host, config.port));
         await writeEnvFile(envFile, variables);
         console.log(`demo program loaded for retailer ${variables.retailer_id}; environment written to ${envFile}`);
       });

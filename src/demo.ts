@@ -26,6 +26,12 @@ export const DEMO = {
   lastName: 'Mastercardson',
 } as const;
 
+/** The base URL clients use to reach a server listening on host:port (any-address binds are reached on the loopback). */
+export function endpointFor(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'brand-x');
 
 /**

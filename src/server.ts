@@ -3,7 +3,7 @@ import pino from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { migrate, openDatabase } from './db/index.js';
-import { loadDemo, writeEnvFile } from './demo.js';
+import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { startWorker } from './jobs/worker.js';
 
 export interface ServeOptions {
@@ -25,8 +25,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
 
   if (options.demo) {
     const { port } = app.server.address() as { port: number };
-    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-    const variables = await loadDemo(database.db, `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+    const variables = await loadDemo(database.db, endpointFor(config.host, port));
     if (options.envFile) await writeEnvFile(options.envFile, variables);
     log.info({ retailer_id: variables.retailer_id, env_file: options.envFile }, 'demo program loaded');
   }

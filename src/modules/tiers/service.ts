@@ -113,7 +113,11 @@ export function qualifiedLevel(system: TierSystem, points: Map<string, Amount>):
 export type EvaluationMode =
   /** After a deposit or a manual move: only ever up. */
   | 'promote'
-  /** Qualifying and maintenance: up or down to the level the points qualify for. */
+  /**
+   * Qualifying and maintenance: up at any time; down (maintenance) only once
+   * the member's period has ended (next_maintenance_eval_date passed), so a
+   * level earned or given by hand holds for its period.
+   */
   | 'qualify';
 
 export interface TierChange {
@@ -133,12 +137,14 @@ export async function evaluateTier(tx: Db, actor: Actor, member: Member, system:
   const current = (await memberTiers(tx, actor.retailerId, member.id)).find((t) => t.tier_system_id === system.id);
   const from = current ? system.levels.find((l) => l.id === current.tier_level_id) ?? system.levels[0] : null;
   const target = qualifiedLevel(system, await qualifyingPoints(tx, actor.retailerId, member.id, system, now));
+  const maintenanceDue = mode === 'qualify' && !!current?.next_maintenance_eval_date && current.next_maintenance_eval_date.getTime() <= now.getTime();
   let to = target;
-  if (from && (mode === 'promote' ? target.rank <= from.rank : target.id === from.id)) to = from;
+  if (from && (maintenanceDue ? target.id === from.id : target.rank <= from.rank)) to = from;
   const changed = !from || to.id !== from.id;
   const dueDate = system.period_days === null ? null : new Date(now.getTime() + system.period_days * 86_400_000);
   if (changed) await placeMember(tx, actor, member, system, to, now, dueDate);
-  else if (mode === 'qualify' && current) {
+  else if (maintenanceDue && current) {
+    // maintained: the next period starts
     await tx.updateTable('member_tiers').set({ next_maintenance_eval_date: dueDate, updated_at: now }).where('retailer_id', '=', actor.retailerId).where('id', '=', current.id).execute();
   }
   if (changed && (from || to.rank > system.levels[0].rank)) {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../src/db/index.js';
 import { applyPointConfig, type PointAccountConfig } from '../../src/modules/points/accounts.js';
 import { parseAmount } from '../../src/modules/points/amount.js';
-import { applyTierConfig } from '../../src/modules/tiers/config.js';
+import { applyTierConfig, type TierSystemConfig } from '../../src/modules/tiers/config.js';
 
 export interface PointsProgram {
   /** Spendable, default. */
@@ -43,21 +43,25 @@ export async function pointsProgram(db: Db, retailerId: string): Promise<PointsP
 export interface TierProgram {
   system: string;
   levels: { base: string; silver: string; gold: string; platinum: string };
+  /** What was applied, so a later tierProgram can keep this system alongside its own. */
+  config: TierSystemConfig;
 }
 
-/** A tier system on the tier account: base 0, silver 100, gold 500, platinum 1000 points. */
-export async function tierProgram(db: Db, retailerId: string, tierAccount: string, periodDays?: number): Promise<TierProgram> {
-  const t: TierProgram = { system: randomUUID(), levels: { base: randomUUID(), silver: randomUUID(), gold: randomUUID(), platinum: randomUUID() } };
+/**
+ * A tier system on the tier account: base 0, silver 100, gold 500, platinum
+ * 1000 points (within `periodDays` when given, else lifetime). Applying the
+ * program retires the retailer's other tier systems, except those in `alongside`.
+ */
+export async function tierProgram(db: Db, retailerId: string, tierAccount: string, periodDays?: number, alongside: TierProgram[] = []): Promise<TierProgram> {
+  const system = randomUUID();
+  const levels = { base: randomUUID(), silver: randomUUID(), gold: randomUUID(), platinum: randomUUID() };
   const level = (id: string, name: string, rank: number, points: number) => ({ id, name, rank, thresholds: points ? [{ point_account_id: tierAccount, points: parseAmount(points) }] : [] });
-  await db.transaction().execute((tx) =>
-    applyTierConfig(tx, retailerId, [
-      {
-        id: t.system,
-        name: 'Status',
-        period_days: periodDays,
-        levels: [level(t.levels.base, 'Base', 0, 0), level(t.levels.silver, 'Silver', 1, 100), level(t.levels.gold, 'Gold', 2, 500), level(t.levels.platinum, 'Platinum', 3, 1000)],
-      },
-    ]),
-  );
-  return t;
+  const config: TierSystemConfig = {
+    id: system,
+    name: alongside.length ? `Status ${alongside.length + 1}` : 'Status',
+    period_days: periodDays,
+    levels: [level(levels.base, 'Base', 0, 0), level(levels.silver, 'Silver', 1, 100), level(levels.gold, 'Gold', 2, 500), level(levels.platinum, 'Platinum', 3, 1000)],
+  };
+  await db.transaction().execute((tx) => applyTierConfig(tx, retailerId, [...alongside.map((a) => a.config), config]));
+  return { system, levels, config };
 }

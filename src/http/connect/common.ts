@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
 import { DomainError, memberNotFound } from '../../errors.js';
 import { resolveMemberRef, type Member } from '../../modules/members/service.js';
 import { tenantOf } from '../context.js';
+import { withoutNullFields } from '../lenient.js';
 
 /** Fields every Connect body carries. */
 export const ConnectBase = {
@@ -36,4 +37,15 @@ export function parseTime(value: string, field: string): Date {
   const date = match ? new Date(`${match[1]}T${match[2] ?? '00:00:00'}${match[3] ?? 'Z'}`) : new Date(NaN);
   if (Number.isNaN(date.getTime())) throw new DomainError('argument_error', `${field}: expected an ISO 8601 time or YYYY-MM-DD HH:MM:SS`, field);
   return date;
+}
+
+/**
+ * Strictly typed clients send unset fields as `null`: on these routes a null
+ * field means absent, as on the Core API (schema coercion would otherwise
+ * turn it into "" and refuse e.g. `"idempotency_id": null`).
+ */
+export function nullFieldsAbsent(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    if (request.body !== undefined) request.body = withoutNullFields(request.body);
+  });
 }

@@ -6,11 +6,10 @@ import { listPointAccounts } from '../../modules/points/accounts.js';
 import { memberBalances } from '../../modules/points/queries.js';
 import type { Member } from '../../modules/members/service.js';
 import { listTierSystems, memberTiers, qualifyingPoints, type TierChange, type TierLevel, type TierSystem } from '../../modules/tiers/service.js';
-import { isUuid } from '../../modules/members/values.js';
 import { DomainError } from '../../errors.js';
 import { toErrorAnswer } from '../errors.js';
 import { actorOf } from '../context.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf } from './common.js';
+import { checkRetailer, ConnectBase, isoTime, memberOf, nullFieldsAbsent } from './common.js';
 import { renderBalances } from './points.js';
 
 const Opt = Type.Optional;
@@ -80,6 +79,7 @@ const renderChange = (userId: string, change: TierChange) => ({
 export const tierRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.deps;
   const tags = ['Connect: tiers'];
+  nullFieldsAbsent(app);
 
   app.post(
     '/1.0/user_tiers/tier_status',
@@ -120,9 +120,10 @@ export const tierRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const results = [];
       for (const userId of b.user_ids) {
         try {
-          if (!isUuid(userId)) throw new DomainError('argument_error', `user_id ${userId} is not a member id`, 'user_ids');
+          // a member id or an external id, like every Connect user_id (SPEC §4); anything else is user_not_found
           const member = await memberOf(db, request, userId);
-          for (const change of await qualifyMember(db, actor, member.id, b.tier_system_id)) results.push({ ...renderChange(member.id, change), status: 'ok', errors: null });
+          // answered under the id sent, as the failures are (and as the spend batch answers)
+          for (const change of await qualifyMember(db, actor, member.id, b.tier_system_id)) results.push({ ...renderChange(userId, change), status: 'ok', errors: null });
         } catch (err) {
           const answer = toErrorAnswer(err);
           if (answer.status >= 500) throw err;

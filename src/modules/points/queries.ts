@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
+import { isUuid } from '../members/values.js';
 import { listPointAccounts } from './accounts.js';
 import { ZERO, fromDb, type Amount } from './amount.js';
 
@@ -108,8 +109,10 @@ export async function auditLog(db: Db, retailerId: string, memberId: string, q: 
     .selectFrom('point_ledger as l')
     .where('l.retailer_id', '=', retailerId)
     .where('l.member_id', '=', memberId);
-  if (q.pointSourceIds?.length) base = base.where('l.point_source_id', 'in', q.pointSourceIds.map((id) => id.toLowerCase()));
-  if (q.pointAccountIds?.length) base = base.where('l.point_account_id', 'in', q.pointAccountIds.map((id) => id.toLowerCase()));
+  // ids that are not UUIDs can match no entry (and PostgreSQL would refuse them as uuid)
+  const uuids = (ids: string[]) => ids.filter(isUuid).map((id) => id.toLowerCase());
+  if (q.pointSourceIds?.length) base = uuids(q.pointSourceIds).length ? base.where('l.point_source_id', 'in', uuids(q.pointSourceIds)) : base.where(sql<boolean>`false`);
+  if (q.pointAccountIds?.length) base = uuids(q.pointAccountIds).length ? base.where('l.point_account_id', 'in', uuids(q.pointAccountIds)) : base.where(sql<boolean>`false`);
   if (q.modificationTypes?.length) base = base.where('l.modification_type', q.excludeModificationTypes ? 'not in' : 'in', q.modificationTypes);
   if (q.from) base = base.where('l.effective_at', '>=', q.from);
   if (q.to) base = base.where('l.effective_at', '<=', q.to);

@@ -169,7 +169,7 @@ describe('points ledger on PostgreSQL', () => {
       assert.equal(await available(member.id, p.spendable), 15);
     });
 
-    for (const [label, amount] of [['zero', 0], ['negative', -5], ['"abc"', 'abc'], ['"-1"', '-1'], ['five decimals', '1.00001'], ['empty', '']] as const) {
+    for (const [label, amount] of [['zero', 0], ['negative', -5], ['"abc"', 'abc'], ['"-1"', '-1'], ['five decimals', '1.00001'], ['empty', ''], ['true', true], ['null', null]] as const) {
       it(`refuses amount ${label} with 400/422 naming the field, writing nothing`, async () => {
         const member = await funded({ spendable: 10 });
         const before = await snapshot(member.id);
@@ -233,6 +233,20 @@ describe('points ledger on PostgreSQL', () => {
       assert.equal(foreign.status, 404, foreign.body);
       assert.equal(foreign.json.errors.code, 'user_not_found');
       assert.deepEqual(await snapshot(member.id), before);
+    });
+
+    it('reads null fields as absent, as strictly typed clients send them', async () => {
+      const member = await createMemberViaApi(t.app, tenant);
+      const nulls = { point_source_id: null, reference_id: null, reference_type: null, transaction_id: null, idempotency_id: null, rank: null };
+      const dep = await deposit(member.id, [{ ...nulls, point_account_id: p.spendable, amount: 30 }], { allow_partial_success: null, disable_event_publishing: null, culture: null });
+      assert.equal(dep.status, 200, dep.body);
+      const out = await spend(member.id, [{ ...nulls, amount: 10, point_account_ids: null, force_spend: null, is_return: null }], { allow_partial_success: null });
+      assert.equal(out.status, 200, out.body);
+      assert.equal(await available(member.id, p.spendable), 20);
+      assert.deepEqual((await ledger(member.id)).map((r) => [r.modification_type, r.point_source_id, r.reference_id, r.idempotency_id]), [
+        ['deposit', null, null, null],
+        ['spend', null, null, null],
+      ]);
     });
 
     it('takes the member\'s external id as user_id', async () => {
@@ -721,6 +735,13 @@ describe('points ledger on PostgreSQL', () => {
       const past = await audit(member.id, { skip: 50, take: 10 });
       assert.deepEqual(past.json.payload.point_audit_logs, []);
       assert.equal(past.json.payload.total_records, 7);
+      // ids that name nothing, UUIDs or not, find nothing
+      for (const filter of [{ point_source_ids: ['not-a-uuid'] }, { point_account_ids: ['abc', randomUUID()] }]) {
+        const none = await audit(member.id, filter);
+        assert.equal(none.status, 200, none.body);
+        assert.deepEqual([none.json.payload.point_audit_logs, none.json.payload.total_records], [[], 0]);
+      }
+      assert.deepEqual(refs(await audit(member.id, { point_source_ids: ['not-a-uuid', p.storeSource.toUpperCase()] })), ['D2']);
       const tooMany = await audit(member.id, { take: 1001 });
       assert.equal(tooMany.status, 400, tooMany.body);
       assert.match(tooMany.json.errors.message, /take/);

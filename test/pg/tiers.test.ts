@@ -6,6 +6,8 @@ import { before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 import { pointsProgram, tierProgram, type PointsProgram, type TierProgram } from '../support/factories.js';
+import { parseAmount } from '../../src/modules/points/amount.js';
+import { applyTierConfig } from '../../src/modules/tiers/config.js';
 
 const STATEMENT = 'timelines/END_USER_MEMBER_STATEMENT';
 const TIER_EVENTS = 'TIER_ADVANCED,TIER_RESET,TIER_TRANSIT,CHANGE_TIER_MANUAL';
@@ -112,6 +114,61 @@ describe('tiers on PostgreSQL', () => {
       await deposit(life, member.id, life.p.bonus, 5000);
       assert.equal(await levelOf(life, member.id), life.tiers.levels.silver);
       assert.deepEqual(await tierTimeline(life, member.id), [['TIER_ADVANCED', null, 'Silver']]);
+    });
+
+    it('promotes once under concurrent deposits that cross a threshold together', async () => {
+      const member = await createMemberViaApi(t.app, life.tenant);
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () => connect(life, '2.0/user_points/deposit', { user_id: member.id, deposit_details: [{ point_account_id: life.p.tier, amount: 20 }] })),
+      );
+      assert.ok(answers.every((a) => a.status === 200), answers.map((a) => a.body).join('\n'));
+      assert.equal(await levelOf(life, member.id), life.tiers.levels.gold);
+      assert.deepEqual(
+        (await tierTimeline(life, member.id)).map(([slug, , to]) => [slug, to]),
+        [
+          ['TIER_ADVANCED', 'Silver'],
+          ['TIER_ADVANCED', 'Gold'],
+        ],
+      );
+      const placements = await sql<{ n: number }>`SELECT count(*)::int AS n FROM member_tiers WHERE member_id = ${member.id}`.execute(t.db);
+      assert.equal(placements.rows[0].n, 2, 'one placement per tier system');
+    });
+
+    it('needs every threshold of a level met when it names several accounts', async () => {
+      const tenant = await createTenant(t.db);
+      const p = await pointsProgram(t.db, tenant.retailer_id);
+      const system = randomUUID();
+      const [base, vip] = [randomUUID(), randomUUID()];
+      await t.db.transaction().execute((tx) =>
+        applyTierConfig(tx, tenant.retailer_id, [
+          {
+            id: system,
+            name: 'Two accounts',
+            levels: [
+              { id: base, name: 'Member', rank: 0 },
+              { id: vip, name: 'VIP', rank: 1, thresholds: [{ point_account_id: p.tier, points: parseAmount(100) }, { point_account_id: p.capped, points: parseAmount(50) }] },
+            ],
+          },
+        ]),
+      );
+      // the factory's capped account does not count toward tiers; here it must, as a threshold names it
+      await sql`UPDATE point_accounts SET counts_toward_tiers = true WHERE id = ${p.capped}`.execute(t.db);
+      const prog: Program = { tenant, p, tiers: { system, levels: { base, silver: vip, gold: vip, platinum: vip }, config: undefined as never } };
+      const member = await createMemberViaApi(t.app, tenant);
+      await deposit(prog, member.id, p.tier, 150);
+      assert.equal(await levelOf(prog, member.id), base);
+      const progress = (await status(prog, member.id)).json.payload.tier_levels[0].tier_progress;
+      assert.deepEqual(
+        progress.map((r: any) => [r.point_account_id, r.current_balance, r.target_balance, r.points_needed]),
+        [
+          [p.tier, 150, 100, 0],
+          [p.capped, 0, 50, 50],
+        ],
+      );
+      await deposit(prog, member.id, p.capped, 49);
+      assert.equal(await levelOf(prog, member.id), base);
+      await deposit(prog, member.id, p.capped, 1);
+      assert.equal(await levelOf(prog, member.id), vip);
     });
 
     it('does not promote when the deposit is refused', async () => {

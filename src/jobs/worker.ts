@@ -3,6 +3,7 @@ import type { Db } from '../db/index.js';
 import { enqueue, runNextJob, type JobHandler } from '../modules/jobs/queue.js';
 import { purgeExpiredTags } from '../modules/tags/service.js';
 import { purgeReplays } from '../modules/replays/service.js';
+import { runTierMaintenance } from '../flows/tier-maintenance.js';
 
 export interface WorkerOptions {
   pollMs?: number;
@@ -18,6 +19,7 @@ function periodicJobs(options: WorkerOptions): Record<string, { everySeconds: nu
   return {
     'tags.purge-expired': { everySeconds: 300, run: async (tx) => void (await purgeExpiredTags(tx)) },
     'replays.purge': { everySeconds: 600, run: async (tx) => purgeReplays(tx, options.replayWindowSeconds) },
+    'tiers.maintenance': { everySeconds: 30, run: async (tx) => void (await runTierMaintenance(tx)) },
   };
 }
 

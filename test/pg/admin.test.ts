@@ -217,6 +217,9 @@ describe('admin API on PostgreSQL', () => {
           { name: 'nickname', type: 'string', default: 'friend' },
           { name: 'vip', type: 'boolean', default: false },
         ],
+        point_accounts: [],
+        point_sources: [],
+        tier_systems: [],
       });
       const storesBefore = await storeRows(c.retailer_id);
 

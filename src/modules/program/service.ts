@@ -5,8 +5,15 @@ import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import { applyStores, findRetailer, listStores } from '../tenants/service.js';
 import { applyCustomAttributes, listCustomAttributes, type CustomAttributeType } from './custom-attributes.js';
+import { applyPointConfig, listPointAccounts, listPointSources } from '../points/accounts.js';
+import { parseAmount, toJson } from '../points/amount.js';
+import { applyTierConfig } from '../tiers/config.js';
+import { listTierSystems } from '../tiers/service.js';
 
 const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+/** Point amounts: JSON numbers or decimal strings, read exactly. */
+const Points = Type.Union([Type.Number(), Type.String({ maxLength: 40 })]);
 
 /**
  * A retailer's configuration as a document (SPEC §6). Applying it makes the
@@ -34,7 +41,42 @@ export const ProgramSchema = Type.Object({
       }),
     ),
   ),
-});
+  point_accounts: Type.Optional(
+    Type.Array(
+      Type.Object({
+        id: Uuid,
+        name: Name,
+        grouping_label: Type.Optional(Type.String({ maxLength: 200 })),
+        default: Type.Optional(Type.Boolean({ description: 'spends without accounts draw from the default accounts, in program order' })),
+        allow_negative: Type.Optional(Type.Boolean()),
+        maximum_balance: Type.Optional(Points),
+        counts_toward_tiers: Type.Optional(Type.Boolean()),
+        active: Type.Optional(Type.Boolean()),
+      }),
+    ),
+  ),
+  point_sources: Type.Optional(
+    Type.Array(Type.Object({ id: Uuid, name: Name, point_account_ids: Type.Optional(Type.Array(Uuid, { description: 'accounts it may deposit into; absent or empty: any' })) })),
+  ),
+  tier_systems: Type.Optional(
+    Type.Array(
+      Type.Object({
+        id: Uuid,
+        name: Name,
+        period_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660, description: 'points count within this many days; members are re-evaluated when it ends; absent: lifetime' })),
+        levels: Type.Array(
+          Type.Object({
+            id: Uuid,
+            name: Name,
+            rank: Type.Integer({ minimum: 0, maximum: 1000 }),
+            thresholds: Type.Optional(Type.Array(Type.Object({ point_account_id: Uuid, points: Points }), { description: 'all must be met; the lowest rank is the start level' })),
+          }),
+          { minItems: 1 },
+        ),
+      }),
+    ),
+  ),
+}, { additionalProperties: false });
 
 export type Program = Static<typeof ProgramSchema>;
 
@@ -56,12 +98,53 @@ export function validateProgram(document: unknown): Program {
       throw new DomainError('validation', `stores.${i}.time_zone: ${s.time_zone} is not an IANA time zone`, `stores.${i}.time_zone`);
     }
   });
+  checkPointsAndTiers(program);
   (program.custom_attributes ?? []).forEach((a, i) => {
     if (a.default !== undefined && !DEFAULT_FITS[a.type](a.default)) {
       throw new DomainError('validation', `custom_attributes.${i}.default: must be a ${a.type}, like the attribute`, `custom_attributes.${i}.default`);
     }
   });
   return program;
+}
+
+function checkPointsAndTiers(program: Program): void {
+  const fail = (field: string, message: string) => {
+    throw new DomainError('validation', `${field}: ${message}`, field);
+  };
+  const duplicate = (ids: string[]) => ids.map((id) => id.toLowerCase()).find((id, i, all) => all.indexOf(id) !== i);
+  const accounts = program.point_accounts;
+  const known = accounts && new Set(accounts.map((a) => a.id.toLowerCase()));
+  const checkAccount = (field: string, id: string) => known && !known.has(id.toLowerCase()) && fail(field, `point account ${id} is not among point_accounts`);
+  const amount = (field: string, value: string | number) => {
+    try {
+      if (parseAmount(value, field) < 0n) fail(field, 'must not be negative');
+    } catch (err) {
+      fail(field, (err as Error).message.replace(/^[^:]*: /, ''));
+    }
+  };
+
+  const account = duplicate((accounts ?? []).map((a) => a.id));
+  if (account) fail('point_accounts', `point account ${account} is listed twice`);
+  (accounts ?? []).forEach((a, i) => a.maximum_balance !== undefined && amount(`point_accounts.${i}.maximum_balance`, a.maximum_balance));
+  const source = duplicate((program.point_sources ?? []).map((s) => s.id));
+  if (source) fail('point_sources', `point source ${source} is listed twice`);
+  (program.point_sources ?? []).forEach((s, i) => (s.point_account_ids ?? []).forEach((id, j) => checkAccount(`point_sources.${i}.point_account_ids.${j}`, id)));
+
+  const systems = program.tier_systems ?? [];
+  const system = duplicate(systems.map((t) => t.id));
+  if (system) fail('tier_systems', `tier system ${system} is listed twice`);
+  const level = duplicate(systems.flatMap((t) => t.levels.map((l) => l.id)));
+  if (level) fail('tier_systems', `tier level ${level} is listed twice`);
+  systems.forEach((t, i) => {
+    const rank = t.levels.map((l) => l.rank).find((r, j, all) => all.indexOf(r) !== j);
+    if (rank !== undefined) fail(`tier_systems.${i}.levels`, `two levels have rank ${rank}`);
+    t.levels.forEach((l, j) =>
+      (l.thresholds ?? []).forEach((th, k) => {
+        checkAccount(`tier_systems.${i}.levels.${j}.thresholds.${k}.point_account_id`, th.point_account_id);
+        amount(`tier_systems.${i}.levels.${j}.thresholds.${k}.points`, th.points);
+      }),
+    );
+  });
 }
 
 /** A default must be a value of the attribute's type. */
@@ -110,6 +193,24 @@ export async function applyProgram(tx: Db, retailerId: string, program: Program)
     await applyStores(tx, retailerId, program.stores.map((s) => ({ id: s.id, name: s.name, external_id: s.external_id ?? null, time_zone: s.time_zone ?? null })));
   }
   if (program.custom_attributes) await applyCustomAttributes(tx, retailerId, program.custom_attributes);
+  if (program.point_accounts || program.point_sources) {
+    await applyPointConfig(
+      tx,
+      retailerId,
+      program.point_accounts?.map(({ maximum_balance, ...a }) => ({ ...a, maximum_balance: maximum_balance === undefined ? undefined : parseAmount(maximum_balance) })),
+      program.point_sources?.map((s) => ({ id: s.id, name: s.name, account_ids: s.point_account_ids ?? [] })),
+    );
+  }
+  if (program.tier_systems) {
+    await applyTierConfig(
+      tx,
+      retailerId,
+      program.tier_systems.map((t) => ({
+        ...t,
+        levels: t.levels.map((l) => ({ ...l, thresholds: (l.thresholds ?? []).map((th) => ({ point_account_id: th.point_account_id, points: parseAmount(th.points) })) })),
+      })),
+    );
+  }
   await tx
     .insertInto('programs')
     .values({ retailer_id: retailerId, document: JSON.stringify(program), applied_at: new Date() })
@@ -127,5 +228,22 @@ export async function exportProgram(db: Db, retailerId: string): Promise<Program
     retailer: { name: retailer.name },
     stores: stores.map((s) => ({ id: s.id, name: s.name, ...(s.external_id ? { external_id: s.external_id } : {}), ...(s.time_zone ? { time_zone: s.time_zone } : {}) })),
     custom_attributes: await listCustomAttributes(db, retailerId),
+    point_accounts: (await listPointAccounts(db, retailerId)).map((a) => ({
+      id: a.id,
+      name: a.name,
+      grouping_label: a.grouping_label,
+      default: a.is_default,
+      allow_negative: a.allow_negative,
+      ...(a.maximum_balance !== null ? { maximum_balance: toJson(a.maximum_balance) } : {}),
+      counts_toward_tiers: a.counts_toward_tiers,
+      active: a.active,
+    })),
+    point_sources: (await listPointSources(db, retailerId)).map((s) => ({ id: s.id, name: s.name, point_account_ids: s.account_ids })),
+    tier_systems: (await listTierSystems(db, retailerId)).map((t) => ({
+      id: t.id,
+      name: t.name,
+      ...(t.period_days !== null ? { period_days: t.period_days } : {}),
+      levels: t.levels.map((l) => ({ id: l.id, name: l.name, rank: l.rank, thresholds: l.thresholds.map((th) => ({ point_account_id: th.point_account_id, points: toJson(th.points) })) })),
+    })),
   };
 }

@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { Db } from './db/index.js';
 import { createMember, getMember, type MemberInput } from './modules/members/service.js';
+import { parseAmount } from './modules/points/amount.js';
+import { applyPointChanges } from './modules/points/ledger.js';
+import { evaluateTiers } from './flows/points.js';
 import { applyProgram, parseProgramText } from './modules/program/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
 import { findRetailer } from './modules/tenants/service.js';
@@ -19,6 +22,7 @@ export const DEMO = {
   adCampaignId: '324',
   tierSystemId: '5b0f4d1e-7a2c-4c3e-9f1a-8e2d6c4b3a10',
   awardPointsId: 'f4d91345-bbe8-4ca7-864d-771761be873e',
+  pointSourceId: '425836cd-58e6-41b9-9816-22b987ea392f',
   mergeAccountId: '3f9a7c21-5b8e-4d6f-a1c2-7e8d9f0a1b2c',
   survivorExternalId: 'BRANDX-SURVIVOR-001',
   victimExternalId: 'BRANDX-VICTIM-001',
@@ -32,6 +36,9 @@ export function endpointFor(host: string, port: number): string {
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
+/** A demo member and the points it starts with (deposited when it is created). */
+type DemoMember = MemberInput & { points?: { point_account_id: string; amount: number; reference_type?: string }[] };
+
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'brand-x');
 
 /**
@@ -40,14 +47,19 @@ const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples',
  */
 export async function loadDemo(db: Db, endpoint: string): Promise<Record<string, string>> {
   const program = parseProgramText(await readFile(join(EXAMPLES, 'program.yaml'), 'utf8'));
-  const members = parseYaml(await readFile(join(EXAMPLES, 'members.yaml'), 'utf8')) as MemberInput[];
+  const members = parseYaml(await readFile(join(EXAMPLES, 'members.yaml'), 'utf8')) as DemoMember[];
 
   const credentials = await db.transaction().execute(async (tx) => {
     await applyProgram(tx, DEMO.retailerId, program);
     const retailer = (await findRetailer(tx, DEMO.retailerId))!;
     const actor = { retailerId: retailer.id, retailerNumber: retailer.number, requestId: 'demo' };
-    for (const member of members) {
-      if (!(await getMember(tx, retailer.id, member.id!))) await createMember(tx, actor, member);
+    for (const { points, ...input } of members) {
+      if (await getMember(tx, retailer.id, input.id!)) continue;
+      const member = await createMember(tx, actor, input);
+      if (!points?.length) continue;
+      const details = points.map((p) => ({ kind: 'deposit' as const, point_account_id: p.point_account_id, amount: parseAmount(p.amount), point_source_id: DEMO.pointSourceId, reference_id: 'demo', reference_type: p.reference_type }));
+      await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false });
+      await evaluateTiers(tx, actor, member, 'promote');
     }
     return issueCredentials(tx, retailer.id);
   });

@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './schema.js';
@@ -37,8 +38,43 @@ export function connectPostgres(url: string, poolSize = 20): DatabaseHandle {
   });
   // An idle client that loses its server must not crash the process.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }) });
   return { db, kind: 'postgres', pool, close: () => db.destroy() };
+}
+
+/**
+ * Runs every parameterized query as a named prepared statement, so each
+ * connection parses and plans a query text once instead of on every request
+ * (the hot paths repeat a handful of texts). Texts without parameters (DDL,
+ * migrations with several statements) run as plain queries.
+ */
+class PreparingPool implements PostgresPool {
+  private readonly names = new Map<string, string>();
+  constructor(private readonly pool: pg.Pool) {}
+
+  private nameOf(sql: string): string {
+    let name = this.names.get(sql);
+    if (!name) {
+      if (this.names.size >= 5000) this.names.clear();
+      name = `k${createHash('sha1').update(sql).digest('base64url')}`;
+      this.names.set(sql, name);
+    }
+    return name;
+  }
+
+  async connect(): Promise<PostgresPoolClient> {
+    const client = await this.pool.connect();
+    const client2 = {
+      query: (sql: string, parameters: readonly unknown[]) =>
+        parameters.length ? client.query({ name: this.nameOf(sql), text: sql, values: parameters as unknown[] }) : client.query(sql),
+      release: () => client.release(),
+    };
+    return client2 as unknown as PostgresPoolClient;
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
 }
 
 export async function openEmbedded(options: { dataDir?: string; loadDataDir?: Blob }): Promise<DatabaseHandle> {

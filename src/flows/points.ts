@@ -1,6 +1,6 @@
 import type { Db } from '../db/index.js';
 import { memberNotFound } from '../errors.js';
-import { lockMember, type Actor, type Member } from '../modules/members/service.js';
+import { lockMember, lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { applyPointChanges, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';
 import { evaluateTier, findTierSystem, listTierSystems, moveMember, type EvaluationMode, type TierChange } from '../modules/tiers/service.js';
 
@@ -9,16 +9,23 @@ import { evaluateTier, findTierSystem, listTierSystems, moveMember, type Evaluat
  * the balances, the timeline, and (when tier points arrived) the member's
  * promotion in every tier system.
  */
-export async function changePoints(db: Db, actor: Actor, member: Member, details: PointDetail[], options: { allowPartialSuccess: boolean }): Promise<PointChangeOutcome> {
+export async function changePoints(
+  db: Db,
+  actor: Actor,
+  memberRef: string,
+  details: PointDetail[],
+  options: { allowPartialSuccess: boolean },
+): Promise<PointChangeOutcome & { member: MemberSummary }> {
   return db.transaction().execute(async (tx) => {
+    const member = await lockMemberRef(tx, actor.retailerId, memberRef);
     const outcome = await applyPointChanges(tx, actor, member, details, options);
     if (outcome.tierPointsChanged) await evaluateTiers(tx, actor, member, 'promote');
-    return outcome;
+    return { ...outcome, member };
   });
 }
 
 /** Re-evaluates the member in every tier system (or one), in the caller's transaction. */
-export async function evaluateTiers(tx: Db, actor: Actor, member: Member, mode: EvaluationMode, tierSystemId?: string): Promise<TierChange[]> {
+export async function evaluateTiers(tx: Db, actor: Actor, member: MemberSummary, mode: EvaluationMode, tierSystemId?: string): Promise<TierChange[]> {
   const systems = tierSystemId ? [await findTierSystem(tx, actor.retailerId, tierSystemId)] : await listTierSystems(tx, actor.retailerId);
   const changes: TierChange[] = [];
   for (const system of systems) changes.push(await evaluateTier(tx, actor, member, system, mode));

@@ -130,17 +130,15 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(`/${version}/user_points/deposit`, { schema: { summary: 'Deposit points (4.2.1)', tags, body: DepositBody } }, async (request) => {
       const b = request.body;
       checkRetailer(request, b.retailer_id);
-      const member = await memberOf(db, request, b.user_id);
-      const outcome = await changePoints(db, actorOf(request), member, depositDetails(b.deposit_details), { allowPartialSuccess: b.allow_partial_success ?? false });
-      return { status: 'ok', payload: pointsAnswer(member.id, member.retailer_id, outcome, 'deposited') };
+      const outcome = await changePoints(db, actorOf(request), b.user_id, depositDetails(b.deposit_details), { allowPartialSuccess: b.allow_partial_success ?? false });
+      return { status: 'ok', payload: pointsAnswer(outcome.member.id, tenantOf(request).retailerId, outcome, 'deposited') };
     });
 
     app.post(`/${version}/user_points/spend_multiple`, { schema: { summary: 'Spend points from given or default accounts; returns put points back (4.2.3)', tags, body: SpendBody } }, async (request) => {
       const b = request.body;
       checkRetailer(request, b.retailer_id);
-      const member = await memberOf(db, request, b.user_id);
-      const outcome = await changePoints(db, actorOf(request), member, spendDetails(b.spend_details), { allowPartialSuccess: b.allow_partial_success ?? false });
-      return { status: 'ok', payload: pointsAnswer(member.id, member.retailer_id, outcome, 'spent') };
+      const outcome = await changePoints(db, actorOf(request), b.user_id, spendDetails(b.spend_details), { allowPartialSuccess: b.allow_partial_success ?? false });
+      return { status: 'ok', payload: pointsAnswer(outcome.member.id, tenantOf(request).retailerId, outcome, 'spent') };
     });
 
     app.post(`/${version}/user_points/balance`, { schema: { summary: "A member's balances (4.2.5)", tags, body: BalanceBody } }, async (request) => {
@@ -165,9 +163,8 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // each member's spend is its own transaction: one member's failure leaves the others applied
     for (const spend of b.spend_requests) {
       try {
-        const member = await memberOf(db, request, spend.user_id);
-        const outcome = await changePoints(db, actor, member, spendDetails(spend.spend_details), { allowPartialSuccess: spend.allow_partial_success ?? false });
-        results.push({ user_id: spend.user_id, status: 'ok', payload: pointsAnswer(member.id, member.retailer_id, outcome, 'spent'), errors: null });
+        const outcome = await changePoints(db, actor, spend.user_id, spendDetails(spend.spend_details), { allowPartialSuccess: spend.allow_partial_success ?? false });
+        results.push({ user_id: spend.user_id, status: 'ok', payload: pointsAnswer(outcome.member.id, actor.retailerId, outcome, 'spent'), errors: null });
       } catch (err) {
         const answer = toErrorAnswer(err);
         if (answer.status >= 500) throw err;

@@ -173,7 +173,7 @@ export async function searchMembers(db: Db, retailerId: string, criteria: Search
   return { total: Number(total), members };
 }
 
-export function subjectOf(actor: Actor, member: Pick<Member, 'id' | 'player_id' | 'first_name' | 'last_name'>): TimelineSubject {
+export function subjectOf(actor: Actor, member: MemberSummary): TimelineSubject {
   return {
     retailerId: actor.retailerId,
     retailerNumber: actor.retailerNumber,
@@ -311,10 +311,44 @@ export async function lockMember(tx: Db, retailerId: string, memberId: string): 
     .where('retailer_id', '=', retailerId)
     .where('id', '=', memberId.toLowerCase())
     .where('lifecycle', '=', 'active')
-    .forUpdate()
+    .forNoKeyUpdate()
     .executeTakeFirst();
   if (!locked) throw memberNotFound();
   return (await getMember(tx, retailerId, locked.id))!;
+}
+
+/** What timeline entries and point operations need of a member. */
+export type MemberSummary = Pick<MemberRow, 'id' | 'player_id' | 'first_name' | 'last_name'>;
+
+/**
+ * Locks an active member for the rest of the transaction, found by id or, as
+ * Connect and POS bodies allow, by one of its external ids. One query when
+ * the reference is the member's id.
+ */
+export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Promise<MemberSummary> {
+  const lock = (id: string) =>
+    tx
+      .selectFrom('members')
+      .select(['id', 'player_id', 'first_name', 'last_name'])
+      .where('retailer_id', '=', retailerId)
+      .where('id', '=', id)
+      .where('lifecycle', '=', 'active')
+      .forNoKeyUpdate()
+      .executeTakeFirst();
+  const byId = isUuid(ref) ? await lock(ref.toLowerCase()) : undefined;
+  if (byId) return byId;
+  const owners = await tx
+    .selectFrom('member_identifiers')
+    .select('member_id')
+    .distinct()
+    .where('retailer_id', '=', retailerId)
+    .where(sql`lower(external_id)`, '=', ref.toLowerCase())
+    .limit(2)
+    .execute();
+  if (owners.length > 1) throw new DomainError('multiple_matches', `user_id ${ref} names several members`, 'user_id');
+  const member = owners.length ? await lock(owners[0].member_id) : undefined;
+  if (!member) throw memberNotFound();
+  return member;
 }
 
 function validateFields(input: MemberInput): Partial<Pick<MemberRow, (typeof STANDARD_FIELDS)[number]>> {

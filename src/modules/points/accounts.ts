@@ -1,4 +1,5 @@
 import type { Db } from '../../db/index.js';
+import { ConfigCache } from '../../lib/config-cache.js';
 import { fromDb, toDecimal, type Amount } from './amount.js';
 
 export interface PointAccount {
@@ -19,8 +20,19 @@ export interface PointSource {
   account_ids: string[];
 }
 
+const accountsCache = new ConfigCache<PointAccount[]>();
+const sourcesCache = new ConfigCache<PointSource[]>();
+
 /** The retailer's point accounts in program order (the order "oldest first" spends follow). */
-export async function listPointAccounts(db: Db, retailerId: string): Promise<PointAccount[]> {
+export function listPointAccounts(db: Db, retailerId: string): Promise<PointAccount[]> {
+  return accountsCache.get(retailerId, () => loadPointAccounts(db, retailerId));
+}
+
+export function listPointSources(db: Db, retailerId: string): Promise<PointSource[]> {
+  return sourcesCache.get(retailerId, () => db.selectFrom('point_sources').select(['id', 'name', 'account_ids']).where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('name').execute());
+}
+
+async function loadPointAccounts(db: Db, retailerId: string): Promise<PointAccount[]> {
   const rows = await db
     .selectFrom('point_accounts')
     .select(['id', 'name', 'grouping_label', 'is_default', 'allow_negative', 'maximum_balance', 'counts_toward_tiers', 'active'])
@@ -29,10 +41,6 @@ export async function listPointAccounts(db: Db, retailerId: string): Promise<Poi
     .orderBy('position')
     .execute();
   return rows.map((r) => ({ ...r, maximum_balance: r.maximum_balance === null ? null : fromDb(r.maximum_balance) }));
-}
-
-export async function listPointSources(db: Db, retailerId: string): Promise<PointSource[]> {
-  return db.selectFrom('point_sources').select(['id', 'name', 'account_ids']).where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('name').execute();
 }
 
 export interface PointAccountConfig {
@@ -48,6 +56,8 @@ export interface PointAccountConfig {
 
 /** Program apply: makes the retailer's accounts and sources match; the ones not listed are retired. */
 export async function applyPointConfig(tx: Db, retailerId: string, accounts: PointAccountConfig[] | undefined, sources: PointSource[] | undefined): Promise<void> {
+  accountsCache.invalidate(retailerId);
+  sourcesCache.invalidate(retailerId);
   if (accounts) {
     for (const [position, a] of accounts.entries()) {
       const values = {

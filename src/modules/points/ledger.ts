@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/index.js';
-import { DomainError, memberNotFound, type ErrorCode } from '../../errors.js';
-import type { Actor, Member } from '../members/service.js';
+import { sql } from 'kysely';
+import { DomainError, type ErrorCode } from '../../errors.js';
+import type { Actor, MemberSummary } from '../members/service.js';
 import { subjectOf } from '../members/service.js';
-import { recordTimeline, type TimelineEntry } from '../timeline/service.js';
+import { timelineInsert, type TimelineEntry } from '../timeline/service.js';
 import { listPointAccounts, listPointSources, type PointAccount } from './accounts.js';
 import { ZERO, fromDb, min, toDecimal, toJson, type Amount } from './amount.js';
 
@@ -91,7 +92,8 @@ class DetailError extends Error {
 
 /**
  * Applies point deposits and spends for one member in the caller's
- * transaction. The member's row is locked first, so all point operations of a
+ * transaction. The caller holds the member's lock (lockMemberRef, lockMember,
+ * or a member created in this transaction), so all point operations of a
  * member are serialized: balances are read, checked and written under that
  * lock, and every change is a ledger entry written with its balance.
  * Without `allowPartialSuccess` one failing detail fails the whole request
@@ -101,19 +103,10 @@ class DetailError extends Error {
 export async function applyPointChanges(
   tx: Db,
   actor: Actor,
-  member: Member,
+  member: MemberSummary,
   details: PointDetail[],
   options: { allowPartialSuccess: boolean; effectiveAt?: Date },
 ): Promise<PointChangeOutcome> {
-  const locked = await tx
-    .selectFrom('members')
-    .select('id')
-    .where('retailer_id', '=', actor.retailerId)
-    .where('id', '=', member.id)
-    .where('lifecycle', '=', 'active')
-    .forNoKeyUpdate()
-    .executeTakeFirst();
-  if (!locked) throw memberNotFound();
   // taken once the lock is held, so the member's entries are timed in the
   // order they are written (the audit log's newest first follows the balances)
   const time = options.effectiveAt ?? new Date();
@@ -249,26 +242,32 @@ const line = (w: Working, amount: Amount): AccountLine => ({
   life_time_value: w.lifetime,
 });
 
-/** The member's point accounts for `accounts`, created at zero on first use. */
+/** The member's point accounts for `accounts`, created at zero on first use (the member's lock makes select-then-insert safe). */
 async function loadWorking(tx: Db, retailerId: string, memberId: string, accounts: PointAccount[]): Promise<Map<string, Working>> {
   const working = new Map<string, Working>();
   if (!accounts.length) return working;
-  await tx
-    .insertInto('member_point_accounts')
-    .values(accounts.map((a) => ({ retailer_id: retailerId, member_id: memberId, point_account_id: a.id, id: randomUUID() })))
-    .onConflict((oc) => oc.columns(['retailer_id', 'member_id', 'point_account_id']).doNothing())
-    .execute();
-  const rows = await tx
-    .selectFrom('member_point_accounts')
-    .select(['point_account_id', 'id', 'available_balance', 'life_time_value'])
-    .where('retailer_id', '=', retailerId)
-    .where('member_id', '=', memberId)
-    .where(
-      'point_account_id',
-      'in',
-      accounts.map((a) => a.id),
-    )
-    .execute();
+  const select = () =>
+    tx
+      .selectFrom('member_point_accounts')
+      .select(['point_account_id', 'id', 'available_balance', 'life_time_value'])
+      .where('retailer_id', '=', retailerId)
+      .where('member_id', '=', memberId)
+      .where(
+        'point_account_id',
+        'in',
+        accounts.map((a) => a.id),
+      )
+      .execute();
+  let rows = await select();
+  if (rows.length < accounts.length) {
+    const have = new Set(rows.map((r) => r.point_account_id));
+    await tx
+      .insertInto('member_point_accounts')
+      .values(accounts.filter((a) => !have.has(a.id)).map((a) => ({ retailer_id: retailerId, member_id: memberId, point_account_id: a.id, id: randomUUID() })))
+      .onConflict((oc) => oc.columns(['retailer_id', 'member_id', 'point_account_id']).doNothing())
+      .execute();
+    rows = await select();
+  }
   const byId = new Map(accounts.map((a) => [a.id, a]));
   for (const row of rows) {
     working.set(row.point_account_id, {
@@ -289,45 +288,45 @@ async function loadReplays(tx: Db, retailerId: string, details: PointDetail[]) {
   return new Map(rows.map((r) => [r.idempotency_id, r]));
 }
 
-async function persist(tx: Db, actor: Actor, member: Member, working: Map<string, Working>, entries: Entry[], idempotencyRows: { idempotency_id: string; result: DetailResult }[], time: Date) {
+async function persist(tx: Db, actor: Actor, member: MemberSummary, working: Map<string, Working>, entries: Entry[], idempotencyRows: { idempotency_id: string; result: DetailResult }[], time: Date) {
   if (!entries.length) return;
-  for (const w of working.values()) {
-    if (!w.changed) continue;
-    await tx
-      .updateTable('member_point_accounts')
-      .set({ available_balance: toDecimal(w.balance), life_time_value: toDecimal(w.lifetime), updated_at: time })
-      .where('retailer_id', '=', actor.retailerId)
-      .where('member_id', '=', member.id)
-      .where('point_account_id', '=', w.account.id)
-      .execute();
-  }
+  const changed = [...working.values()].filter((w) => w.changed);
   // balance_after of each entry: replay the entries in order from the balances before
-  const running = new Map<string, Amount>();
-  for (const w of working.values()) running.set(w.account.id, w.balance - entries.filter((e) => e.account === w).reduce((sum, e) => sum + e.amount, ZERO));
-  await tx
-    .insertInto('point_ledger')
-    .values(
-      entries.map((e) => {
-        const after = running.get(e.account.account.id)! + e.amount;
-        running.set(e.account.account.id, after);
-        return {
-          retailer_id: actor.retailerId,
-          member_id: member.id,
-          point_account_id: e.account.account.id,
-          amount: toDecimal(e.amount),
-          balance_after: toDecimal(after),
-          modification_type: e.type,
-          point_source_id: e.detail.point_source_id?.toLowerCase() ?? null,
-          reference_id: e.detail.reference_id ?? null,
-          reference_type: e.detail.reference_type ?? null,
-          transaction_id: e.detail.transaction_id ?? null,
-          idempotency_id: e.detail.idempotency_id ?? null,
-          request_id: actor.requestId ?? null,
-          effective_at: time,
-        };
-      }),
+  const running = new Map<Working, Amount>();
+  for (const w of changed) running.set(w, w.balance - entries.filter((e) => e.account === w).reduce((sum, e) => sum + e.amount, ZERO));
+  const ledger = entries.map((e) => {
+    const after = running.get(e.account)! + e.amount;
+    running.set(e.account, after);
+    return { e, after };
+  });
+  const column = <T>(pick: (x: (typeof ledger)[number]) => T) => ledger.map(pick);
+  // one statement: the balances, their ledger entries and the timeline entries
+  await sql`
+    WITH balances AS (
+      UPDATE member_point_accounts AS a
+         SET available_balance = v.balance, life_time_value = v.lifetime, updated_at = ${time}
+        FROM unnest(${changed.map((w) => w.account.id)}::uuid[], ${changed.map((w) => toDecimal(w.balance))}::numeric[], ${changed.map((w) => toDecimal(w.lifetime))}::numeric[])
+             AS v(point_account_id, balance, lifetime)
+       WHERE a.retailer_id = ${actor.retailerId} AND a.member_id = ${member.id} AND a.point_account_id = v.point_account_id
+    ), timeline AS (
+      ${timelineInsert(tx, subjectOf(actor, member), timelineEntries(actor, entries, time))}
     )
-    .execute();
+    INSERT INTO point_ledger (retailer_id, member_id, point_account_id, amount, balance_after, modification_type, point_source_id,
+                              reference_id, reference_type, transaction_id, idempotency_id, request_id, effective_at)
+    SELECT ${actor.retailerId}, ${member.id}, e.point_account_id, e.amount, e.balance_after, e.modification_type, e.point_source_id,
+           e.reference_id, e.reference_type, e.transaction_id, e.idempotency_id, ${actor.requestId ?? null}, ${time}
+      FROM unnest(
+             ${column((x) => x.e.account.account.id)}::uuid[],
+             ${column((x) => toDecimal(x.e.amount))}::numeric[],
+             ${column((x) => toDecimal(x.after))}::numeric[],
+             ${column((x) => x.e.type)}::text[],
+             ${column((x) => x.e.detail.point_source_id?.toLowerCase() ?? null)}::uuid[],
+             ${column((x) => x.e.detail.reference_id ?? null)}::text[],
+             ${column((x) => x.e.detail.reference_type ?? null)}::text[],
+             ${column((x) => x.e.detail.transaction_id ?? null)}::text[],
+             ${column((x) => x.e.detail.idempotency_id ?? null)}::text[]
+           ) WITH ORDINALITY AS e(point_account_id, amount, balance_after, modification_type, point_source_id, reference_id, reference_type, transaction_id, idempotency_id, n)
+     ORDER BY e.n`.execute(tx);
   if (idempotencyRows.length) {
     // a key taken meanwhile can only be another member's (this member's requests wait on its lock)
     const inserted = await tx
@@ -341,7 +340,6 @@ async function persist(tx: Db, actor: Actor, member: Member, working: Map<string
       throw new DomainError('idempotency_conflict', `idempotency_id ${taken.idempotency_id} was used for another member`, 'idempotency_id');
     }
   }
-  await recordTimeline(tx, subjectOf(actor, member), timelineEntries(actor, entries, time));
 }
 
 function timelineEntries(actor: Actor, entries: Entry[], time: Date): TimelineEntry[] {

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/index.js';
 import { toDecimal, type Amount } from '../points/amount.js';
+import { tierSystemsCache } from './service.js';
 
 export interface TierSystemConfig {
   id: string;
@@ -10,6 +11,7 @@ export interface TierSystemConfig {
 
 /** Program apply: makes the retailer's tier systems and levels match; the ones not listed are retired. */
 export async function applyTierConfig(tx: Db, retailerId: string, systems: TierSystemConfig[]): Promise<void> {
+  tierSystemsCache.invalidate(retailerId);
   const now = new Date();
   for (const s of systems) {
     const systemId = s.id.toLowerCase();

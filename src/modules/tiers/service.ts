@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { ConfigCache } from '../../lib/config-cache.js';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
-import { subjectOf, type Actor, type Member } from '../members/service.js';
+import { subjectOf, type Actor, type MemberSummary } from '../members/service.js';
 import { recordTimeline, type TimelineEntry } from '../timeline/service.js';
 import { ZERO, fromDb, type Amount } from '../points/amount.js';
 
@@ -37,7 +38,13 @@ export interface MemberTier {
   next_maintenance_eval_date: Date | null;
 }
 
-export async function listTierSystems(db: Db, retailerId: string): Promise<TierSystem[]> {
+export const tierSystemsCache = new ConfigCache<TierSystem[]>();
+
+export function listTierSystems(db: Db, retailerId: string): Promise<TierSystem[]> {
+  return tierSystemsCache.get(retailerId, () => loadTierSystems(db, retailerId));
+}
+
+async function loadTierSystems(db: Db, retailerId: string): Promise<TierSystem[]> {
   const systems = await db.selectFrom('tier_systems').select(['id', 'name', 'period_days']).where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('name').execute();
   if (!systems.length) return [];
   const levels = await db
@@ -132,7 +139,7 @@ export interface TierChange {
  * transaction (the caller holds the member's lock). A member is placed in a
  * system on its first evaluation.
  */
-export async function evaluateTier(tx: Db, actor: Actor, member: Member, system: TierSystem, mode: EvaluationMode, now = new Date()): Promise<TierChange> {
+export async function evaluateTier(tx: Db, actor: Actor, member: MemberSummary, system: TierSystem, mode: EvaluationMode, now = new Date()): Promise<TierChange> {
   if (!system.levels.length) throw new DomainError('validation', `tier system ${system.id} has no levels`);
   const current = (await memberTiers(tx, actor.retailerId, member.id)).find((t) => t.tier_system_id === system.id);
   const from = current ? system.levels.find((l) => l.id === current.tier_level_id) ?? system.levels[0] : null;
@@ -163,7 +170,7 @@ export async function evaluateTier(tx: Db, actor: Actor, member: Member, system:
 export async function moveMember(
   tx: Db,
   actor: Actor,
-  member: Member,
+  member: MemberSummary,
   system: TierSystem,
   levelId: string,
   options: { processIntermediateLevels?: boolean; evaluateQualifyingRules?: boolean },
@@ -194,7 +201,7 @@ export async function moveMember(
   return { ...moved, to: after.to, changed: moved.changed || after.changed };
 }
 
-async function placeMember(tx: Db, actor: Actor, member: Member, system: TierSystem, level: TierLevel, now: Date, dueDate: Date | null) {
+async function placeMember(tx: Db, actor: Actor, member: MemberSummary, system: TierSystem, level: TierLevel, now: Date, dueDate: Date | null) {
   await tx
     .insertInto('member_tiers')
     .values({ retailer_id: actor.retailerId, member_id: member.id, tier_system_id: system.id, id: randomUUID(), tier_level_id: level.id, join_date: now, next_maintenance_eval_date: dueDate, updated_at: now })

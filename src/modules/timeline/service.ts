@@ -22,9 +22,16 @@ export interface TimelineEntry {
 
 /** Appends entries to a member's timeline, in the caller's transaction. */
 export async function recordTimeline(tx: Db, subject: TimelineSubject, entries: TimelineEntry[]): Promise<void> {
-  if (!entries.length) return;
+  if (entries.length) await timelineInsert(tx, subject, entries).execute();
+}
+
+/**
+ * The insert of timeline entries as a query, not yet run: a flow can send it
+ * in the same statement as its own writes (one round trip on hot paths).
+ */
+export function timelineInsert(tx: Db, subject: TimelineSubject, entries: TimelineEntry[]) {
   const now = new Date();
-  await tx
+  return tx
     .insertInto('timeline_events')
     .values(
       entries.map((entry) => {
@@ -53,8 +60,7 @@ export async function recordTimeline(tx: Db, subject: TimelineSubject, entries: 
           }),
         };
       }),
-    )
-    .execute();
+    );
 }
 
 export interface TimelinePageQuery {

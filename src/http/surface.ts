@@ -3,7 +3,7 @@ import { DomainError } from '../errors.js';
 import type { Tenant } from '../modules/tenants/credentials.js';
 import { bodyHash, claimMessageId, completeMessageId } from '../modules/replays/service.js';
 import { toErrorAnswer, type ErrorAnswer } from './errors.js';
-import { fieldWithNul, withoutEmptyStrings } from './lenient.js';
+import { fieldWithNul, withoutEmptyStrings, withoutNullFields } from './lenient.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,6 +22,8 @@ export interface Surface {
   authenticate(request: FastifyRequest): Promise<Tenant | undefined>;
   errorBody(error: ErrorAnswer): unknown;
   messageIdReplay: boolean;
+  /** Free-form maps in request bodies, inside which a null is kept (it removes an attribute). */
+  freeForm?: ReadonlySet<string>;
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -40,7 +42,8 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
         request.tenant = await surface.authenticate(request);
       });
       scope.addHook('preValidation', async (request) => {
-        if (request.body !== undefined) request.body = withoutEmptyStrings(request.body);
+        // empty strings and nulls mean absent (strictly typed clients send unset fields as null)
+        if (request.body !== undefined) request.body = withoutNullFields(withoutEmptyStrings(request.body), surface.freeForm);
         request.query = withoutEmptyStrings(request.query);
         const nul = fieldWithNul(request.params) ?? fieldWithNul(request.query) ?? fieldWithNul(request.body);
         if (nul) throw new DomainError('argument_error', `${nul}: must not contain NUL characters`, nul);

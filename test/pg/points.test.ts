@@ -490,6 +490,26 @@ describe('points ledger on PostgreSQL', () => {
       assert.equal((await ledger(member.id)).length, 1);
     });
 
+    it('answers an idempotency_id reused for a different amount, account or operation with idempotency_conflict, writing nothing', async () => {
+      const member = await funded({ spendable: 100 });
+      const key = randomUUID();
+      assert.equal((await deposit(member.id, [{ point_account_id: p.spendable, amount: 10, idempotency_id: key }])).status, 200);
+      const before = await snapshot(member.id);
+      for (const res of [
+        await deposit(member.id, [{ point_account_id: p.spendable, amount: 11, idempotency_id: key }]),
+        await deposit(member.id, [{ point_account_id: p.bonus, amount: 10, idempotency_id: key }]),
+        await spend(member.id, [{ amount: 10, point_account_ids: [p.spendable], idempotency_id: key }]),
+        await deposit(member.id, [
+          { point_account_id: p.spendable, amount: 1, idempotency_id: 'twice' },
+          { point_account_id: p.spendable, amount: 2, idempotency_id: 'twice' },
+        ]),
+      ]) {
+        assert.equal(res.status, 409, res.body);
+        assert.equal(res.json.errors.code, 'idempotency_conflict');
+      }
+      assert.deepEqual(await snapshot(member.id), before);
+    });
+
     it('answers the same idempotency_id for another member with idempotency_conflict, writing nothing', async () => {
       const first = await createMemberViaApi(t.app, tenant);
       const second = await funded({ spendable: 5 });

@@ -97,6 +97,7 @@ describe('points and tiers in program files', () => {
     ['an account listed twice', (d: any) => d.point_accounts.push({ ...d.point_accounts[0] }), /point_accounts/],
     ['a source naming an unknown account', (d: any) => d.point_sources[0].point_account_ids.push(randomUUID()), /point_sources\.0\.point_account_ids\.2/],
     ['a misspelled section', (d: any) => (d.tier_system = d.tier_systems), /tier_system/],
+    ['a threshold on an account that does not count toward tiers', (d: any) => (d.tier_systems[0].levels[1].thresholds[0].point_account_id = d.point_accounts[0].id), /does not count toward tiers/],
   ] as const) {
     it(`refuses ${what}, naming the field, and changes nothing`, async () => {
       const tenant = await createTenant(t.db);

@@ -1,10 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
 import { DomainError, memberNotFound } from '../../errors.js';
 import { resolveMemberRef, type Member } from '../../modules/members/service.js';
 import { tenantOf } from '../context.js';
-import { withoutNullFields } from '../lenient.js';
 
 /** Fields every Connect body carries. */
 export const ConnectBase = {
@@ -39,13 +38,3 @@ export function parseTime(value: string, field: string): Date {
   return date;
 }
 
-/**
- * Strictly typed clients send unset fields as `null`: on these routes a null
- * field means absent, as on the Core API (schema coercion would otherwise
- * turn it into "" and refuse e.g. `"idempotency_id": null`).
- */
-export function nullFieldsAbsent(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
-    if (request.body !== undefined) request.body = withoutNullFields(request.body);
-  });
-}

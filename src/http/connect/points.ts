@@ -5,7 +5,7 @@ import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amo
 import type { DetailResult, PointChangeOutcome, PointDetail } from '../../modules/points/ledger.js';
 import { auditLog, memberBalances, type Balances } from '../../modules/points/queries.js';
 import { actorOf, tenantOf } from '../context.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf, nullFieldsAbsent, parseTime } from './common.js';
+import { checkRetailer, ConnectBase, isoTime, memberOf, parseTime } from './common.js';
 
 const Opt = Type.Optional;
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -124,7 +124,6 @@ export function renderBalances(retailerId: string, memberId: string, balances: B
 export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.deps;
   const tags = ['Connect: points'];
-  nullFieldsAbsent(app);
 
   for (const version of ['1.0', '2.0']) {
     app.post(`/${version}/user_points/deposit`, { schema: { summary: 'Deposit points (4.2.1)', tags, body: DepositBody } }, async (request) => {

@@ -9,7 +9,7 @@ import { listTierSystems, memberTiers, qualifyingPoints, type TierChange, type T
 import { DomainError } from '../../errors.js';
 import { toErrorAnswer } from '../errors.js';
 import { actorOf } from '../context.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf, nullFieldsAbsent } from './common.js';
+import { checkRetailer, ConnectBase, isoTime, memberOf } from './common.js';
 import { renderBalances } from './points.js';
 
 const Opt = Type.Optional;
@@ -79,7 +79,6 @@ const renderChange = (userId: string, change: TierChange) => ({
 export const tierRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.deps;
   const tags = ['Connect: tiers'];
-  nullFieldsAbsent(app);
 
   app.post(
     '/1.0/user_tiers/tier_status',

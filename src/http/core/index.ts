@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { DomainError } from '../../errors.js';
 import { accessDenied, basicCredentials, registerSurface, type Surface } from '../surface.js';
-import { withoutNullFields } from '../lenient.js';
 import { tagRoutes } from './tags.js';
 import { timelineRoutes } from './timelines.js';
 import { userRoutes } from './users.js';
@@ -23,13 +22,10 @@ export function registerCoreApi(app: FastifyInstance): void {
       return tenant;
     },
     errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
+    // in the custom profile a null removes an attribute
+    freeForm: new Set(['user_profile']),
   };
-  // null fields mean absent, except in the custom profile, where null removes an attribute
-  const freeForm = new Set(['user_profile']);
   const v1: FastifyPluginAsync = async (scope) => {
-    scope.addHook('preValidation', async (request) => {
-      if (request.body !== undefined) request.body = withoutNullFields(request.body, freeForm);
-    });
     await scope.register(userRoutes);
     await scope.register(tagRoutes);
     await scope.register(timelineRoutes);

@@ -130,13 +130,19 @@ export async function applyPointChanges(
     // the same idempotency_id twice in one request applies once, like a retry
     const earlier = detail.idempotency_id ? idempotencyRows.find((r) => r.idempotency_id === detail.idempotency_id) : undefined;
     if (earlier) {
-      results.push({ ...earlier.result, index, detail, replayed: true });
+      results.push(
+        fingerprint(earlier.result.detail) === fingerprint(detail)
+          ? { ...earlier.result, index, detail, replayed: true }
+          : { index, detail, ok: false, replayed: false, lines: [], error: { code: 'idempotency_conflict', message: `idempotency_id ${detail.idempotency_id} is used twice for different details` } },
+      );
       continue;
     }
     const stored = detail.idempotency_id ? replays.get(detail.idempotency_id) : undefined;
     if (stored) {
       if (stored.member_id !== member.id) {
         results.push({ index, detail, ok: false, replayed: false, lines: [], error: { code: 'idempotency_conflict', message: `idempotency_id ${detail.idempotency_id} was used for another member` } });
+      } else if (stored.result.fingerprint !== fingerprint(detail)) {
+        results.push({ index, detail, ok: false, replayed: false, lines: [], error: { code: 'idempotency_conflict', message: `idempotency_id ${detail.idempotency_id} was used for a different request` } });
       } else {
         results.push({ ...revive(stored.result), index, detail, replayed: true });
       }
@@ -359,10 +365,18 @@ function timelineEntries(actor: Actor, entries: Entry[], time: Date): TimelineEn
   }));
 }
 
+/** What makes a retry the same request: a key reused for another amount or account is a conflict, not a replay. */
+function fingerprint(detail: PointDetail): string {
+  const accounts = detail.kind === 'deposit' ? [detail.point_account_id] : (detail.point_account_ids ?? []);
+  const flags = detail.kind === 'spend' ? [detail.force_spend ? 'force' : '', detail.is_return ? 'return' : ''] : [];
+  return [detail.kind, toDecimal(detail.amount), ...accounts.map((a) => a.toLowerCase()), detail.point_source_id?.toLowerCase() ?? '', ...flags].join('|');
+}
+
 /** DetailResult as stored for idempotent replays (amounts as decimal strings). */
 function freeze(result: DetailResult): Record<string, unknown> {
   return {
     ok: result.ok,
+    fingerprint: fingerprint(result.detail),
     lines: result.lines.map((l) => ({ ...l, amount: toDecimal(l.amount), available_balance: toDecimal(l.available_balance), life_time_value: toDecimal(l.life_time_value) })),
   };
 }

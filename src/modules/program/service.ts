@@ -115,6 +115,7 @@ function checkPointsAndTiers(program: Program): void {
   const accounts = program.point_accounts;
   const known = accounts && new Set(accounts.map((a) => a.id.toLowerCase()));
   const checkAccount = (field: string, id: string) => known && !known.has(id.toLowerCase()) && fail(field, `point account ${id} is not among point_accounts`);
+  const countsTowardTiers = accounts && new Set(accounts.filter((a) => a.counts_toward_tiers).map((a) => a.id.toLowerCase()));
   const amount = (field: string, value: string | number) => {
     try {
       if (parseAmount(value, field) < 0n) fail(field, 'must not be negative');
@@ -141,6 +142,10 @@ function checkPointsAndTiers(program: Program): void {
     t.levels.forEach((l, j) =>
       (l.thresholds ?? []).forEach((th, k) => {
         checkAccount(`tier_systems.${i}.levels.${j}.thresholds.${k}.point_account_id`, th.point_account_id);
+        // deposits re-evaluate tiers when they reach an account that counts toward tiers
+        if (countsTowardTiers && known!.has(th.point_account_id.toLowerCase()) && !countsTowardTiers.has(th.point_account_id.toLowerCase())) {
+          fail(`tier_systems.${i}.levels.${j}.thresholds.${k}.point_account_id`, `point account ${th.point_account_id} does not count toward tiers (set counts_toward_tiers)`);
+        }
         amount(`tier_systems.${i}.levels.${j}.thresholds.${k}.points`, th.points);
       }),
     );

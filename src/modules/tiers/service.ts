@@ -182,7 +182,8 @@ export async function moveMember(
   const from = current ? system.levels.find((l) => l.id === current.tier_level_id) ?? null : null;
   const entries: TimelineEntry[] = [];
   if (options.processIntermediateLevels) {
-    const fromRank = from?.rank ?? system.levels[0].rank - 1;
+    // a member not placed yet stands at the start level
+    const fromRank = from?.rank ?? system.levels[0].rank;
     const [low, high] = fromRank < to.rank ? [fromRank, to.rank] : [to.rank, fromRank];
     const passed = system.levels.filter((l) => l.rank > low && l.rank < high);
     if (fromRank > to.rank) passed.reverse();

@@ -1,5 +1,5 @@
 // The whole test suite: `npm test`.
-//   1. PostgreSQL suite (test/pg): migrates a template database once, then every
+//   1. Unit tests (test/unit, no database) and the PostgreSQL suite (test/pg): migrates a template database once, then every
 //      test file clones its own database from it (CREATE DATABASE … TEMPLATE)
 //      and drops it after; the template is dropped at the end.
 //   2. Embedded suite (test/embedded): migrates a PGlite database once and
@@ -8,7 +8,7 @@
 // usage: node --import tsx scripts/test.ts [--only pg|embedded] [files…]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,11 @@ const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1
 const runId = `${process.pid}_${randomBytes(3).toString('hex')}`;
 
 const files = (dir: string) =>
-  positionals.length ? positionals.filter((f) => f.includes(`test/${dir}/`)) : readdirSync(join('test', dir)).filter((f) => f.endsWith('.test.ts')).map((f) => join('test', dir, f));
+  positionals.length
+    ? positionals.filter((f) => f.includes(`test/${dir}/`))
+    : existsSync(join('test', dir))
+      ? readdirSync(join('test', dir)).filter((f) => f.endsWith('.test.ts')).map((f) => join('test', dir, f))
+      : [];
 
 function runNodeTests(testFiles: string[], env: Record<string, string>): number {
   if (!testFiles.length) return 0;
@@ -44,7 +48,7 @@ async function postgresSuite(): Promise<number> {
     const handle = connectPostgres(databaseUrl(template), 1);
     await migrate(handle.db);
     await handle.close();
-    return runNodeTests(files('pg'), { LOYALIST_TEST_ADMIN_URL: adminUrl, LOYALIST_TEST_TEMPLATE: template, LOYALIST_TEST_RUN: runId });
+    return runNodeTests([...files('unit'), ...files('pg')], { LOYALIST_TEST_ADMIN_URL: adminUrl, LOYALIST_TEST_TEMPLATE: template, LOYALIST_TEST_RUN: runId });
   } finally {
     // test files drop their own databases; this catches any a crashed file left
     const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`loyalist_t_${runId}_%`]);

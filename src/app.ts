@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { Config } from './config.js';
 import type { Db } from './db/index.js';
 import { CredentialVerifier } from './modules/tenants/credentials.js';
-import { parseQueryString } from './http/lenient.js';
+import { parseQueryString, withoutJsonComments } from './http/lenient.js';
 import { registerOps } from './http/ops.js';
 import { registerCoreApi } from './http/core/index.js';
 import { registerConnectApi } from './http/connect/index.js';
@@ -62,7 +62,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     request.rawBody = body as string;
-    parseJson(request, body as string, done);
+    parseJson(request, body as string, (err, parsed) => {
+      // bodies written in Postman may carry // and /* */ comments (the collection's 3.2.6 does)
+      if (err && /\/[/*]/.test(body as string)) return parseJson(request, withoutJsonComments(body as string), done);
+      done(err, parsed);
+    });
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -8,6 +8,8 @@ import { createMember, getMember, type MemberInput } from './modules/members/ser
 import { parseAmount } from './modules/points/amount.js';
 import { applyPointChanges } from './modules/points/ledger.js';
 import { evaluateTiers } from './flows/points.js';
+import { getOffer } from './modules/offers/catalog.js';
+import { issueOffer, redeemUserOffer } from './modules/offers/user-offers.js';
 import { applyProgram, parseProgramText } from './modules/program/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
 import { findRetailer } from './modules/tenants/service.js';
@@ -37,7 +39,10 @@ export function endpointFor(host: string, port: number): string {
 }
 
 /** A demo member and the points it starts with (deposited when it is created). */
-type DemoMember = MemberInput & { points?: { point_account_id: string; amount: number; reference_type?: string }[] };
+type DemoMember = MemberInput & {
+  points?: { point_account_id: string; amount: number; reference_type?: string }[];
+  offers?: { id: string; offer_id: string; redeemed?: boolean }[];
+};
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'brand-x');
 
@@ -53,13 +58,19 @@ export async function loadDemo(db: Db, endpoint: string): Promise<Record<string,
     await applyProgram(tx, DEMO.retailerId, program);
     const retailer = (await findRetailer(tx, DEMO.retailerId))!;
     const actor = { retailerId: retailer.id, retailerNumber: retailer.number, requestId: 'demo' };
-    for (const { points, ...input } of members) {
+    for (const { points, offers, ...input } of members) {
       if (await getMember(tx, retailer.id, input.id!)) continue;
       const member = await createMember(tx, actor, input);
-      if (!points?.length) continue;
-      const details = points.map((p) => ({ kind: 'deposit' as const, point_account_id: p.point_account_id, amount: parseAmount(p.amount), point_source_id: DEMO.pointSourceId, reference_id: 'demo', reference_type: p.reference_type }));
-      await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false });
-      await evaluateTiers(tx, actor, member, 'promote');
+      if (points?.length) {
+        const details = points.map((p) => ({ kind: 'deposit' as const, point_account_id: p.point_account_id, amount: parseAmount(p.amount), point_source_id: DEMO.pointSourceId, reference_id: 'demo', reference_type: p.reference_type }));
+        await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false });
+        await evaluateTiers(tx, actor, member, 'promote');
+      }
+      for (const o of offers ?? []) {
+        const offer = await getOffer(tx, retailer.id, o.offer_id, { exactVersion: true });
+        const userOffer = await issueOffer(tx, actor, member, offer, { id: o.id, source: 'demo' });
+        if (o.redeemed) await redeemUserOffer(tx, actor, userOffer.id, { storeId: DEMO.storeId, manual: true });
+      }
     }
     return issueCredentials(tx, retailer.id);
   });

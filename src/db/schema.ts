@@ -239,6 +239,134 @@ export interface MemberTiersTable {
   updated_at: Timestamp;
 }
 
+// offers
+export interface OfferText {
+  id: string;
+  culture: string;
+  title: string;
+  description: string;
+  terms: string;
+}
+
+export interface OfferMedia {
+  id: string;
+  uri: string;
+  category_id: string;
+  category_name: string;
+  content_type: number;
+  culture: string;
+}
+
+export interface OfferRestrictions {
+  location?: { store_ids?: string[] };
+  catalog?: { item_ids?: string[]; category_ids?: string[]; qualifying_item_ids?: string[]; qualifying_category_ids?: string[] };
+  purchase?: { max_per_member?: number; tier_level_ids?: string[]; tags?: string[] };
+  redemption?: { minimum_subtotal?: string };
+}
+
+export interface OffersTable {
+  retailer_id: string;
+  id: string;
+  root_offer_id: string;
+  version: number;
+  is_current: Generated<boolean>;
+  offer_type: string;
+  check_level: boolean;
+  amount: string;
+  max_recurrence: number;
+  allow_overage: boolean;
+  buy_count: number;
+  get_count: number;
+  status: number;
+  internal_title: string;
+  division_id: string;
+  acquisition_start_date: Date | null;
+  acquisition_end_date: Date | null;
+  redemption_start_date: Date | null;
+  redemption_end_date: Date | null;
+  redemption_days: number | null;
+  does_not_expire: boolean;
+  points: string;
+  monetary_value: string;
+  pos_discount_id: string | null;
+  requires_extended_data: boolean;
+  time_zone_settings: Json<Record<string, string>>;
+  texts: Json<OfferText[]>;
+  default_culture: string;
+  media: Json<OfferMedia[]>;
+  restrictions: Json<OfferRestrictions>;
+  parent_offer_ids: ColumnType<string[], string[] | undefined, string[]>;
+  total_inventory: number | null;
+  created_at: Timestamp;
+  retired_at: Date | null;
+}
+
+export interface UserOffersTable {
+  retailer_id: string;
+  member_id: string;
+  id: string;
+  offer_id: string;
+  root_offer_id: string;
+  status: number;
+  acquired_at: Timestamp;
+  redemption_start_date: Date | null;
+  redemption_end_date: Date | null;
+  quantity: number;
+  remaining_uses: number;
+  custom_data: string | null;
+  pending_extended_data: boolean;
+  redemption_code: string;
+  lock_key: string | null;
+  locked_at: Date | null;
+  locked_store_id: string | null;
+  redeemed_at: Date | null;
+  redeemed_store_id: string | null;
+  revoked_at: Date | null;
+  revoke_reason: string | null;
+  source: string;
+  reward_store_offer_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OfferRedemptionsTable {
+  retailer_id: string;
+  member_id: string;
+  id: Generated<number>;
+  user_offer_id: string;
+  store_id: string | null;
+  transaction_key: string | null;
+  discount_amount: string;
+  manual: boolean;
+  redeemed_at: Timestamp;
+  reinstated_at: Date | null;
+}
+
+export interface RewardStoresTable {
+  retailer_id: string;
+  id: string;
+  internal_name: string;
+  texts: Json<{ culture: string; name: string; description?: string }[]>;
+  point_account_id: string;
+  start_date: Date | null;
+  end_date: Date | null;
+  eligibility: Json<{ tier_level_ids?: string[]; tags?: string[] }>;
+  retired_at: Date | null;
+}
+
+export interface RewardStoreOffersTable {
+  retailer_id: string;
+  id: string;
+  reward_store_id: string;
+  root_offer_id: string;
+  price: string;
+  start_date: Date | null;
+  end_date: Date | null;
+  total_limit: number | null;
+  per_member_limit: number | null;
+  retired_at: Date | null;
+}
+
 export interface Database {
   retailers: RetailersTable;
   credentials: CredentialsTable;
@@ -260,4 +388,9 @@ export interface Database {
   tier_systems: TierSystemsTable;
   tier_levels: TierLevelsTable;
   member_tiers: MemberTiersTable;
+  offers: OffersTable;
+  user_offers: UserOffersTable;
+  offer_redemptions: OfferRedemptionsTable;
+  reward_stores: RewardStoresTable;
+  reward_store_offers: RewardStoreOffersTable;
 }

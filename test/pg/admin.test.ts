@@ -219,6 +219,7 @@ describe('admin API on PostgreSQL', () => {
         ],
         point_accounts: [],
         point_sources: [],
+        offers: [],
         tier_systems: [],
       });
       const storesBefore = await storeRows(c.retailer_id);

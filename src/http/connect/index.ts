@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { accessDenied, basicCredentials, registerSurface, type Surface } from '../surface.js';
+import { offerRoutes } from './offers.js';
 import { pointRoutes } from './points.js';
 import { tierRoutes } from './tiers.js';
 
@@ -16,7 +17,9 @@ export function registerConnectApi(app: FastifyInstance): void {
     },
     errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
   };
-  registerSurface(app, surface, '/offers/api', async () => {});
+  registerSurface(app, surface, '/offers/api', async (scope) => {
+    await scope.register(offerRoutes);
+  });
   registerSurface(app, surface, '/incentives/api', async (scope) => {
     await scope.register(pointRoutes);
     await scope.register(tierRoutes);

@@ -320,6 +320,11 @@ export async function lockMember(tx: Db, retailerId: string, memberId: string): 
 /** What timeline entries and point operations need of a member. */
 export type MemberSummary = Pick<MemberRow, 'id' | 'player_id' | 'first_name' | 'last_name'>;
 
+/** The summary of any member of the retailer, active or not (timeline entries of past actions). */
+export async function memberSummary(db: Db, retailerId: string, id: string): Promise<MemberSummary | undefined> {
+  return db.selectFrom('members').select(['id', 'player_id', 'first_name', 'last_name']).where('retailer_id', '=', retailerId).where('id', '=', id).executeTakeFirst();
+}
+
 /**
  * Locks an active member for the rest of the transaction, found by id or, as
  * Connect and POS bodies allow, by one of its external ids. One query when

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import type { Db } from '../../db/index.js';
@@ -6,7 +6,8 @@ import { DomainError } from '../../errors.js';
 import { applyStores, findRetailer, listStores } from '../tenants/service.js';
 import { applyCustomAttributes, listCustomAttributes, type CustomAttributeType } from './custom-attributes.js';
 import { applyPointConfig, listPointAccounts, listPointSources } from '../points/accounts.js';
-import { parseAmount, toJson } from '../points/amount.js';
+import { parseAmount, toDecimal, toJson } from '../points/amount.js';
+import { applyOfferConfig, listOffers, OFFER_ACTIVE } from '../offers/catalog.js';
 import { applyTierConfig } from '../tiers/config.js';
 import { listTierSystems } from '../tiers/service.js';
 
@@ -14,6 +15,57 @@ const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 /** Point amounts: JSON numbers or decimal strings, read exactly. */
 const Points = Type.Union([Type.Number(), Type.String({ maxLength: 40 })]);
+
+// program files are checked by TypeBox (the admin route by Ajv, which knows the format already)
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.test(v) && !Number.isNaN(Date.parse(v)));
+const DateTime = Type.String({ format: 'date-time' });
+const IdList = Type.Array(Type.String({ minLength: 1, maxLength: 200 }));
+const OFFER_TYPES = [
+  'fixed_amount_discount', 'percent_discount', 'fixed_amount_item_discount', 'percent_item_discount', 'set_price',
+  'buy_x_get_y_fixed', 'buy_x_get_y_percent', 'buy_x_get_y_set_price', 'free_item', 'manual_fulfillment', 'points_exchange',
+];
+
+/** An offer: applying a changed one adds a version (`id` names the new version). */
+const OfferSchema = Type.Object({
+  root_offer_id: Uuid,
+  id: Type.Optional(Uuid),
+  offer_type: Type.Union(OFFER_TYPES.map((t) => Type.Literal(t))),
+  internal_title: Name,
+  check_level: Type.Optional(Type.Boolean()),
+  amount: Type.Optional(Points),
+  max_recurrence: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  allow_overage: Type.Optional(Type.Boolean()),
+  buy_count: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  get_count: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('inactive')])),
+  division_id: Type.Optional(Type.String({ maxLength: 100 })),
+  acquisition_start_date: Type.Optional(DateTime),
+  acquisition_end_date: Type.Optional(DateTime),
+  redemption_start_date: Type.Optional(DateTime),
+  redemption_end_date: Type.Optional(DateTime),
+  redemption_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 36600, description: 'the redemption window: this many days from acquisition' })),
+  does_not_expire: Type.Optional(Type.Boolean()),
+  points: Type.Optional(Points),
+  monetary_value: Type.Optional(Points),
+  pos_discount_id: Type.Optional(Type.String({ maxLength: 100 })),
+  requires_extended_data: Type.Optional(Type.Boolean()),
+  default_culture: Type.Optional(Type.String({ maxLength: 20 })),
+  texts: Type.Optional(Type.Array(Type.Object({ culture: Type.String({ minLength: 2, maxLength: 20 }), title: Name, description: Type.Optional(Type.String({ maxLength: 4000 })), terms: Type.Optional(Type.String({ maxLength: 20000 })) }))),
+  media: Type.Optional(Type.Array(Type.Object({ uri: Type.String({ minLength: 1, maxLength: 2048 }), category_name: Type.Optional(Type.String({ maxLength: 100 })), content_type: Type.Optional(Type.Integer()), culture: Type.Optional(Type.String({ maxLength: 20 })) }))),
+  restrictions: Type.Optional(
+    Type.Object(
+      {
+        location: Type.Optional(Type.Object({ store_ids: Type.Optional(Type.Array(Uuid)) }, { additionalProperties: false })),
+        catalog: Type.Optional(Type.Object({ item_ids: Type.Optional(IdList), category_ids: Type.Optional(IdList), qualifying_item_ids: Type.Optional(IdList), qualifying_category_ids: Type.Optional(IdList) }, { additionalProperties: false })),
+        purchase: Type.Optional(Type.Object({ max_per_member: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),
+        redemption: Type.Optional(Type.Object({ minimum_subtotal: Type.Optional(Points) }, { additionalProperties: false })),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  parent_offer_ids: Type.Optional(Type.Array(Uuid)),
+  total_inventory: Type.Optional(Type.Integer({ minimum: 0 })),
+});
 
 /**
  * A retailer's configuration as a document (SPEC §6). Applying it makes the
@@ -76,6 +128,7 @@ export const ProgramSchema = Type.Object({
       }),
     ),
   ),
+  offers: Type.Optional(Type.Array(OfferSchema)),
 }, { additionalProperties: false });
 
 export type Program = Static<typeof ProgramSchema>;
@@ -99,6 +152,7 @@ export function validateProgram(document: unknown): Program {
     }
   });
   checkPointsAndTiers(program);
+  checkOffers(program);
   (program.custom_attributes ?? []).forEach((a, i) => {
     if (a.default !== undefined && !DEFAULT_FITS[a.type](a.default)) {
       throw new DomainError('validation', `custom_attributes.${i}.default: must be a ${a.type}, like the attribute`, `custom_attributes.${i}.default`);
@@ -149,6 +203,31 @@ function checkPointsAndTiers(program: Program): void {
         amount(`tier_systems.${i}.levels.${j}.thresholds.${k}.points`, th.points);
       }),
     );
+  });
+}
+
+function checkOffers(program: Program): void {
+  const offers = program.offers ?? [];
+  const root = offers.map((o) => o.root_offer_id.toLowerCase()).find((id, i, all) => all.indexOf(id) !== i);
+  if (root) throw new DomainError('validation', `offers: offer ${root} is listed twice`, 'offers');
+  offers.forEach((o, i) => {
+    for (const key of ['amount', 'points', 'monetary_value'] as const) {
+      const value = o[key];
+      if (value === undefined) continue;
+      let amount: bigint;
+      try {
+        amount = parseAmount(value, `offers.${i}.${key}`);
+      } catch (err) {
+        throw new DomainError('validation', (err as Error).message, `offers.${i}.${key}`);
+      }
+      if (amount < 0n) throw new DomainError('validation', `offers.${i}.${key}: must not be negative`, `offers.${i}.${key}`);
+    }
+    if (o.offer_type.includes('percent') && o.amount !== undefined && Number(o.amount) > 100) {
+      throw new DomainError('validation', `offers.${i}.amount: a percent above 100`, `offers.${i}.amount`);
+    }
+    if (o.acquisition_start_date && o.acquisition_end_date && o.acquisition_end_date < o.acquisition_start_date) {
+      throw new DomainError('validation', `offers.${i}.acquisition_end_date: before acquisition_start_date`, `offers.${i}.acquisition_end_date`);
+    }
   });
 }
 
@@ -206,6 +285,23 @@ export async function applyProgram(tx: Db, retailerId: string, program: Program)
       program.point_sources?.map((s) => ({ id: s.id, name: s.name, account_ids: s.point_account_ids ?? [] })),
     );
   }
+  if (program.offers) {
+    await applyOfferConfig(
+      tx,
+      retailerId,
+      program.offers.map((o) => ({
+        ...o,
+        status: o.status === 'inactive' ? 0 : OFFER_ACTIVE,
+        amount: o.amount === undefined ? undefined : toDecimal(parseAmount(o.amount)),
+        points: o.points === undefined ? undefined : toDecimal(parseAmount(o.points)),
+        monetary_value: o.monetary_value === undefined ? undefined : toDecimal(parseAmount(o.monetary_value)),
+        restrictions: o.restrictions && {
+          ...o.restrictions,
+          redemption: o.restrictions.redemption && { minimum_subtotal: o.restrictions.redemption.minimum_subtotal === undefined ? undefined : toDecimal(parseAmount(o.restrictions.redemption.minimum_subtotal)) },
+        },
+      })),
+    );
+  }
   if (program.tier_systems) {
     await applyTierConfig(
       tx,
@@ -244,6 +340,36 @@ export async function exportProgram(db: Db, retailerId: string): Promise<Program
       active: a.active,
     })),
     point_sources: (await listPointSources(db, retailerId)).map((s) => ({ id: s.id, name: s.name, point_account_ids: s.account_ids })),
+    offers: (await listOffers(db, retailerId, { statusFlags: 3, sort: 'created', descending: false, skip: 0, take: 100000 })).offers.map((o) => ({
+      root_offer_id: o.root_offer_id,
+      id: o.id,
+      offer_type: o.offer_type as Program['offers'] extends (infer T)[] | undefined ? (T extends { offer_type: infer K } ? K : never) : never,
+      internal_title: o.internal_title,
+      check_level: o.check_level,
+      amount: toJson(parseAmount(o.amount, 'amount', false)),
+      max_recurrence: o.max_recurrence,
+      allow_overage: o.allow_overage,
+      buy_count: o.buy_count,
+      get_count: o.get_count,
+      status: o.status === OFFER_ACTIVE ? ('active' as const) : ('inactive' as const),
+      division_id: o.division_id,
+      ...(o.acquisition_start_date ? { acquisition_start_date: o.acquisition_start_date.toISOString() } : {}),
+      ...(o.acquisition_end_date ? { acquisition_end_date: o.acquisition_end_date.toISOString() } : {}),
+      ...(o.redemption_start_date ? { redemption_start_date: o.redemption_start_date.toISOString() } : {}),
+      ...(o.redemption_end_date ? { redemption_end_date: o.redemption_end_date.toISOString() } : {}),
+      ...(o.redemption_days !== null ? { redemption_days: o.redemption_days } : {}),
+      does_not_expire: o.does_not_expire,
+      points: toJson(parseAmount(o.points, 'points', false)),
+      monetary_value: toJson(parseAmount(o.monetary_value, 'monetary_value', false)),
+      ...(o.pos_discount_id ? { pos_discount_id: o.pos_discount_id } : {}),
+      requires_extended_data: o.requires_extended_data,
+      default_culture: o.default_culture,
+      texts: o.texts.map(({ culture, title, description, terms }) => ({ culture, title, description, terms })),
+      media: o.media.map(({ uri, category_name, content_type, culture }) => ({ uri, category_name, content_type, culture })),
+      restrictions: o.restrictions as never,
+      parent_offer_ids: o.parent_offer_ids,
+      ...(o.total_inventory !== null ? { total_inventory: o.total_inventory } : {}),
+    })),
     tier_systems: (await listTierSystems(db, retailerId)).map((t) => ({
       id: t.id,
       name: t.name,

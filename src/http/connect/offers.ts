@@ -1,0 +1,463 @@
+import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
+import { DomainError } from '../../errors.js';
+import { issueToMembers, moveOffers } from '../../flows/offers.js';
+import { getMember, resolveMemberRef } from '../../modules/members/service.js';
+import { getOffer, listOffers, offerCounts, offersByIds, type Offer } from '../../modules/offers/catalog.js';
+import type { Basket } from '../../modules/offers/discount.js';
+import {
+  findUserOffer,
+  listUserOffers,
+  lockUserOfferFor,
+  redeemUserOffer,
+  reinstateUserOffer,
+  revokeUserOffer,
+  STATUS,
+  unlockUserOffer,
+  updateUserOffer,
+  type Redemption,
+  type UserOffer,
+} from '../../modules/offers/user-offers.js';
+import { parseAmount, toJson } from '../../modules/points/amount.js';
+import { availablePoints, memberBalances } from '../../modules/points/queries.js';
+import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
+import { actorOf, tenantOf } from '../context.js';
+import { renderUser } from '../core/render.js';
+import { checkRetailer, ConnectBase, isoTime, memberOf, parseTime } from './common.js';
+import { historyItem, NO_GROUP, offerDetails, offerOverview, offerRecord, userOfferItem, userOfferRecord } from './offer-views.js';
+
+const Opt = Type.Optional;
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Page = { skip: Opt(Type.Integer({ minimum: 0, default: 0 })), take: Opt(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) };
+const Money = Type.Union([Type.Number(), Type.String({ maxLength: 40 })]);
+
+const TransactionItem = Type.Object({
+  pos_item_key: Opt(Type.String({ maxLength: 200 })),
+  item_id: Opt(Type.String({ maxLength: 200 })),
+  pos_cat_key: Opt(Type.String({ maxLength: 200 })),
+  quantity: Opt(Money),
+  item_amount: Opt(Money),
+  sub_total: Opt(Money),
+  is_void: Opt(Type.Boolean()),
+  external_line_item_id: Opt(Type.String({ maxLength: 200 })),
+});
+const Transaction = Type.Object({
+  store_id: Opt(Id),
+  pos_transaction_key: Opt(Type.String({ maxLength: 200 })),
+  check_amount: Opt(Money),
+  items: Opt(Type.Array(TransactionItem, { maxItems: 1000 })),
+});
+
+/** A Connect transaction (3.3.1) as a basket for the discount engine. */
+export function basketOf(transaction: Static<typeof Transaction>): Basket {
+  const amount = (v: number | string | undefined, field: string, fallback = '0') => parseAmount(v ?? fallback, field);
+  return {
+    lines: (transaction.items ?? []).map((item, i) => ({
+      line_id: item.external_line_item_id ?? String(i),
+      item_id: item.pos_item_key ?? item.item_id ?? String(i),
+      category_id: item.pos_cat_key,
+      quantity: amount(item.quantity, `transaction.items[${i}].quantity`, '1'),
+      unit_price: amount(item.item_amount, `transaction.items[${i}].item_amount`),
+      subtotal: item.sub_total === undefined ? undefined : amount(item.sub_total, `transaction.items[${i}].sub_total`),
+      voided: item.is_void ?? false,
+    })),
+    subtotal: transaction.check_amount === undefined ? undefined : amount(transaction.check_amount, 'transaction.check_amount'),
+  };
+}
+
+/** The redemption answer: how the offer applied to the basket. */
+function redemptionAnswer(r: Redemption, action: 'redeemed' | 'locked') {
+  const amount = toJson(r.discount.amount);
+  return {
+    message: `offer ${action}: ${r.discount.lines.length ? `${amount} off ${r.discount.lines.length} line(s)` : `${amount} off`}`,
+    offer_id: r.offer.id,
+    root_offer_id: r.offer.root_offer_id,
+    user_offer_id: r.userOffer.id,
+    user_id: r.userOffer.member_id,
+    pos_discount_id: r.offer.pos_discount_id,
+    discount_amount: amount,
+    discounted_line_ids: r.discount.lines.map((l) => l.line_id),
+    discounted_lines: r.discount.lines.map((l) => ({ line_id: l.line_id, quantity: toJson(l.quantity), amount: toJson(l.amount) })),
+    user_offer: userOfferRecord(r.userOffer),
+  };
+}
+
+/** The offers of the user offers, by version id. */
+async function offersOf(db: Parameters<typeof offersByIds>[0], retailerId: string, rows: UserOffer[]): Promise<Map<string, Offer>> {
+  return offersByIds(db, retailerId, rows.map((r) => r.offer_id));
+}
+
+const OFFER_SORT = ['title', 'type', 'start_date', 'created', 'points'] as const;
+
+/** /offers/api/2.0/offers/... (collection 3.1.x acquisition, 3.2.x info, 3.3.x redemption). */
+export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.deps;
+  const tags = ['Connect: offers'];
+
+  // --- acquisition (3.1.x)
+  app.post(
+    '/2.0/offers/acquisition/issue',
+    {
+      schema: {
+        summary: 'Issue an offer to one or several members (3.1.1)',
+        tags,
+        body: Type.Object({ ...ConnectBase, user_id: Opt(Id), user_ids: Opt(Type.Array(Id, { minItems: 1, maxItems: 1000 })), offer_id: Id, quantity: Opt(Type.Integer({ minimum: 1, maximum: 1000 })), issue_exact_version: Opt(Type.Boolean()) }),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const users = b.user_ids ?? (b.user_id ? [b.user_id] : []);
+      if (!users.length) throw new DomainError('missing_data', 'user_id: give user_id or user_ids', 'user_id');
+      const { offer, issued } = await issueToMembers(db, actorOf(request), b.offer_id, users, { quantity: b.quantity ?? 1, exactVersion: b.issue_exact_version ?? false });
+      const ok = issued.filter((i) => i.failReason === 0).length;
+      return {
+        status: 'ok',
+        payload: {
+          offer_id: offer.id,
+          root_offer_id: offer.root_offer_id,
+          division_id: offer.division_id,
+          status_summary: ok === issued.length ? `Issuance to all (${ok}) users was successful.` : `Issuance to ${ok} of ${issued.length} users was successful.`,
+          acquire_date: isoTime(issued.find((i) => i.userOffer)?.userOffer?.acquired_at ?? new Date()),
+          status_list: issued.map((i) => ({
+            user_id: i.member?.id ?? i.userRef,
+            user_offer_id: i.userOffer?.id ?? null,
+            offer_id: offer.id,
+            root_offer_id: offer.root_offer_id,
+            division_id: offer.division_id,
+            pending_extended_data: i.userOffer?.pending_extended_data ?? false,
+            fail_reason: i.failReason,
+            ...(i.error ? { fail_code: i.error.code, fail_message: i.error.message } : {}),
+          })),
+        },
+      };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/acquisition/revoke',
+    { schema: { summary: 'Revoke an issued user offer (3.1.2)', tags, body: Type.Object({ ...ConnectBase, user_offer_id: Id, reason: Opt(Type.String({ maxLength: 500 })) }) } },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const { userOffer, offer } = await db.transaction().execute((tx) => revokeUserOffer(tx, actorOf(request), b.user_offer_id, b.reason));
+      return { status: 'ok', payload: { user_id: userOffer.member_id, user_offer_id: userOffer.id, offer_id: offer.id, root_offer_id: offer.root_offer_id, pos_discount_id: offer.pos_discount_id ?? '' } };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/acquisition/update',
+    {
+      schema: {
+        summary: 'Update custom data, redemption dates or remaining uses of a user offer (3.1.3)',
+        tags,
+        body: Type.Object({
+          ...ConnectBase,
+          user_id: Opt(Id),
+          user_offer_id: Id,
+          custom_data: Opt(Type.Union([Type.String({ maxLength: 65536 }), Type.Object({}, { additionalProperties: true })])),
+          remain_pending_extended_data: Opt(Type.Boolean()),
+          update_redemption_dates: Opt(Type.Boolean()),
+          redemption_start_date: Opt(Type.String({ maxLength: 40 })),
+          redemption_end_date: Opt(Type.String({ maxLength: 40 })),
+          update_remaining_uses: Opt(Type.Boolean()),
+          remaining_uses: Opt(Type.Integer({ minimum: 0, maximum: 100000 })),
+        }),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
+      const updated = await db.transaction().execute((tx) =>
+        updateUserOffer(
+          tx,
+          actorOf(request),
+          b.user_offer_id,
+          {
+            custom_data: b.custom_data === undefined ? undefined : typeof b.custom_data === 'string' ? b.custom_data : JSON.stringify(b.custom_data),
+            pending_extended_data: b.remain_pending_extended_data,
+            ...(b.update_redemption_dates
+              ? {
+                  redemption_start_date: b.redemption_start_date ? parseTime(b.redemption_start_date, 'redemption_start_date') : null,
+                  redemption_end_date: b.redemption_end_date ? parseTime(b.redemption_end_date, 'redemption_end_date') : null,
+                }
+              : {}),
+            ...(b.update_remaining_uses && b.remaining_uses !== undefined ? { remaining_uses: b.remaining_uses } : {}),
+          },
+          member?.id,
+        ),
+      );
+      return { status: 'ok', payload: { user_id: updated.member_id, user_offer_id: updated.id, user_offer: userOfferRecord(updated) } };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/acquisition/move_user_offers',
+    {
+      schema: {
+        summary: 'Move user offers to another member (3.1.4); answered per offer',
+        tags,
+        body: Type.Object({ ...ConnectBase, source_user_id: Id, destination_user_id: Id, user_offers_id_list: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 500 }) }),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const { from, to, results } = await moveOffers(db, actorOf(request), b.source_user_id, b.destination_user_id, b.user_offers_id_list);
+      return {
+        status: 'ok',
+        payload: {
+          source_user_id: from.id,
+          destination_user_id: to.id,
+          moved_count: results.filter((r) => r.moved).length,
+          results: results.map((r) => ({ user_offer_id: r.user_offer_id, success: r.moved, error_code: r.error?.code ?? null, message: r.error?.message ?? 'moved' })),
+        },
+      };
+    },
+  );
+
+  // --- info (3.2.x)
+  const CatalogQuery = Type.Object({
+    ...ConnectBase,
+    search: Opt(Type.String({ maxLength: 200 })),
+    status_flags: Opt(Type.Integer({ minimum: 0, maximum: 15 })),
+    offer_ids: Opt(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 })),
+    offer_type_ids: Opt(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 })),
+    sort_column: Opt(Type.Integer({ minimum: 0, maximum: 4, description: '0 title, 1 type, 2 start date, 3 created, 4 points' })),
+    direction: Opt(Type.Integer({ minimum: 0, maximum: 1, description: '0 ascending, 1 descending' })),
+    ...Page,
+  });
+  const catalogPage = async (retailerId: string, b: Static<typeof CatalogQuery>) => {
+    const page = await listOffers(db, retailerId, {
+      offerIds: b.offer_ids,
+      offerTypes: b.offer_type_ids,
+      search: b.search,
+      statusFlags: b.status_flags,
+      sort: OFFER_SORT[b.sort_column ?? 2],
+      descending: b.direction === 1,
+      skip: b.skip ?? 0,
+      take: b.take ?? 100,
+    });
+    const counts = await offerCounts(db, retailerId, page.offers.map((o) => o.root_offer_id));
+    return { ...page, counts: (o: Offer) => counts.get(o.root_offer_id) ?? { acquired: 0, redeemed: 0 } };
+  };
+
+  app.post('/2.0/offers/fetch_offers_overview', { schema: { summary: 'The offer catalog, overview (3.2.1)', tags, body: CatalogQuery } }, async (request) => {
+    const b = request.body;
+    checkRetailer(request, b.retailer_id);
+    const page = await catalogPage(tenantOf(request).retailerId, b);
+    return { status: 'ok', payload: { total_records: page.total, results: page.offers.map((o) => offerOverview(o, page.counts(o), b.culture)) } };
+  });
+
+  app.post('/2.0/offers/fetch_offers_details', { schema: { summary: 'The offer catalog with counts and inventory (3.2.7)', tags, body: CatalogQuery } }, async (request) => {
+    const b = request.body;
+    checkRetailer(request, b.retailer_id);
+    const retailerId = tenantOf(request).retailerId;
+    const page = await catalogPage(retailerId, b);
+    const all = (await listOffers(db, retailerId, { sort: 'created', descending: false, skip: 0, take: 10000 })).offers;
+    const children = (o: Offer) => all.filter((c) => c.parent_offer_ids.includes(o.root_offer_id) || c.parent_offer_ids.includes(o.id)).length;
+    return { status: 'ok', payload: { total_records: page.total, results: page.offers.map((o) => offerDetails(o, page.counts(o), children(o), b.culture)) } };
+  });
+
+  app.post(
+    '/2.0/offers/fetch_offer',
+    {
+      schema: {
+        summary: 'One offer with its texts, media and restrictions (3.2.2)',
+        tags,
+        body: Type.Object({
+          ...ConnectBase,
+          offer_id: Id,
+          include_purchase_restrictions: Opt(Type.Boolean()),
+          include_redemption_restrictions: Opt(Type.Boolean()),
+          include_location_restrictions: Opt(Type.Boolean()),
+          include_catalog_restrictions: Opt(Type.Boolean()),
+          get_active_version: Opt(Type.Boolean()),
+        }),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const offer = await getOffer(db, tenantOf(request).retailerId, b.offer_id, { exactVersion: b.get_active_version === false });
+      const restrictions = !!(b.include_purchase_restrictions || b.include_redemption_restrictions || b.include_location_restrictions || b.include_catalog_restrictions);
+      return { status: 'ok', payload: { offer: offerRecord(offer, { restrictions }) } };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/get_user',
+    {
+      schema: {
+        summary: "A member's profile and usable offers (3.2.3)",
+        tags,
+        body: Type.Object({
+          ...ConnectBase,
+          values: Type.Object({ member_id: Opt(Id), user_id: Opt(Id), external_id: Opt(Id), email: Opt(Type.String({ maxLength: 254 })) }),
+          include_offers: Opt(Type.Boolean()),
+          include_pending_extended_data: Opt(Type.Boolean()),
+          ...Page,
+        }),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const retailerId = tenantOf(request).retailerId;
+      const ref = b.values.member_id ?? b.values.user_id ?? b.values.external_id;
+      const found = ref ? await resolveMemberRef(db, retailerId, ref) : undefined;
+      if (!found) throw new DomainError('user_not_found', 'user not found', 'values');
+      const member = (await getMember(db, retailerId, found.id))!;
+      const defaults = await customProfileDefaults(db, retailerId);
+      const user = renderUser(member, { identifiers: true, profileDefaults: defaults, availablePoints: toJson(await availablePoints(db, retailerId, member.id)) });
+      const offers = b.include_offers === false ? [] : (await usableOffers(retailerId, member.id, b.include_pending_extended_data ?? true, b.skip ?? 0, b.take ?? 100, b.culture)).items;
+      return { status: 'ok', payload: { user: { ...user, user_custom_profile: user.user_profile }, available_offers: offers } };
+    },
+  );
+
+  /** Issued, unexpired offers a member can use now. */
+  const usableOffers = async (retailerId: string, memberId: string, includePending: boolean, skip: number, take: number, culture?: string) => {
+    const page = await listUserOffers(db, retailerId, [memberId], { statuses: [STATUS.issued], skip: 0, take: 10000 });
+    const usable = page.rows.filter((uo) => includePending || !uo.pending_extended_data);
+    const offers = await offersOf(db, retailerId, usable);
+    return { total: usable.length, items: usable.slice(skip, skip + take).map((uo) => userOfferItem(uo, offers.get(uo.offer_id)!, culture)) };
+  };
+
+  app.post(
+    '/2.0/offers/get_user_offers',
+    { schema: { summary: "A member's issued offers (3.2.4)", tags, body: Type.Object({ ...ConnectBase, user_id: Id, include_pending_extended_data: Opt(Type.Boolean()), ...Page }) } },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const member = await memberOf(db, request, b.user_id);
+      const offers = await usableOffers(member.retailer_id, member.id, b.include_pending_extended_data ?? false, b.skip ?? 0, b.take ?? 100, b.culture);
+      const balances = await memberBalances(db, member.retailer_id, member.id);
+      return {
+        status: 'ok',
+        payload: {
+          user_id: member.id,
+          user_offers: offers.items,
+          total_records: offers.total,
+          offer_groups: [{ id: NO_GROUP, name: 'All Offers', sort_order: 0 }],
+          offer_categories: [],
+          total_points: toJson(balances.total_points),
+          available_points: toJson(await availablePoints(db, member.retailer_id, member.id)),
+        },
+      };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/get_user_offer_details',
+    { schema: { summary: 'One user offer with its offer (3.2.5)', tags, body: Type.Object({ ...ConnectBase, user_id: Opt(Id), user_offer_id: Id }) } },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const retailerId = tenantOf(request).retailerId;
+      const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
+      const uo = await findUserOffer(db, retailerId, b.user_offer_id);
+      if (!uo || (member && uo.member_id !== member.id)) throw new DomainError('user_offer_not_found', `user offer ${b.user_offer_id} not found`, 'user_offer_id');
+      const offer = await getOffer(db, retailerId, uo.offer_id, { exactVersion: true });
+      const item = userOfferItem(uo, offer, b.culture);
+      return {
+        status: 'ok',
+        payload: { user_id: uo.member_id, name: item.name, description: item.description, terms: item.terms, media: item.media, offer_type: offer.offer_type, division_id: offer.division_id, check_level: offer.check_level, user_offer: userOfferRecord(uo), child_offers: [], selected_offers: [] },
+      };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/user_offer_history',
+    {
+      schema: {
+        summary: 'User offers of members in every status, newest first (3.2.6)',
+        tags,
+        body: Type.Object({ ...ConnectBase, user_ids: Type.Array(Id, { minItems: 1, maxItems: 100 }), status: Opt(Type.Integer({ minimum: 1, maximum: 5 })), sort_column: Opt(Type.Integer()), direction: Opt(Type.Integer({ minimum: 0, maximum: 1 })), ...Page }),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const retailerId = tenantOf(request).retailerId;
+      const ids: string[] = [];
+      for (const ref of b.user_ids) {
+        const m = await resolveMemberRef(db, retailerId, ref);
+        if (m) ids.push(m.id);
+      }
+      const skip = b.skip ?? 0;
+      const take = b.take ?? 100;
+      const page = await listUserOffers(db, retailerId, ids, { statuses: b.status ? [b.status] : undefined, skip, take, descending: b.direction !== 0 });
+      const offers = await offersOf(db, retailerId, page.rows);
+      return { status: 'ok', payload: { total_records: page.total, results: page.rows.map((uo) => historyItem(uo, offers.get(uo.offer_id)!, { skip, take }, b.culture)) } };
+    },
+  );
+
+  // --- redemption (3.3.x)
+  app.post(
+    '/2.0/offers/redemption/redeem',
+    {
+      schema: {
+        summary: 'Redeem a user offer on a transaction, computing its discount (3.3.1)',
+        tags,
+        body: Type.Object({ ...ConnectBase, user_offer_id: Id, store_id: Opt(Id), transaction: Opt(Transaction), apply_lock_only: Opt(Type.Boolean()), force_redeem: Opt(Type.Boolean()) }),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const ctx = { storeId: b.transaction?.store_id ?? b.store_id, transactionKey: b.transaction?.pos_transaction_key, basket: b.transaction ? basketOf(b.transaction) : undefined, force: b.force_redeem };
+      const result = await db.transaction().execute((tx) => (b.apply_lock_only ? lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx) : redeemUserOffer(tx, actorOf(request), b.user_offer_id, ctx)));
+      return { status: 'ok', payload: redemptionAnswer(result, b.apply_lock_only ? 'locked' : 'redeemed') };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/redemption/manual_redeem',
+    { schema: { summary: 'Mark a user offer used without a basket', tags, body: Type.Object({ ...ConnectBase, user_offer_id: Id, user_id: Opt(Id), store_id: Opt(Id) }) } },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
+      const result = await db.transaction().execute(async (tx) => {
+        const uo = await findUserOffer(tx, tenantOf(request).retailerId, b.user_offer_id);
+        if (member && uo && uo.member_id !== member.id) throw new DomainError('user_offer_not_found', `user offer ${b.user_offer_id} does not belong to user ${b.user_id}`, 'user_offer_id');
+        return redeemUserOffer(tx, actorOf(request), b.user_offer_id, { storeId: b.store_id, manual: true });
+      });
+      return { status: 'ok', payload: redemptionAnswer(result, 'redeemed') };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/redemption/lock',
+    { schema: { summary: 'Reserve a user offer for one POS transaction (3.3.3)', tags, body: Type.Object({ ...ConnectBase, user_offer_id: Id, user_id: Opt(Id), store_id: Opt(Id), pos_transaction_key: Type.String({ minLength: 1, maxLength: 200 }), transaction: Opt(Transaction) }) } },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const ctx = { storeId: b.store_id ?? b.transaction?.store_id, transactionKey: b.pos_transaction_key, basket: b.transaction ? basketOf(b.transaction) : undefined };
+      const result = await db.transaction().execute((tx) => lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx));
+      return { status: 'ok', payload: redemptionAnswer(result, 'locked') };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/redemption/unlock',
+    { schema: { summary: 'Release a lock (3.3.4)', tags, body: Type.Object({ ...ConnectBase, user_offer_id: Id, store_id: Opt(Id), pos_transaction_key: Opt(Type.String({ maxLength: 200 })), force_unlock: Opt(Type.Boolean()) }) } },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const uo = await db.transaction().execute((tx) => unlockUserOffer(tx, actorOf(request), b.user_offer_id, { force: b.force_unlock, transactionKey: b.pos_transaction_key }));
+      return { status: 'ok', payload: { user_offer_id: uo.id, user_id: uo.member_id, user_offer: userOfferRecord(uo) } };
+    },
+  );
+
+  app.post(
+    '/2.0/offers/redemption/reinstate',
+    { schema: { summary: 'Return a redeemed user offer to issued (3.3.2)', tags, body: Type.Object({ ...ConnectBase, user_offer_id: Id, store_id: Opt(Id) }) } },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const uo = await db.transaction().execute((tx) => reinstateUserOffer(tx, actorOf(request), b.user_offer_id));
+      return { status: 'ok', payload: { user_offer_id: uo.id, user_id: uo.member_id, user_offer: userOfferRecord(uo) } };
+    },
+  );
+};

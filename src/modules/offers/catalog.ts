@@ -52,7 +52,8 @@ function columnsOf(c: OfferConfig) {
     amount: c.amount ?? '0',
     max_recurrence: c.max_recurrence ?? 1,
     allow_overage: c.allow_overage ?? false,
-    buy_count: c.buy_count ?? 0,
+    // buy X get Y buys at least one unless the configuration says otherwise
+    buy_count: c.buy_count ?? (c.offer_type.startsWith('buy_x_get_y') ? 1 : 0),
     get_count: c.get_count ?? 1,
     status: c.status ?? OFFER_ACTIVE,
     internal_title: c.internal_title,

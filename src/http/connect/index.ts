@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { accessDenied, basicCredentials, registerSurface, type Surface } from '../surface.js';
 import { offerRoutes } from './offers.js';
 import { pointRoutes } from './points.js';
+import { rewardStoreRoutes } from './reward-stores.js';
 import { tierRoutes } from './tiers.js';
 
 /** Connect API (offers and incentives): /offers/api/... and /incentives/api/..., Basic auth. */
@@ -19,6 +20,7 @@ export function registerConnectApi(app: FastifyInstance): void {
   };
   registerSurface(app, surface, '/offers/api', async (scope) => {
     await scope.register(offerRoutes);
+    await scope.register(rewardStoreRoutes);
   });
   registerSurface(app, surface, '/incentives/api', async (scope) => {
     await scope.register(pointRoutes);

@@ -8,6 +8,7 @@ import { applyCustomAttributes, listCustomAttributes, type CustomAttributeType }
 import { applyPointConfig, listPointAccounts, listPointSources } from '../points/accounts.js';
 import { parseAmount, toDecimal, toJson } from '../points/amount.js';
 import { applyOfferConfig, listOffers, OFFER_ACTIVE } from '../offers/catalog.js';
+import { applyRewardStoreConfig } from '../reward-stores/config.js';
 import { applyTierConfig } from '../tiers/config.js';
 import { listTierSystems } from '../tiers/service.js';
 
@@ -129,6 +130,30 @@ export const ProgramSchema = Type.Object({
     ),
   ),
   offers: Type.Optional(Type.Array(OfferSchema)),
+  reward_stores: Type.Optional(
+    Type.Array(
+      Type.Object({
+        id: Uuid,
+        internal_name: Name,
+        texts: Type.Optional(Type.Array(Type.Object({ culture: Type.String({ minLength: 2, maxLength: 20 }), name: Name, description: Type.Optional(Type.String({ maxLength: 4000 })) }))),
+        point_account_id: Uuid,
+        start_date: Type.Optional(DateTime),
+        end_date: Type.Optional(DateTime),
+        eligibility: Type.Optional(Type.Object({ tier_level_ids: Type.Optional(Type.Array(Uuid)), tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }))) }, { additionalProperties: false })),
+        offers: Type.Array(
+          Type.Object({
+            id: Uuid,
+            offer_id: Uuid,
+            price: Points,
+            start_date: Type.Optional(DateTime),
+            end_date: Type.Optional(DateTime),
+            total_limit: Type.Optional(Type.Integer({ minimum: 0 })),
+            per_member_limit: Type.Optional(Type.Integer({ minimum: 1 })),
+          }),
+        ),
+      }),
+    ),
+  ),
 }, { additionalProperties: false });
 
 export type Program = Static<typeof ProgramSchema>;
@@ -302,6 +327,7 @@ export async function applyProgram(tx: Db, retailerId: string, program: Program)
       })),
     );
   }
+  if (program.reward_stores) await applyRewardStoreConfig(tx, retailerId, program.reward_stores);
   if (program.tier_systems) {
     await applyTierConfig(
       tx,

@@ -367,6 +367,47 @@ export interface RewardStoreOffersTable {
   retired_at: Date | null;
 }
 
+// events and rules
+export interface MemberEventsTable {
+  retailer_id: string;
+  member_id: string;
+  id: string;
+  name: string;
+  qty: Generated<number>;
+  occurred_at: Timestamp;
+  received_at: Timestamp;
+  context: Json<Record<string, unknown>>;
+  request_id: string | null;
+}
+
+export interface RulesTable {
+  retailer_id: string;
+  id: string;
+  name: string;
+  trigger: string;
+  trigger_name: Generated<string>;
+  conditions: Json<unknown>;
+  limits: Json<Record<string, unknown>>;
+  outcomes: Json<Record<string, unknown>[]>;
+  position: Generated<number>;
+  active: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  retired_at: Date | null;
+}
+
+export interface RuleAchievementsTable {
+  retailer_id: string;
+  member_id: string;
+  rule_id: string;
+  id: Generated<number>;
+  event_id: string | null;
+  achieved_at: Timestamp;
+  created_at: Timestamp;
+  outcomes: Json<Record<string, unknown>[]>;
+  request_id: string | null;
+}
+
 export interface Database {
   retailers: RetailersTable;
   credentials: CredentialsTable;
@@ -393,4 +434,7 @@ export interface Database {
   offer_redemptions: OfferRedemptionsTable;
   reward_stores: RewardStoresTable;
   reward_store_offers: RewardStoreOffersTable;
+  member_events: MemberEventsTable;
+  rules: RulesTable;
+  rule_achievements: RuleAchievementsTable;
 }

@@ -30,6 +30,7 @@ export const ERROR_STATUS = {
   user_offer_not_found: 404,
   reward_store_not_found: 404,
   store_offer_not_found: 404,
+  store_not_found: 404,
   offer_not_available: 422,
   inventory_exhausted: 422,
   purchase_limit_reached: 422,

@@ -21,7 +21,11 @@ export interface Surface {
   name: 'core' | 'connect' | 'pos' | 'admin';
   authenticate(request: FastifyRequest): Promise<Tenant | undefined>;
   errorBody(error: ErrorAnswer): unknown;
-  messageIdReplay: boolean;
+  /**
+   * The key under which a request's answer is kept and replayed (Message-ID on
+   * Core and Connect, request_id and body on POS); undefined: not replayed.
+   */
+  replayKey?: (request: FastifyRequest) => string | undefined;
   /** Free-form maps in request bodies, inside which a null is kept (it removes an attribute). */
   freeForm?: ReadonlySet<string>;
 }
@@ -48,11 +52,11 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
         const nul = fieldWithNul(request.params) ?? fieldWithNul(request.query) ?? fieldWithNul(request.body);
         if (nul) throw new DomainError('argument_error', `${nul}: must not contain NUL characters`, nul);
       });
-      if (surface.messageIdReplay) {
+      if (surface.replayKey) {
+        const replayKey = surface.replayKey;
         scope.addHook('preHandler', async (request, reply) => {
-          const messageId = headerValue(request, 'message-id') ?? headerValue(request, 'idempotency-key');
-          if (!messageId || !MUTATING.has(request.method) || !request.tenant) return;
-          const key = `${surface.name}:${messageId}`;
+          const key = MUTATING.has(request.method) && request.tenant ? replayKey(request) : undefined;
+          if (!key || !request.tenant) return;
           const hash = bodyHash(request.method, request.url, request.rawBody ?? '');
           const claim = await claimMessageId(app.deps.db, request.tenant.retailerId, key, hash, app.deps.config.replayWindowSeconds);
           if (claim.kind === 'replay') {
@@ -79,6 +83,14 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
     },
     { prefix },
   );
+}
+
+/** Core and Connect: a mutating request carrying Message-ID (or Idempotency-Key) is replayed. */
+export function messageIdKey(surfaceName: string) {
+  return (request: FastifyRequest): string | undefined => {
+    const messageId = headerValue(request, 'message-id') ?? headerValue(request, 'idempotency-key');
+    return messageId && `${surfaceName}:${messageId}`;
+  };
 }
 
 export function headerValue(request: FastifyRequest, name: string): string | undefined {

@@ -14,7 +14,6 @@ export function registerAdminApi(app: FastifyInstance): void {
   const expected = app.deps.config.adminToken ? digest(app.deps.config.adminToken) : undefined;
   const surface: Surface = {
     name: 'admin',
-    messageIdReplay: false,
     async authenticate(request) {
       if (!expected) throw accessDenied('the admin API is disabled: set ADMIN_TOKEN to enable it');
       const token = /^bearer\s+(.+)$/i.exec(headerValue(request, 'authorization') ?? '')?.[1];

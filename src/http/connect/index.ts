@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { accessDenied, basicCredentials, registerSurface, type Surface } from '../surface.js';
+import { accessDenied, basicCredentials, messageIdKey, registerSurface, type Surface } from '../surface.js';
 import { offerRoutes } from './offers.js';
 import { pointRoutes } from './points.js';
 import { rewardStoreRoutes } from './reward-stores.js';
@@ -9,7 +9,7 @@ import { tierRoutes } from './tiers.js';
 export function registerConnectApi(app: FastifyInstance): void {
   const surface: Surface = {
     name: 'connect',
-    messageIdReplay: true,
+    replayKey: messageIdKey('connect'),
     async authenticate(request) {
       const credentials = basicCredentials(request);
       const tenant = credentials && (await app.deps.verifier.verify('connect', credentials.key, credentials.secret));

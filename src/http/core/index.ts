@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { DomainError } from '../../errors.js';
-import { accessDenied, basicCredentials, registerSurface, type Surface } from '../surface.js';
+import { accessDenied, basicCredentials, messageIdKey, registerSurface, type Surface } from '../surface.js';
 import { tagRoutes } from './tags.js';
 import { timelineRoutes } from './timelines.js';
 import { userRoutes } from './users.js';
@@ -9,7 +9,7 @@ import { userRoutes } from './users.js';
 export function registerCoreApi(app: FastifyInstance): void {
   const surface: Surface = {
     name: 'core',
-    messageIdReplay: true,
+    replayKey: messageIdKey('core'),
     async authenticate(request) {
       const credentials = basicCredentials(request);
       if (!credentials) throw accessDenied();

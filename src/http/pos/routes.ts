@@ -1,0 +1,240 @@
+import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Db } from '../../db/index.js';
+import { DomainError, memberNotFound } from '../../errors.js';
+import { findByEmail, findByExternalId, findByPhone, resolveMemberRef, type Member } from '../../modules/members/service.js';
+import { offersByIds, offerText, type Offer } from '../../modules/offers/catalog.js';
+import type { Basket, BasketLine } from '../../modules/offers/discount.js';
+import {
+  assertRedeemable,
+  discountFor,
+  findUserOffer,
+  findUserOfferByCode,
+  listUserOffers,
+  lockUserOfferFor,
+  redeemUserOffer,
+  reinstateUserOffer,
+  STATUS,
+  unlockUserOffer,
+  type UserOffer,
+} from '../../modules/offers/user-offers.js';
+import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amount.js';
+import { availablePoints, memberBalances } from '../../modules/points/queries.js';
+import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
+import { findStore } from '../../modules/tenants/service.js';
+import { actorOf, tenantOf } from '../context.js';
+import { renderProfile } from '../core/render.js';
+
+const Opt = Type.Optional;
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Num = Type.Union([Type.Number(), Type.String({ maxLength: 40 })]);
+
+/** The POS envelope around every request (collection 5.x). */
+const envelope = <T extends Parameters<typeof Type.Object>[0]>(payload: T) =>
+  Type.Object({ store_id: Id, client_id: Id, request_id: Opt(Type.Union([Type.String({ maxLength: 200 }), Type.Number()])), culture: Opt(Type.String({ maxLength: 20 })), request_payload: Type.Object(payload) });
+
+const Item = Type.Object({
+  line_id: Opt(Type.Union([Type.String({ maxLength: 100 }), Type.Number()])),
+  item_id: Opt(Type.Union([Type.String({ maxLength: 200 }), Type.Number()])),
+  category_id: Opt(Type.String({ maxLength: 200 })),
+  quantity: Opt(Num),
+  unit_price: Opt(Num),
+  subtotal: Opt(Num),
+  modifies_line_id: Opt(Type.Union([Type.String({ maxLength: 100 }), Type.Number()])),
+  is_voided: Opt(Type.Boolean()),
+});
+export const PosTransaction = Type.Object({
+  transaction_id: Opt(Type.String({ maxLength: 200 })),
+  subtotal: Opt(Num),
+  items: Opt(Type.Array(Item, { maxItems: 1000 })),
+});
+export type PosTransaction = Static<typeof PosTransaction>;
+
+/** A POS transaction as a basket: lines that modify another line are that line's modifiers. */
+export function posBasket(transaction: PosTransaction): Basket {
+  const items = transaction.items ?? [];
+  const amount = (v: number | string | undefined, field: string, fallback: string) => parseAmount(v ?? fallback, field);
+  const lines: BasketLine[] = [];
+  const byId = new Map<string, BasketLine>();
+  items.forEach((item, i) => {
+    const lineId = String(item.line_id ?? i);
+    const parent = item.modifies_line_id === undefined ? undefined : byId.get(String(item.modifies_line_id));
+    const subtotal = item.subtotal === undefined ? undefined : amount(item.subtotal, `transaction.items[${i}].subtotal`, '0');
+    if (parent) {
+      parent.modifiers = [...(parent.modifiers ?? []), { item_id: String(item.item_id ?? lineId), subtotal: subtotal ?? amount(item.unit_price, `transaction.items[${i}].unit_price`, '0') }];
+      return;
+    }
+    const line: BasketLine = {
+      line_id: lineId,
+      item_id: String(item.item_id ?? lineId),
+      category_id: item.category_id,
+      quantity: amount(item.quantity, `transaction.items[${i}].quantity`, '1'),
+      unit_price: amount(item.unit_price, `transaction.items[${i}].unit_price`, '0'),
+      subtotal,
+      voided: item.is_voided ?? false,
+    };
+    lines.push(line);
+    byId.set(lineId, line);
+  });
+  return { lines, subtotal: transaction.subtotal === undefined ? undefined : parseAmount(transaction.subtotal, 'transaction.subtotal') };
+}
+
+/** The envelope's client_id must be the token's retailer and store_id one of its stores. */
+export async function checkEnvelope(db: Db, request: FastifyRequest, body: { client_id: string; store_id: string }): Promise<void> {
+  const tenant = tenantOf(request);
+  if (body.client_id.toLowerCase() !== tenant.retailerId) throw new DomainError('not_found', 'client_id: no such client for this token', 'client_id');
+  if (!(await findStore(db, tenant.retailerId, body.store_id))) throw new DomainError('store_not_found', `store_id: store ${body.store_id} not found`, 'store_id');
+}
+
+/** The POS discount object (5.2.1): what the offer does to the basket. */
+function discountView(uo: UserOffer, offer: Offer, status: 'INFO' | 'REDEEMED' | 'LOCKED', discount: { amount: Amount; lines: { line_id: string; quantity: Amount }[] }, culture?: string, appliedAt?: Date | null) {
+  return {
+    reference_id: uo.id,
+    user_id: uo.member_id,
+    reference_id_type: 'userofferid',
+    pos_discount_id: offer.pos_discount_id,
+    status,
+    display_name: offerText(offer, culture).title,
+    image_url: offer.media[0]?.uri ?? null,
+    discounted_line_ids: discount.lines.map((l) => l.line_id),
+    discounted_line_id_quantities: discount.lines.map((l) => toJson(l.quantity)),
+    discount_source: 'sessionm',
+    amount: toJson(discount.amount),
+    stack_order: 0,
+    applied_time: appliedAt ? appliedAt.toISOString() : null,
+    redemption_code: uo.redemption_code,
+    offer_custom_data: null,
+    user_offer_custom_data: uo.custom_data,
+  };
+}
+
+async function findMember(db: Db, retailerId: string, p: { email?: string; phone?: string; user_id?: string; external_customer_id?: string }): Promise<Member> {
+  let member: Member | undefined;
+  if (p.email) member = await findByEmail(db, retailerId, p.email);
+  else if (p.phone) member = await findByPhone(db, retailerId, p.phone);
+  else if (p.user_id) member = await resolveMemberRef(db, retailerId, p.user_id);
+  else if (p.external_customer_id) member = await findByExternalId(db, retailerId, p.external_customer_id);
+  else throw new DomainError('missing_data', 'request_payload: give email, phone, user_id or external_customer_id', 'request_payload');
+  if (!member) throw memberNotFound();
+  return member;
+}
+
+/** A user offer named by offer_lookup_code: a user offer id, or its redemption code (case-insensitive). */
+async function lookupUserOffer(db: Db, retailerId: string, code: string, type?: string): Promise<UserOffer> {
+  const byId = !type || /userofferid/i.test(type) ? await findUserOffer(db, retailerId, code) : undefined;
+  const uo = byId ?? (await findUserOfferByCode(db, retailerId, code));
+  if (!uo) throw new DomainError('user_offer_not_found', `offer_lookup_code ${code} names no user offer`, 'offer_lookup_code');
+  return uo;
+}
+
+const ok = (payload: unknown, status: 'OK' | 'success' = 'OK') => ({ status, payload, errors: null });
+
+/** /api/2.0/... (collection 5.1–5.3). */
+export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.deps;
+  const tags = ['POS'];
+
+  app.post(
+    '/2.0/lookup',
+    {
+      schema: {
+        summary: 'Find the member at the till: profile, points, accounts and the offers usable now (5.1)',
+        tags,
+        body: envelope({ email: Opt(Type.String({ maxLength: 254 })), phone: Opt(Type.String({ maxLength: 40 })), user_id: Opt(Id), external_customer_id: Opt(Type.String({ maxLength: 255 })), transaction: Opt(PosTransaction) }),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      await checkEnvelope(db, request, b);
+      const retailerId = tenantOf(request).retailerId;
+      const p = b.request_payload;
+      const member = await findMember(db, retailerId, p);
+      const basket = p.transaction ? posBasket(p.transaction) : undefined;
+      const page = await listUserOffers(db, retailerId, [member.id], { statuses: [STATUS.issued], skip: 0, take: 1000 });
+      const offers = await offersByIds(db, retailerId, page.rows.map((uo) => uo.offer_id));
+      const usable = [];
+      for (const uo of page.rows) {
+        const offer = offers.get(uo.offer_id)!;
+        if (!basket) {
+          usable.push(discountView(uo, offer, 'INFO', { amount: ZERO, lines: [] }, b.culture));
+          continue;
+        }
+        // with a basket: only offers usable at this store on this basket, with their discount
+        try {
+          assertRedeemable(uo, offer, { storeId: b.store_id });
+        } catch {
+          continue;
+        }
+        const discount = discountFor(offer, basket);
+        if (discount.amount > ZERO) usable.push(discountView(uo, offer, 'INFO', discount, b.culture));
+      }
+      const balances = await memberBalances(db, retailerId, member.id);
+      return ok(
+        [
+          {
+            user_reference_id: member.id,
+            user_account_id: member.id,
+            partial_response: false,
+            first_name: member.first_name,
+            last_name: member.last_name,
+            phone: member.phone_numbers[0]?.phone_number ?? null,
+            email: member.email,
+            points: toJson(await availablePoints(db, retailerId, member.id)),
+            profile_fields: renderProfile(member, await customProfileDefaults(db, retailerId)),
+            offers: usable,
+            accounts: balances.details.map((d) => ({
+              AccountName: d.account_name,
+              UserPointAccountID: d.user_point_account_id,
+              PointAccountID: d.point_account_id,
+              GroupingLabel: d.grouping_label,
+              AvailableBalance: toJson(d.available_balance),
+              LifeTimeValue: toJson(d.life_time_value),
+            })),
+          },
+        ],
+        'success',
+      );
+    },
+  );
+
+  const OfferAction = envelope({ offer_lookup_code: Type.String({ minLength: 1, maxLength: 200 }), offer_lookup_type: Opt(Type.String({ maxLength: 40 })), transaction: Opt(PosTransaction) });
+
+  app.post('/2.0/redeem', { schema: { summary: 'Redeem an offer on the basket now (5.2.1)', tags, body: OfferAction } }, async (request) => {
+    const b = request.body;
+    await checkEnvelope(db, request, b);
+    const p = b.request_payload;
+    const result = await db.transaction().execute(async (tx) => {
+      const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
+      return redeemUserOffer(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction?.transaction_id, basket: p.transaction ? posBasket(p.transaction) : undefined });
+    });
+    return ok(discountView(result.userOffer, result.offer, 'REDEEMED', result.discount, b.culture, result.userOffer.redeemed_at));
+  });
+
+  app.post('/2.0/lock', { schema: { summary: 'Reserve an offer for this transaction (5.2.2); lock again when the basket changes', tags, body: OfferAction } }, async (request) => {
+    const b = request.body;
+    await checkEnvelope(db, request, b);
+    const p = b.request_payload;
+    if (!p.transaction?.transaction_id) throw new DomainError('missing_data', 'request_payload.transaction.transaction_id: required to lock an offer', 'transaction_id');
+    const result = await db.transaction().execute(async (tx) => {
+      const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
+      return lockUserOfferFor(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction!.transaction_id, basket: posBasket(p.transaction!) });
+    });
+    return ok(discountView(result.userOffer, result.offer, 'LOCKED', result.discount, b.culture, result.userOffer.locked_at));
+  });
+
+  const ByUserOffer = envelope({ user_offer_id: Id, employee_id: Opt(Type.Union([Type.String({ maxLength: 100 }), Type.Number()])) });
+
+  app.post('/2.0/unlock', { schema: { summary: 'Release a locked offer (5.3.2)', tags, body: ByUserOffer } }, async (request) => {
+    const b = request.body;
+    await checkEnvelope(db, request, b);
+    await db.transaction().execute((tx) => unlockUserOffer(tx, actorOf(request), b.request_payload.user_offer_id, { force: true }));
+    return ok(null);
+  });
+
+  app.post('/2.0/reinstate', { schema: { summary: 'Return a redeemed offer to the member (5.3.1)', tags, body: ByUserOffer } }, async (request) => {
+    const b = request.body;
+    await checkEnvelope(db, request, b);
+    await db.transaction().execute((tx) => reinstateUserOffer(tx, actorOf(request), b.request_payload.user_offer_id));
+    return ok(null);
+  });
+};

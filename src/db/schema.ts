@@ -408,6 +408,103 @@ export interface RuleAchievementsTable {
   request_id: string | null;
 }
 
+// campaigns (migrations/0005_campaigns.sql)
+export interface CampaignAudience {
+  tags?: string[];
+  tier_level_ids?: string[];
+  attributes?: Record<string, unknown>;
+}
+
+export interface CampaignsTable {
+  retailer_id: string;
+  id: number;
+  permalink: string;
+  name: string;
+  start_date: Date;
+  end_date: Date | null;
+  division_id: string | null;
+  group_id: number | null;
+  creative_id: number | null;
+  creative_ids: Json<number[]>;
+  template_type: string;
+  audience: Json<CampaignAudience>;
+  opt_in_required: boolean;
+  opt_in_start: Date | null;
+  opt_in_end: Date | null;
+  point_account_id: string | null;
+  position: number;
+  retired_at: Date | null;
+}
+
+export interface CampaignBehaviorsTable {
+  retailer_id: string;
+  id: number;
+  campaign_id: number;
+  position: number;
+  name: string;
+  external_behavior_id: string;
+  event_name: string;
+  type: 'composite' | 'count' | 'unique';
+  points: number;
+  max_times_repeatable: number | null;
+  max_times_repeatable_per_period: number | null;
+  period: number | null;
+  min_time_between_events: number | null;
+  consecutive: boolean;
+  retired_at: Date | null;
+}
+
+export interface CampaignGoalsTable {
+  retailer_id: string;
+  behavior_id: number;
+  name: string;
+  position: number;
+  group_id: string;
+  event_name: string;
+  earn_count: number;
+  required: boolean;
+  points: number;
+  max_times_repeatable: number | null;
+  max_times_repeatable_per_period: number | null;
+  period: number | null;
+  min_time_between_events: number | null;
+  consecutive: boolean;
+}
+
+export interface MemberCampaignsTable {
+  retailer_id: string;
+  member_id: string;
+  campaign_id: number;
+  opted_in_at: Date | null;
+  state: Generated<string>;
+  updated_at: Timestamp;
+}
+
+export interface MemberBehaviorsTable {
+  retailer_id: string;
+  member_id: string;
+  behavior_id: number;
+  campaign_id: number;
+  achieved: Generated<number>;
+  achieved_at: ColumnType<Date[], Date[] | undefined, Date[]>;
+  last_event_at: Date | null;
+  updated_at: Timestamp;
+}
+
+export interface MemberGoalsTable {
+  retailer_id: string;
+  member_id: string;
+  behavior_id: number;
+  goal_name: string;
+  current_count: Generated<number>;
+  completed: Generated<boolean>;
+  achieved: Generated<number>;
+  achieved_at: ColumnType<Date[], Date[] | undefined, Date[]>;
+  last_event_at: Date | null;
+  seen: ColumnType<string[], string[] | undefined, string[]>;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   retailers: RetailersTable;
   credentials: CredentialsTable;
@@ -434,6 +531,12 @@ export interface Database {
   offer_redemptions: OfferRedemptionsTable;
   reward_stores: RewardStoresTable;
   reward_store_offers: RewardStoreOffersTable;
+  campaigns: CampaignsTable;
+  campaign_behaviors: CampaignBehaviorsTable;
+  campaign_goals: CampaignGoalsTable;
+  member_campaigns: MemberCampaignsTable;
+  member_behaviors: MemberBehaviorsTable;
+  member_goals: MemberGoalsTable;
   member_events: MemberEventsTable;
   rules: RulesTable;
   rule_achievements: RuleAchievementsTable;

@@ -1,0 +1,44 @@
+import type { Db } from '../db/index.js';
+import { recordEvent, type MemberEvent } from '../modules/events/service.js';
+import { lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
+import { runRules, type RuleOutcome } from '../modules/rules/engine.js';
+
+export interface IngestInput {
+  /** A member id or one of the retailer's external ids. */
+  userRef: string;
+  name: string;
+  /** The event's own date; absent: it counts at processing time. A past date counts at that date (period limits, counts). */
+  occurredAt?: Date;
+  context?: Record<string, unknown>;
+  qty?: number;
+}
+
+export interface IngestResult {
+  member: MemberSummary;
+  event: MemberEvent;
+  /** Every outcome of every rule the event achieved ({rule_id, discriminator, is_outcome_applied, points_awarded, ...}). */
+  outcomes: RuleOutcome[];
+}
+
+/**
+ * A member's custom event, in one transaction: the member's lock first (so a
+ * member's events are processed one after the other and each rule's limits
+ * hold exactly), the event recorded, the rules it triggers run with their
+ * outcomes, then campaign progress. Restricted members (account_status
+ * 'restricted') still get rule outcomes: SPEC §5.8 only keeps them out of
+ * campaigns; a rule can exclude them with a condition on member.account_status.
+ */
+export async function ingestEvent(db: Db, actor: Actor, input: IngestInput): Promise<IngestResult> {
+  return db.transaction().execute(async (tx) => {
+    const member = await lockMemberRef(tx, actor.retailerId, input.userRef);
+    const event = await recordEvent(tx, actor, member, { name: input.name, occurredAt: input.occurredAt, context: input.context, qty: input.qty });
+    const outcomes = await runRules(tx, actor, member, { type: 'event', name: event.name, occurredAt: event.occurred_at, context: event.context, eventId: event.id });
+
+    // CAMPAIGN PROGRESS HOOK: update the member's campaign progress for this
+    // event here, in the same transaction and under the same lock, e.g.
+    //   const progress = await recordCampaignProgress(tx, actor, member, event);
+    // (restricted members take part in no campaign: the campaigns module decides).
+
+    return { member, event, outcomes };
+  });
+}

@@ -1,0 +1,292 @@
+/**
+ * The rules engine: finds the rules an event triggers (one map lookup in the
+ * retailer's cached rule index, never a scan of its rules), evaluates their
+ * conditions over the facts they need, enforces their limits against the
+ * member's achievements, and applies their outcomes, all in the caller's
+ * transaction under the member's lock: each achievement and its outcomes
+ * happen exactly once, however many events arrive together.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.js';
+import { DomainError } from '../../errors.js';
+import { ConfigCache } from '../../lib/config-cache.js';
+import { evaluateTier, listTierSystems, memberTiers, moveMember, type TierChange } from '../tiers/service.js';
+import { subjectOf, updateMember, type Actor, type MemberSummary } from '../members/service.js';
+import { countEvents, eventDays } from '../events/service.js';
+import { findOffer } from '../offers/catalog.js';
+import { issueOffer } from '../offers/user-offers.js';
+import { applyPointChanges } from '../points/ledger.js';
+import { toJson, ZERO } from '../points/amount.js';
+import { addTags, getTags } from '../tags/service.js';
+import { recordTimeline } from '../timeline/service.js';
+import { eventCountKey, evaluate, requirements, type Condition, type Facts } from './conditions.js';
+import type { OutcomeConfig, Rule, RuleLimits, TriggerType } from './config.js';
+import { DAY_MS, dayStart, streakComplete, streakWindowStart } from './limits.js';
+import { contextValue, pointsFor } from './outcomes.js';
+
+/** What happened that rules may react to. */
+export interface Trigger {
+  type: TriggerType;
+  /** event: the event name; tag: the tag; tier_change: the level reached; profile_change: the attribute. */
+  name?: string;
+  /** When it happened (an event's own date): period limits and counts are taken at this time. */
+  occurredAt: Date;
+  context: Record<string, unknown>;
+  /** The member event recorded for it, if any. */
+  eventId?: string;
+}
+
+/** One outcome of one achieved rule, as answers report it. */
+export interface RuleOutcome {
+  rule_id: string;
+  rule_name: string;
+  /** The outcome's type: points, offer, tag, tier, attribute. */
+  discriminator: OutcomeConfig['type'];
+  is_outcome_applied: boolean;
+  /** Points deposited by this outcome (0 for other outcomes). */
+  points_awarded: number;
+  point_account_id?: string;
+  offer_id?: string;
+  user_offer_id?: string;
+  tag?: string;
+  tier_system_id?: string;
+  tier_level_id?: string;
+  attribute?: string;
+  /** Why an outcome was not applied. */
+  error?: { code: string; message: string };
+}
+
+type RuleIndex = Map<string, Rule[]>;
+
+const indexKey = (type: string, name: string) => `${type}\u0000${name.toLowerCase()}`;
+
+/** The retailer's active rules by trigger and name; invalidated by applyRuleConfig. */
+export const rulesCache = new ConfigCache<RuleIndex>();
+
+async function loadRuleIndex(db: Db, retailerId: string): Promise<RuleIndex> {
+  const rows = await db.selectFrom('rules').selectAll().where('retailer_id', '=', retailerId).where('retired_at', 'is', null).where('active', '=', true).orderBy('position').execute();
+  const index: RuleIndex = new Map();
+  for (const r of rows) {
+    const rule: Rule = {
+      id: r.id,
+      name: r.name,
+      trigger: r.trigger as TriggerType,
+      triggerName: r.trigger_name,
+      conditions: (r.conditions as Condition | null) ?? null,
+      limits: r.limits as RuleLimits,
+      outcomes: r.outcomes as unknown as OutcomeConfig[],
+      position: r.position,
+    };
+    const key = indexKey(rule.trigger, rule.triggerName);
+    index.set(key, [...(index.get(key) ?? []), rule]);
+  }
+  return index;
+}
+
+/** The rules a trigger matches: those naming it, and (but for events) those of its type naming nothing. */
+export async function matchingRules(db: Db, retailerId: string, trigger: Pick<Trigger, 'type' | 'name'>): Promise<Rule[]> {
+  const index = await rulesCache.get(retailerId, () => loadRuleIndex(db, retailerId));
+  const named = trigger.name ? (index.get(indexKey(trigger.type, trigger.name)) ?? []) : [];
+  const any = trigger.type === 'event' ? [] : (index.get(indexKey(trigger.type, '')) ?? []);
+  return [...named, ...any].sort((a, b) => a.position - b.position);
+}
+
+const MAX_CASCADE = 3;
+
+/**
+ * Runs the rules a trigger matches, in the caller's transaction; the caller
+ * holds the member's lock (lockMemberRef first). Outcomes that add a tag,
+ * move a tier or set an attribute trigger the rules on those in turn (up to
+ * three levels). Answers every outcome of every rule achieved.
+ */
+export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trigger: Trigger, depth = 0): Promise<RuleOutcome[]> {
+  const rules = await matchingRules(tx, actor.retailerId, trigger);
+  if (!rules.length) return [];
+  const facts = await gatherFacts(tx, actor.retailerId, member.id, trigger, rules);
+  const results: RuleOutcome[] = [];
+  const derived: Trigger[] = [];
+  let tierPointsChanged = false;
+  for (const rule of rules) {
+    if (!evaluate(rule.conditions, facts)) continue;
+    if (!(await withinLimits(tx, actor.retailerId, member.id, rule, trigger))) continue;
+    const applied: RuleOutcome[] = [];
+    for (const outcome of rule.outcomes) {
+      const done = await applyOutcome(tx, actor, member, rule, outcome, trigger);
+      applied.push(done.result);
+      tierPointsChanged ||= done.tierPoints;
+      if (done.derived) derived.push(done.derived);
+    }
+    await tx
+      .insertInto('rule_achievements')
+      .values({
+        retailer_id: actor.retailerId,
+        member_id: member.id,
+        rule_id: rule.id,
+        event_id: trigger.eventId ?? null,
+        achieved_at: trigger.occurredAt,
+        outcomes: JSON.stringify(applied),
+        request_id: actor.requestId ?? null,
+      })
+      .execute();
+    await recordTimeline(tx, subjectOf(actor, member), [
+      {
+        type: 'LOYALTY_RULE_ACHIEVED',
+        requestId: actor.requestId,
+        payload: {
+          rule_id: rule.id,
+          rule_name: rule.name,
+          trigger: trigger.type,
+          ...(trigger.name ? { trigger_name: trigger.name } : {}),
+          ...(trigger.eventId ? { event_id: trigger.eventId } : {}),
+          event_time: trigger.occurredAt.toISOString(),
+          outcomes: applied.map(({ rule_id: _r, rule_name: _n, ...o }) => o),
+        },
+      },
+    ]);
+    results.push(...applied);
+  }
+  if (tierPointsChanged) {
+    for (const change of await promote(tx, actor, member)) if (change.changed) derived.push({ type: 'tier_change', name: change.to.id, occurredAt: new Date(), context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
+  }
+  if (depth < MAX_CASCADE) for (const next of derived) results.push(...(await runRules(tx, actor, member, next, depth + 1)));
+  return results;
+}
+
+async function promote(tx: Db, actor: Actor, member: MemberSummary): Promise<TierChange[]> {
+  const changes: TierChange[] = [];
+  for (const system of await listTierSystems(tx, actor.retailerId)) changes.push(await evaluateTier(tx, actor, member, system, 'promote'));
+  return changes;
+}
+
+/** Fetches only the facts the matched rules' conditions read. */
+async function gatherFacts(tx: Db, retailerId: string, memberId: string, trigger: Trigger, rules: Rule[]): Promise<Facts> {
+  const needs = requirements(rules.map((r) => r.conditions));
+  const facts: Facts = { context: trigger.context };
+  if (needs.member) {
+    const row = await tx.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', memberId).executeTakeFirstOrThrow();
+    const { user_profile, ...standard } = row;
+    facts.member = standard;
+    facts.profile = user_profile;
+  }
+  if (needs.tags) facts.tags = await getTags(tx, retailerId, memberId, trigger.occurredAt > new Date() ? trigger.occurredAt : new Date());
+  if (needs.tiers) {
+    const placed = await memberTiers(tx, retailerId, memberId);
+    const ranks = new Map((await listTierSystems(tx, retailerId)).flatMap((s) => s.levels.map((l) => [l.id, l.rank] as const)));
+    facts.tierLevels = placed.map((p) => p.tier_level_id);
+    facts.tierRank = Math.max(-1, ...placed.map((p) => ranks.get(p.tier_level_id) ?? -1));
+  }
+  if (needs.events.length) {
+    facts.eventCounts = new Map();
+    for (const e of needs.events) {
+      const from = e.within_seconds ? new Date(trigger.occurredAt.getTime() - e.within_seconds * 1000) : undefined;
+      facts.eventCounts.set(eventCountKey(e.name, e.within_seconds), await countEvents(tx, retailerId, memberId, e.name, trigger.occurredAt, from));
+    }
+  }
+  return facts;
+}
+
+/** The rule's limits against the member's achievements, at the trigger's time. */
+async function withinLimits(tx: Db, retailerId: string, memberId: string, rule: Rule, trigger: Trigger): Promise<boolean> {
+  const limits = rule.limits;
+  if (!limits.total && !limits.per_period && !limits.min_seconds_between && !limits.consecutive_days) return true;
+  const t = trigger.occurredAt;
+  const achievements = () => tx.selectFrom('rule_achievements').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).where('rule_id', '=', rule.id);
+  const count = async (q: ReturnType<typeof achievements>) => Number((await q.select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+  if (limits.total && (await count(achievements())) >= limits.total) return false;
+  if (limits.per_period) {
+    const from = new Date(t.getTime() - limits.per_period.seconds * 1000);
+    if ((await count(achievements().where('achieved_at', '>', from).where('achieved_at', '<=', t))) >= limits.per_period.count) return false;
+  }
+  if (limits.min_seconds_between) {
+    const gap = limits.min_seconds_between * 1000;
+    const near = achievements().where('achieved_at', '>', new Date(t.getTime() - gap)).where('achieved_at', '<', new Date(t.getTime() + gap));
+    if ((await count(near)) > 0) return false;
+  }
+  if (limits.consecutive_days) {
+    const n = limits.consecutive_days;
+    const end = new Date(dayStart(t).getTime() + DAY_MS);
+    const last = await achievements().select('achieved_at').where('achieved_at', '<', end).orderBy('achieved_at', 'desc').limit(1).executeTakeFirst();
+    const from = streakWindowStart(t, n, last?.achieved_at);
+    const name = trigger.type === 'event' ? trigger.name! : trigger.type;
+    if (!streakComplete(await eventDays(tx, retailerId, memberId, name, from, end), t, n)) return false;
+  }
+  return true;
+}
+
+interface Applied {
+  result: RuleOutcome;
+  tierPoints: boolean;
+  derived?: Trigger;
+}
+
+/**
+ * Applies one outcome. An outcome the domain refuses (offer no longer
+ * available, account inactive, nothing to compute) is answered not applied
+ * with its code; the domains check before they write, so nothing of it stays.
+ */
+async function applyOutcome(tx: Db, actor: Actor, member: MemberSummary, rule: Rule, o: OutcomeConfig, trigger: Trigger): Promise<Applied> {
+  const result: RuleOutcome = { rule_id: rule.id, rule_name: rule.name, discriminator: o.type, is_outcome_applied: false, points_awarded: 0 };
+  const now = new Date();
+  try {
+    switch (o.type) {
+      case 'points': {
+        result.point_account_id = o.point_account_id;
+        const computed = pointsFor(o.amount, trigger.context);
+        if (!computed.ok) throw new DomainError(computed.code, computed.message);
+        if (computed.amount <= ZERO) return { result: { ...result, error: { code: 'validation', message: 'no points to award' } }, tierPoints: false };
+        const outcome = await applyPointChanges(
+          tx,
+          actor,
+          member,
+          [
+            {
+              kind: 'deposit',
+              point_account_id: o.point_account_id,
+              amount: computed.amount,
+              point_source_id: o.point_source_id,
+              reference_type: 'loyalty_rule',
+              reference_id: rule.id,
+              transaction_id: typeof trigger.context.transaction_id === 'string' ? trigger.context.transaction_id : undefined,
+            },
+          ],
+          { allowPartialSuccess: false },
+        );
+        return { result: { ...result, is_outcome_applied: true, points_awarded: toJson(computed.amount) }, tierPoints: outcome.tierPointsChanged };
+      }
+      case 'offer': {
+        result.offer_id = o.offer_id;
+        const offer = await findOffer(tx, actor.retailerId, o.offer_id);
+        if (!offer) throw new DomainError('offer_not_found', `offer ${o.offer_id} not found`);
+        const userOffer = await issueOffer(tx, actor, member, offer, { source: 'rule', now });
+        return { result: { ...result, offer_id: offer.id, user_offer_id: userOffer.id, is_outcome_applied: true }, tierPoints: false };
+      }
+      case 'tag': {
+        result.tag = o.tag;
+        await addTags(tx, actor, member.id, [o.tag], o.ttl);
+        return { result: { ...result, is_outcome_applied: true }, tierPoints: false, derived: { type: 'tag', name: o.tag, occurredAt: now, context: { tag: o.tag } } };
+      }
+      case 'tier': {
+        result.tier_level_id = o.tier_level_id;
+        const system = (await listTierSystems(tx, actor.retailerId)).find((s) => s.levels.some((l) => l.id === o.tier_level_id) && (!o.tier_system_id || s.id === o.tier_system_id));
+        if (!system) throw new DomainError('not_found', `tier level ${o.tier_level_id} not found`);
+        result.tier_system_id = system.id;
+        const change = await moveMember(tx, actor, member, system, o.tier_level_id, {});
+        return {
+          result: { ...result, is_outcome_applied: true },
+          tierPoints: false,
+          derived: change.changed ? { type: 'tier_change', name: change.to.id, occurredAt: now, context: { tier_system_id: system.id, tier_level_id: change.to.id } } : undefined,
+        };
+      }
+      case 'attribute': {
+        result.attribute = o.name;
+        const value = o.from !== undefined ? contextValue(trigger.context, o.from) : o.value;
+        if (value === undefined) throw new DomainError('missing_data', `context.${o.from}: absent, attribute not set`);
+        await updateMember(tx, actor, member.id, { user_profile: { [o.name]: value } });
+        return { result: { ...result, is_outcome_applied: true }, tierPoints: false, derived: { type: 'profile_change', name: o.name, occurredAt: now, context: { attribute: o.name, value } } };
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof DomainError) || err.status >= 500) throw err;
+    return { result: { ...result, error: { code: err.code, message: err.message } }, tierPoints: false };
+  }
+}

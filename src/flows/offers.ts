@@ -1,6 +1,6 @@
 import type { Db } from '../db/index.js';
 import { DomainError, type ErrorCode } from '../errors.js';
-import { lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
+import { lockMemberRef, resolveMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { getOffer, type Offer } from '../modules/offers/catalog.js';
 import { issueOffer, moveUserOffers, type MoveResult, type UserOffer } from '../modules/offers/user-offers.js';
 
@@ -51,12 +51,13 @@ export async function issueToMembers(db: Db, actor: Actor, offerId: string, user
 /** Moves user offers between two members of the retailer, in one transaction. */
 export async function moveOffers(db: Db, actor: Actor, fromRef: string, toRef: string, userOfferIds: string[]): Promise<{ from: MemberSummary; to: MemberSummary; results: MoveResult[] }> {
   return db.transaction().execute(async (tx) => {
-    // lock both members in id order, so two opposite moves cannot deadlock
-    const [first, second] = [fromRef.toLowerCase(), toRef.toLowerCase()].sort();
+    // lock both members in member id order (whether named by id or external id), so two opposite moves cannot deadlock
+    const idOf = async (ref: string) => (await resolveMemberRef(tx, actor.retailerId, ref))?.id ?? ref.toLowerCase();
+    const [fromId, toId] = [await idOf(fromRef), await idOf(toRef)];
     const locked = new Map<string, MemberSummary>();
-    for (const ref of [first, second]) locked.set(ref, await lockMemberRef(tx, actor.retailerId, ref));
-    const from = locked.get(fromRef.toLowerCase())!;
-    const to = locked.get(toRef.toLowerCase())!;
+    for (const id of [fromId, toId].sort()) if (!locked.has(id)) locked.set(id, await lockMemberRef(tx, actor.retailerId, id));
+    const from = locked.get(fromId)!;
+    const to = locked.get(toId)!;
     if (from.id === to.id) throw new DomainError('validation', 'destination_user_id: the same member as source_user_id', 'destination_user_id');
     return { from, to, results: await moveUserOffers(tx, actor, from, to, userOfferIds) };
   });

@@ -65,3 +65,15 @@ export async function tierProgram(db: Db, retailerId: string, tierAccount: strin
   await db.transaction().execute((tx) => applyTierConfig(tx, retailerId, [...alongside.map((a) => a.config), config]));
   return { system, levels, config };
 }
+
+/**
+ * Makes `offers` the retailer's offer catalog through the admin API (PUT
+ * /admin/tenants/:id/program with only an `offers` section): a changed offer
+ * gets a new version, offers not listed are retired. Answers the exported
+ * program's offers (current versions).
+ */
+export async function offersProgram(app: import('fastify').FastifyInstance, retailerId: string, offers: Record<string, unknown>[]): Promise<Record<string, any>[]> {
+  const res = await app.inject({ method: 'PUT', url: `/admin/tenants/${retailerId}/program`, headers: { authorization: 'Bearer test-admin-token-0123456789' }, payload: { offers } });
+  if (res.statusCode !== 200) throw new Error(`program apply failed: ${res.statusCode} ${res.body}`);
+  return res.json().program.offers;
+}

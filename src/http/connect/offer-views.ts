@@ -10,6 +10,12 @@ export const NO_GROUP = '00000000-0000-0000-0000-000000000000';
 const iso = (d: Date | null) => (d ? isoTime(d) : null);
 const num = (v: string) => toJson(fromDb(v));
 
+/** time_zone_settings as the examples write it: acquisition first (jsonb does not keep key order). */
+function timeZoneSettings(offer: Offer): string {
+  const { AcquisitionTimeZone, RedemptionTimeZone, ...rest } = offer.time_zone_settings;
+  return JSON.stringify({ AcquisitionTimeZone, RedemptionTimeZone, ...rest });
+}
+
 /** A user offer as get_user_offers and get_user list it (3.2.3, 3.2.4). */
 export function userOfferItem(uo: UserOffer, offer: Offer, culture?: string) {
   const text = offerText(offer, culture);
@@ -107,7 +113,7 @@ export function offerDetails(offer: Offer, counts: { acquired: number; redeemed:
     offer_type: offer.offer_type,
     status: offer.status,
     check_level: offer.check_level,
-    time_zone_settings: JSON.stringify(offer.time_zone_settings),
+    time_zone_settings: timeZoneSettings(offer),
     internal_title: offer.internal_title,
     title: text.title,
     description: text.description,
@@ -132,8 +138,8 @@ export function offerDetails(offer: Offer, counts: { acquired: number; redeemed:
 }
 
 /** fetch_offer (3.2.2). */
-export function offerRecord(offer: Offer, options: { restrictions: boolean }) {
-  const text = offerText(offer);
+export function offerRecord(offer: Offer, options: { restrictions: boolean; culture?: string }) {
+  const text = offerText(offer, options.culture);
   const r = offer.restrictions;
   const catalog = r.catalog;
   return {
@@ -156,7 +162,7 @@ export function offerRecord(offer: Offer, options: { restrictions: boolean }) {
     redemption_start_date: iso(offer.redemption_start_date),
     redemption_end_date: iso(offer.redemption_end_date),
     redemption_days: offer.redemption_days,
-    time_zone_settings: JSON.stringify(offer.time_zone_settings),
+    time_zone_settings: timeZoneSettings(offer),
     division_id: offer.division_id,
     points: num(offer.points),
     monetary_value: num(offer.monetary_value),

@@ -281,7 +281,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       checkRetailer(request, b.retailer_id);
       const offer = await getOffer(db, tenantOf(request).retailerId, b.offer_id, { exactVersion: b.get_active_version === false });
       const restrictions = !!(b.include_purchase_restrictions || b.include_redemption_restrictions || b.include_location_restrictions || b.include_catalog_restrictions);
-      return { status: 'ok', payload: { offer: offerRecord(offer, { restrictions }) } };
+      return { status: 'ok', payload: { offer: offerRecord(offer, { restrictions, culture: b.culture }) } };
     },
   );
 

@@ -77,23 +77,30 @@ function columnsOf(c: OfferConfig) {
   };
 }
 
-/** A comparable form of an offer's configured content (numbers and dates normalized). */
+/** A comparable form of an offer's configured content (numbers and dates normalized, object keys sorted: jsonb does not keep their order). */
 function fingerprint(columns: ReturnType<typeof columnsOf>): string {
-  return JSON.stringify({
-    ...columns,
-    amount: Number(columns.amount),
-    points: Number(columns.points),
-    monetary_value: Number(columns.monetary_value),
-    acquisition_start_date: columns.acquisition_start_date?.getTime() ?? null,
-    acquisition_end_date: columns.acquisition_end_date?.getTime() ?? null,
-    redemption_start_date: columns.redemption_start_date?.getTime() ?? null,
-    redemption_end_date: columns.redemption_end_date?.getTime() ?? null,
-  });
+  return JSON.stringify(
+    {
+      ...columns,
+      amount: Number(columns.amount),
+      points: Number(columns.points),
+      monetary_value: Number(columns.monetary_value),
+      acquisition_start_date: columns.acquisition_start_date?.getTime() ?? null,
+      acquisition_end_date: columns.acquisition_end_date?.getTime() ?? null,
+      redemption_start_date: columns.redemption_start_date?.getTime() ?? null,
+      redemption_end_date: columns.redemption_end_date?.getTime() ?? null,
+    },
+    (_key, value) => (value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]])) : value),
+  );
 }
 
+/** The columns a configuration decides, and only those (not the id, version or timestamps). */
+const CONFIGURED = Object.keys(columnsOf({ root_offer_id: '', offer_type: '', internal_title: '' }));
+
 function fingerprintOf(offer: Offer): string {
+  const row = offer as unknown as Record<string, unknown>;
   return fingerprint({
-    ...offer,
+    ...Object.fromEntries(CONFIGURED.map((key) => [key, row[key]])),
     texts: offer.texts.map(({ culture, title, description, terms }) => ({ culture, title, description, terms })),
     media: offer.media.map(({ uri, category_name, content_type, culture }) => ({ uri, category_name, content_type, culture })),
   } as ReturnType<typeof columnsOf>);
@@ -178,7 +185,9 @@ export async function listOffers(db: Db, retailerId: string, q: OfferQuery): Pro
   let base = db.selectFrom('offers').where('retailer_id', '=', retailerId).where('is_current', '=', true);
   if (q.offerIds?.length) {
     const ids = q.offerIds.filter(isUuid).map((id) => id.toLowerCase());
-    base = ids.length ? base.where((eb) => eb.or([eb('id', 'in', ids), eb('root_offer_id', 'in', ids)])) : base.where(sql<boolean>`false`);
+    // any version's id names the offer (its current version is listed)
+    const roots = (list: string[]) => db.selectFrom('offers').select('root_offer_id').where('retailer_id', '=', retailerId).where('id', 'in', list);
+    base = ids.length ? base.where((eb) => eb.or([eb('root_offer_id', 'in', roots(ids)), eb('root_offer_id', 'in', ids)])) : base.where(sql<boolean>`false`);
   }
   if (q.offerTypes?.length) base = base.where('offer_type', 'in', q.offerTypes);
   if (q.search) base = base.where(sql<boolean>`internal_title ILIKE ${`%${q.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`}`);
@@ -223,9 +232,11 @@ export function offerText(offer: Pick<Offer, 'texts' | 'default_culture' | 'inte
   const wanted = normalizeCulture(culture);
   const texts = offer.texts;
   const exact = texts.find((t) => normalizeCulture(t.culture) === wanted);
-  const language = wanted ? texts.find((t) => normalizeCulture(t.culture).split('-')[0] === wanted.split('-')[0]) : undefined;
-  const fallback = texts.find((t) => normalizeCulture(t.culture) === normalizeCulture(offer.default_culture)) ?? texts[0];
-  return exact ?? language ?? fallback ?? { id: '', culture: offer.default_culture, title: offer.internal_title, description: '', terms: '' };
+  const byDefault = texts.find((t) => normalizeCulture(t.culture) === normalizeCulture(offer.default_culture));
+  // the same language: the default culture's text when it is in that language, else the first one
+  const sameLanguage = (t?: OfferText) => !!t && normalizeCulture(t.culture).split('-')[0] === wanted.split('-')[0];
+  const language = wanted ? (sameLanguage(byDefault) ? byDefault : texts.find(sameLanguage)) : undefined;
+  return exact ?? language ?? byDefault ?? texts[0] ?? { id: '', culture: offer.default_culture, title: offer.internal_title, description: '', terms: '' };
 }
 
 export function offerMedia(offer: Pick<Offer, 'media' | 'id'>): (OfferMedia & { offer_id: string })[] {

@@ -48,6 +48,8 @@ export async function issueOffer(tx: Db, actor: Actor, member: MemberSummary, of
   const now = options.now ?? new Date();
   assertIssuable(offer, now);
   if (offer.total_inventory !== null) {
+    // one issuance of the root at a time, so concurrent ones cannot both take the last unit
+    await tx.selectFrom('offers').select('id').where('retailer_id', '=', actor.retailerId).where('root_offer_id', '=', offer.root_offer_id).orderBy('version').forNoKeyUpdate().execute();
     const { n } = await tx.selectFrom('user_offers').select(sql<number>`count(*)`.as('n')).where('retailer_id', '=', actor.retailerId).where('root_offer_id', '=', offer.root_offer_id).executeTakeFirstOrThrow();
     if (Number(n) >= offer.total_inventory) throw new DomainError('inventory_exhausted', `offer ${offer.id}: no inventory left`, 'offer_id');
   }

@@ -1,6 +1,6 @@
 import type { Offer } from '../../modules/offers/catalog.js';
 import { offerMedia, offerText } from '../../modules/offers/catalog.js';
-import { effectiveStatus, STATUS, STATUS_DESCRIPTION, type UserOffer } from '../../modules/offers/user-offers.js';
+import { effectiveStatus, isRedeemableNow, STATUS_DESCRIPTION, type UserOffer } from '../../modules/offers/user-offers.js';
 import { fromDb, toJson } from '../../modules/points/amount.js';
 import { isoTime } from './common.js';
 
@@ -26,7 +26,7 @@ export function userOfferItem(uo: UserOffer, offer: Offer, culture?: string) {
     redemption_start_date: iso(uo.redemption_start_date),
     redemption_end_date: iso(uo.redemption_end_date),
     acquire_date: isoTime(uo.acquired_at),
-    is_redeemable: effectiveStatus(uo) === STATUS.issued,
+    is_redeemable: isRedeemableNow(uo),
     check_level: offer.check_level,
     pending_extended_data: uo.pending_extended_data,
     division_id: offer.division_id,
@@ -60,7 +60,7 @@ export function userOfferRecord(uo: UserOffer) {
     expiration_date: iso(uo.redemption_end_date),
     redeemed_by_store_id: uo.redeemed_store_id ?? '',
     immediate_issue_and_redeem: false,
-    is_redeemable: status === STATUS.issued,
+    is_redeemable: isRedeemableNow(uo),
     quantity: uo.quantity,
     remaining_uses: uo.remaining_uses,
     pending_extended_data: uo.pending_extended_data,

@@ -16,6 +16,11 @@ export type UserOffer = Selectable<UserOffersTable>;
 export const STATUS = { issued: 1, redeemed: 2, revoked: 3, expired: 4, locked: 5 } as const;
 export const STATUS_DESCRIPTION: Record<number, string> = { 1: 'Issued', 2: 'Redeemed', 3: 'Revoked', 4: 'Expired', 5: 'Locked' };
 
+/** Whether the offer can be used now: issued, and inside its redemption window. */
+export function isRedeemableNow(uo: Pick<UserOffer, 'status' | 'redemption_start_date' | 'redemption_end_date'>, now = new Date()): boolean {
+  return effectiveStatus(uo, now) === STATUS.issued && (!uo.redemption_start_date || uo.redemption_start_date <= now);
+}
+
 /** The status a client sees: an issued offer past its redemption end is expired. */
 export function effectiveStatus(uo: Pick<UserOffer, 'status' | 'redemption_end_date'>, now = new Date()): number {
   if ((uo.status === STATUS.issued || uo.status === STATUS.locked) && uo.redemption_end_date && uo.redemption_end_date < now) return STATUS.expired;
@@ -175,7 +180,8 @@ export interface UserOfferChanges {
 export async function updateUserOffer(tx: Db, actor: Actor, userOfferId: string, changes: UserOfferChanges, memberId?: string): Promise<UserOffer> {
   const uo = await lockUserOffer(tx, actor.retailerId, userOfferId);
   if (memberId && uo.member_id !== memberId) throw new DomainError('user_offer_not_found', `user offer ${userOfferId} does not belong to user ${memberId}`, 'user_offer_id');
-  refuseUnless(uo, [STATUS.issued, STATUS.locked], 'update');
+  // an expired offer can be given new redemption dates (that is how it is extended)
+  refuseUnless(uo, changes.redemption_end_date !== undefined ? [STATUS.issued, STATUS.locked, STATUS.expired] : [STATUS.issued, STATUS.locked], 'update');
   const start = changes.redemption_start_date === undefined ? uo.redemption_start_date : changes.redemption_start_date;
   const end = changes.redemption_end_date === undefined ? uo.redemption_end_date : changes.redemption_end_date;
   if (start && end && end < start) throw new DomainError('validation', 'redemption_end_date: before redemption_start_date', 'redemption_end_date');
@@ -382,7 +388,7 @@ export async function lockUserOfferFor(tx: Db, actor: Actor, userOfferId: string
 export async function unlockUserOffer(tx: Db, actor: Actor, userOfferId: string, options: { force?: boolean; transactionKey?: string }): Promise<UserOffer> {
   const uo = await lockUserOffer(tx, actor.retailerId, userOfferId);
   if (uo.status !== STATUS.locked) throw new DomainError(uo.status === STATUS.issued ? 'offer_not_locked' : (statusCode(effectiveStatus(uo)) as never), `user offer ${uo.id} is not locked`, 'user_offer_id');
-  if (!options.force && options.transactionKey && options.transactionKey !== uo.lock_key) {
+  if (!options.force && options.transactionKey !== uo.lock_key) {
     throw new DomainError('offer_locked', `user offer ${uo.id} is locked by another transaction`, 'pos_transaction_key');
   }
   const now = new Date();

@@ -77,3 +77,13 @@ export async function offersProgram(app: import('fastify').FastifyInstance, reta
   if (res.statusCode !== 200) throw new Error(`program apply failed: ${res.statusCode} ${res.body}`);
   return res.json().program.offers;
 }
+
+/**
+ * Makes `rules` the retailer's rules (applyRuleConfig in its own
+ * transaction): rules not listed are retired. Apply the point accounts,
+ * offers and tier systems the outcomes name first.
+ */
+export async function rulesProgram(db: Db, retailerId: string, rules: import('../../src/modules/rules/config.js').RuleConfig[]): Promise<void> {
+  const { applyRuleConfig } = await import('../../src/modules/rules/config.js');
+  await db.transaction().execute((tx) => applyRuleConfig(tx, retailerId, rules));
+}

@@ -21,7 +21,7 @@ import { addTags, getTags } from '../tags/service.js';
 import { recordTimeline } from '../timeline/service.js';
 import { eventCountKey, evaluate, requirements, type Condition, type Facts } from './conditions.js';
 import type { OutcomeConfig, Rule, RuleLimits, TriggerType } from './config.js';
-import { DAY_MS, dayStart, streakComplete, streakWindowStart } from './limits.js';
+import { DAY_MS, dayStart, periodAllows, streakComplete, streakWindowStart } from './limits.js';
 import { contextValue, pointsFor } from './outcomes.js';
 
 /** What happened that rules may react to. */
@@ -194,8 +194,9 @@ async function withinLimits(tx: Db, retailerId: string, memberId: string, rule: 
   const count = async (q: ReturnType<typeof achievements>) => Number((await q.select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
   if (limits.total && (await count(achievements())) >= limits.total) return false;
   if (limits.per_period) {
-    const from = new Date(t.getTime() - limits.per_period.seconds * 1000);
-    if ((await count(achievements().where('achieved_at', '>', from).where('achieved_at', '<=', t))) >= limits.per_period.count) return false;
+    const period = limits.per_period.seconds * 1000;
+    const near = await achievements().select('achieved_at').where('achieved_at', '>', new Date(t.getTime() - period)).where('achieved_at', '<', new Date(t.getTime() + period)).execute();
+    if (!periodAllows(near.map((a) => a.achieved_at.getTime()), t.getTime(), period, limits.per_period.count)) return false;
   }
   if (limits.min_seconds_between) {
     const gap = limits.min_seconds_between * 1000;

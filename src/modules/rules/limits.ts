@@ -27,3 +27,15 @@ export function streakWindowStart(eventTime: Date, n: number, lastAchievedAt?: D
   const afterLast = new Date(dayStart(lastAchievedAt).getTime() + DAY_MS);
   return afterLast > start ? afterLast : start;
 }
+
+/**
+ * Per period: a new achievement at `t` is allowed when no window of `periodMs`
+ * that holds `t` would then hold more than `count` achievements. `times` are
+ * the member's achievement times (ms) within (t - period, t + period): past-
+ * dated events are checked against later achievements too. The windows to
+ * check end at `t` or at an achievement after it.
+ */
+export function periodAllows(times: number[], t: number, periodMs: number, count: number): boolean {
+  const ends = [t, ...times.filter((x) => x >= t && x < t + periodMs)];
+  return ends.every((e) => times.filter((x) => x > e - periodMs && x <= e).length + 1 <= count);
+}

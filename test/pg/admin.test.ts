@@ -220,6 +220,7 @@ describe('admin API on PostgreSQL', () => {
         point_accounts: [],
         point_sources: [],
         offers: [],
+        campaigns: [],
         tier_systems: [],
       });
       const storesBefore = await storeRows(c.retailer_id);

@@ -38,7 +38,7 @@ function example(prefix: string): any {
   throw new Error(`no example for ${prefix}`);
 }
 
-const demoCampaigns = (): CampaignConfig[] => (parseYaml(readFileSync('examples/brand-x/campaigns.yaml', 'utf8')) as { campaigns: CampaignConfig[] }).campaigns;
+const demoCampaigns = (): CampaignConfig[] => (parseYaml(readFileSync('examples/brand-x/program.yaml', 'utf8')) as { campaigns: CampaignConfig[] }).campaigns;
 
 /**
  * The campaign routes, reached through the Core surface once

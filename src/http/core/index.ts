@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { DomainError } from '../../errors.js';
 import { accessDenied, basicCredentials, messageIdKey, registerSurface, type Surface } from '../surface.js';
+import { campaignRoutesV1, campaignRoutesV2 } from './campaigns.js';
 import { tagRoutes } from './tags.js';
 import { timelineRoutes } from './timelines.js';
 import { userRoutes } from './users.js';
@@ -29,8 +30,13 @@ export function registerCoreApi(app: FastifyInstance): void {
     await scope.register(userRoutes);
     await scope.register(tagRoutes);
     await scope.register(timelineRoutes);
+    await scope.register(campaignRoutesV1);
+  };
+  const v2: FastifyPluginAsync = async (scope) => {
+    await scope.register(campaignRoutesV2);
   };
   registerSurface(app, surface, '/priv', async (scope) => {
     await scope.register(v1, { prefix: '/v1/apps/:appkey' });
+    await scope.register(v2, { prefix: '/v2/apps/:appkey' });
   });
 }

@@ -9,6 +9,7 @@ import { applyPointConfig, listPointAccounts, listPointSources } from '../points
 import { parseAmount, toDecimal, toJson } from '../points/amount.js';
 import { applyOfferConfig, listOffers, OFFER_ACTIVE } from '../offers/catalog.js';
 import { applyRewardStoreConfig } from '../reward-stores/config.js';
+import { applyCampaignConfig, CampaignsProgramSchema, checkCampaignConfig, exportCampaignConfig } from '../campaigns/index.js';
 import { applyTierConfig } from '../tiers/config.js';
 import { listTierSystems } from '../tiers/service.js';
 
@@ -130,6 +131,7 @@ export const ProgramSchema = Type.Object({
     ),
   ),
   offers: Type.Optional(Type.Array(OfferSchema)),
+  campaigns: Type.Optional(CampaignsProgramSchema),
   reward_stores: Type.Optional(
     Type.Array(
       Type.Object({
@@ -178,6 +180,7 @@ export function validateProgram(document: unknown): Program {
   });
   checkPointsAndTiers(program);
   checkOffers(program);
+  if (program.campaigns) checkCampaignConfig(program.campaigns);
   (program.custom_attributes ?? []).forEach((a, i) => {
     if (a.default !== undefined && !DEFAULT_FITS[a.type](a.default)) {
       throw new DomainError('validation', `custom_attributes.${i}.default: must be a ${a.type}, like the attribute`, `custom_attributes.${i}.default`);
@@ -328,6 +331,7 @@ export async function applyProgram(tx: Db, retailerId: string, program: Program)
     );
   }
   if (program.reward_stores) await applyRewardStoreConfig(tx, retailerId, program.reward_stores);
+  if (program.campaigns) await applyCampaignConfig(tx, retailerId, program.campaigns);
   if (program.tier_systems) {
     await applyTierConfig(
       tx,
@@ -396,6 +400,7 @@ export async function exportProgram(db: Db, retailerId: string): Promise<Program
       parent_offer_ids: o.parent_offer_ids,
       ...(o.total_inventory !== null ? { total_inventory: o.total_inventory } : {}),
     })),
+    campaigns: await exportCampaignConfig(db, retailerId),
     tier_systems: (await listTierSystems(db, retailerId)).map((t) => ({
       id: t.id,
       name: t.name,

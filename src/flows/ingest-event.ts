@@ -1,3 +1,4 @@
+import { recordCampaignEvent, type CampaignEventResult } from '../modules/campaigns/index.js';
 import type { Db } from '../db/index.js';
 import { recordEvent, type MemberEvent } from '../modules/events/service.js';
 import { lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
@@ -18,6 +19,8 @@ export interface IngestResult {
   event: MemberEvent;
   /** Every outcome of every rule the event achieved ({rule_id, discriminator, is_outcome_applied, points_awarded, ...}). */
   outcomes: RuleOutcome[];
+  /** What the event did to the member's campaign progress. */
+  campaigns: CampaignEventResult;
 }
 
 /**
@@ -34,11 +37,10 @@ export async function ingestEvent(db: Db, actor: Actor, input: IngestInput): Pro
     const event = await recordEvent(tx, actor, member, { name: input.name, occurredAt: input.occurredAt, context: input.context, qty: input.qty });
     const outcomes = await runRules(tx, actor, member, { type: 'event', name: event.name, occurredAt: event.occurred_at, context: event.context, eventId: event.id });
 
-    // CAMPAIGN PROGRESS HOOK: update the member's campaign progress for this
-    // event here, in the same transaction and under the same lock, e.g.
-    //   const progress = await recordCampaignProgress(tx, actor, member, event);
-    // (restricted members take part in no campaign: the campaigns module decides).
+    // campaign progress for this event, in the same transaction and under the same lock
+    // (restricted members take part in no campaign: the campaigns module decides)
+    const campaigns = await recordCampaignEvent(tx, actor, member, event.name, [{ qty: event.qty, occurredAt: event.occurred_at }]);
 
-    return { member, event, outcomes };
+    return { member, event, outcomes, campaigns };
   });
 }

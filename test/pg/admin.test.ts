@@ -221,6 +221,7 @@ describe('admin API on PostgreSQL', () => {
         point_sources: [],
         offers: [],
         campaigns: [],
+        rules: [],
         tier_systems: [],
       });
       const storesBefore = await storeRows(c.retailer_id);

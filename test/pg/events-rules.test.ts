@@ -615,7 +615,7 @@ describe('events and rules on PostgreSQL', () => {
       const w = await world();
       const program = parseProgramText(readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8'));
       await t.db.transaction().execute((tx) => applyProgram(tx, w.tenant.retailer_id, program));
-      const { rules: demo } = parseYaml(readFileSync(new URL('../../examples/brand-x/rules.yaml', import.meta.url), 'utf8')) as { rules: RuleConfig[] };
+      const { rules: demo } = parseYaml(readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8')) as { rules: RuleConfig[] };
       await rules(w, demo);
       const member = await createMemberViaApi(t.app, w.tenant);
       const tag = await events(w, { events: { app_downloaded: 1 }, user_id: member.id });

@@ -195,9 +195,10 @@ describe('money: allocate', () => {
           for (const p of parts) assert.ok(p >= 0n && p % MINOR_UNIT === 0n);
           const room = rows.reduce((x, r) => x + floorToMinorUnit(r.cap), 0n);
           if (caps && total <= room) parts.forEach((p, i) => assert.ok(p <= rows[i].cap, `part ${i} ${p} over cap ${rows[i].cap}`));
-          // a part with no weight gets nothing unless every weight is zero or the caps overflow
+          // a part with no weight gets nothing unless every weight is zero or the weighted parts' caps cannot hold the total
           const flat = rows.every((r) => r.weight === 0n);
-          if (!flat && !(caps && total > room)) parts.forEach((p, i) => rows[i].weight === 0n && assert.equal(p, 0n));
+          const weightedRoom = rows.filter((r) => r.weight > 0n).reduce((x, r) => x + floorToMinorUnit(r.cap), 0n);
+          if (!flat && !(caps && total > weightedRoom)) parts.forEach((p, i) => rows[i].weight === 0n && assert.equal(p, 0n));
         },
       ),
     );

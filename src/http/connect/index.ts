@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { accessDenied, basicCredentials, messageIdKey, registerSurface, type Surface } from '../surface.js';
+import { eventConnectRoutes } from './events.js';
 import { offerRoutes } from './offers.js';
 import { pointRoutes } from './points.js';
 import { rewardStoreRoutes } from './reward-stores.js';
@@ -25,5 +26,6 @@ export function registerConnectApi(app: FastifyInstance): void {
   registerSurface(app, surface, '/incentives/api', async (scope) => {
     await scope.register(pointRoutes);
     await scope.register(tierRoutes);
+    await scope.register(eventConnectRoutes);
   });
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { DomainError } from '../../errors.js';
 import { accessDenied, basicCredentials, messageIdKey, registerSurface, type Surface } from '../surface.js';
 import { campaignRoutesV1, campaignRoutesV2 } from './campaigns.js';
+import { eventRoutes } from './events.js';
 import { tagRoutes } from './tags.js';
 import { timelineRoutes } from './timelines.js';
 import { userRoutes } from './users.js';
@@ -34,6 +35,7 @@ export function registerCoreApi(app: FastifyInstance): void {
   };
   const v2: FastifyPluginAsync = async (scope) => {
     await scope.register(campaignRoutesV2);
+    await scope.register(eventRoutes);
   };
   registerSurface(app, surface, '/priv', async (scope) => {
     await scope.register(v1, { prefix: '/v1/apps/:appkey' });

@@ -10,6 +10,7 @@ import { parseAmount, toDecimal, toJson } from '../points/amount.js';
 import { applyOfferConfig, listOffers, OFFER_ACTIVE } from '../offers/catalog.js';
 import { applyRewardStoreConfig } from '../reward-stores/config.js';
 import { applyCampaignConfig, CampaignsProgramSchema, checkCampaignConfig, exportCampaignConfig } from '../campaigns/index.js';
+import { applyRuleConfig, listRuleConfig, RulesProgramSchema } from '../rules/config.js';
 import { applyTierConfig } from '../tiers/config.js';
 import { listTierSystems } from '../tiers/service.js';
 
@@ -132,6 +133,7 @@ export const ProgramSchema = Type.Object({
   ),
   offers: Type.Optional(Type.Array(OfferSchema)),
   campaigns: Type.Optional(CampaignsProgramSchema),
+  rules: Type.Optional(RulesProgramSchema),
   reward_stores: Type.Optional(
     Type.Array(
       Type.Object({
@@ -342,6 +344,8 @@ export async function applyProgram(tx: Db, retailerId: string, program: Program)
       })),
     );
   }
+  if (program.rules) await applyRuleConfig(tx, retailerId, program.rules);
+
   await tx
     .insertInto('programs')
     .values({ retailer_id: retailerId, document: JSON.stringify(program), applied_at: new Date() })
@@ -401,6 +405,7 @@ export async function exportProgram(db: Db, retailerId: string): Promise<Program
       ...(o.total_inventory !== null ? { total_inventory: o.total_inventory } : {}),
     })),
     campaigns: await exportCampaignConfig(db, retailerId),
+    rules: await listRuleConfig(db, retailerId),
     tier_systems: (await listTierSystems(db, retailerId)).map((t) => ({
       id: t.id,
       name: t.name,

@@ -1,0 +1,279 @@
+#!/usr/bin/env node
+// Events benchmark: custom events (POST /priv/v2/apps/:appkey/events) at a
+// retailer with 50 active campaigns and 200 rules, on PostgreSQL, next to the
+// send_transaction floor of ../shared/bench (a bare Fastify + pg handler)
+// measured in the same run, on the same PostgreSQL server, with the same load
+// generator.
+//
+//   node bench/events.mjs [--seconds 10] [--connections 32] [--members 200] [--shared ../shared]
+//
+// The program: one default point account, 200 rules triggered by 40 event
+// names (conditions on the context and on tags, limits of every kind but
+// consecutive days, points and tag outcomes) and 50 composite campaigns whose
+// goals count three of those names each. The load spreads events over the
+// members and over 60 names: the 40 the rules and campaigns know and 20 that
+// match nothing (a third of the events).
+//
+// Needs `npm run build` (it runs bin/loyalist) and a PostgreSQL server
+// (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it
+// creates two databases and drops them at the end. Prints one JSON line per
+// run, then a summary with the ratio the events issue sets as its target.
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+const pg = require('pg');
+const autocannon = require('autocannon');
+
+const { values: opts } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    members: { type: 'string', default: '200' },
+    shared: { type: 'string', default: join(root, '..', 'shared') },
+  },
+});
+const seconds = Number(opts.seconds);
+const connections = Number(opts.connections);
+const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const run = randomBytes(3).toString('hex');
+const dbUrl = (name) => Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
+const children = [];
+const databases = [];
+
+const RULE_EVENTS = Array.from({ length: 40 }, (_, i) => `bench_event_${i}`);
+const NOISE_EVENTS = Array.from({ length: 20 }, (_, i) => `bench_noise_${i}`);
+const CHANNELS = ['app', 'web', 'store'];
+
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+try {
+  await main();
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.end();
+}
+
+/** 200 rules over the 40 rule event names: five a name, with varied conditions, limits and outcomes. */
+function rules(account) {
+  return Array.from({ length: 200 }, (_, r) => {
+    const name = RULE_EVENTS[r % RULE_EVENTS.length];
+    const conditions = [
+      undefined,
+      { fact: 'context.amount', op: 'gte', value: 10 },
+      { all: [{ fact: 'context.channel', op: 'eq', value: 'app' }, { fact: 'tags.bench_tag_1', op: 'gte', value: 1 }] },
+      { any: [{ fact: 'context.channel', op: 'in', value: ['web', 'app'] }, { fact: 'tags.bench_tag_3', op: 'gte', value: 1 }] },
+      { not: { fact: 'context.amount', op: 'lt', value: 5 } },
+    ][r % 5];
+    const limits = [
+      undefined,
+      { total: 1_000_000 },
+      { per_period: { count: 1000, seconds: 86400 } },
+      { min_seconds_between: 1 },
+    ][Math.floor(r / 5) % 4];
+    const outcomes = [{ type: 'points', point_account_id: account, amount: 1 + (r % 5) }];
+    if (r % 3 === 0) outcomes.push({ type: 'tag', tag: `bench_tag_${r % 10}` });
+    return {
+      id: randomUUID(),
+      name: `Bench rule ${r}`,
+      trigger: { type: 'event', name },
+      ...(conditions ? { conditions } : {}),
+      ...(limits ? { limits } : {}),
+      outcomes,
+    };
+  });
+}
+
+/** 50 active composite campaigns, each with three goals counting rule event names (two required, one optional). */
+function campaigns() {
+  return Array.from({ length: 50 }, (_, c) => ({
+    id: 10_000 + c,
+    permalink: `bench_campaign_${c}`,
+    name: `Bench campaign ${c}`,
+    start_date: '2024-01-01 00:00:00',
+    end_date: '2124-01-01 00:00:00',
+    template_type: 'internal_behavior',
+    behaviors: [
+      {
+        id: 20_000 + c,
+        name: `bench_behavior_${c}`,
+        external_behavior_id: randomUUID(),
+        type: 'composite',
+        points: 10,
+        max_times_repeatable: -1,
+        goals: [0, 1, 2].map((k) => ({
+          name: `goal_${k}`,
+          event_name: RULE_EVENTS[(c * 3 + k) % RULE_EVENTS.length],
+          earn_count: 1 + k,
+          required: k < 2,
+          group_id: '0',
+        })),
+      },
+    ],
+  }));
+}
+
+async function main() {
+  const floorDb = await createDatabase(`bench_floor_${run}`);
+  const projectDb = await createDatabase(`bench_loyalist_${run}`);
+  const floorPort = 18492;
+  const projectPort = 18493;
+  const adminToken = randomBytes(16).toString('hex');
+
+  start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
+  start(join(root, 'bin', 'loyalist'), ['serve', '--port', String(projectPort)], { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
+  const floor = `http://127.0.0.1:${floorPort}`;
+  const project = `http://127.0.0.1:${projectPort}`;
+  await waitFor(`${floor}/incentives/api/2.0/user_points/deposit`, 'POST');
+  await waitFor(`${project}/readyz`, 'GET');
+
+  const tenant = await json(`${project}/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: { name: 'bench' } });
+  const account = randomUUID();
+  const program = { point_accounts: [{ id: account, name: 'Spendable', default: true }], rules: rules(account), campaigns: campaigns() };
+  await json(`${project}/admin/tenants/${tenant.retailer_id}/program`, { method: 'PUT', headers: { authorization: `Bearer ${adminToken}` }, body: program });
+  const core = `Basic ${Buffer.from(`${tenant.appkey}:${tenant.secret}`).toString('base64')}`;
+  const members = [];
+  for (let i = 0; i < Number(opts.members); i++) {
+    const body = { user: { external_id: `BENCH-${run}-${i}`, email: `bench.${run}.${i}@example.com`, first_name: 'Bench', last_name: `Member${i}` } };
+    members.push((await json(`${project}/priv/v1/apps/${tenant.appkey}/users`, { method: 'POST', headers: { authorization: core }, body })).user.id);
+  }
+  const floorMembers = members.map((_, i) => `floor-member-${i}`);
+
+  // one event by hand: it must be answered with outcomes (the program is live)
+  const probe = await json(`${project}/priv/v2/apps/${tenant.appkey}/events`, {
+    method: 'POST',
+    headers: { authorization: core },
+    body: { events: { name: RULE_EVENTS[0], user_id: members[0], context: { amount: 12, channel: 'app' } } },
+  });
+  if (!probe.events?.[0]?.outcomes?.length) throw new Error(`the probe event achieved no rule: ${JSON.stringify(probe)}`);
+
+  const results = {};
+  const load = (name, o) => loadRun(name, { retailer: tenant.retailer_id, appkey: tenant.appkey, ...o }).then((r) => (results[name] = r));
+
+  await load('warmup floor', { base: floor, op: 'send_transaction', users: floorMembers, seconds: 3 });
+  await load('warmup loyalist', { base: project, op: 'event', auth: core, users: members, seconds: 3 });
+
+  await load('floor send_transaction', { base: floor, op: 'send_transaction', users: floorMembers });
+  await load('loyalist events', { base: project, op: 'event', auth: core, users: members });
+  const half = Math.round(results['floor send_transaction'].rps / 2);
+  await load('floor send_transaction, fixed rate', { base: floor, op: 'send_transaction', users: floorMembers, rate: half });
+  await load('loyalist events, fixed rate', { base: project, op: 'event', auth: core, users: members, rate: half });
+
+  // what the events did
+  const check = new pg.Client({ connectionString: projectDb });
+  await check.connect();
+  const { rows } = await check.query(
+    `SELECT (SELECT count(*) FROM member_events WHERE retailer_id = $1)::int AS events,
+            (SELECT count(*) FROM rule_achievements WHERE retailer_id = $1)::int AS achievements,
+            (SELECT coalesce(sum(achieved), 0) FROM member_behaviors WHERE retailer_id = $1)::int AS campaign_rows`,
+    [tenant.retailer_id],
+  ).catch(() => check.query(
+    `SELECT (SELECT count(*) FROM member_events WHERE retailer_id = $1)::int AS events,
+            (SELECT count(*) FROM rule_achievements WHERE retailer_id = $1)::int AS achievements`,
+    [tenant.retailer_id],
+  ));
+  await check.end();
+
+  const f = results['floor send_transaction'];
+  const p = results['loyalist events'];
+  const fr = results['floor send_transaction, fixed rate'];
+  const pr = results['loyalist events, fixed rate'];
+  const ratio = p.rps / f.rps;
+  console.log('\nsummary');
+  console.log(`floor send_transaction, ${connections} connections: ${f.rps}/s (p50 ${f.p50} ms, p99 ${f.p99} ms)`);
+  console.log(`events throughput, ${connections} connections: loyalist ${p.rps} events/s (p50 ${p.p50} ms, p99 ${p.p99} ms) vs floor ${f.rps}/s = ${pct(ratio)} (target >= 50%: ${ratio >= 0.5 ? 'met' : 'MISSED'})`);
+  console.log(`events p99 at ${half}/s offered: loyalist ${pr.p99} ms (p50 ${pr.p50} ms, ${pr.rps}/s done) vs floor ${fr.p99} ms (p50 ${fr.p50} ms)`);
+  console.log(`after the runs: ${rows[0].events} events recorded, ${rows[0].achievements} rule achievements${rows[0].campaign_rows !== undefined ? `, ${rows[0].campaign_rows} campaign behaviours completed` : ''}`);
+}
+
+async function loadRun(name, o) {
+  let n = 0;
+  const result = await autocannon({
+    url: o.base,
+    connections,
+    duration: o.seconds ?? seconds,
+    ...(o.rate ? { overallRate: o.rate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(o.auth ? { authorization: o.auth } : {}) },
+        setupRequest(req) {
+          const i = n++;
+          const user = o.users[(i * 7919) % o.users.length];
+          if (o.op === 'send_transaction') {
+            req.path = '/api/2.0/send_transaction';
+            req.body = JSON.stringify(sendTransaction(o.retailer, user, i));
+          } else {
+            // two events in three a name the rules and campaigns know, one a name nothing matches
+            const event = i % 3 === 2 ? NOISE_EVENTS[i % NOISE_EVENTS.length] : RULE_EVENTS[(i * 13) % RULE_EVENTS.length];
+            req.path = `/priv/v2/apps/${o.appkey}/events`;
+            req.body = JSON.stringify({ events: { name: event, user_id: user, context: { amount: i % 20, channel: CHANNELS[i % CHANNELS.length], ref: `E-${run}-${i}` } } });
+          }
+          return req;
+        },
+      },
+    ],
+  });
+  const out = { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, total: result.requests.total };
+  console.log(JSON.stringify(out));
+  return out;
+}
+
+/** The floor's send_transaction body (as ../shared/bench/load.mjs sends it). */
+function sendTransaction(retailer, user, i) {
+  return {
+    store_id: 'bench-store', client_id: retailer, user_id: user, request_id: `${run}-${i}`,
+    request_payload: {
+      pos_employee_id: '1000', table_id: '12', channel: 'STORE', transaction_id: `T-${run}-${i}`,
+      subtotal: 30.0, tax_total: 0, open_time: '2025-04-16 09:30:00.000', modified_time: '2025-04-16 09:30:00.000',
+      items: [
+        { item_id: '0', line_id: '1', quantity: 1, unit_price: 10, tax_included: 0, subtotal: 10 },
+        { item_id: '1', line_id: '2', quantity: 1, unit_price: 15, tax_included: 0, subtotal: 15 },
+        { item_id: '2', line_id: '3', quantity: 1, unit_price: 5, tax_included: 0, subtotal: 5 },
+      ],
+      payments: [{ payment_id: `P-${run}-${i}`, user_id: user, user_id_type: 'SessionM_ID', amount: 30.0, type: 'CASH', payment_time: '2025-04-16 09:30:00Z' }],
+      discounts: [],
+    },
+  };
+}
+
+async function createDatabase(name) {
+  await admin.query(`CREATE DATABASE ${name}`);
+  databases.push(name);
+  return dbUrl(name);
+}
+
+function start(command, args, env) {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  return child;
+}
+
+async function waitFor(url, method) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{"deposit_details":[{}]}' : undefined });
+      if (res.status < 500 || method === 'POST') return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function json(url, { method, headers, body }) {
+  const res = await fetch(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+function pct(x) {
+  return `${Math.round(x * 100)}%`;
+}

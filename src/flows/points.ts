@@ -1,4 +1,5 @@
 import type { Db } from '../db/index.js';
+import { runRules } from '../modules/rules/engine.js';
 import { memberNotFound } from '../errors.js';
 import { lockMember, lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { applyPointChanges, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';
@@ -19,7 +20,11 @@ export async function changePoints(
   return db.transaction().execute(async (tx) => {
     const member = await lockMemberRef(tx, actor.retailerId, memberRef);
     const outcome = await applyPointChanges(tx, actor, member, details, options);
-    if (outcome.tierPointsChanged) await evaluateTiers(tx, actor, member, 'promote');
+    if (outcome.tierPointsChanged) {
+      for (const change of await evaluateTiers(tx, actor, member, 'promote')) {
+        if (change.changed) await runRules(tx, actor, member, { type: 'tier_change', name: change.to.id, occurredAt: outcome.time, context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
+      }
+    }
     return { ...outcome, member };
   });
 }

@@ -1,5 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { addTags, getTags } from '../../modules/tags/service.js';
+import { getTags } from '../../modules/tags/service.js';
+import { dropTags } from '../../flows/members.js';
 import { actorOf, tenantOf } from '../context.js';
 import { memberFromPath } from './users.js';
 
@@ -22,7 +23,7 @@ export const tagRoutes: FastifyPluginAsyncTypebox = async (app) => {
     });
     app.post(base, { schema: { summary: 'Drop counter or expiring tags (1.6.2)', tags, params, body: TagsBody } }, async (request) => {
       const member = await memberFromPath(db, tenantOf(request), request.params);
-      const result = await db.transaction().execute((tx) => addTags(tx, actorOf(request), member.id, request.body.tags, request.body.ttl));
+      const result = await dropTags(db, actorOf(request), member.id, request.body.tags, request.body.ttl);
       return { status: 'ok', tags: result };
     });
   }

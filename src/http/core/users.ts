@@ -1,7 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { DomainError, memberNotFound } from '../../errors.js';
 import {
-  createMember,
   deleteMember,
   findByEmail,
   findByExternalId,
@@ -9,7 +8,6 @@ import {
   getMember,
   getMembers,
   searchMembers,
-  updateMember,
   type Member,
   type MemberInput,
 } from '../../modules/members/service.js';
@@ -21,6 +19,7 @@ import { availablePoints } from '../../modules/points/queries.js';
 import { toJson } from '../../modules/points/amount.js';
 import { tierDetails } from '../connect/tiers.js';
 import { actorOf, tenantOf } from '../context.js';
+import { changeProfile, enrollMember } from '../../flows/members.js';
 
 const Str = (max = 255) => Type.String({ maxLength: max });
 const Opt = Type.Optional;
@@ -105,7 +104,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/users', { schema: { summary: 'Create a member profile (1.1.1)', tags: ['Core: members'], body: UserBody } }, async (request) => {
     const tenant = tenantOf(request);
-    const member = await db.transaction().execute((tx) => createMember(tx, actorOf(request), memberInput(request.body.user, true)));
+    const member = await enrollMember(db, actorOf(request), memberInput(request.body.user, true));
     return { status: 'ok', user: renderUser(member, { identifiers: true, profileDefaults: await customProfileDefaults(db, tenant.retailerId) }) };
   });
 
@@ -205,7 +204,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const user = { ...request.body.user };
       // the default photo the answer shows is no change when sent back
       if (user.profile_photo_url === DEFAULT_PHOTO && found.profile_photo_url === null) delete user.profile_photo_url;
-      const member = await db.transaction().execute((tx) => updateMember(tx, actorOf(request), found.id, memberInput(user, false)));
+      const member = await changeProfile(db, actorOf(request), found.id, memberInput(user, false));
       return { status: 'ok', user: renderUser(member, await renderOptions(db, tenant, member, request.query, { profile: true })) };
     });
 

@@ -505,6 +505,40 @@ export interface MemberGoalsTable {
   updated_at: Timestamp;
 }
 
+// privacy and merge (migrations/0007_privacy_merge.sql)
+export interface PrivacyRequestPart {
+  id: number;
+  name: string;
+  status: string;
+}
+
+export interface PrivacyRequestsTable {
+  retailer_id: string;
+  member_id: string;
+  id: Generated<string>;
+  type: 'forget' | 'export' | 'restrict' | 'reinstate';
+  status: 'pending' | 'processing' | 'completed' | 'cancelled' | 'failed';
+  parts: Json<PrivacyRequestPart[]>;
+  request_id: string | null;
+  due_at: Timestamp;
+  created_at: Generated<Date>;
+  cancelled_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  document: Json<Record<string, unknown>> | null;
+}
+
+export interface MemberMergesTable {
+  retailer_id: string;
+  member_id: string;
+  id: string;
+  victim_id: string;
+  status: 'pending' | 'finished' | 'failed';
+  moved: Json<Record<string, unknown>>;
+  request_id: string | null;
+  created_at: Generated<Date>;
+  finished_at: Timestamp | null;
+}
+
 export interface Database {
   retailers: RetailersTable;
   credentials: CredentialsTable;
@@ -540,4 +574,6 @@ export interface Database {
   member_events: MemberEventsTable;
   rules: RulesTable;
   rule_achievements: RuleAchievementsTable;
+  privacy_requests: PrivacyRequestsTable;
+  member_merges: MemberMergesTable;
 }

@@ -44,6 +44,14 @@ export const ERROR_STATUS = {
   offer_locked: 409,
   offer_not_locked: 409,
   offer_not_redeemed: 409,
+  // privacy and merge
+  privacy_request_not_found: 404,
+  privacy_request_not_cancellable: 409,
+  merge_not_found: 404,
+  merge_into_self: 422,
+  member_merged: 422,
+  member_forgotten: 422,
+  already_merged: 409,
   // conflicts
   idempotency_conflict: 409,
   duplicate_email: 409,

@@ -1,0 +1,117 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DomainError } from '../../errors.js';
+import { lockMember } from '../../modules/members/service.js';
+import {
+  cancelPrivacyRequest,
+  findPrivacyRequest,
+  listPrivacyRequests,
+  partIds,
+  requestPrivacyAction,
+  restrictMember,
+  type PrivacyRequest,
+} from '../../modules/privacy/service.js';
+import { actorOf, tenantOf } from '../context.js';
+import { coreTime } from './render.js';
+import { memberFromPath } from './users.js';
+
+const time = (d: Date | null) => (d ? coreTime(d) : null);
+
+/** A privacy request as 1.5.1 lists it. */
+export function renderPrivacyRequest(r: PrivacyRequest) {
+  return {
+    id: Number(r.id),
+    user_id: r.member_id,
+    request_type: r.type,
+    status: r.status,
+    privacy_request_part_ids: partIds(r),
+    parts: r.parts.map((p) => ({ id: p.id, name: p.name, status: p.status })),
+    created_at: coreTime(r.created_at),
+    due_at: coreTime(r.due_at),
+    cancelled_at: time(r.cancelled_at),
+    completed_at: time(r.completed_at),
+  };
+}
+
+/** An export request as 1.5.3 lists it (gdpr_user_data), with where to fetch the file. */
+function renderExport(r: PrivacyRequest, path: string) {
+  return {
+    ...renderPrivacyRequest(r),
+    ready: r.status === 'completed' && r.document !== null,
+    download_path: r.status === 'completed' && r.document !== null ? `${path}/${r.id}` : null,
+  };
+}
+
+const RestrictBody = Type.Optional(
+  Type.Object(
+    {
+      restrict: Type.Optional(Type.Boolean({ description: 'true: restrict; false: reinstate; absent: toggle' })),
+      reinstate: Type.Optional(Type.Boolean()),
+      action: Type.Optional(Type.Union([Type.Literal('restrict'), Type.Literal('reinstate')])),
+    },
+    { additionalProperties: true },
+  ),
+);
+
+/** Core privacy requests (collection 1.5.x) under /users/:user_id and /external/users/:external_id. */
+export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, config } = app.deps;
+  for (const [base, params, withRequest] of [
+    ['/users/:user_id/privacy', Type.Object({ user_id: Type.String() }), Type.Object({ user_id: Type.String(), request_id: Type.String() })],
+    ['/external/users/:external_id/privacy', Type.Object({ external_id: Type.String() }), Type.Object({ external_id: Type.String(), request_id: Type.String() })],
+  ] as const) {
+    const tags = ['Core: privacy'];
+
+    app.get(base, { schema: { summary: "A member's privacy requests with their status (1.5.1)", tags, params } }, async (request) => {
+      const tenant = tenantOf(request);
+      const member = await memberFromPath(db, tenant, request.params);
+      return { status: 'ok', privacy_requests: (await listPrivacyRequests(db, tenant.retailerId, member.id)).map(renderPrivacyRequest) };
+    });
+
+    app.post(`${base}/forget`, { schema: { summary: "Forget the member's personal data after the grace period (1.5.2)", tags, params } }, async (request) => {
+      const found = await memberFromPath(db, tenantOf(request), request.params);
+      const actor = actorOf(request);
+      const created = await db.transaction().execute(async (tx) => requestPrivacyAction(tx, actor, await lockMember(tx, actor.retailerId, found.id), 'forget', config.privacyGraceSeconds));
+      return { status: 'ok', privacy_request: { id: Number(created.id), privacy_request_part_ids: partIds(created) } };
+    });
+
+    app.get(`${base}/export`, { schema: { summary: "The member's data export requests (1.5.3)", tags, params } }, async (request) => {
+      const tenant = tenantOf(request);
+      const member = await memberFromPath(db, tenant, request.params);
+      const path = request.url.split('?')[0].replace(/\/+$/, '');
+      return { status: 'ok', gdpr_user_data: (await listPrivacyRequests(db, tenant.retailerId, member.id, 'export')).map((r) => renderExport(r, path)) };
+    });
+
+    app.post(`${base}/export`, { schema: { summary: "Export the member's data after the grace period", tags, params } }, async (request) => {
+      const found = await memberFromPath(db, tenantOf(request), request.params);
+      const actor = actorOf(request);
+      const created = await db.transaction().execute(async (tx) => requestPrivacyAction(tx, actor, await lockMember(tx, actor.retailerId, found.id), 'export', config.privacyGraceSeconds));
+      return { status: 'ok', privacy_request: { id: Number(created.id), privacy_request_part_ids: partIds(created) } };
+    });
+
+    app.get(`${base}/export/:request_id`, { schema: { summary: 'Download a finished data export', tags, params: withRequest } }, async (request) => {
+      const tenant = tenantOf(request);
+      const member = await memberFromPath(db, tenant, request.params);
+      const found = await findPrivacyRequest(db, tenant.retailerId, member.id, request.params.request_id);
+      if (found.type !== 'export') throw new DomainError('privacy_request_not_found', `privacy request ${found.id} is not an export`, 'request_id');
+      return { status: 'ok', gdpr_user_data: { ...renderPrivacyRequest(found), data: found.status === 'completed' ? found.document : null } };
+    });
+
+    app.post(`${base}/restrict`, { schema: { summary: 'Restrict or reinstate the member at once (1.5.4); no body: toggle', tags, params, body: RestrictBody } }, async (request) => {
+      const found = await memberFromPath(db, tenantOf(request), request.params);
+      const actor = actorOf(request);
+      const body = request.body ?? {};
+      const restrict = body.restrict ?? (body.reinstate !== undefined ? !body.reinstate : body.action ? body.action === 'restrict' : undefined);
+      await db.transaction().execute(async (tx) => restrictMember(tx, actor, await lockMember(tx, actor.retailerId, found.id), restrict));
+      return { status: 'ok' };
+    });
+
+    const cancel = async (request: { params: { user_id?: string; external_id?: string; request_id: string } } & Parameters<typeof tenantOf>[0]) => {
+      const found = await memberFromPath(db, tenantOf(request), request.params);
+      const actor = actorOf(request);
+      const cancelled = await db.transaction().execute((tx) => cancelPrivacyRequest(tx, actor, found.id, request.params.request_id));
+      return { status: 'ok', privacy_request: renderPrivacyRequest(cancelled) };
+    };
+    app.delete(`${base}/:request_id`, { schema: { summary: 'Cancel a pending forget or export request', tags, params: withRequest } }, (request) => cancel(request));
+    app.post(`${base}/:request_id/cancel`, { schema: { summary: 'Cancel a pending forget or export request', tags, params: withRequest } }, (request) => cancel(request));
+  }
+};

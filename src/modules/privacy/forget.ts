@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.js';
+import { digitsOf } from '../members/values.js';
+
+/** A table that holds member-owned rows (retailer_id and member_id) and its text-like columns. */
+export interface MemberTable {
+  table: string;
+  /** text, varchar and jsonb columns, and text arrays. */
+  columns: { name: string; kind: 'text' | 'jsonb' | 'text[]' }[];
+}
+
+/**
+ * Every table of the current schema with retailer_id and member_id columns,
+ * read from the catalog so that tables added by later migrations (point of
+ * sale transactions, ...) are covered without naming them here.
+ */
+export async function memberTables(db: Db): Promise<MemberTable[]> {
+  const { rows } = await sql<{ table_name: string; column_name: string; data_type: string; udt_name: string }>`
+    SELECT c.table_name, c.column_name, c.data_type, c.udt_name
+      FROM information_schema.columns c
+      JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
+     WHERE c.table_schema = current_schema()
+       AND c.table_name IN (SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'member_id')
+       AND c.table_name IN (SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'retailer_id')
+     ORDER BY c.table_name, c.ordinal_position`.execute(db);
+  const tables = new Map<string, MemberTable>();
+  for (const r of rows) {
+    const t = tables.get(r.table_name) ?? { table: r.table_name, columns: [] };
+    tables.set(r.table_name, t);
+    const kind = r.data_type === 'jsonb' || r.data_type === 'json' ? 'jsonb' : r.data_type === 'text' || r.data_type === 'character varying' ? 'text' : r.data_type === 'ARRAY' && (r.udt_name === '_text' || r.udt_name === '_varchar') ? 'text[]' : undefined;
+    if (kind && r.column_name !== 'retailer_id' && r.column_name !== 'member_id') t.columns.push({ name: r.column_name, kind: r.data_type === 'json' ? 'jsonb' : kind });
+  }
+  return [...tables.values()];
+}
+
+/** The strings that name the member: what forget removes wherever it appears. */
+export async function personalNeedles(tx: Db, retailerId: string, memberId: string): Promise<string[]> {
+  const member = await tx.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', memberId).executeTakeFirstOrThrow();
+  const identifiers = await tx.selectFrom('member_identifiers').select('external_id').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
+  const phones = await tx.selectFrom('member_phone_numbers').select(['phone_number', 'digits']).where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
+  const rawDob: unknown = member.dob;
+  const dob = rawDob instanceof Date ? rawDob.toISOString().slice(0, 10) : typeof rawDob === 'string' ? rawDob.slice(0, 10) : null;
+  const values = [
+    member.email,
+    member.first_name && member.last_name ? `${member.first_name} ${member.last_name}` : null,
+    member.first_name,
+    member.last_name,
+    member.address,
+    member.address2,
+    member.profile_photo_url,
+    member.referrer_code,
+    dob,
+    ...identifiers.map((i) => i.external_id),
+    ...phones.flatMap((p) => [p.phone_number, p.digits, digitsOf(p.phone_number)]),
+  ];
+  // longest first, so that "First Last" goes before "First"; very short values would scrub unrelated text
+  return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.trim().length >= 2).map((v) => v.trim()))].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes the member's personal data from every domain, in the caller's
+ * transaction (the caller holds the member's row lock): the profile's
+ * personal attributes, identifiers, phone numbers, custom profile and tags
+ * are deleted; every other member-owned row (timeline payloads, ledger
+ * references, offers, events, transactions, merges, exports) is kept in
+ * anonymised form, so balances and the retailer's ledger still add up. The
+ * member becomes 'forgotten': no query or lookup finds it again.
+ */
+export async function forgetMemberData(tx: Db, retailerId: string, memberId: string): Promise<{ needles: number; tables: string[] }> {
+  const needles = await personalNeedles(tx, retailerId, memberId);
+  await tx.deleteFrom('member_identifiers').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
+  await tx.deleteFrom('member_phone_numbers').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
+  await tx.deleteFrom('member_tags').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
+  await tx
+    .updateTable('members')
+    .set({
+      lifecycle: 'forgotten',
+      email: null,
+      first_name: null,
+      last_name: null,
+      gender: null,
+      dob: null,
+      address: null,
+      address2: null,
+      city: null,
+      state: null,
+      zip: null,
+      country: null,
+      dma: null,
+      profile_photo_url: null,
+      opted_in: false,
+      user_profile: '{}',
+      referrer_code: `FORGOTTEN-${randomBytes(8).toString('hex').toUpperCase()}`,
+      updated_at: new Date(),
+    })
+    .where('retailer_id', '=', retailerId)
+    .where('id', '=', memberId)
+    .execute();
+  // the name every timeline entry carries
+  await sql`UPDATE timeline_events SET payload = jsonb_set(payload, '{user_name}', '""') WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND payload ? 'user_name'`.execute(tx);
+  // exports are copies of the data: they go
+  await tx.updateTable('privacy_requests').set({ document: null }).where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
+
+  const touched: string[] = [];
+  if (needles.length) {
+    for (const t of await memberTables(tx)) {
+      if (t.table === 'members' || !t.columns.length) continue;
+      const sets = t.columns.map((c) =>
+        c.kind === 'jsonb'
+          ? sql`${sql.ref(c.name)} = loyalist_scrub_jsonb(${sql.ref(c.name)}, ${needles}::text[])`
+          : c.kind === 'text'
+            ? sql`${sql.ref(c.name)} = loyalist_scrub_text(${sql.ref(c.name)}, ${needles}::text[])`
+            : sql`${sql.ref(c.name)} = (SELECT coalesce(array_agg(loyalist_scrub_text(x, ${needles}::text[]) ORDER BY n), '{}') FROM unnest(${sql.ref(c.name)}) WITH ORDINALITY AS u(x, n))`,
+      );
+      const result = await sql`UPDATE ${sql.table(t.table)} SET ${sql.join(sets)} WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(tx);
+      if (Number(result.numAffectedRows ?? 0) > 0) touched.push(t.table);
+    }
+    // a merge names the victim too
+    await sql`UPDATE member_merges SET moved = loyalist_scrub_jsonb(moved, ${needles}::text[]) WHERE retailer_id = ${retailerId} AND victim_id = ${memberId}`.execute(tx);
+    // answers kept for Message-ID replays carry the profile: they go
+    const patterns = [memberId, ...needles].map((n) => `%${n.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+    await sql`DELETE FROM message_replays WHERE retailer_id = ${retailerId} AND response_body ILIKE ANY (${patterns}::text[])`.execute(tx);
+  }
+  return { needles: needles.length, tables: touched };
+}

@@ -1,0 +1,174 @@
+import { sql, type Selectable } from 'kysely';
+import type { Db } from '../../db/index.js';
+import type { PrivacyRequestPart, PrivacyRequestsTable } from '../../db/schema.js';
+import { DomainError } from '../../errors.js';
+import { enqueue, type JobHandler } from '../jobs/queue.js';
+import { memberSummary, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
+import { recordTimeline } from '../timeline/service.js';
+import { buildExport } from './export.js';
+import { forgetMemberData } from './forget.js';
+
+export type PrivacyRequestType = PrivacyRequestsTable['type'];
+export type PrivacyRequest = Selectable<PrivacyRequestsTable>;
+
+/** The job queue the worker runs forget and export requests from once their grace period is over. */
+export const PRIVACY_QUEUE = 'privacy.process';
+
+/** One part per domain that acts (the names of the 1.5.2 example for forget). */
+export const PRIVACY_PARTS: Record<PrivacyRequestType, string[]> = {
+  forget: [
+    'forget',
+    'timeline_forget_stream',
+    'offers_domain_forget_organization',
+    'txn_domain_forget_organization',
+    'messaging_platform_forget',
+    'data_team_forget',
+    'external_dbs_forget',
+    'incentives_forget',
+  ],
+  export: ['export', 'timeline_export_stream', 'offers_domain_export_organization', 'txn_domain_export_organization', 'incentives_export'],
+  restrict: ['restrict', 'messaging_platform_restrict', 'campaigns_restrict'],
+  reinstate: ['reinstate', 'messaging_platform_reinstate', 'campaigns_reinstate'],
+};
+
+/** `{"291": "forget", ...}` as 1.5.2 answers it. */
+export function partIds(request: Pick<PrivacyRequest, 'parts'>): Record<string, string> {
+  return Object.fromEntries(request.parts.map((p) => [String(p.id), p.name]));
+}
+
+async function newParts(tx: Db, type: PrivacyRequestType, status: string): Promise<PrivacyRequestPart[]> {
+  const names = PRIVACY_PARTS[type];
+  const { rows } = await sql<{ id: string }>`SELECT nextval('privacy_request_part_ids') AS id FROM generate_series(1, ${names.length})`.execute(tx);
+  return names.map((name, i) => ({ id: Number(rows[i].id), name, status }));
+}
+
+async function insertRequest(tx: Db, actor: Actor, memberId: string, type: PrivacyRequestType, dueAt: Date, completed: boolean): Promise<PrivacyRequest> {
+  const now = new Date();
+  return tx
+    .insertInto('privacy_requests')
+    .values({
+      retailer_id: actor.retailerId,
+      member_id: memberId,
+      type,
+      status: completed ? 'completed' : 'pending',
+      parts: JSON.stringify(await newParts(tx, type, completed ? 'completed' : 'pending')),
+      request_id: actor.requestId ?? null,
+      due_at: dueAt,
+      completed_at: completed ? now : null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Files a forget or export request for a member (the caller holds the
+ * member's lock): it waits `graceSeconds`, during which it can be cancelled,
+ * then the worker carries it out (PRIVACY_QUEUE). A pending request of the
+ * same type is answered again rather than doubled.
+ */
+export async function requestPrivacyAction(tx: Db, actor: Actor, member: MemberSummary, type: 'forget' | 'export', graceSeconds: number): Promise<PrivacyRequest> {
+  const pending = await tx
+    .selectFrom('privacy_requests')
+    .selectAll()
+    .where('retailer_id', '=', actor.retailerId)
+    .where('member_id', '=', member.id)
+    .where('type', '=', type)
+    .where('status', '=', 'pending')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  if (pending) return pending;
+  const dueAt = new Date(Date.now() + graceSeconds * 1000);
+  const request = await insertRequest(tx, actor, member.id, type, dueAt, false);
+  await enqueue(tx, { queue: PRIVACY_QUEUE, payload: { retailer_id: actor.retailerId, request_id: Number(request.id) }, runAt: dueAt, dedupeKey: `privacy:${request.id}` });
+  return request;
+}
+
+/**
+ * Restricts (account_status 'restricted': no campaign, audience or marketing)
+ * or reinstates ('good') a member at once, with its timeline entry; without
+ * `restrict` the status toggles. The caller holds the member's lock.
+ */
+export async function restrictMember(tx: Db, actor: Actor, member: MemberSummary, restrict?: boolean): Promise<{ request: PrivacyRequest; restricted: boolean }> {
+  const row = await tx.selectFrom('members').select('account_status').where('retailer_id', '=', actor.retailerId).where('id', '=', member.id).executeTakeFirstOrThrow();
+  const wasRestricted = row.account_status === 'restricted';
+  const restricted = restrict ?? !wasRestricted;
+  const request = await insertRequest(tx, actor, member.id, restricted ? 'restrict' : 'reinstate', new Date(), true);
+  if (restricted !== wasRestricted) {
+    await tx.updateTable('members').set({ account_status: restricted ? 'restricted' : 'good', updated_at: new Date() }).where('retailer_id', '=', actor.retailerId).where('id', '=', member.id).execute();
+    await recordTimeline(tx, subjectOf(actor, member), [
+      { type: restricted ? 'DATA_PROCESSING_RESTRICTED' : 'DATA_PROCESSING_REINSTATED', requestId: actor.requestId, payload: { privacy_request_id: Number(request.id) } },
+    ]);
+  }
+  return { request, restricted };
+}
+
+export async function listPrivacyRequests(db: Db, retailerId: string, memberId: string, type?: PrivacyRequestType): Promise<PrivacyRequest[]> {
+  let q = db.selectFrom('privacy_requests').selectAll().where('retailer_id', '=', retailerId).where('member_id', '=', memberId);
+  if (type) q = q.where('type', '=', type);
+  return q.orderBy('id', 'desc').execute();
+}
+
+export async function findPrivacyRequest(db: Db, retailerId: string, memberId: string, requestId: string): Promise<PrivacyRequest> {
+  const found = /^\d{1,18}$/.test(requestId)
+    ? await db.selectFrom('privacy_requests').selectAll().where('retailer_id', '=', retailerId).where('member_id', '=', memberId).where('id', '=', requestId).executeTakeFirst()
+    : undefined;
+  if (!found) throw new DomainError('privacy_request_not_found', `privacy request ${requestId} not found`, 'request_id');
+  return found;
+}
+
+/** Cancels a pending forget or export request during its grace period. */
+export async function cancelPrivacyRequest(tx: Db, actor: Actor, memberId: string, requestId: string): Promise<PrivacyRequest> {
+  const found = await findPrivacyRequest(tx, actor.retailerId, memberId, requestId);
+  const locked = await tx.selectFrom('privacy_requests').selectAll().where('id', '=', found.id).forUpdate().executeTakeFirstOrThrow();
+  if (locked.status !== 'pending') throw new DomainError('privacy_request_not_cancellable', `privacy request ${requestId} is ${locked.status}: only a pending request can be cancelled`, 'request_id');
+  const now = new Date();
+  const cancelled = await tx
+    .updateTable('privacy_requests')
+    .set({ status: 'cancelled', cancelled_at: now, parts: JSON.stringify(locked.parts.map((p) => ({ ...p, status: 'cancelled' }))) })
+    .where('id', '=', locked.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await tx.deleteFrom('jobs').where('queue', '=', PRIVACY_QUEUE).where('dedupe_key', '=', `privacy:${locked.id}`).execute();
+  return cancelled;
+}
+
+/**
+ * Carries out one due forget or export request, in the caller's transaction
+ * (the worker's, which deletes the job when this commits). A cancelled or
+ * finished request is left alone; one not yet due waits.
+ */
+export async function processPrivacyRequest(tx: Db, requestId: number | string, now = new Date()): Promise<PrivacyRequest | undefined> {
+  const request = await tx.selectFrom('privacy_requests').selectAll().where('id', '=', String(requestId)).forUpdate().executeTakeFirst();
+  if (!request || request.status !== 'pending') return request;
+  if (request.due_at.getTime() > now.getTime()) throw new Error(`privacy request ${requestId} is not due before ${request.due_at.toISOString()}`);
+  const retailer = await tx.selectFrom('retailers').select('number').where('id', '=', request.retailer_id).executeTakeFirstOrThrow();
+  const actor: Actor = { retailerId: request.retailer_id, retailerNumber: retailer.number, requestId: request.request_id ?? undefined };
+  // the member's row lock serializes this with every other write of the member
+  await tx.selectFrom('members').select('id').where('retailer_id', '=', request.retailer_id).where('id', '=', request.member_id).forUpdate().executeTakeFirstOrThrow();
+  let document: Record<string, unknown> | null = null;
+  if (request.type === 'forget') {
+    await forgetMemberData(tx, request.retailer_id, request.member_id);
+  } else if (request.type === 'export') {
+    document = await buildExport(tx, request.retailer_id, request.member_id);
+    const member = await memberSummary(tx, request.retailer_id, request.member_id);
+    if (member) await recordTimeline(tx, subjectOf(actor, member), [{ type: 'CUSTOMER_DATA_EXPORTED', requestId: actor.requestId, payload: { privacy_request_id: Number(request.id) } }]);
+  }
+  return tx
+    .updateTable('privacy_requests')
+    .set({
+      status: 'completed',
+      completed_at: now,
+      parts: JSON.stringify(request.parts.map((p) => ({ ...p, status: 'completed' }))),
+      ...(document ? { document: JSON.stringify(document) } : {}),
+    })
+    .where('id', '=', request.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** The worker's handlers for privacy requests (queue PRIVACY_QUEUE, payload {request_id}). */
+export const privacyJobHandlers: Record<string, JobHandler> = {
+  [PRIVACY_QUEUE]: async (tx, payload) => {
+    await processPrivacyRequest(tx, payload.request_id as number);
+  },
+};

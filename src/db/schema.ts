@@ -408,6 +408,35 @@ export interface RuleAchievementsTable {
   request_id: string | null;
 }
 
+// point of sale (migrations/0006_pos_transactions.sql)
+export interface PosTransactionsTable {
+  retailer_id: string;
+  id: string;
+  store_id: string;
+  transaction_id: string;
+  member_id: string | null;
+  channel: string | null;
+  employee_id: string | null;
+  table_id: string | null;
+  guest_count: number | null;
+  subtotal: ColumnType<string, string | undefined, string>;
+  tax_total: ColumnType<string, string | undefined, string>;
+  open_time: Date | null;
+  modified_time: Date | null;
+  items: Json<unknown[]>;
+  payments: Json<unknown[]>;
+  discounts: Json<unknown[]>;
+  receipt_code: string | null;
+  earned: Json<{ point_account_id: string; amount: string }[]>;
+  redeemed_user_offer_ids: Json<string[]>;
+  is_voided: Generated<boolean>;
+  voided_at: Date | null;
+  claimed_at: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  request_id: string | null;
+}
+
 // campaigns (migrations/0005_campaigns.sql)
 export interface CampaignAudience {
   tags?: string[];
@@ -574,6 +603,7 @@ export interface Database {
   member_events: MemberEventsTable;
   rules: RulesTable;
   rule_achievements: RuleAchievementsTable;
+  pos_transactions: PosTransactionsTable;
   privacy_requests: PrivacyRequestsTable;
   member_merges: MemberMergesTable;
 }

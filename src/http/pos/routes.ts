@@ -22,6 +22,7 @@ import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amo
 import { availablePoints, memberBalances } from '../../modules/points/queries.js';
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
 import { findStore } from '../../modules/tenants/service.js';
+import { claimTransaction, sendTransaction } from '../../flows/send-transaction.js';
 import { actorOf, tenantOf } from '../context.js';
 import { renderProfile } from '../core/render.js';
 
@@ -125,6 +126,25 @@ async function lookupUserOffer(db: Db, retailerId: string, code: string, type?: 
   const uo = byId ?? (await findUserOfferByCode(db, retailerId, code));
   if (!uo) throw new DomainError('user_offer_not_found', `offer_lookup_code ${code} names no user offer`, 'offer_lookup_code');
   return uo;
+}
+
+/** The basket's total when the till sent no subtotal: its lines' subtotals (or quantity × unit price), voided lines left out. */
+function basketSubtotal(basket: Basket): Amount {
+  let total = ZERO;
+  for (const l of basket.lines) {
+    if (l.voided) continue;
+    if (l.subtotal !== undefined) total += l.subtotal;
+    else total += (l.quantity * l.unit_price) / 10000n + (l.modifiers ?? []).reduce((sum, m) => sum + m.subtotal, ZERO);
+  }
+  return total;
+}
+
+/** A till's time ("2018-09-20 09:30:00.000", ISO 8601): without a zone it is UTC; unreadable: absent. */
+function posTime(value?: string): Date | undefined {
+  if (!value) return undefined;
+  const text = value.trim().replace(' ', 'T');
+  const date = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 const ok = (payload: unknown, status: 'OK' | 'success' = 'OK') => ({ status, payload, errors: null });
@@ -237,4 +257,103 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     await db.transaction().execute((tx) => reinstateUserOffer(tx, actorOf(request), b.request_payload.user_offer_id));
     return ok(null);
   });
+  const Text = Type.Union([Type.String({ maxLength: 200 }), Type.Number()]);
+  const Payment = Type.Object({
+    receipt_code: Opt(Type.String({ maxLength: 200 })),
+    payment_id: Opt(Text),
+    user_id: Opt(Type.String({ maxLength: 255 })),
+    user_id_type: Opt(Type.String({ maxLength: 40 })),
+    amount: Opt(Num),
+    type: Opt(Type.String({ maxLength: 60 })),
+    payment_time: Opt(Type.String({ maxLength: 60 })),
+  });
+  const Discount = Type.Object({
+    reference_id: Opt(Text),
+    reference_id_type: Opt(Type.String({ maxLength: 40 })),
+    pos_discount_id: Opt(Type.Union([Text, Type.Null()])),
+    status: Opt(Type.String({ maxLength: 40 })),
+    amount: Opt(Num),
+  });
+  const SendTransaction = Type.Object({
+    store_id: Id,
+    client_id: Id,
+    user_id: Opt(Type.String({ maxLength: 255 })),
+    request_id: Opt(Type.Union([Type.String({ maxLength: 200 }), Type.Number()])),
+    culture: Opt(Type.String({ maxLength: 20 })),
+    request_payload: Type.Object({
+      transaction_id: Type.String({ minLength: 1, maxLength: 200 }),
+      user_id: Opt(Type.String({ maxLength: 255 })),
+      pos_employee_id: Opt(Text),
+      table_id: Opt(Text),
+      channel: Opt(Type.String({ maxLength: 60 })),
+      guest_count: Opt(Type.Integer({ minimum: 0, maximum: 100000 })),
+      subtotal: Opt(Num),
+      tax_total: Opt(Num),
+      open_time: Opt(Type.String({ maxLength: 60 })),
+      modified_time: Opt(Type.String({ maxLength: 60 })),
+      is_voided: Opt(Type.Boolean()),
+      is_closed: Opt(Type.Boolean()),
+      receipt_code: Opt(Type.String({ maxLength: 200 })),
+      items: Opt(Type.Array(Item, { maxItems: 1000 })),
+      payments: Opt(Type.Array(Payment, { maxItems: 100 })),
+      discounts: Opt(Type.Array(Discount, { maxItems: 100 })),
+    }),
+  });
+
+  app.post(
+    '/2.0/send_transaction',
+    { schema: { summary: 'Send or void a transaction: stored once, its offers redeemed, its points earned; a void reverses them once (5.4)', tags, body: SendTransaction } },
+    async (request) => {
+      const b = request.body;
+      await checkEnvelope(db, request, b);
+      const p = b.request_payload;
+      const payments = p.payments ?? [];
+      const discounts = p.discounts ?? [];
+      const userRef = b.user_id || p.user_id || payments.find((x) => x.user_id)?.user_id || undefined;
+      const subtotal = p.subtotal === undefined ? undefined : parseAmount(p.subtotal, 'request_payload.subtotal');
+      const basket = posBasket({ transaction_id: p.transaction_id, subtotal: p.subtotal, items: p.items });
+      const result = await sendTransaction(db, actorOf(request), {
+        storeId: b.store_id,
+        transactionId: p.transaction_id,
+        userRef,
+        channel: p.channel,
+        employeeId: p.pos_employee_id === undefined ? undefined : String(p.pos_employee_id),
+        tableId: p.table_id === undefined ? undefined : String(p.table_id),
+        guestCount: p.guest_count,
+        subtotal: subtotal ?? basketSubtotal(basket),
+        taxTotal: p.tax_total === undefined ? ZERO : parseAmount(p.tax_total, 'request_payload.tax_total'),
+        openTime: posTime(p.open_time),
+        modifiedTime: posTime(p.modified_time),
+        items: p.items ?? [],
+        payments,
+        discounts,
+        receiptCode: p.receipt_code ?? payments.find((x) => x.receipt_code)?.receipt_code,
+        isVoided: p.is_voided ?? false,
+        isClosed: p.is_closed,
+        requestId: request.id,
+        basket,
+        discountUserOfferIds: discounts
+          .filter((d) => d.reference_id !== undefined && (!d.reference_id_type || /userofferid/i.test(d.reference_id_type)))
+          .map((d) => String(d.reference_id)),
+      });
+      return ok({ transaction: { id: result.id } });
+    },
+  );
+
+  app.post(
+    '/2.0/claim_transaction',
+    {
+      schema: {
+        summary: 'A member claims an anonymous transaction by its receipt code and earns its points',
+        tags,
+        body: envelope({ receipt_code: Type.String({ minLength: 1, maxLength: 200 }), user_id: Type.String({ minLength: 1, maxLength: 255 }) }),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      await checkEnvelope(db, request, b);
+      const result = await claimTransaction(db, actorOf(request), b.request_payload.user_id, b.request_payload.receipt_code);
+      return ok({ transaction: { id: result.id } });
+    },
+  );
 };

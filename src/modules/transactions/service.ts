@@ -1,0 +1,148 @@
+/**
+ * Point of sale transactions (SPEC §5.9): stored once per (retailer, store,
+ * transaction_id), with the loyalty effects they had (points earned, offers
+ * redeemed) so that a void reverses exactly those, once.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Selectable } from 'kysely';
+import type { Db } from '../../db/index.js';
+import type { PosTransactionsTable } from '../../db/schema.js';
+import { parseAmount, toDecimal, type Amount } from '../points/amount.js';
+import { timelineInsert, type TimelineEntry, type TimelineSubject } from '../timeline/service.js';
+
+export type PosTransactionRow = Selectable<PosTransactionsTable>;
+
+/** What the till sent, normalized. */
+export interface TransactionInput {
+  storeId: string;
+  transactionId: string;
+  memberId: string | null;
+  channel?: string;
+  employeeId?: string;
+  tableId?: string;
+  guestCount?: number;
+  subtotal: Amount;
+  taxTotal: Amount;
+  openTime?: Date;
+  modifiedTime?: Date;
+  items: unknown[];
+  payments: unknown[];
+  discounts: unknown[];
+  receiptCode?: string;
+  isVoided: boolean;
+  requestId?: string;
+}
+
+export interface EarnedPoints {
+  point_account_id: string;
+  amount: string;
+}
+
+/**
+ * Inserts the transaction unless the same (store, transaction_id) is stored
+ * already: answers its id, and the stored row (locked) when it was there already. A concurrent
+ * insert of the same key waits on the unique index and then finds the row.
+ */
+export async function storeTransaction(tx: Db, retailerId: string, input: TransactionInput): Promise<{ id: string; existing?: PosTransactionRow }> {
+  const id = randomUUID();
+  const now = new Date();
+  const inserted = await tx
+    .insertInto('pos_transactions')
+    .values({
+      retailer_id: retailerId,
+      id,
+      store_id: input.storeId.toLowerCase(),
+      transaction_id: input.transactionId,
+      member_id: input.memberId,
+      channel: input.channel ?? null,
+      employee_id: input.employeeId ?? null,
+      table_id: input.tableId ?? null,
+      guest_count: input.guestCount ?? null,
+      subtotal: toDecimal(input.subtotal),
+      tax_total: toDecimal(input.taxTotal),
+      open_time: input.openTime ?? null,
+      modified_time: input.modifiedTime ?? null,
+      items: JSON.stringify(input.items),
+      payments: JSON.stringify(input.payments),
+      discounts: JSON.stringify(input.discounts),
+      receipt_code: input.receiptCode ?? null,
+      // a transaction first seen voided has no effects to reverse
+      is_voided: input.isVoided,
+      voided_at: input.isVoided ? now : null,
+      created_at: now,
+      updated_at: now,
+      request_id: input.requestId ?? null,
+    })
+    .onConflict((oc) => oc.columns(['retailer_id', 'store_id', 'transaction_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return { id: inserted.id };
+  const existing = (await lockTransaction(tx, retailerId, input.storeId, input.transactionId))!;
+  return { id: existing.id, existing };
+}
+
+export async function lockTransaction(tx: Db, retailerId: string, storeId: string, transactionId: string): Promise<PosTransactionRow | undefined> {
+  return tx
+    .selectFrom('pos_transactions')
+    .selectAll()
+    .where('retailer_id', '=', retailerId)
+    .where('store_id', '=', storeId.toLowerCase())
+    .where('transaction_id', '=', transactionId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/**
+ * Records what a new transaction did, with its timeline entries, in one
+ * statement (the hot path's last round trip before commit).
+ */
+export async function recordEffects(
+  tx: Db,
+  retailerId: string,
+  id: string,
+  effects: { earned: EarnedPoints[]; redeemed: string[] },
+  timeline?: { subject: TimelineSubject; entries: TimelineEntry[] },
+): Promise<void> {
+  const update = sql`UPDATE pos_transactions SET earned = ${JSON.stringify(effects.earned)}::jsonb, redeemed_user_offer_ids = ${JSON.stringify(effects.redeemed)}::jsonb
+                      WHERE retailer_id = ${retailerId} AND id = ${id}`;
+  if (!timeline?.entries.length) {
+    if (effects.earned.length || effects.redeemed.length) await update.execute(tx);
+    return;
+  }
+  if (!effects.earned.length && !effects.redeemed.length) {
+    await timelineInsert(tx, timeline.subject, timeline.entries).execute();
+    return;
+  }
+  await sql`WITH effects AS (${update}) ${timelineInsert(tx, timeline.subject, timeline.entries)}`.execute(tx);
+}
+
+export async function markVoided(tx: Db, retailerId: string, id: string, now: Date): Promise<void> {
+  await tx.updateTable('pos_transactions').set({ is_voided: true, voided_at: now, updated_at: now }).where('retailer_id', '=', retailerId).where('id', '=', id).execute();
+}
+
+/** The latest unclaimed anonymous transaction with this receipt code, locked. */
+export async function lockClaimable(tx: Db, retailerId: string, receiptCode: string): Promise<PosTransactionRow | undefined> {
+  return tx
+    .selectFrom('pos_transactions')
+    .selectAll()
+    .where('retailer_id', '=', retailerId)
+    .where(sql`lower(receipt_code)`, '=', receiptCode.toLowerCase())
+    .orderBy(sql`member_id IS NULL`, 'desc')
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export async function assignMember(tx: Db, retailerId: string, id: string, memberId: string, now: Date): Promise<void> {
+  await tx.updateTable('pos_transactions').set({ member_id: memberId, claimed_at: now, updated_at: now }).where('retailer_id', '=', retailerId).where('id', '=', id).execute();
+}
+
+/** Sums earned points per account (the rules' and campaigns' deposits). */
+export function sumEarned(parts: { point_account_id: string; amount: Amount }[]): EarnedPoints[] {
+  const byAccount = new Map<string, Amount>();
+  for (const p of parts) byAccount.set(p.point_account_id.toLowerCase(), (byAccount.get(p.point_account_id.toLowerCase()) ?? 0n) + p.amount);
+  return [...byAccount].filter(([, a]) => a > 0n).map(([point_account_id, amount]) => ({ point_account_id, amount: toDecimal(amount) }));
+}
+
+export const earnedAmount = (e: EarnedPoints): Amount => parseAmount(e.amount, 'amount', false);

@@ -1,0 +1,227 @@
+// Point of sale (SPEC §5.9, issue 6) on PostgreSQL: the till journey with the
+// Brand X demo program — lookup with a basket, redeem, reinstate, and
+// send_transaction earning the purchase rule's points once, a void taking
+// them back once, request_id replays, and the POS error envelope.
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
+import { findOffer } from '../../src/modules/offers/catalog.js';
+import { issueOffer } from '../../src/modules/offers/user-offers.js';
+import { memberSummary } from '../../src/modules/members/service.js';
+import { memberBalances } from '../../src/modules/points/queries.js';
+import { toJson } from '../../src/modules/points/amount.js';
+import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
+import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
+
+const STORE = '7c3c8b0e-4a3d-4a53-8f27-2a6f5d0b1e01';
+const FIVE_PERCENT = '37b46497-44b4-4459-857a-5d03035af56a';
+const SPENDABLE = 'f4d91345-bbe8-4ca7-864d-771761be873e';
+const TIER_POINTS = '3d1c4e93-8b93-432f-a9c9-ab6854b57b7f';
+
+describe('point of sale on PostgreSQL', () => {
+  let t: TestApp;
+  let tenant: TestTenant;
+  before(async () => {
+    t = await postgresApp();
+    tenant = await createTenant(t.db);
+    const program = parseProgramText(readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8'));
+    await t.db.transaction().execute((tx) => applyProgram(tx, tenant.retailer_id, program));
+  });
+
+  const pos = (path: string, body: Record<string, unknown>, tn = tenant) => call(t.app, { method: 'POST', url: `/api/2.0/${path}`, headers: { authorization: tn.pos }, payload: body });
+  const envelope = (request_payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ store_id: STORE, client_id: tenant.retailer_id, request_id: randomUUID(), request_payload, ...extra });
+
+  async function member() {
+    const phone = `617${String(randomBytes(4).readUInt32BE() % 10_000_000).padStart(7, '0')}`;
+    const user = await createMemberViaApi(t.app, tenant, { phone_numbers: [{ phone_number: phone, phone_type: 'mobile', preference_flags: ['primary'] }] });
+    return { id: user.id as string, phone, external_id: user.external_id as string };
+  }
+  async function issue(memberId: string): Promise<string> {
+    const offer = (await findOffer(t.db, tenant.retailer_id, FIVE_PERCENT))!;
+    const summary = (await memberSummary(t.db, tenant.retailer_id, memberId))!;
+    const uo = await t.db.transaction().execute((tx) => issueOffer(tx, tenant.actor, summary, offer));
+    return uo.id;
+  }
+  async function balance(memberId: string, account: string): Promise<number> {
+    const b = await memberBalances(t.db, tenant.retailer_id, memberId);
+    const d = b.details.find((x) => x.point_account_id === account);
+    return d ? toJson(d.available_balance) : 0;
+  }
+  const transaction = (id: string, userId: string, extra: Record<string, unknown> = {}) => ({
+    pos_employee_id: '1000',
+    table_id: '12',
+    channel: 'STORE',
+    transaction_id: id,
+    subtotal: 30.0,
+    tax_total: 0,
+    open_time: '2025-04-16 09:30:00.000',
+    modified_time: '2025-04-16 09:30:00.000',
+    items: [
+      { item_id: '0', line_id: '1', quantity: 1, unit_price: 10, tax_included: 0, subtotal: 10 },
+      { item_id: '1', line_id: '2', quantity: 1, unit_price: 15, tax_included: 0, subtotal: 15 },
+      { item_id: '2', line_id: '3', quantity: 1, unit_price: 5, tax_included: 0, subtotal: 5 },
+    ],
+    payments: [{ payment_id: `P-${id}`, user_id: userId, user_id_type: 'SessionM_ID', amount: 30.0, type: 'CASH', payment_time: '2025-04-16 09:30:00Z' }],
+    discounts: [],
+    ...extra,
+  });
+  const send = (userId: string | undefined, payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => pos('send_transaction', envelope(payload, { ...(userId ? { user_id: userId } : {}), ...extra }));
+
+  it('runs the till journey: lookup prices the 5% offer, redeem once, reinstate, send earns once, void takes back once', async () => {
+    const m = await member();
+    const userOfferId = await issue(m.id);
+    const basket = { transaction_id: 'BASKET-1', subtotal: 9, items: [{ line_id: '1', item_id: 'coffee', quantity: 1, unit_price: 9, subtotal: 9 }] };
+
+    const lookup = await pos('lookup', envelope({ phone: `(${m.phone.slice(0, 3)}) ${m.phone.slice(3, 6)}-${m.phone.slice(6)}`, transaction: basket }));
+    assert.equal(lookup.status, 200, lookup.body);
+    assert.equal(lookup.json.status, 'success');
+    const found = lookup.json.payload[0];
+    assert.equal(found.user_reference_id, m.id);
+    const offer = found.offers.find((o: any) => o.reference_id === userOfferId);
+    assert.ok(offer, 'the 5% offer is usable on the basket');
+    assert.equal(offer.amount, 0.45);
+
+    const redeem = await pos('redeem', envelope({ offer_lookup_code: userOfferId, offer_lookup_type: 'userofferid', transaction: basket }));
+    assert.equal(redeem.status, 200, redeem.body);
+    assert.equal(redeem.json.payload.status, 'REDEEMED');
+    assert.equal(redeem.json.payload.amount, 0.45);
+    const again = await pos('redeem', envelope({ offer_lookup_code: userOfferId, offer_lookup_type: 'userofferid', transaction: basket }));
+    assert.equal(again.status, 409, again.body);
+    assert.equal(again.json.status, 'error');
+    assert.equal(again.json.errors[0].code, 'already_redeemed');
+    const reinstate = await pos('reinstate', envelope({ user_offer_id: userOfferId, employee_id: '1000' }));
+    assert.equal(reinstate.status, 200, reinstate.body);
+    assert.deepEqual(reinstate.json, { status: 'OK', payload: null, errors: null });
+
+    const txId = `FIN-${randomUUID()}`;
+    const sent = await send(m.id, transaction(txId, m.id));
+    assert.equal(sent.status, 200, sent.body);
+    assert.equal(sent.json.status, 'OK');
+    assert.equal(sent.json.errors, null);
+    const id = sent.json.payload.transaction.id;
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    assert.equal(await balance(m.id, SPENDABLE), 30);
+    assert.equal(await balance(m.id, TIER_POINTS), 30);
+
+    const resent = await send(m.id, transaction(txId, m.id));
+    assert.equal(resent.status, 200, resent.body);
+    assert.equal(resent.json.payload.transaction.id, id);
+    assert.equal(await balance(m.id, SPENDABLE), 30, 're-send earns nothing');
+
+    const voided = await send(m.id, transaction(txId, m.id, { is_voided: true }));
+    assert.equal(voided.status, 200, voided.body);
+    assert.equal(voided.json.payload.transaction.id, id);
+    assert.equal(await balance(m.id, SPENDABLE), 0, 'void takes the points back');
+    assert.equal(await balance(m.id, TIER_POINTS), 0);
+    const voidedAgain = await send(m.id, transaction(txId, m.id, { is_voided: true }));
+    assert.equal(voidedAgain.json.payload.transaction.id, id);
+    assert.equal(await balance(m.id, SPENDABLE), 0, 'void again changes nothing');
+
+    const timeline = await t.db
+      .selectFrom('timeline_events')
+      .select('payload')
+      .where('retailer_id', '=', tenant.retailer_id)
+      .where('member_id', '=', m.id)
+      .where('event_type_id', '=', 148)
+      .orderBy('id')
+      .execute();
+    assert.equal(timeline.length, 2);
+    const [purchase, reversal] = timeline.map((r) => r.payload as Record<string, any>);
+    assert.equal(purchase.pos_transaction_id, txId);
+    assert.equal(purchase.subtotal, 30);
+    assert.equal(purchase.taxtotal, 0);
+    assert.equal(purchase.store_id, STORE);
+    assert.equal(purchase.items.length, 3);
+    assert.equal(purchase.payments.length, 1);
+    assert.equal(purchase.is_voided, false);
+    assert.equal(purchase.is_closed, true);
+    assert.equal(reversal.is_voided, true);
+  });
+
+  it('redeems the offer locked to the transaction when it is sent, and reinstates it on void', async () => {
+    const m = await member();
+    const userOfferId = await issue(m.id);
+    const txId = `LOCK-${randomUUID()}`;
+    const lock = await pos('lock', envelope({ offer_lookup_code: userOfferId, offer_lookup_type: 'userofferid', transaction: { transaction_id: txId, subtotal: 30, items: [{ line_id: '1', item_id: '0', quantity: 1, unit_price: 30 }] } }));
+    assert.equal(lock.status, 200, lock.body);
+    assert.equal(lock.json.payload.status, 'LOCKED');
+    const sent = await send(m.external_id, transaction(txId, m.id, { discounts: [{ ...lock.json.payload, status: 'REDEEMED' }] }));
+    assert.equal(sent.status, 200, sent.body);
+    const uo = () => t.db.selectFrom('user_offers').select(['status', 'lock_key']).where('id', '=', userOfferId).executeTakeFirstOrThrow();
+    assert.equal((await uo()).status, 2, 'redeemed by the transaction');
+    assert.equal(await balance(m.id, SPENDABLE), 30);
+    await send(m.id, transaction(txId, m.id, { is_voided: true }));
+    assert.equal((await uo()).status, 1, 'reinstated by the void');
+    assert.equal(await balance(m.id, SPENDABLE), 0);
+  });
+
+  it('earns once when the same transaction is sent twice at the same time', async () => {
+    const m = await member();
+    const txId = `CONC-${randomUUID()}`;
+    const [a, b] = await Promise.all([send(m.id, transaction(txId, m.id)), send(m.id, transaction(txId, m.id))]);
+    assert.equal(a.status, 200, a.body);
+    assert.equal(b.status, 200, b.body);
+    assert.equal(a.json.payload.transaction.id, b.json.payload.transaction.id);
+    assert.equal(await balance(m.id, SPENDABLE), 30);
+    // voided twice at the same time: taken back once
+    await Promise.all([send(m.id, transaction(txId, m.id, { is_voided: true })), send(m.id, transaction(txId, m.id, { is_voided: true }))]);
+    assert.equal(await balance(m.id, SPENDABLE), 0);
+  });
+
+  it('answers a request_id replay with the stored answer, and acts on different transactions sent with request_id "1"', async () => {
+    const m = await member();
+    const body = envelope(transaction(`RID-${randomUUID()}`, m.id), { user_id: m.id, request_id: '1' });
+    const first = await pos('send_transaction', body);
+    const replay = await pos('send_transaction', body);
+    assert.equal(first.status, 200, first.body);
+    assert.deepEqual(replay.json, first.json);
+    assert.equal(await balance(m.id, SPENDABLE), 30);
+    const other = await pos('send_transaction', envelope(transaction(`RID-${randomUUID()}`, m.id), { user_id: m.id, request_id: '1' }));
+    assert.equal(other.status, 200, other.body);
+    assert.notEqual(other.json.payload.transaction.id, first.json.payload.transaction.id);
+    assert.equal(await balance(m.id, SPENDABLE), 60, 'both transactions earn');
+  });
+
+  it('keeps an anonymous transaction with a receipt code for the member who claims it', async () => {
+    const m = await member();
+    const receipt = `receipt-${randomUUID()}`;
+    const payload = transaction(`ANON-${randomUUID()}`, '', { payments: [{ receipt_code: receipt, payment_id: '1', amount: 30, type: 'CASH' }] });
+    const sent = await send(undefined, payload);
+    assert.equal(sent.status, 200, sent.body);
+    const claim = await pos('claim_transaction', envelope({ receipt_code: receipt.toUpperCase(), user_id: m.id }));
+    assert.equal(claim.status, 200, claim.body);
+    assert.equal(claim.json.payload.transaction.id, sent.json.payload.transaction.id);
+    assert.equal(await balance(m.id, SPENDABLE), 30);
+    const again = await pos('claim_transaction', envelope({ receipt_code: receipt, user_id: m.id }));
+    assert.equal(again.status, 200, again.body);
+    assert.equal(await balance(m.id, SPENDABLE), 30, 'claiming again earns nothing');
+    const someoneElse = await member();
+    const taken = await pos('claim_transaction', envelope({ receipt_code: receipt, user_id: someoneElse.id }));
+    assert.equal(taken.status, 404, taken.body);
+    const unknown = await pos('claim_transaction', envelope({ receipt_code: `nope-${randomUUID()}`, user_id: m.id }));
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.errors[0].code, 'not_found');
+  });
+
+  it('answers envelope errors in the POS error envelope', async () => {
+    const m = await member();
+    const wrongClient = await pos('send_transaction', { ...envelope(transaction(`E-${randomUUID()}`, m.id)), client_id: randomUUID(), user_id: m.id });
+    assert.equal(wrongClient.status, 404, wrongClient.body);
+    assert.deepEqual(Object.keys(wrongClient.json).sort(), ['errors', 'payload', 'status']);
+    assert.equal(wrongClient.json.status, 'error');
+    assert.equal(wrongClient.json.payload, null);
+    assert.equal(wrongClient.json.errors[0].code, 'not_found');
+    const unknownStore = await pos('send_transaction', { ...envelope(transaction(`E-${randomUUID()}`, m.id)), store_id: randomUUID(), user_id: m.id });
+    assert.equal(unknownStore.status, 404, unknownStore.body);
+    assert.equal(unknownStore.json.status, 'error');
+    assert.equal(unknownStore.json.errors[0].code, 'store_not_found');
+    const noMember = await send(randomUUID(), transaction(`E-${randomUUID()}`, ''));
+    assert.equal(noMember.status, 404, noMember.body);
+    assert.equal(noMember.json.errors[0].code, 'user_not_found');
+    const unauthenticated = await call(t.app, { method: 'POST', url: '/api/2.0/send_transaction', headers: { authorization: 'nope' }, payload: envelope(transaction('X', m.id)) });
+    assert.equal(unauthenticated.status, 401);
+    assert.equal(unauthenticated.json.status, 'error');
+    assert.equal(await balance(m.id, SPENDABLE), 0);
+  });
+});

@@ -5,7 +5,7 @@
 // measured in the same run, on the same PostgreSQL server, with the same load
 // generator.
 //
-//   node bench/events.mjs [--seconds 10] [--connections 32] [--members 200] [--shared ../shared]
+//   node bench/events.mjs [--seconds 10] [--connections 32] [--members 200] [--shared ../shared] [--profile DIR]
 //
 // The program: one default point account, 200 rules triggered by 40 event
 // names (conditions on the context and on tags, limits of every kind but
@@ -21,6 +21,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,6 +37,7 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '32' },
     members: { type: 'string', default: '200' },
     shared: { type: 'string', default: join(root, '..', 'shared') },
+    profile: { type: 'string', description: 'a directory: run loyalist under node --cpu-prof, writing its profile there' },
   },
 });
 const seconds = Number(opts.seconds);
@@ -111,7 +113,7 @@ function campaigns() {
         goals: [0, 1, 2].map((k) => ({
           name: `goal_${k}`,
           event_name: RULE_EVENTS[(c * 3 + k) % RULE_EVENTS.length],
-          earn_count: 1 + k,
+          earn_count: k === 2 ? 2 : 1,
           required: k < 2,
           group_id: '0',
         })),
@@ -123,12 +125,15 @@ function campaigns() {
 async function main() {
   const floorDb = await createDatabase(`bench_floor_${run}`);
   const projectDb = await createDatabase(`bench_loyalist_${run}`);
-  const floorPort = 18492;
-  const projectPort = 18493;
+  // free ports: another run may be going on the same machine
+  const floorPort = await freePort();
+  const projectPort = await freePort();
   const adminToken = randomBytes(16).toString('hex');
 
   start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
-  start(join(root, 'bin', 'loyalist'), ['serve', '--port', String(projectPort)], { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
+  const serve = ['serve', '--port', String(projectPort)];
+  if (opts.profile) start(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile)}`, join(root, 'bin', 'loyalist.js'), ...serve], { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
+  else start(join(root, 'bin', 'loyalist'), serve, { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
   const floor = `http://127.0.0.1:${floorPort}`;
   const project = `http://127.0.0.1:${projectPort}`;
   await waitFor(`${floor}/incentives/api/2.0/user_points/deposit`, 'POST');
@@ -242,6 +247,15 @@ function sendTransaction(retailer, user, i) {
       discounts: [],
     },
   };
+}
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer().once('error', fail).listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
 }
 
 async function createDatabase(name) {

@@ -41,7 +41,7 @@ const emptyBehavior = (): BehaviorState => ({ achieved: 0, achieved_at: [], last
 const emptyGoal = (): GoalState => ({ ...emptyBehavior(), current_count: 0, completed: false, seen: [] });
 
 /** Loads a member's progress (all of it, or for some behaviours). */
-export async function loadProgress(db: Db, retailerId: string, memberId: string, behaviorIds?: number[]): Promise<MemberProgress> {
+export async function loadProgress(db: Db, retailerId: string, memberId: string, behaviorIds?: number[], options: { optIns?: boolean } = {}): Promise<MemberProgress> {
   const progress: MemberProgress = { optedIn: new Map(), behaviors: new Map(), goals: new Map() };
   if (behaviorIds && !behaviorIds.length) return progress;
   let behaviors = db.selectFrom('member_behaviors').select(['behavior_id', 'achieved', 'achieved_at', 'last_event_at']).where('retailer_id', '=', retailerId).where('member_id', '=', memberId);
@@ -55,7 +55,9 @@ export async function loadProgress(db: Db, retailerId: string, memberId: string,
     goals = goals.where('behavior_id', 'in', behaviorIds);
   }
   const [campaignRows, behaviorRows, goalRows] = await Promise.all([
-    db.selectFrom('member_campaigns').select(['campaign_id', 'opted_in_at']).where('retailer_id', '=', retailerId).where('member_id', '=', memberId).where('opted_in_at', 'is not', null).execute(),
+    options.optIns === false
+      ? Promise.resolve([])
+      : db.selectFrom('member_campaigns').select(['campaign_id', 'opted_in_at']).where('retailer_id', '=', retailerId).where('member_id', '=', memberId).where('opted_in_at', 'is not', null).execute(),
     behaviors.execute(),
     goals.execute(),
   ]);
@@ -301,7 +303,8 @@ export async function recordCampaignEvent(
   if (!refs.length) return result;
 
   const behaviors = [...new Map(refs.map((r) => [r.behavior.id, r])).values()].map((r) => ({ campaign: r.campaign, behavior: r.behavior, goals: refs.filter((x) => x.behavior.id === r.behavior.id).map((x) => x.goal) }));
-  const progress = await loadProgress(tx, actor.retailerId, member.id, behaviors.map((b) => b.behavior.id));
+  // opt-ins are read only when a campaign counting this event needs one
+  const progress = await loadProgress(tx, actor.retailerId, member.id, behaviors.map((b) => b.behavior.id), { optIns: behaviors.some((b) => b.campaign.opt_in_required) });
   const dirtyBehaviors = new Set<number>();
   const dirtyGoals = new Set<string>();
   const touchedCampaigns = new Set<number>();
@@ -397,15 +400,13 @@ export async function recordCampaignEvent(
   await writeProgress(tx, actor.retailerId, member.id, progress, behaviors.map((b) => b.behavior), dirtyBehaviors, dirtyGoals);
   if (touchedCampaigns.size) {
     const now = new Date();
-    for (const id of touchedCampaigns) {
-      const campaign = catalog.byId.get(id)!;
-      const state = campaignView(campaign, facts, progress).state;
-      await tx
-        .insertInto('member_campaigns')
-        .values({ retailer_id: actor.retailerId, member_id: member.id, campaign_id: id, opted_in_at: null, state, updated_at: now })
-        .onConflict((oc) => oc.columns(['retailer_id', 'member_id', 'campaign_id']).doUpdateSet({ state, updated_at: now }))
-        .execute();
-    }
+    // one statement for every campaign touched
+    const rows = [...touchedCampaigns].map((id) => ({ retailer_id: actor.retailerId, member_id: member.id, campaign_id: id, opted_in_at: null, state: campaignView(catalog.byId.get(id)!, facts, progress).state, updated_at: now }));
+    await tx
+      .insertInto('member_campaigns')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['retailer_id', 'member_id', 'campaign_id']).doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: eb.ref('excluded.updated_at') })))
+      .execute();
   }
   if (awards.length) {
     const accounts = await listPointAccounts(tx, actor.retailerId);

@@ -17,8 +17,8 @@ import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
 import { applyPointChanges } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
-import { addTags, getTags } from '../tags/service.js';
-import { recordTimeline } from '../timeline/service.js';
+import { dropTags, getTags } from '../tags/service.js';
+import { timelineInsert, type TimelineEntry } from '../timeline/service.js';
 import { eventCountKey, evaluate, requirements, type Condition, type Facts } from './conditions.js';
 import type { OutcomeConfig, Rule, RuleLimits, TriggerType } from './config.js';
 import { DAY_MS, dayStart, periodAllows, streakComplete, streakWindowStart } from './limits.js';
@@ -105,6 +105,10 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
   const facts = await gatherFacts(tx, actor.retailerId, member.id, trigger, rules);
   const results: RuleOutcome[] = [];
   const derived: Trigger[] = [];
+  // the achievements and their timeline entries are written together after the loop:
+  // each rule is matched once per trigger, so no later rule's limits read them
+  const achievements: { retailer_id: string; member_id: string; rule_id: string; event_id: string | null; achieved_at: Date; outcomes: string; request_id: string | null }[] = [];
+  const achieved: TimelineEntry[] = [];
   let tierPointsChanged = false;
   for (const rule of rules) {
     if (!evaluate(rule.conditions, facts)) continue;
@@ -116,34 +120,34 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
       tierPointsChanged ||= done.tierPoints;
       if (done.derived) derived.push(done.derived);
     }
-    await tx
-      .insertInto('rule_achievements')
-      .values({
-        retailer_id: actor.retailerId,
-        member_id: member.id,
+    achievements.push({
+      retailer_id: actor.retailerId,
+      member_id: member.id,
+      rule_id: rule.id,
+      event_id: trigger.eventId ?? null,
+      achieved_at: trigger.occurredAt,
+      outcomes: JSON.stringify(applied),
+      request_id: actor.requestId ?? null,
+    });
+    achieved.push({
+      type: 'LOYALTY_RULE_ACHIEVED',
+      requestId: actor.requestId,
+      payload: {
         rule_id: rule.id,
-        event_id: trigger.eventId ?? null,
-        achieved_at: trigger.occurredAt,
-        outcomes: JSON.stringify(applied),
-        request_id: actor.requestId ?? null,
-      })
-      .execute();
-    await recordTimeline(tx, subjectOf(actor, member), [
-      {
-        type: 'LOYALTY_RULE_ACHIEVED',
-        requestId: actor.requestId,
-        payload: {
-          rule_id: rule.id,
-          rule_name: rule.name,
-          trigger: trigger.type,
-          ...(trigger.name ? { trigger_name: trigger.name } : {}),
-          ...(trigger.eventId ? { event_id: trigger.eventId } : {}),
-          event_time: trigger.occurredAt.toISOString(),
-          outcomes: applied.map(({ rule_id: _r, rule_name: _n, ...o }) => o),
-        },
+        rule_name: rule.name,
+        trigger: trigger.type,
+        ...(trigger.name ? { trigger_name: trigger.name } : {}),
+        ...(trigger.eventId ? { event_id: trigger.eventId } : {}),
+        event_time: trigger.occurredAt.toISOString(),
+        outcomes: applied.map(({ rule_id: _r, rule_name: _n, ...o }) => o),
       },
-    ]);
+    });
     results.push(...applied);
+  }
+  if (achievements.length) {
+    // one statement: the achievements and their timeline entries
+    const insert = tx.insertInto('rule_achievements').values(achievements);
+    await sql`WITH achieved AS (${insert}) ${timelineInsert(tx, subjectOf(actor, member), achieved)}`.execute(tx);
   }
   if (tierPointsChanged) {
     for (const change of await promote(tx, actor, member)) if (change.changed) derived.push({ type: 'tier_change', name: change.to.id, occurredAt: new Date(), context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
@@ -263,7 +267,7 @@ async function applyOutcome(tx: Db, actor: Actor, member: MemberSummary, rule: R
       }
       case 'tag': {
         result.tag = o.tag;
-        await addTags(tx, actor, member.id, [o.tag], o.ttl);
+        await dropTags(tx, actor, member, [o.tag], o.ttl);
         return { result: { ...result, is_outcome_applied: true }, tierPoints: false, derived: { type: 'tag', name: o.tag, occurredAt: now, context: { tag: o.tag } } };
       }
       case 'tier': {

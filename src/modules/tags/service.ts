@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
-import { lockMember, subjectOf, type Actor } from '../members/service.js';
+import { lockMember, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
 import { recordTimeline } from '../timeline/service.js';
 
 /** The member's live tags with their counts; expired tags are absent. */
@@ -24,6 +24,16 @@ export async function getTags(db: Db, retailerId: string, memberId: string, now 
  */
 export async function addTags(tx: Db, actor: Actor, memberId: string, tags: string[], ttlSeconds?: number): Promise<Record<string, number>> {
   const member = await lockMember(tx, actor.retailerId, memberId);
+  const now = await dropTags(tx, actor, member, tags, ttlSeconds);
+  return getTags(tx, actor.retailerId, member.id, now);
+}
+
+/**
+ * addTags for a caller that already holds the member's lock (the rules
+ * engine): writes the tags and their timeline entries, reads nothing back.
+ * Answers the time the tags were written.
+ */
+export async function dropTags(tx: Db, actor: Actor, member: MemberSummary, tags: string[], ttlSeconds?: number): Promise<Date> {
   const names = [...new Set(tags.map((t) => t.trim()))];
   if (!names.length || names.some((t) => !t)) throw new DomainError('missing_data', 'tags: give at least one non-empty tag', 'tags');
   const now = new Date();
@@ -65,7 +75,7 @@ export async function addTags(tx: Db, actor: Actor, memberId: string, tags: stri
       payload: { tag: w.tag, tag_count: w.count, tag_date: now.toISOString(), ...(ttlSeconds !== undefined ? { ttl: ttlSeconds } : {}) },
     })),
   );
-  return getTags(tx, actor.retailerId, member.id, now);
+  return now;
 }
 
 /** Removes expired tags (run by the worker); reads already hide them. */

@@ -41,16 +41,16 @@ function renderExport(r: PrivacyRequest, path: string) {
   };
 }
 
-const RestrictBody = Type.Optional(
-  Type.Object(
-    {
-      restrict: Type.Optional(Type.Boolean({ description: 'true: restrict; false: reinstate; absent: toggle' })),
-      reinstate: Type.Optional(Type.Boolean()),
-      action: Type.Optional(Type.Union([Type.Literal('restrict'), Type.Literal('reinstate')])),
-    },
-    { additionalProperties: true },
-  ),
-);
+/** 1.5.4 sends no body: the status toggles. A body may say which: {restrict: bool}, {reinstate: bool} or {action}. */
+function restrictWish(body: unknown): boolean | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const b = body as Record<string, unknown>;
+  const flag = (v: unknown) => (v === true || v === 'true' ? true : v === false || v === 'false' ? false : undefined);
+  if (flag(b.restrict) !== undefined) return flag(b.restrict);
+  if (flag(b.reinstate) !== undefined) return !flag(b.reinstate);
+  if (b.action === 'restrict' || b.action === 'reinstate') return b.action === 'restrict';
+  return undefined;
+}
 
 /** Core privacy requests (collection 1.5.x) under /users/:user_id and /external/users/:external_id. */
 export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -96,11 +96,10 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { status: 'ok', gdpr_user_data: { ...renderPrivacyRequest(found), data: found.status === 'completed' ? found.document : null } };
     });
 
-    app.post(`${base}/restrict`, { schema: { summary: 'Restrict or reinstate the member at once (1.5.4); no body: toggle', tags, params, body: RestrictBody } }, async (request) => {
+    app.post(`${base}/restrict`, { schema: { summary: 'Restrict or reinstate the member at once (1.5.4); no body: toggle', tags, params } }, async (request) => {
       const found = await memberFromPath(db, tenantOf(request), request.params);
       const actor = actorOf(request);
-      const body = request.body ?? {};
-      const restrict = body.restrict ?? (body.reinstate !== undefined ? !body.reinstate : body.action ? body.action === 'restrict' : undefined);
+      const restrict = restrictWish(request.body);
       await db.transaction().execute(async (tx) => restrictMember(tx, actor, await lockMember(tx, actor.retailerId, found.id), restrict));
       return { status: 'ok' };
     });

@@ -134,13 +134,12 @@ export async function cancelPrivacyRequest(tx: Db, actor: Actor, memberId: strin
 
 /**
  * Carries out one due forget or export request, in the caller's transaction
- * (the worker's, which deletes the job when this commits). A cancelled or
- * finished request is left alone; one not yet due waits.
+ * (the worker's, which deletes the job when this commits; the job's run_at
+ * is the end of the grace period). A cancelled or finished request is left alone.
  */
 export async function processPrivacyRequest(tx: Db, requestId: number | string, now = new Date()): Promise<PrivacyRequest | undefined> {
   const request = await tx.selectFrom('privacy_requests').selectAll().where('id', '=', String(requestId)).forUpdate().executeTakeFirst();
   if (!request || request.status !== 'pending') return request;
-  if (request.due_at.getTime() > now.getTime()) throw new Error(`privacy request ${requestId} is not due before ${request.due_at.toISOString()}`);
   const retailer = await tx.selectFrom('retailers').select('number').where('id', '=', request.retailer_id).executeTakeFirstOrThrow();
   const actor: Actor = { retailerId: request.retailer_id, retailerNumber: retailer.number, requestId: request.request_id ?? undefined };
   // the member's row lock serializes this with every other write of the member

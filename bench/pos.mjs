@@ -67,7 +67,7 @@ async function main() {
   const adminToken = randomBytes(16).toString('hex');
 
   start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
-  start(join(root, 'bin', 'loyalist'), ['serve', '--port', String(projectPort)], { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
+  start(process.env.BENCH_PROFILE ? process.execPath : join(root, 'bin', 'loyalist'), [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, join(root, 'bin', 'loyalist.js')] : []), 'serve', '--port', String(projectPort)], { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
   const floor = `http://127.0.0.1:${floorPort}`;
   const project = `http://127.0.0.1:${projectPort}`;
   await waitFor(`${floor}/api/2.0/send_transaction`, 'POST');

@@ -3,7 +3,7 @@ import { DomainError } from '../errors.js';
 import { recordCampaignEvent } from '../modules/campaigns/index.js';
 import { lockMemberRef, subjectOf, type Actor, type MemberSummary } from '../modules/members/service.js';
 import type { Basket } from '../modules/offers/discount.js';
-import { redeemUserOffer, reinstateUserOffer, STATUS } from '../modules/offers/user-offers.js';
+import { redeemUserOffer, reinstateUserOffer } from '../modules/offers/user-offers.js';
 import { applyPointChanges } from '../modules/points/ledger.js';
 import { fromDb, parseAmount, toJson, type Amount } from '../modules/points/amount.js';
 import { runRules } from '../modules/rules/engine.js';
@@ -66,7 +66,8 @@ interface Purchase {
 export async function sendTransaction(db: Db, actor: Actor, input: SendTransactionInput): Promise<SendTransactionResult> {
   return db.transaction().execute(async (tx) => {
     const member = input.userRef ? await lockMemberRef(tx, actor.retailerId, input.userRef) : undefined;
-    const { id, existing } = await storeTransaction(tx, actor.retailerId, { ...input, memberId: member?.id ?? null });
+    const named = [...new Set(input.discountUserOfferIds.filter(isUuid).map((x) => x.toLowerCase()))];
+    const { id, existing, offerIds } = await storeTransaction(tx, actor.retailerId, { ...input, memberId: member?.id ?? null }, member && { memberId: member.id, userOfferIds: named });
     if (existing) {
       if (input.isVoided && !existing.is_voided) {
         await voidTransaction(tx, actor, existing, member);
@@ -87,28 +88,16 @@ export async function sendTransaction(db: Db, actor: Actor, input: SendTransacti
       isClosed: input.isClosed ?? true,
       occurredAt: input.modifiedTime ?? input.openTime ?? new Date(),
     };
-    const redeemed = await redeemOffers(tx, actor, member, purchase, input.basket, input.discountUserOfferIds);
+    const redeemed = await redeemOffers(tx, actor, purchase, input.basket, offerIds);
     await earn(tx, actor, member, purchase, redeemed);
     return { id, created: true, voided: false };
   });
 }
 
-/** Redeems the member's offers locked to this transaction or named by its discounts; answers their ids. */
-async function redeemOffers(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, basket: Basket, discountIds: string[]): Promise<string[]> {
-  const named = [...new Set(discountIds.filter(isUuid).map((id) => id.toLowerCase()))];
-  const candidates = await tx
-    .selectFrom('user_offers')
-    .select('id')
-    .where('retailer_id', '=', actor.retailerId)
-    .where('member_id', '=', member.id)
-    .where((eb) => {
-      const locked = eb.and([eb('lock_key', '=', p.transactionId), eb('status', '=', STATUS.locked)]);
-      return named.length ? eb.or([locked, eb.and([eb('id', 'in', named), eb('status', 'in', [STATUS.issued, STATUS.locked])])]) : locked;
-    })
-    .orderBy('id')
-    .execute();
+/** Redeems the member's offers locked to this transaction or named by its discounts (found with the insert); answers their ids. */
+async function redeemOffers(tx: Db, actor: Actor, p: Purchase, basket: Basket, candidates: string[]): Promise<string[]> {
   const redeemed: string[] = [];
-  for (const { id } of candidates) {
+  for (const id of candidates) {
     try {
       await redeemUserOffer(tx, actor, id, { storeId: p.storeId, transactionKey: p.transactionId, basket });
       redeemed.push(id);

@@ -22,6 +22,7 @@ import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amo
 import { availablePoints, memberBalances } from '../../modules/points/queries.js';
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
 import { findStore } from '../../modules/tenants/service.js';
+import { ConfigCache } from '../../lib/config-cache.js';
 import { claimTransaction, sendTransaction } from '../../flows/send-transaction.js';
 import { actorOf, tenantOf } from '../context.js';
 import { renderProfile } from '../core/render.js';
@@ -80,11 +81,29 @@ export function posBasket(transaction: PosTransaction): Basket {
   return { lines, subtotal: transaction.subtotal === undefined ? undefined : parseAmount(transaction.subtotal, 'transaction.subtotal') };
 }
 
+/** The retailer's stores the tills name, kept for a few seconds like other configuration (every POS request checks its store); a retired store is refused within the cache's lifetime. */
+const storesCache = new ConfigCache<Map<string, Promise<boolean>>>();
+
+async function knownStore(db: Db, retailerId: string, storeId: string): Promise<boolean> {
+  const stores = await storesCache.get(retailerId, async () => new Map());
+  const key = storeId.toLowerCase();
+  let known = stores.get(key);
+  if (!known) {
+    // only found stores are kept: a store added meanwhile is known at once
+    known = findStore(db, retailerId, key).then(
+      (s) => (s === undefined && stores.delete(key), s !== undefined),
+      (err) => (stores.delete(key), Promise.reject(err)),
+    );
+    if (stores.size < 1000) stores.set(key, known);
+  }
+  return known;
+}
+
 /** The envelope's client_id must be the token's retailer and store_id one of its stores. */
 export async function checkEnvelope(db: Db, request: FastifyRequest, body: { client_id: string; store_id: string }): Promise<void> {
   const tenant = tenantOf(request);
   if (body.client_id.toLowerCase() !== tenant.retailerId) throw new DomainError('not_found', 'client_id: no such client for this token', 'client_id');
-  if (!(await findStore(db, tenant.retailerId, body.store_id))) throw new DomainError('store_not_found', `store_id: store ${body.store_id} not found`, 'store_id');
+  if (!(await knownStore(db, tenant.retailerId, body.store_id))) throw new DomainError('store_not_found', `store_id: store ${body.store_id} not found`, 'store_id');
 }
 
 /** The POS discount object (5.2.1): what the offer does to the basket. */

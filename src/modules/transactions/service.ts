@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { PosTransactionsTable } from '../../db/schema.js';
+import { STATUS } from '../offers/user-offers.js';
 import { parseAmount, toDecimal, type Amount } from '../points/amount.js';
 import { timelineInsert, type TimelineEntry, type TimelineSubject } from '../timeline/service.js';
 
@@ -43,10 +44,15 @@ export interface EarnedPoints {
  * already: answers its id, and the stored row (locked) when it was there already. A concurrent
  * insert of the same key waits on the unique index and then finds the row.
  */
-export async function storeTransaction(tx: Db, retailerId: string, input: TransactionInput): Promise<{ id: string; existing?: PosTransactionRow }> {
+export async function storeTransaction(
+  tx: Db,
+  retailerId: string,
+  input: TransactionInput,
+  offers?: { memberId: string; userOfferIds: string[] },
+): Promise<{ id: string; existing?: PosTransactionRow; offerIds: string[] }> {
   const id = randomUUID();
   const now = new Date();
-  const inserted = await tx
+  const insert = tx
     .insertInto('pos_transactions')
     .values({
       retailer_id: retailerId,
@@ -74,11 +80,19 @@ export async function storeTransaction(tx: Db, retailerId: string, input: Transa
       request_id: input.requestId ?? null,
     })
     .onConflict((oc) => oc.columns(['retailer_id', 'store_id', 'transaction_id']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) return { id: inserted.id };
+    .returning('id');
+  // in the same round trip: the member's offers locked to this transaction or named by its discounts
+  const { rows } = await sql<{ id: string | null; offers: string[] }>`
+    WITH inserted AS (${insert})
+    SELECT (SELECT id FROM inserted) AS id,
+           ARRAY(SELECT u.id FROM user_offers u
+                  WHERE u.retailer_id = ${retailerId} AND u.member_id = ${offers?.memberId ?? null}
+                    AND ((u.lock_key = ${input.transactionId} AND u.status = ${STATUS.locked})
+                         OR (u.id = ANY(${offers?.userOfferIds ?? []}::uuid[]) AND u.status IN (${STATUS.issued}, ${STATUS.locked})))
+                  ORDER BY u.id)::text[] AS offers`.execute(tx);
+  if (rows[0].id) return { id: rows[0].id, offerIds: rows[0].offers };
   const existing = (await lockTransaction(tx, retailerId, input.storeId, input.transactionId))!;
-  return { id: existing.id, existing };
+  return { id: existing.id, existing, offerIds: [] };
 }
 
 export async function lockTransaction(tx: Db, retailerId: string, storeId: string, transactionId: string): Promise<PosTransactionRow | undefined> {

@@ -10,6 +10,7 @@ import { applyPointChanges } from './modules/points/ledger.js';
 import { evaluateTiers } from './flows/points.js';
 import { getOffer } from './modules/offers/catalog.js';
 import { issueOffer, redeemUserOffer } from './modules/offers/user-offers.js';
+import { seedDemoMerge } from './modules/merge/demo.js';
 import { applyProgram, parseProgramText } from './modules/program/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
 import { findRetailer } from './modules/tenants/service.js';
@@ -72,6 +73,7 @@ export async function loadDemo(db: Db, endpoint: string): Promise<Record<string,
         if (o.redeemed) await redeemUserOffer(tx, actor, userOffer.id, { storeId: DEMO.storeId, manual: true });
       }
     }
+    await seedDemoMerge(tx, actor);
     return issueCredentials(tx, retailer.id);
   });
 

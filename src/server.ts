@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { migrate, openDatabase } from './db/index.js';
 import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { startWorker } from './jobs/worker.js';
+import { privacyJobHandlers } from './modules/privacy/service.js';
 
 export interface ServeOptions {
   demo?: boolean;
@@ -21,7 +22,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
 
   const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log });
   const address = await app.listen({ port: config.port, host: config.host });
-  const worker = config.worker ? await startWorker(database.db, log, { replayWindowSeconds: config.replayWindowSeconds }) : undefined;
+  const worker = config.worker ? await startWorker(database.db, log, { replayWindowSeconds: config.replayWindowSeconds, handlers: privacyJobHandlers }) : undefined;
 
   if (options.demo) {
     const { port } = app.server.address() as { port: number };

@@ -118,15 +118,16 @@ describe('privacy requests on PostgreSQL', () => {
     assert.equal(missing.json.errors.code, 'privacy_request_not_found');
   });
 
-  it('restricts and reinstates at once (1.5.4), toggling without a body, with timeline entries', async () => {
+  it('restricts at once (1.5.4, no body), idempotently, and reinstates, with timeline entries', async () => {
     const member = await createMemberViaApi(t.app, tenant);
     const status = async () => (await t.db.selectFrom('members').select('account_status').where('id', '=', member.id).executeTakeFirstOrThrow()).account_status;
     const r1 = await req('POST', `/users/${member.id}/privacy/restrict`);
     assert.deepEqual(r1.json, { status: 'ok' });
     assert.equal(await status(), 'restricted');
     await req('POST', `/users/${member.id}/privacy/restrict`);
+    assert.equal(await status(), 'restricted');
+    assert.deepEqual((await req('POST', `/users/${member.id}/privacy/reinstate`)).json, { status: 'ok' });
     assert.equal(await status(), 'good');
-    await req('POST', `/users/${member.id}/privacy/restrict`, { restrict: true });
     await req('POST', `/users/${member.id}/privacy/restrict`, { restrict: true });
     assert.equal(await status(), 'restricted');
     await req('POST', `/users/${member.id}/privacy/restrict`, { action: 'reinstate' });
@@ -134,7 +135,7 @@ describe('privacy requests on PostgreSQL', () => {
     const types = (await t.db.selectFrom('timeline_events').select('event_type_id').where('member_id', '=', member.id).where('event_type_id', 'in', [187, 188]).orderBy('id').execute()).map((r) => r.event_type_id);
     assert.deepEqual(types, [187, 188, 187, 188]);
     const list = await req('GET', `/users/${member.id}/privacy`);
-    assert.deepEqual(list.json.privacy_requests.map((r: any) => r.request_type), ['reinstate', 'restrict', 'restrict', 'reinstate', 'restrict']);
+    assert.deepEqual(list.json.privacy_requests.map((r: any) => r.request_type), ['reinstate', 'restrict', 'reinstate', 'restrict', 'restrict']);
     assert.ok(list.json.privacy_requests.every((r: any) => r.status === 'completed'));
   });
 

@@ -3,6 +3,8 @@ import { DomainError } from '../../errors.js';
 import { accessDenied, basicCredentials, messageIdKey, registerSurface, type Surface } from '../surface.js';
 import { campaignRoutesV1, campaignRoutesV2 } from './campaigns.js';
 import { eventRoutes } from './events.js';
+import { mergeRoutes } from './merge.js';
+import { privacyRoutes } from './privacy.js';
 import { tagRoutes } from './tags.js';
 import { timelineRoutes } from './timelines.js';
 import { userRoutes } from './users.js';
@@ -32,6 +34,8 @@ export function registerCoreApi(app: FastifyInstance): void {
     await scope.register(tagRoutes);
     await scope.register(timelineRoutes);
     await scope.register(campaignRoutesV1);
+    await scope.register(privacyRoutes);
+    await scope.register(mergeRoutes);
   };
   const v2: FastifyPluginAsync = async (scope) => {
     await scope.register(campaignRoutesV2);

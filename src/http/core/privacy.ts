@@ -41,15 +41,17 @@ function renderExport(r: PrivacyRequest, path: string) {
   };
 }
 
-/** 1.5.4 sends no body: the status toggles. A body may say which: {restrict: bool}, {reinstate: bool} or {action}. */
-function restrictWish(body: unknown): boolean | undefined {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+/** 1.5.4 sends no body: restrict. A body may say which: {restrict: bool}, {reinstate: bool} or {action}; POST …/reinstate reinstates. */
+function restrictWish(body: unknown): boolean {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return true;
   const b = body as Record<string, unknown>;
   const flag = (v: unknown) => (v === true || v === 'true' ? true : v === false || v === 'false' ? false : undefined);
-  if (flag(b.restrict) !== undefined) return flag(b.restrict);
-  if (flag(b.reinstate) !== undefined) return !flag(b.reinstate);
+  const restrict = flag(b.restrict);
+  if (restrict !== undefined) return restrict;
+  const reinstate = flag(b.reinstate);
+  if (reinstate !== undefined) return !reinstate;
   if (b.action === 'restrict' || b.action === 'reinstate') return b.action === 'restrict';
-  return undefined;
+  return true;
 }
 
 /** Core privacy requests (collection 1.5.x) under /users/:user_id and /external/users/:external_id. */
@@ -96,13 +98,18 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { status: 'ok', gdpr_user_data: { ...renderPrivacyRequest(found), data: found.status === 'completed' ? found.document : null } };
     });
 
-    app.post(`${base}/restrict`, { schema: { summary: 'Restrict or reinstate the member at once (1.5.4); no body: toggle', tags, params } }, async (request) => {
-      const found = await memberFromPath(db, tenantOf(request), request.params);
-      const actor = actorOf(request);
-      const restrict = restrictWish(request.body);
-      await db.transaction().execute(async (tx) => restrictMember(tx, actor, await lockMember(tx, actor.retailerId, found.id), restrict));
-      return { status: 'ok' };
-    });
+    for (const [action, summary] of [
+      ['restrict', 'Restrict the member at once (1.5.4); a body {reinstate: true} reinstates'],
+      ['reinstate', 'Reinstate a restricted member at once'],
+    ] as const) {
+      app.post(`${base}/${action}`, { schema: { summary, tags, params } }, async (request) => {
+        const found = await memberFromPath(db, tenantOf(request), request.params);
+        const actor = actorOf(request);
+        const restrict = action === 'restrict' && restrictWish(request.body);
+        await db.transaction().execute(async (tx) => restrictMember(tx, actor, await lockMember(tx, actor.retailerId, found.id), restrict));
+        return { status: 'ok' };
+      });
+    }
 
     const cancel = async (request: { params: { user_id?: string; external_id?: string; request_id: string } } & Parameters<typeof tenantOf>[0]) => {
       const found = await memberFromPath(db, tenantOf(request), request.params);

@@ -17,6 +17,8 @@ export function registerPosApi(app: FastifyInstance): void {
     // the same request_id with the same body, store and operation gets the stored answer;
     // with another body it is a new request (integrations send "1" every time)
     replayKey(request) {
+      // lookup changes nothing: answering it again is the same as replaying it
+      if (request.url.split('?')[0].endsWith('/lookup')) return undefined;
       const body = request.body as { request_id?: unknown; store_id?: unknown } | undefined;
       if (typeof body?.request_id !== 'string' && typeof body?.request_id !== 'number') return undefined;
       const digest = createHash('sha256').update(request.rawBody ?? '').digest('base64url');

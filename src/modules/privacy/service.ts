@@ -88,10 +88,10 @@ export async function requestPrivacyAction(tx: Db, actor: Actor, member: MemberS
  * or reinstates ('good') a member at once, with its timeline entry; without
  * `restrict` the status toggles. The caller holds the member's lock.
  */
-export async function restrictMember(tx: Db, actor: Actor, member: MemberSummary, restrict?: boolean): Promise<{ request: PrivacyRequest; restricted: boolean }> {
+export async function restrictMember(tx: Db, actor: Actor, member: MemberSummary, restrict: boolean): Promise<{ request: PrivacyRequest; restricted: boolean }> {
   const row = await tx.selectFrom('members').select('account_status').where('retailer_id', '=', actor.retailerId).where('id', '=', member.id).executeTakeFirstOrThrow();
   const wasRestricted = row.account_status === 'restricted';
-  const restricted = restrict ?? !wasRestricted;
+  const restricted = restrict;
   const request = await insertRequest(tx, actor, member.id, restricted ? 'restrict' : 'reinstate', new Date(), true);
   if (restricted !== wasRestricted) {
     await tx.updateTable('members').set({ account_status: restricted ? 'restricted' : 'good', updated_at: new Date() }).where('retailer_id', '=', actor.retailerId).where('id', '=', member.id).execute();

@@ -15,7 +15,7 @@ import { subjectOf, updateMember, type Actor, type MemberSummary } from '../memb
 import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
-import { applyPointChanges } from '../points/ledger.js';
+import { applyPointChanges, type DepositDetail } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
 import { dropTags, getTags } from '../tags/service.js';
 import { timelineInsert, type TimelineEntry } from '../timeline/service.js';
@@ -110,16 +110,24 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
   const achievements: { retailer_id: string; member_id: string; rule_id: string; event_id: string | null; achieved_at: Date; outcomes: string; request_id: string | null }[] = [];
   const achieved: TimelineEntry[] = [];
   let tierPointsChanged = false;
-  for (const rule of rules) {
-    if (!evaluate(rule.conditions, facts)) continue;
-    if (!(await withinLimits(tx, actor.retailerId, member.id, rule, trigger))) continue;
+  const passed = rules.filter((rule) => evaluate(rule.conditions, facts));
+  const limitStates = await readLimitStates(tx, actor.retailerId, member.id, passed, trigger.occurredAt);
+  // the points outcomes of every rule achieved are deposited together, each answered on its own
+  const deposits: { result: RuleOutcome; detail: DepositDetail }[] = [];
+  const achievedRules: { rule: Rule; applied: RuleOutcome[] }[] = [];
+  for (const rule of passed) {
+    if (!(await withinLimits(tx, actor.retailerId, member.id, rule, trigger, limitStates.get(rule.id)))) continue;
     const applied: RuleOutcome[] = [];
     for (const outcome of rule.outcomes) {
       const done = await applyOutcome(tx, actor, member, rule, outcome, trigger);
       applied.push(done.result);
-      tierPointsChanged ||= done.tierPoints;
+      if (done.deposit) deposits.push({ result: done.result, detail: done.deposit });
       if (done.derived) derived.push(done.derived);
     }
+    achievedRules.push({ rule, applied });
+  }
+  if (deposits.length) tierPointsChanged = await depositOutcomes(tx, actor, member, deposits);
+  for (const { rule, applied } of achievedRules) {
     achievements.push({
       retailer_id: actor.retailerId,
       member_id: member.id,
@@ -189,29 +197,64 @@ async function gatherFacts(tx: Db, retailerId: string, memberId: string, trigger
   return facts;
 }
 
-/** The rule's limits against the member's achievements, at the trigger's time. */
-async function withinLimits(tx: Db, retailerId: string, memberId: string, rule: Rule, trigger: Trigger): Promise<boolean> {
+/** What the member's achievements of one rule are, as its limits need them (readLimitStates). */
+interface LimitState {
+  /** limits.total: all its achievements. */
+  total: number | null;
+  /** limits.per_period: its achievement times (ms) within (t - period, t + period). */
+  periodTimes: number[] | null;
+  /** limits.min_seconds_between: its achievements within (t - gap, t + gap). */
+  gapCount: number | null;
+  /** limits.consecutive_days: its latest achievement before the end of the trigger's day. */
+  last: Date | null;
+}
+
+const hasLimits = (limits: RuleLimits) => !!(limits.total || limits.per_period || limits.min_seconds_between || limits.consecutive_days);
+
+/** The limit state of every rule with limits, at the trigger's time `t`, in one statement. */
+async function readLimitStates(tx: Db, retailerId: string, memberId: string, rules: Rule[], t: Date): Promise<Map<string, LimitState>> {
+  const limited = rules.filter((r) => hasLimits(r.limits));
+  const states = new Map<string, LimitState>();
+  if (!limited.length) return states;
+  const ms = t.getTime();
+  const at = (x: number | null) => (x === null ? null : new Date(x).toISOString());
+  const period = (r: Rule) => (r.limits.per_period ? r.limits.per_period.seconds * 1000 : null);
+  const gap = (r: Rule) => (r.limits.min_seconds_between ? r.limits.min_seconds_between * 1000 : null);
+  const { rows } = await sql<{ rule_id: string; total: string | null; period_times: Date[] | null; gap_count: string | null; last: Date | null }>`
+    SELECT r.rule_id,
+           CASE WHEN r.want_total THEN (SELECT count(*) FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id) END AS total,
+           CASE WHEN r.plo IS NOT NULL THEN ARRAY(SELECT a.achieved_at FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id AND a.achieved_at > r.plo AND a.achieved_at < r.phi) END AS period_times,
+           CASE WHEN r.glo IS NOT NULL THEN (SELECT count(*) FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id AND a.achieved_at > r.glo AND a.achieved_at < r.ghi) END AS gap_count,
+           CASE WHEN r.day_end IS NOT NULL THEN (SELECT a.achieved_at FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id AND a.achieved_at < r.day_end ORDER BY a.achieved_at DESC LIMIT 1) END AS last
+      FROM unnest(${limited.map((r) => r.id)}::uuid[], ${limited.map((r) => !!r.limits.total)}::boolean[],
+                  ${limited.map((r) => at(period(r) === null ? null : ms - period(r)!))}::timestamptz[], ${limited.map((r) => at(period(r) === null ? null : ms + period(r)!))}::timestamptz[],
+                  ${limited.map((r) => at(gap(r) === null ? null : ms - gap(r)!))}::timestamptz[], ${limited.map((r) => at(gap(r) === null ? null : ms + gap(r)!))}::timestamptz[],
+                  ${limited.map((r) => at(r.limits.consecutive_days ? dayStart(t).getTime() + DAY_MS : null))}::timestamptz[])
+           AS r(rule_id, want_total, plo, phi, glo, ghi, day_end)`.execute(tx);
+  for (const row of rows) {
+    states.set(row.rule_id, {
+      total: row.total === null ? null : Number(row.total),
+      periodTimes: row.period_times === null ? null : row.period_times.map((d) => new Date(d).getTime()),
+      gapCount: row.gap_count === null ? null : Number(row.gap_count),
+      last: row.last === null ? null : new Date(row.last),
+    });
+  }
+  return states;
+}
+
+/** The rule's limits against the member's achievements (read by readLimitStates), at the trigger's time. */
+async function withinLimits(tx: Db, retailerId: string, memberId: string, rule: Rule, trigger: Trigger, state: LimitState | undefined): Promise<boolean> {
   const limits = rule.limits;
-  if (!limits.total && !limits.per_period && !limits.min_seconds_between && !limits.consecutive_days) return true;
+  if (!hasLimits(limits)) return true;
+  if (!state) throw new Error(`rule ${rule.id}: limit state not read`);
   const t = trigger.occurredAt;
-  const achievements = () => tx.selectFrom('rule_achievements').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).where('rule_id', '=', rule.id);
-  const count = async (q: ReturnType<typeof achievements>) => Number((await q.select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
-  if (limits.total && (await count(achievements())) >= limits.total) return false;
-  if (limits.per_period) {
-    const period = limits.per_period.seconds * 1000;
-    const near = await achievements().select('achieved_at').where('achieved_at', '>', new Date(t.getTime() - period)).where('achieved_at', '<', new Date(t.getTime() + period)).execute();
-    if (!periodAllows(near.map((a) => a.achieved_at.getTime()), t.getTime(), period, limits.per_period.count)) return false;
-  }
-  if (limits.min_seconds_between) {
-    const gap = limits.min_seconds_between * 1000;
-    const near = achievements().where('achieved_at', '>', new Date(t.getTime() - gap)).where('achieved_at', '<', new Date(t.getTime() + gap));
-    if ((await count(near)) > 0) return false;
-  }
+  if (limits.total && state.total! >= limits.total) return false;
+  if (limits.per_period && !periodAllows(state.periodTimes!, t.getTime(), limits.per_period.seconds * 1000, limits.per_period.count)) return false;
+  if (limits.min_seconds_between && state.gapCount! > 0) return false;
   if (limits.consecutive_days) {
     const n = limits.consecutive_days;
     const end = new Date(dayStart(t).getTime() + DAY_MS);
-    const last = await achievements().select('achieved_at').where('achieved_at', '<', end).orderBy('achieved_at', 'desc').limit(1).executeTakeFirst();
-    const from = streakWindowStart(t, n, last?.achieved_at);
+    const from = streakWindowStart(t, n, state.last);
     const name = trigger.type === 'event' ? trigger.name! : trigger.type;
     if (!streakComplete(await eventDays(tx, retailerId, memberId, name, from, end), t, n)) return false;
   }
@@ -220,8 +263,31 @@ async function withinLimits(tx: Db, retailerId: string, memberId: string, rule: 
 
 interface Applied {
   result: RuleOutcome;
-  tierPoints: boolean;
+  /** A points outcome's deposit, made with the other outcomes' (depositOutcomes), which answers `result`. */
+  deposit?: DepositDetail;
   derived?: Trigger;
+}
+
+/**
+ * Deposits the points outcomes of the rules one trigger achieved in one
+ * point change: each outcome is its own detail, applied in order, and a
+ * refused one (account inactive, maximum balance) is answered not applied
+ * with its code while the others stand. Answers whether tier points arrived.
+ */
+async function depositOutcomes(tx: Db, actor: Actor, member: MemberSummary, deposits: { result: RuleOutcome; detail: DepositDetail }[]): Promise<boolean> {
+  const outcome = await applyPointChanges(
+    tx,
+    actor,
+    member,
+    deposits.map((d) => d.detail),
+    { allowPartialSuccess: true },
+  );
+  for (const r of outcome.results) {
+    const { result, detail } = deposits[r.index];
+    if (r.ok) Object.assign(result, { is_outcome_applied: true, points_awarded: toJson(detail.amount) });
+    else result.error = { code: r.error!.code, message: `deposit_details[0]: ${r.error!.message}` };
+  }
+  return outcome.tierPointsChanged;
 }
 
 /**
@@ -238,37 +304,31 @@ async function applyOutcome(tx: Db, actor: Actor, member: MemberSummary, rule: R
         result.point_account_id = o.point_account_id;
         const computed = pointsFor(o.amount, trigger.context);
         if (!computed.ok) throw new DomainError(computed.code, computed.message);
-        if (computed.amount <= ZERO) return { result: { ...result, error: { code: 'validation', message: 'no points to award' } }, tierPoints: false };
-        const outcome = await applyPointChanges(
-          tx,
-          actor,
-          member,
-          [
-            {
-              kind: 'deposit',
-              point_account_id: o.point_account_id,
-              amount: computed.amount,
-              point_source_id: o.point_source_id,
-              reference_type: 'loyalty_rule',
-              reference_id: rule.id,
-              transaction_id: typeof trigger.context.transaction_id === 'string' ? trigger.context.transaction_id : undefined,
-            },
-          ],
-          { allowPartialSuccess: false },
-        );
-        return { result: { ...result, is_outcome_applied: true, points_awarded: toJson(computed.amount) }, tierPoints: outcome.tierPointsChanged };
+        if (computed.amount <= ZERO) return { result: { ...result, error: { code: 'validation', message: 'no points to award' } } };
+        return {
+          result,
+          deposit: {
+            kind: 'deposit',
+            point_account_id: o.point_account_id,
+            amount: computed.amount,
+            point_source_id: o.point_source_id,
+            reference_type: 'loyalty_rule',
+            reference_id: rule.id,
+            transaction_id: typeof trigger.context.transaction_id === 'string' ? trigger.context.transaction_id : undefined,
+          },
+        };
       }
       case 'offer': {
         result.offer_id = o.offer_id;
         const offer = await findOffer(tx, actor.retailerId, o.offer_id);
         if (!offer) throw new DomainError('offer_not_found', `offer ${o.offer_id} not found`);
         const userOffer = await issueOffer(tx, actor, member, offer, { source: 'rule', now });
-        return { result: { ...result, offer_id: offer.id, user_offer_id: userOffer.id, is_outcome_applied: true }, tierPoints: false };
+        return { result: { ...result, offer_id: offer.id, user_offer_id: userOffer.id, is_outcome_applied: true } };
       }
       case 'tag': {
         result.tag = o.tag;
         await dropTags(tx, actor, member, [o.tag], o.ttl);
-        return { result: { ...result, is_outcome_applied: true }, tierPoints: false, derived: { type: 'tag', name: o.tag, occurredAt: now, context: { tag: o.tag } } };
+        return { result: { ...result, is_outcome_applied: true }, derived: { type: 'tag', name: o.tag, occurredAt: now, context: { tag: o.tag } } };
       }
       case 'tier': {
         result.tier_level_id = o.tier_level_id;
@@ -278,7 +338,6 @@ async function applyOutcome(tx: Db, actor: Actor, member: MemberSummary, rule: R
         const change = await moveMember(tx, actor, member, system, o.tier_level_id, {});
         return {
           result: { ...result, is_outcome_applied: true },
-          tierPoints: false,
           derived: change.changed ? { type: 'tier_change', name: change.to.id, occurredAt: now, context: { tier_system_id: system.id, tier_level_id: change.to.id } } : undefined,
         };
       }
@@ -287,11 +346,11 @@ async function applyOutcome(tx: Db, actor: Actor, member: MemberSummary, rule: R
         const value = o.from !== undefined ? contextValue(trigger.context, o.from) : o.value;
         if (value === undefined) throw new DomainError('missing_data', `context.${o.from}: absent, attribute not set`);
         await updateMember(tx, actor, member.id, { user_profile: { [o.name]: value } });
-        return { result: { ...result, is_outcome_applied: true }, tierPoints: false, derived: { type: 'profile_change', name: o.name, occurredAt: now, context: { attribute: o.name, value } } };
+        return { result: { ...result, is_outcome_applied: true }, derived: { type: 'profile_change', name: o.name, occurredAt: now, context: { attribute: o.name, value } } };
       }
     }
   } catch (err) {
     if (!(err instanceof DomainError) || err.status >= 500) throw err;
-    return { result: { ...result, error: { code: err.code, message: err.message } }, tierPoints: false };
+    return { result: { ...result, error: { code: err.code, message: err.message } } };
   }
 }

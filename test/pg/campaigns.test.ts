@@ -13,15 +13,12 @@ import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type
 import { pointsProgram, tierProgram } from '../support/factories.js';
 import type { Db } from '../../src/db/index.js';
 import { DomainError } from '../../src/errors.js';
-import { accessDenied, basicCredentials, registerSurface } from '../../src/http/surface.js';
-import { campaignRoutesV1, campaignRoutesV2 } from '../../src/http/core/campaigns.js';
 import { changePoints } from '../../src/flows/points.js';
 import { lockMemberRef } from '../../src/modules/members/service.js';
 import { availablePoints } from '../../src/modules/points/queries.js';
 import { toJson } from '../../src/modules/points/amount.js';
 import { CampaignsProgramSchema, applyCampaignConfig, campaignCatalog, exportCampaignConfig, type CampaignConfig } from '../../src/modules/campaigns/config.js';
 import { recordCampaignEvent, memberCampaignViews, type CampaignOccurrence } from '../../src/modules/campaigns/progress.js';
-import type { FastifyInstance } from 'fastify';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -40,37 +37,6 @@ function example(prefix: string): any {
 
 const demoCampaigns = (): CampaignConfig[] => (parseYaml(readFileSync('examples/brand-x/program.yaml', 'utf8')) as { campaigns: CampaignConfig[] }).campaigns;
 
-/**
- * The campaign routes, reached through the Core surface once
- * src/http/core/index.ts registers them; until then this file registers them
- * itself on a surface with the Core credentials.
- */
-function withCampaignRoutes(app: FastifyInstance): void {
-  if (readFileSync('src/http/core/index.ts', 'utf8').includes('campaignRoutes')) return;
-  for (const [version, routes] of [
-    ['v1', campaignRoutesV1],
-    ['v2', campaignRoutesV2],
-  ] as const) {
-    registerSurface(
-      app,
-      {
-        name: 'core',
-        async authenticate(request) {
-          const credentials = basicCredentials(request);
-          if (!credentials) throw accessDenied();
-          const tenant = await app.deps.verifier.verify('core', credentials.key, credentials.secret);
-          if (!tenant) throw accessDenied();
-          const pathKey = /^\/priv\/v\d+\/apps\/([^/?]+)/.exec(request.url)?.[1];
-          if (!pathKey || decodeURIComponent(pathKey).toLowerCase() !== credentials.key.toLowerCase()) throw new DomainError('invalid_api_key', 'appkey mismatch');
-          return tenant;
-        },
-        errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
-      },
-      `/priv/${version}/apps/:appkey`,
-      routes,
-    );
-  }
-}
 
 async function apply(db: Db, retailerId: string, campaigns: CampaignConfig[]) {
   assert.ok(Value.Check(CampaignsProgramSchema, campaigns), JSON.stringify([...Value.Errors(CampaignsProgramSchema, campaigns)][0]));
@@ -107,7 +73,6 @@ describe('campaigns', () => {
 
   before(async () => {
     t = await postgresApp();
-    withCampaignRoutes(t.app);
     demo = await createTenant(t.db);
     await pointsProgram(t.db, demo.retailer_id);
     await apply(t.db, demo.retailer_id, demoCampaigns());

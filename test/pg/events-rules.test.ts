@@ -5,11 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
-import { eventConnectRoutes } from '../../src/http/connect/events.js';
-import { eventRoutes } from '../../src/http/core/events.js';
-import { accessDenied, basicCredentials, registerSurface } from '../../src/http/surface.js';
 import { DomainError } from '../../src/errors.js';
 import { lockMemberRef } from '../../src/modules/members/service.js';
 import { applyOfferConfig } from '../../src/modules/offers/catalog.js';
@@ -19,55 +15,6 @@ import { applyProgram, parseProgramText } from '../../src/modules/program/servic
 import { pointsProgram, rulesProgram, tierProgram } from '../support/factories.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 
-const source = (file: string) => readFileSync(new URL(`../../src/http/${file}`, import.meta.url), 'utf8');
-
-/**
- * Until the surfaces register the event routes (src/http/core/index.ts and
- * src/http/connect/index.ts), this file mounts them on surfaces of its own
- * with the same credentials checks; once registered, the real ones serve.
- */
-function mountEventRoutes(app: FastifyInstance): void {
-  if (!source('core/index.ts').includes('eventRoutes')) {
-    registerSurface(
-      app,
-      {
-        name: 'core',
-        async authenticate(request) {
-          const credentials = basicCredentials(request);
-          const tenant = credentials && (await app.deps.verifier.verify('core', credentials.key, credentials.secret));
-          if (!tenant) throw accessDenied();
-          const pathKey = /^\/priv\/v\d+\/apps\/([^/?]+)/.exec(request.url)?.[1];
-          if (!pathKey || decodeURIComponent(pathKey).toLowerCase() !== credentials!.key.toLowerCase()) throw new DomainError('invalid_api_key', 'the appkey in the path is not the one of these credentials');
-          return tenant;
-        },
-        errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
-      },
-      '/priv/v2',
-      async (scope) => {
-        await scope.register(eventRoutes, { prefix: '/apps/:appkey' });
-      },
-    );
-  }
-  if (!source('connect/index.ts').includes('eventConnectRoutes')) {
-    registerSurface(
-      app,
-      {
-        name: 'connect',
-        async authenticate(request) {
-          const credentials = basicCredentials(request);
-          const tenant = credentials && (await app.deps.verifier.verify('connect', credentials.key, credentials.secret));
-          if (!tenant) throw accessDenied();
-          return tenant;
-        },
-        errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
-      },
-      '/incentives',
-      async (scope) => {
-        await scope.register(eventConnectRoutes, { prefix: '/api' });
-      },
-    );
-  }
-}
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
 const daysAgo = (d: number) => hoursAgo(24 * d);
@@ -76,7 +23,6 @@ describe('events and rules on PostgreSQL', () => {
   let t: TestApp;
   before(async () => {
     t = await postgresApp();
-    mountEventRoutes(t.app);
   });
 
   interface World {

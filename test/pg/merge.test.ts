@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { seedDemoMerge, DEMO_MERGE_ID, DEMO_SURVIVOR_ID } from '../../src/modules/merge/demo.js';
 import { createMember } from '../../src/modules/members/service.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
-import { historyProgram, memberWithHistory, mountPrivacyAndMerge, tbase, type Program } from '../support/privacy.js';
+import { historyProgram, memberWithHistory, type Program } from '../support/privacy.js';
 import { processPrivacyRequest } from '../../src/modules/privacy/service.js';
 
 describe('account merge on PostgreSQL', () => {
@@ -16,12 +16,11 @@ describe('account merge on PostgreSQL', () => {
   let program: Program;
   before(async () => {
     t = await postgresApp({ privacyGraceSeconds: 0 });
-    mountPrivacyAndMerge(t.app);
     tenant = await createTenant(t.db);
     program = await historyProgram(t, tenant);
   });
   const req = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
-    call(t.app, { method, url: `${tbase(tenant)}${url}`, headers: { authorization: tenant.core }, ...(payload ? { payload: payload as object } : {}) });
+    call(t.app, { method, url: `${tenant.base}${url}`, headers: { authorization: tenant.core }, ...(payload ? { payload: payload as object } : {}) });
   const core = (url: string) => call(t.app, { method: 'GET', url: `${tenant.base}${url}`, headers: { authorization: tenant.core } });
   const merge = (survivorExt: string, victimExt: string) => req('POST', `/external/users/${survivorExt}/merge_accounts`, { merge_account: { external_id: victimExt } });
   const balances = async (memberId: string) =>
@@ -132,7 +131,7 @@ describe('account merge on PostgreSQL', () => {
     await t.db.transaction().execute((tx) => createMember(tx, demo.actor, { id: DEMO_SURVIVOR_ID, email: 'survivor@brandx.example', identifiers: [{ external_id: 'BRANDX-SURVIVOR-001' }] }));
     await t.db.transaction().execute((tx) => seedDemoMerge(tx, demo.actor));
     await t.db.transaction().execute((tx) => seedDemoMerge(tx, demo.actor));
-    const res = await call(t.app, { method: 'GET', url: `/tpriv/v1/apps/${demo.appkey}/external/users/BRANDX-SURVIVOR-001/merge_accounts/${DEMO_MERGE_ID}`, headers: { authorization: demo.core } });
+    const res = await call(t.app, { method: 'GET', url: `/priv/v1/apps/${demo.appkey}/external/users/BRANDX-SURVIVOR-001/merge_accounts/${DEMO_MERGE_ID}`, headers: { authorization: demo.core } });
     assert.equal(res.status, 200, res.body);
     assert.equal(res.json.merge_account.status, 'finished');
     assert.equal(res.json.merge_account.survivor_user_id, DEMO_SURVIVOR_ID);

@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { runNextJob } from '../../src/modules/jobs/queue.js';
 import { PRIVACY_QUEUE, privacyJobHandlers, processPrivacyRequest } from '../../src/modules/privacy/service.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
-import { historyProgram, memberWithHistory, mountPrivacyAndMerge, scanDatabase, tbase, type Program } from '../support/privacy.js';
+import { historyProgram, memberWithHistory, scanDatabase, type Program } from '../support/privacy.js';
 
 describe('privacy requests on PostgreSQL', () => {
   let t: TestApp;
@@ -15,12 +15,11 @@ describe('privacy requests on PostgreSQL', () => {
   let program: Program;
   before(async () => {
     t = await postgresApp({ privacyGraceSeconds: 3600 });
-    mountPrivacyAndMerge(t.app);
     tenant = await createTenant(t.db);
     program = await historyProgram(t, tenant);
   });
   const req = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) =>
-    call(t.app, { method, url: `${tbase(tenant)}${url}`, headers: { authorization: tenant.core }, ...(payload ? { payload: payload as object } : {}) });
+    call(t.app, { method, url: `${tenant.base}${url}`, headers: { authorization: tenant.core }, ...(payload ? { payload: payload as object } : {}) });
   const later = () => new Date(Date.now() + 3601 * 1000);
 
   it('1.5.1 lists no requests, 1.5.2 files a forget with its parts, and the member stays usable in the grace period', async () => {

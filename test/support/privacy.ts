@@ -1,12 +1,7 @@
-// Mounts the privacy and merge routes on a test app under /tpriv/v1/apps/:appkey
-// (Core authentication and error envelope), until they are registered with Core,
-// and builds members with a full history.
+// Builds members with a full history for the privacy and merge tests, and scans
+// the database for leftovers of a forgotten member.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import type { FastifyInstance } from 'fastify';
-import { basicCredentials, accessDenied, registerSurface } from '../../src/http/surface.js';
-import { privacyRoutes } from '../../src/http/core/privacy.js';
-import { mergeRoutes } from '../../src/http/core/merge.js';
 import { changePoints } from '../../src/flows/points.js';
 import { issueToMembers } from '../../src/flows/offers.js';
 import { addTags } from '../../src/modules/tags/service.js';
@@ -16,34 +11,6 @@ import { parseAmount } from '../../src/modules/points/amount.js';
 import type { Db } from '../../src/db/index.js';
 import { call, createMemberViaApi, type TestApp, type TestTenant } from './harness.js';
 import { offersProgram, pointsProgram, type PointsProgram } from './factories.js';
-
-export function mountPrivacyAndMerge(app: FastifyInstance): void {
-  registerSurface(
-    app,
-    {
-      name: 'core',
-      async authenticate(request) {
-        const c = basicCredentials(request);
-        const tenant = c && (await app.deps.verifier.verify('core', c.key, c.secret));
-        if (!tenant) throw accessDenied();
-        return tenant;
-      },
-      errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
-    },
-    '/tpriv',
-    async (scope) => {
-      await scope.register(
-        async (v1) => {
-          await v1.register(privacyRoutes);
-          await v1.register(mergeRoutes);
-        },
-        { prefix: '/v1/apps/:appkey' },
-      );
-    },
-  );
-}
-
-export const tbase = (tenant: TestTenant) => `/tpriv/v1/apps/${tenant.appkey}`;
 
 export interface Program {
   points: PointsProgram;

@@ -1,11 +1,11 @@
+import { sql, type Compilable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
-import { subjectOf } from '../members/service.js';
 import { listPointAccounts } from '../points/accounts.js';
-import { applyPointChanges, type DepositDetail } from '../points/ledger.js';
+import { applyPointChanges, writeAlso, type AlsoWrite, type DepositDetail } from '../points/ledger.js';
 import { parseAmount } from '../points/amount.js';
-import { recordTimeline, type TimelineEntry } from '../timeline/service.js';
+import type { TimelineEntry } from '../timeline/service.js';
 import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts } from './audience.js';
 import { campaignCatalog, type BehaviorDef, type CampaignDef, type GoalDef, type GoalRef, type Limits } from './config.js';
 
@@ -40,32 +40,32 @@ const unlimited = (n: number | null) => n === null || n < 0;
 const emptyBehavior = (): BehaviorState => ({ achieved: 0, achieved_at: [], last_event_at: null });
 const emptyGoal = (): GoalState => ({ ...emptyBehavior(), current_count: 0, completed: false, seen: [] });
 
-/** Loads a member's progress (all of it, or for some behaviours). */
+/** Loads a member's progress (all of it, or for some behaviours), in one statement. */
 export async function loadProgress(db: Db, retailerId: string, memberId: string, behaviorIds?: number[], options: { optIns?: boolean } = {}): Promise<MemberProgress> {
   const progress: MemberProgress = { optedIn: new Map(), behaviors: new Map(), goals: new Map() };
   if (behaviorIds && !behaviorIds.length) return progress;
-  let behaviors = db.selectFrom('member_behaviors').select(['behavior_id', 'achieved', 'achieved_at', 'last_event_at']).where('retailer_id', '=', retailerId).where('member_id', '=', memberId);
-  let goals = db
-    .selectFrom('member_goals')
-    .select(['behavior_id', 'goal_name', 'current_count', 'completed', 'achieved', 'achieved_at', 'last_event_at', 'seen'])
-    .where('retailer_id', '=', retailerId)
-    .where('member_id', '=', memberId);
-  if (behaviorIds) {
-    behaviors = behaviors.where('behavior_id', 'in', behaviorIds);
-    goals = goals.where('behavior_id', 'in', behaviorIds);
-  }
-  const [campaignRows, behaviorRows, goalRows] = await Promise.all([
+  const some = behaviorIds ? sql`AND behavior_id = ANY(${behaviorIds}::int[])` : sql``;
+  const optIns =
     options.optIns === false
-      ? Promise.resolve([])
-      : db.selectFrom('member_campaigns').select(['campaign_id', 'opted_in_at']).where('retailer_id', '=', retailerId).where('member_id', '=', memberId).where('opted_in_at', 'is not', null).execute(),
-    behaviors.execute(),
-    goals.execute(),
-  ]);
-  for (const r of campaignRows) progress.optedIn.set(r.campaign_id, r.opted_in_at!);
-  for (const r of behaviorRows) progress.behaviors.set(r.behavior_id, { achieved: r.achieved, achieved_at: r.achieved_at, last_event_at: r.last_event_at });
-  for (const r of goalRows) {
-    progress.goals.set(goalKey(r.behavior_id, r.goal_name), { achieved: r.achieved, achieved_at: r.achieved_at, last_event_at: r.last_event_at, current_count: r.current_count, completed: r.completed, seen: r.seen });
-  }
+      ? sql`'[]'::json`
+      : sql`(SELECT coalesce(json_agg(json_build_object('campaign_id', campaign_id, 'opted_in_at', opted_in_at)), '[]'::json) FROM member_campaigns
+              WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND opted_in_at IS NOT NULL)`;
+  type Times = { achieved: number; achieved_at: string[]; last_event_at: string | null };
+  const { rows } = await sql<{
+    campaigns: { campaign_id: number; opted_in_at: string }[];
+    behaviors: (Times & { behavior_id: number })[];
+    goals: (Times & { behavior_id: number; goal_name: string; current_count: number; completed: boolean; seen: string[] })[];
+  }>`SELECT ${optIns} AS campaigns,
+            (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at)), '[]'::json)
+               FROM member_behaviors WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS behaviors,
+            (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'goal_name', goal_name, 'current_count', current_count, 'completed', completed,
+                                                        'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at, 'seen', seen)), '[]'::json)
+               FROM member_goals WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS goals`.execute(db);
+  const { campaigns: campaignRows, behaviors: behaviorRows, goals: goalRows } = rows[0];
+  const times = (r: Times): BehaviorState => ({ achieved: r.achieved, achieved_at: (r.achieved_at ?? []).map((t) => new Date(t)), last_event_at: r.last_event_at === null ? null : new Date(r.last_event_at) });
+  for (const r of campaignRows) progress.optedIn.set(r.campaign_id, new Date(r.opted_in_at));
+  for (const r of behaviorRows) progress.behaviors.set(r.behavior_id, times(r));
+  for (const r of goalRows) progress.goals.set(goalKey(r.behavior_id, r.goal_name), { ...times(r), current_count: r.current_count, completed: r.completed, seen: r.seen ?? [] });
   return progress;
 }
 
@@ -397,17 +397,19 @@ export async function recordCampaignEvent(
     }
   }
 
-  await writeProgress(tx, actor.retailerId, member.id, progress, behaviors.map((b) => b.behavior), dirtyBehaviors, dirtyGoals);
+  // the progress, the campaigns' states, the awards and the timeline: one statement
+  const writes = progressWrites(tx, actor.retailerId, member.id, progress, behaviors.map((b) => b.behavior), dirtyBehaviors, dirtyGoals);
   if (touchedCampaigns.size) {
     const now = new Date();
-    // one statement for every campaign touched
     const rows = [...touchedCampaigns].map((id) => ({ retailer_id: actor.retailerId, member_id: member.id, campaign_id: id, opted_in_at: null, state: campaignView(catalog.byId.get(id)!, facts, progress).state, updated_at: now }));
-    await tx
-      .insertInto('member_campaigns')
-      .values(rows)
-      .onConflict((oc) => oc.columns(['retailer_id', 'member_id', 'campaign_id']).doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: eb.ref('excluded.updated_at') })))
-      .execute();
+    writes.push(
+      tx
+        .insertInto('member_campaigns')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['retailer_id', 'member_id', 'campaign_id']).doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: eb.ref('excluded.updated_at') }))),
+    );
   }
+  const also: AlsoWrite = { statements: writes, timeline };
   if (awards.length) {
     const accounts = await listPointAccounts(tx, actor.retailerId);
     const fallback = accounts.find((a) => a.is_default && a.active)?.id;
@@ -416,14 +418,15 @@ export async function recordCampaignEvent(
       if (!account) throw new DomainError('point_account_not_found', `campaign ${a.campaign.id} awards points but names no point account and the retailer has no default one`);
       return { kind: 'deposit', point_account_id: account, amount: parseAmount(a.points), reference_id: a.reference, reference_type: 'campaign' };
     });
-    await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false });
+    await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, also: () => also });
     result.points = awards.reduce((n, a) => n + a.points, 0);
-  }
-  if (timeline.length) await recordTimeline(tx, subjectOf(actor, member), timeline);
+  } else await writeAlso(tx, actor, member, also);
   return result;
 }
 
-async function writeProgress(tx: Db, retailerId: string, memberId: string, progress: MemberProgress, behaviors: BehaviorDef[], dirtyBehaviors: Set<number>, dirtyGoals: Set<string>): Promise<void> {
+/** The upserts of the behaviours and goals an event moved (not yet run). */
+function progressWrites(tx: Db, retailerId: string, memberId: string, progress: MemberProgress, behaviors: BehaviorDef[], dirtyBehaviors: Set<number>, dirtyGoals: Set<string>): Compilable[] {
+  const writes: Compilable[] = [];
   const now = new Date();
   const byId = new Map(behaviors.map((b) => [b.id, b]));
   const behaviorRows = [...dirtyBehaviors].map((id) => {
@@ -431,18 +434,19 @@ async function writeProgress(tx: Db, retailerId: string, memberId: string, progr
     return { retailer_id: retailerId, member_id: memberId, behavior_id: id, campaign_id: byId.get(id)!.campaign_id, achieved: s.achieved, achieved_at: s.achieved_at, last_event_at: s.last_event_at, updated_at: now };
   });
   if (behaviorRows.length) {
-    await tx
-      .insertInto('member_behaviors')
-      .values(behaviorRows)
-      .onConflict((oc) =>
-        oc.columns(['retailer_id', 'member_id', 'behavior_id']).doUpdateSet((eb) => ({
-          achieved: eb.ref('excluded.achieved'),
-          achieved_at: eb.ref('excluded.achieved_at'),
-          last_event_at: eb.ref('excluded.last_event_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
+    writes.push(
+      tx
+        .insertInto('member_behaviors')
+        .values(behaviorRows)
+        .onConflict((oc) =>
+          oc.columns(['retailer_id', 'member_id', 'behavior_id']).doUpdateSet((eb) => ({
+            achieved: eb.ref('excluded.achieved'),
+            achieved_at: eb.ref('excluded.achieved_at'),
+            last_event_at: eb.ref('excluded.last_event_at'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        ),
+    );
   }
   const goalRows = [...dirtyGoals].map((key) => {
     const slash = key.indexOf('/');
@@ -462,20 +466,22 @@ async function writeProgress(tx: Db, retailerId: string, memberId: string, progr
     };
   });
   if (goalRows.length) {
-    await tx
-      .insertInto('member_goals')
-      .values(goalRows)
-      .onConflict((oc) =>
-        oc.columns(['retailer_id', 'member_id', 'behavior_id', 'goal_name']).doUpdateSet((eb) => ({
-          current_count: eb.ref('excluded.current_count'),
-          completed: eb.ref('excluded.completed'),
-          achieved: eb.ref('excluded.achieved'),
-          achieved_at: eb.ref('excluded.achieved_at'),
-          last_event_at: eb.ref('excluded.last_event_at'),
-          seen: eb.ref('excluded.seen'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
+    writes.push(
+      tx
+        .insertInto('member_goals')
+        .values(goalRows)
+        .onConflict((oc) =>
+          oc.columns(['retailer_id', 'member_id', 'behavior_id', 'goal_name']).doUpdateSet((eb) => ({
+            current_count: eb.ref('excluded.current_count'),
+            completed: eb.ref('excluded.completed'),
+            achieved: eb.ref('excluded.achieved'),
+            achieved_at: eb.ref('excluded.achieved_at'),
+            last_event_at: eb.ref('excluded.last_event_at'),
+            seen: eb.ref('excluded.seen'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        ),
+    );
   }
+  return writes;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/index.js';
-import { sql } from 'kysely';
+import { sql, type Compilable } from 'kysely';
 import { DomainError, type ErrorCode } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { subjectOf } from '../members/service.js';
@@ -105,7 +105,7 @@ export async function applyPointChanges(
   actor: Actor,
   member: MemberSummary,
   details: PointDetail[],
-  options: { allowPartialSuccess: boolean; effectiveAt?: Date },
+  options: { allowPartialSuccess: boolean; effectiveAt?: Date; also?: (results: DetailResult[]) => AlsoWrite },
 ): Promise<PointChangeOutcome> {
   // taken once the lock is held, so the member's entries are timed in the
   // order they are written (the audit log's newest first follows the balances)
@@ -171,7 +171,9 @@ export async function applyPointChanges(
     throw new DomainError(failed.error!.code, `${field}[${failed.index}]: ${failed.error!.message}`, field);
   }
 
-  await persist(tx, actor, member, working, entries, idempotencyRows, time);
+  const also = options.also?.(results) ?? {};
+  if (entries.length) await persist(tx, actor, member, working, entries, idempotencyRows, time, also);
+  else await writeAlso(tx, actor, member, also);
   return {
     results,
     tierPointsChanged: entries.some((e) => e.account.account.counts_toward_tiers && e.amount > ZERO),
@@ -294,7 +296,41 @@ async function loadReplays(tx: Db, retailerId: string, details: PointDetail[]) {
   return new Map(rows.map((r) => [r.idempotency_id, r]));
 }
 
-async function persist(tx: Db, actor: Actor, member: MemberSummary, working: Map<string, Working>, entries: Entry[], idempotencyRows: { idempotency_id: string; result: DetailResult }[], time: Date) {
+/**
+ * The caller's own writes for the same round trip as the point change
+ * (written even when no detail applied): statements (no answer read) and
+ * timeline entries, placed after the point change's own entries.
+ */
+export interface AlsoWrite {
+  statements?: Compilable[];
+  timeline?: TimelineEntry[];
+}
+
+const alsoCtes = (also: AlsoWrite) => (also.statements ?? []).map((q, i) => sql`${sql.raw(`also_${i}`)} AS (${q}),`);
+
+/** The caller's writes when no detail applied: one statement (or none). */
+export async function writeAlso(tx: Db, actor: Actor, member: MemberSummary, also: AlsoWrite) {
+  const statements = also.statements ?? [];
+  const timeline = also.timeline ?? [];
+  if (!statements.length && !timeline.length) return;
+  if (statements.length === 1 && !timeline.length) {
+    await sql`${statements[0]}`.execute(tx);
+    return;
+  }
+  const last = timeline.length ? sql`${timelineInsert(tx, subjectOf(actor, member), timeline)}` : sql`SELECT 1`;
+  await sql`WITH ${sql.join(alsoCtes(also), sql` `)} also_done AS (SELECT 1) ${last}`.execute(tx);
+}
+
+async function persist(
+  tx: Db,
+  actor: Actor,
+  member: MemberSummary,
+  working: Map<string, Working>,
+  entries: Entry[],
+  idempotencyRows: { idempotency_id: string; result: DetailResult }[],
+  time: Date,
+  also: AlsoWrite = {},
+) {
   if (!entries.length) return;
   const changed = [...working.values()].filter((w) => w.changed);
   // balance_after of each entry: replay the entries in order from the balances before
@@ -308,14 +344,14 @@ async function persist(tx: Db, actor: Actor, member: MemberSummary, working: Map
   const column = <T>(pick: (x: (typeof ledger)[number]) => T) => ledger.map(pick);
   // one statement: the balances, their ledger entries and the timeline entries
   await sql`
-    WITH balances AS (
+    WITH ${sql.join(alsoCtes(also), sql` `)} balances AS (
       UPDATE member_point_accounts AS a
          SET available_balance = v.balance, life_time_value = v.lifetime, updated_at = ${time}
         FROM unnest(${changed.map((w) => w.account.id)}::uuid[], ${changed.map((w) => toDecimal(w.balance))}::numeric[], ${changed.map((w) => toDecimal(w.lifetime))}::numeric[])
              AS v(point_account_id, balance, lifetime)
        WHERE a.retailer_id = ${actor.retailerId} AND a.member_id = ${member.id} AND a.point_account_id = v.point_account_id
     ), timeline AS (
-      ${timelineInsert(tx, subjectOf(actor, member), timelineEntries(actor, entries, time))}
+      ${timelineInsert(tx, subjectOf(actor, member), [...timelineEntries(actor, entries, time), ...(also.timeline ?? [])])}
     )
     INSERT INTO point_ledger (retailer_id, member_id, point_account_id, amount, balance_after, modification_type, point_source_id,
                               reference_id, reference_type, transaction_id, idempotency_id, request_id, effective_at)

@@ -15,7 +15,7 @@ import { subjectOf, updateMember, type Actor, type MemberSummary } from '../memb
 import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
-import { applyPointChanges, type DepositDetail } from '../points/ledger.js';
+import { applyPointChanges, type AlsoWrite, type DepositDetail } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
 import { dropTags, getTags } from '../tags/service.js';
 import { timelineInsert, type TimelineEntry } from '../timeline/service.js';
@@ -126,33 +126,39 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
     }
     achievedRules.push({ rule, applied });
   }
-  if (deposits.length) tierPointsChanged = await depositOutcomes(tx, actor, member, deposits);
-  for (const { rule, applied } of achievedRules) {
-    achievements.push({
-      retailer_id: actor.retailerId,
-      member_id: member.id,
-      rule_id: rule.id,
-      event_id: trigger.eventId ?? null,
-      achieved_at: trigger.occurredAt,
-      outcomes: JSON.stringify(applied),
-      request_id: actor.requestId ?? null,
-    });
-    achieved.push({
-      type: 'LOYALTY_RULE_ACHIEVED',
-      requestId: actor.requestId,
-      payload: {
+  // the achievements and their timeline entries, once the outcomes are answered:
+  // in the deposit's statement when there is one, else in their own
+  const record = (): AlsoWrite => {
+    for (const { rule, applied } of achievedRules) {
+      achievements.push({
+        retailer_id: actor.retailerId,
+        member_id: member.id,
         rule_id: rule.id,
-        rule_name: rule.name,
-        trigger: trigger.type,
-        ...(trigger.name ? { trigger_name: trigger.name } : {}),
-        ...(trigger.eventId ? { event_id: trigger.eventId } : {}),
-        event_time: trigger.occurredAt.toISOString(),
-        outcomes: applied.map(({ rule_id: _r, rule_name: _n, ...o }) => o),
-      },
-    });
-    results.push(...applied);
-  }
-  if (achievements.length) {
+        event_id: trigger.eventId ?? null,
+        achieved_at: trigger.occurredAt,
+        outcomes: JSON.stringify(applied),
+        request_id: actor.requestId ?? null,
+      });
+      achieved.push({
+        type: 'LOYALTY_RULE_ACHIEVED',
+        requestId: actor.requestId,
+        payload: {
+          rule_id: rule.id,
+          rule_name: rule.name,
+          trigger: trigger.type,
+          ...(trigger.name ? { trigger_name: trigger.name } : {}),
+          ...(trigger.eventId ? { event_id: trigger.eventId } : {}),
+          event_time: trigger.occurredAt.toISOString(),
+          outcomes: applied.map(({ rule_id: _r, rule_name: _n, ...o }) => o),
+        },
+      });
+      results.push(...applied);
+    }
+    return achievements.length ? { statements: [tx.insertInto('rule_achievements').values(achievements)], timeline: achieved } : {};
+  };
+  if (deposits.length) tierPointsChanged = await depositOutcomes(tx, actor, member, deposits, record);
+  else if (achievedRules.length) {
+    record();
     // one statement: the achievements and their timeline entries
     const insert = tx.insertInto('rule_achievements').values(achievements);
     await sql`WITH achieved AS (${insert}) ${timelineInsert(tx, subjectOf(actor, member), achieved)}`.execute(tx);
@@ -274,19 +280,24 @@ interface Applied {
  * refused one (account inactive, maximum balance) is answered not applied
  * with its code while the others stand. Answers whether tier points arrived.
  */
-async function depositOutcomes(tx: Db, actor: Actor, member: MemberSummary, deposits: { result: RuleOutcome; detail: DepositDetail }[]): Promise<boolean> {
+async function depositOutcomes(tx: Db, actor: Actor, member: MemberSummary, deposits: { result: RuleOutcome; detail: DepositDetail }[], also: () => AlsoWrite): Promise<boolean> {
   const outcome = await applyPointChanges(
     tx,
     actor,
     member,
     deposits.map((d) => d.detail),
-    { allowPartialSuccess: true },
+    {
+      allowPartialSuccess: true,
+      also: (answers) => {
+        for (const r of answers) {
+          const { result, detail } = deposits[r.index];
+          if (r.ok) Object.assign(result, { is_outcome_applied: true, points_awarded: toJson(detail.amount) });
+          else result.error = { code: r.error!.code, message: `deposit_details[0]: ${r.error!.message}` };
+        }
+        return also();
+      },
+    },
   );
-  for (const r of outcome.results) {
-    const { result, detail } = deposits[r.index];
-    if (r.ok) Object.assign(result, { is_outcome_applied: true, points_awarded: toJson(detail.amount) });
-    else result.error = { code: r.error!.code, message: `deposit_details[0]: ${r.error!.message}` };
-  }
   return outcome.tierPointsChanged;
 }
 

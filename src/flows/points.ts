@@ -3,7 +3,7 @@ import { runRules } from '../modules/rules/engine.js';
 import { memberNotFound } from '../errors.js';
 import { lockMember, lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { applyPointChanges, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';
-import { evaluateTier, findTierSystem, listTierSystems, moveMember, type EvaluationMode, type TierChange } from '../modules/tiers/service.js';
+import { evaluateTierSystems, findTierSystem, listTierSystems, moveMember, type EvaluationMode, type TierChange } from '../modules/tiers/service.js';
 
 /**
  * Deposits and spends for one member in one transaction: the ledger entries,
@@ -32,9 +32,7 @@ export async function changePoints(
 /** Re-evaluates the member in every tier system (or one), in the caller's transaction. */
 export async function evaluateTiers(tx: Db, actor: Actor, member: MemberSummary, mode: EvaluationMode, tierSystemId?: string): Promise<TierChange[]> {
   const systems = tierSystemId ? [await findTierSystem(tx, actor.retailerId, tierSystemId)] : await listTierSystems(tx, actor.retailerId);
-  const changes: TierChange[] = [];
-  for (const system of systems) changes.push(await evaluateTier(tx, actor, member, system, mode));
-  return changes;
+  return evaluateTierSystems(tx, actor, member, systems, mode);
 }
 
 /** Qualifying (and maintenance) for one member, under its lock. */

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import { ConfigCache } from '../../lib/config-cache.js';
-import { evaluateTier, listTierSystems, memberTiers, moveMember, type TierChange } from '../tiers/service.js';
+import { evaluateTierSystems, listTierSystems, memberTiers, moveMember, type TierChange } from '../tiers/service.js';
 import { subjectOf, updateMember, type Actor, type MemberSummary } from '../members/service.js';
 import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
@@ -171,9 +171,7 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
 }
 
 async function promote(tx: Db, actor: Actor, member: MemberSummary): Promise<TierChange[]> {
-  const changes: TierChange[] = [];
-  for (const system of await listTierSystems(tx, actor.retailerId)) changes.push(await evaluateTier(tx, actor, member, system, 'promote'));
-  return changes;
+  return evaluateTierSystems(tx, actor, member, await listTierSystems(tx, actor.retailerId), 'promote');
 }
 
 /** Fetches only the facts the matched rules' conditions read. */

@@ -108,6 +108,47 @@ export async function qualifyingPoints(db: Db, retailerId: string, memberId: str
   return points;
 }
 
+/** What evaluating a member in tier systems reads (tierFacts). */
+export interface TierFacts {
+  tiers: MemberTier[];
+  /** Lifetime points of the accounts the systems' thresholds name. */
+  lifetime: Map<string, Amount>;
+}
+
+const thresholdAccounts = (system: TierSystem) => [...new Set(system.levels.flatMap((l) => l.thresholds.map((t) => t.point_account_id)))];
+
+function lifetimePoints(system: TierSystem, lifetime: Map<string, Amount>): Map<string, Amount> {
+  return new Map(thresholdAccounts(system).map((id) => [id, lifetime.get(id) ?? ZERO]));
+}
+
+/** The member's placements and the lifetime points of the systems' threshold accounts, in one statement. */
+export async function tierFacts(db: Db, retailerId: string, memberId: string, systems: TierSystem[]): Promise<TierFacts> {
+  const accounts = [...new Set(systems.filter((s) => s.period_days === null).flatMap(thresholdAccounts))];
+  const { rows } = await sql<{
+    tiers: { id: string; tier_system_id: string; tier_level_id: string; join_date: string; next_maintenance_eval_date: string | null }[];
+    lifetime: { point_account_id: string; value: string }[];
+  }>`SELECT (SELECT coalesce(json_agg(json_build_object('id', id, 'tier_system_id', tier_system_id, 'tier_level_id', tier_level_id, 'join_date', join_date, 'next_maintenance_eval_date', next_maintenance_eval_date)), '[]'::json)
+               FROM member_tiers WHERE retailer_id = ${retailerId} AND member_id = ${memberId}) AS tiers,
+            (SELECT coalesce(json_agg(json_build_object('point_account_id', point_account_id, 'value', life_time_value::text)), '[]'::json)
+               FROM member_point_accounts WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ANY(${accounts}::uuid[])) AS lifetime`.execute(db);
+  return {
+    tiers: rows[0].tiers.map((t) => ({ ...t, join_date: new Date(t.join_date), next_maintenance_eval_date: t.next_maintenance_eval_date === null ? null : new Date(t.next_maintenance_eval_date) })),
+    lifetime: new Map(rows[0].lifetime.map((r) => [r.point_account_id, fromDb(r.value)])),
+  };
+}
+
+/**
+ * Evaluates the member in each of `systems` (in order), reading what they
+ * need once: a system's evaluation writes only its own placement.
+ */
+export async function evaluateTierSystems(tx: Db, actor: Actor, member: MemberSummary, systems: TierSystem[], mode: EvaluationMode, now = new Date()): Promise<TierChange[]> {
+  if (!systems.length) return [];
+  const known = await tierFacts(tx, actor.retailerId, member.id, systems);
+  const changes: TierChange[] = [];
+  for (const system of systems) changes.push(await evaluateTier(tx, actor, member, system, mode, now, known));
+  return changes;
+}
+
 /** The highest level whose thresholds the points meet. */
 export function qualifiedLevel(system: TierSystem, points: Map<string, Amount>): TierLevel {
   let best = system.levels[0];
@@ -139,11 +180,12 @@ export interface TierChange {
  * transaction (the caller holds the member's lock). A member is placed in a
  * system on its first evaluation.
  */
-export async function evaluateTier(tx: Db, actor: Actor, member: MemberSummary, system: TierSystem, mode: EvaluationMode, now = new Date()): Promise<TierChange> {
+export async function evaluateTier(tx: Db, actor: Actor, member: MemberSummary, system: TierSystem, mode: EvaluationMode, now = new Date(), known?: TierFacts): Promise<TierChange> {
   if (!system.levels.length) throw new DomainError('validation', `tier system ${system.id} has no levels`);
-  const current = (await memberTiers(tx, actor.retailerId, member.id)).find((t) => t.tier_system_id === system.id);
+  const current = (known?.tiers ?? (await memberTiers(tx, actor.retailerId, member.id))).find((t) => t.tier_system_id === system.id);
   const from = current ? system.levels.find((l) => l.id === current.tier_level_id) ?? system.levels[0] : null;
-  const target = qualifiedLevel(system, await qualifyingPoints(tx, actor.retailerId, member.id, system, now));
+  const points = known && system.period_days === null ? lifetimePoints(system, known.lifetime) : await qualifyingPoints(tx, actor.retailerId, member.id, system, now);
+  const target = qualifiedLevel(system, points);
   const maintenanceDue = mode === 'qualify' && !!current?.next_maintenance_eval_date && current.next_maintenance_eval_date.getTime() <= now.getTime();
   let to = target;
   if (from && (maintenanceDue ? target.id === from.id : target.rank <= from.rank)) to = from;

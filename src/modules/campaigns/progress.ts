@@ -30,6 +30,8 @@ interface GoalState extends BehaviorState {
 /** A member's stored progress on some behaviours. */
 export interface MemberProgress {
   optedIn: Map<number, Date>;
+  /** Whether the member is restricted, when asked for (loadProgress `status`). */
+  restricted?: boolean;
   behaviors: Map<number, BehaviorState>;
   /** Key: `${behavior_id}/${goal_name}`. */
   goals: Map<string, GoalState>;
@@ -41,7 +43,7 @@ const emptyBehavior = (): BehaviorState => ({ achieved: 0, achieved_at: [], last
 const emptyGoal = (): GoalState => ({ ...emptyBehavior(), current_count: 0, completed: false, seen: [] });
 
 /** Loads a member's progress (all of it, or for some behaviours), in one statement. */
-export async function loadProgress(db: Db, retailerId: string, memberId: string, behaviorIds?: number[], options: { optIns?: boolean } = {}): Promise<MemberProgress> {
+export async function loadProgress(db: Db, retailerId: string, memberId: string, behaviorIds?: number[], options: { optIns?: boolean; status?: boolean } = {}): Promise<MemberProgress> {
   const progress: MemberProgress = { optedIn: new Map(), behaviors: new Map(), goals: new Map() };
   if (behaviorIds && !behaviorIds.length) return progress;
   const some = behaviorIds ? sql`AND behavior_id = ANY(${behaviorIds}::int[])` : sql``;
@@ -51,17 +53,20 @@ export async function loadProgress(db: Db, retailerId: string, memberId: string,
       : sql`(SELECT coalesce(json_agg(json_build_object('campaign_id', campaign_id, 'opted_in_at', opted_in_at)), '[]'::json) FROM member_campaigns
               WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND opted_in_at IS NOT NULL)`;
   type Times = { achieved: number; achieved_at: string[]; last_event_at: string | null };
+  const status = options.status ? sql`(SELECT account_status FROM members WHERE retailer_id = ${retailerId} AND id = ${memberId})` : sql`NULL::text`;
   const { rows } = await sql<{
+    account_status: string | null;
     campaigns: { campaign_id: number; opted_in_at: string }[];
     behaviors: (Times & { behavior_id: number })[];
     goals: (Times & { behavior_id: number; goal_name: string; current_count: number; completed: boolean; seen: string[] })[];
-  }>`SELECT ${optIns} AS campaigns,
+  }>`SELECT ${status} AS account_status, ${optIns} AS campaigns,
             (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at)), '[]'::json)
                FROM member_behaviors WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS behaviors,
             (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'goal_name', goal_name, 'current_count', current_count, 'completed', completed,
                                                         'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at, 'seen', seen)), '[]'::json)
                FROM member_goals WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS goals`.execute(db);
-  const { campaigns: campaignRows, behaviors: behaviorRows, goals: goalRows } = rows[0];
+  const { account_status, campaigns: campaignRows, behaviors: behaviorRows, goals: goalRows } = rows[0];
+  if (options.status) progress.restricted = account_status === 'restricted';
   const times = (r: Times): BehaviorState => ({ achieved: r.achieved, achieved_at: (r.achieved_at ?? []).map((t) => new Date(t)), last_event_at: r.last_event_at === null ? null : new Date(r.last_event_at) });
   for (const r of campaignRows) progress.optedIn.set(r.campaign_id, new Date(r.opted_in_at));
   for (const r of behaviorRows) progress.behaviors.set(r.behavior_id, times(r));
@@ -296,15 +301,28 @@ export async function recordCampaignEvent(
   if (!refs.length || !ordered.length) return result;
 
   const campaigns = [...new Map(refs.map((r) => [r.campaign.id, r.campaign])).values()];
-  const facts = await audienceFacts(tx, actor.retailerId, member.id, campaigns.some((c) => !isEmptyAudience(c.audience)));
-  if (facts.restricted) return result;
-  const eligible = new Set(campaigns.filter((c) => inAudience(c.audience, facts)).map((c) => c.id));
-  refs = refs.filter((r) => eligible.has(r.campaign.id));
-  if (!refs.length) return result;
-
-  const behaviors = [...new Map(refs.map((r) => [r.behavior.id, r])).values()].map((r) => ({ campaign: r.campaign, behavior: r.behavior, goals: refs.filter((x) => x.behavior.id === r.behavior.id).map((x) => x.goal) }));
+  const behaviorsOf = (of: GoalRef[]) => [...new Map(of.map((r) => [r.behavior.id, r])).values()].map((r) => ({ campaign: r.campaign, behavior: r.behavior, goals: of.filter((x) => x.behavior.id === r.behavior.id).map((x) => x.goal) }));
   // opt-ins are read only when a campaign counting this event needs one
-  const progress = await loadProgress(tx, actor.retailerId, member.id, behaviors.map((b) => b.behavior.id), { optIns: behaviors.some((b) => b.campaign.opt_in_required) });
+  const progressOf = (of: ReturnType<typeof behaviorsOf>, status: boolean) =>
+    loadProgress(tx, actor.retailerId, member.id, of.map((b) => b.behavior.id), { optIns: of.some((b) => b.campaign.opt_in_required), status });
+  let behaviors: ReturnType<typeof behaviorsOf>;
+  let progress: MemberProgress;
+  let facts: AudienceFacts;
+  if (campaigns.every((c) => isEmptyAudience(c.audience))) {
+    // every campaign is open to all but restricted members: the member's status comes with its progress (one statement)
+    behaviors = behaviorsOf(refs);
+    progress = await progressOf(behaviors, true);
+    facts = { restricted: progress.restricted === true, tags: new Set(), tierLevelIds: new Set(), profile: {} };
+    if (facts.restricted) return result;
+  } else {
+    facts = await audienceFacts(tx, actor.retailerId, member.id, true);
+    if (facts.restricted) return result;
+    const eligible = new Set(campaigns.filter((c) => inAudience(c.audience, facts)).map((c) => c.id));
+    refs = refs.filter((r) => eligible.has(r.campaign.id));
+    if (!refs.length) return result;
+    behaviors = behaviorsOf(refs);
+    progress = await progressOf(behaviors, false);
+  }
   const dirtyBehaviors = new Set<number>();
   const dirtyGoals = new Set<string>();
   const touchedCampaigns = new Set<number>();

@@ -30,37 +30,38 @@ export async function recordTimeline(tx: Db, subject: TimelineSubject, entries: 
  * in the same statement as its own writes (one round trip on hot paths).
  */
 export function timelineInsert(tx: Db, subject: TimelineSubject, entries: TimelineEntry[]) {
+  return tx.insertInto('timeline_events').values(timelineRows(subject, entries));
+}
+
+/** The timeline_events rows of these entries (payload as JSON text), for a statement that inserts them its own way. */
+export function timelineRows(subject: TimelineSubject, entries: TimelineEntry[]) {
   const now = new Date();
-  return tx
-    .insertInto('timeline_events')
-    .values(
-      entries.map((entry) => {
-        const type = eventTypeBySlug(entry.type)!;
-        const category = EVENT_CATEGORIES[type.categoryId];
-        const occurredAt = entry.occurredAt ?? now;
-        return {
-          retailer_id: subject.retailerId,
-          member_id: subject.memberId,
-          stream_id: randomUUID(),
-          event_type_id: type.id,
-          occurred_at: occurredAt,
-          request_id: entry.requestId ?? null,
-          payload: JSON.stringify({
-            ...entry.payload,
-            created_at: Math.floor(occurredAt.getTime() / 1000),
-            event_category_name: category,
-            event_category_slug: category,
-            event_type_name: type.name,
-            event_type_slug: type.slug,
-            player_id: subject.playerId,
-            request_id: entry.requestId ?? null,
-            rewards_system_id: subject.retailerNumber,
-            user_id: subject.memberId,
-            user_name: subject.userName,
-          }),
-        };
+  return entries.map((entry) => {
+    const type = eventTypeBySlug(entry.type)!;
+    const category = EVENT_CATEGORIES[type.categoryId];
+    const occurredAt = entry.occurredAt ?? now;
+    return {
+      retailer_id: subject.retailerId,
+      member_id: subject.memberId,
+      stream_id: randomUUID(),
+      event_type_id: type.id,
+      occurred_at: occurredAt,
+      request_id: entry.requestId ?? null,
+      payload: JSON.stringify({
+        ...entry.payload,
+        created_at: Math.floor(occurredAt.getTime() / 1000),
+        event_category_name: category,
+        event_category_slug: category,
+        event_type_name: type.name,
+        event_type_slug: type.slug,
+        player_id: subject.playerId,
+        request_id: entry.requestId ?? null,
+        rewards_system_id: subject.retailerNumber,
+        user_id: subject.memberId,
+        user_name: subject.userName,
       }),
-    );
+    };
+  });
 }
 
 export interface TimelinePageQuery {

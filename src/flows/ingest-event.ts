@@ -1,6 +1,8 @@
 import { recordCampaignEvent, type CampaignEventResult } from '../modules/campaigns/index.js';
 import type { Db } from '../db/index.js';
-import { recordEvent, type MemberEvent } from '../modules/events/service.js';
+import { eventName, lockAndRecordEvent, recordEvent, type EventInput, type MemberEvent } from '../modules/events/service.js';
+import { isUuid } from '../modules/members/values.js';
+import { DomainError } from '../errors.js';
 import { lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { runRules, type RuleOutcome } from '../modules/rules/engine.js';
 
@@ -33,8 +35,12 @@ export interface IngestResult {
  */
 export async function ingestEvent(db: Db, actor: Actor, input: IngestInput): Promise<IngestResult> {
   return db.transaction().execute(async (tx) => {
-    const member = await lockMemberRef(tx, actor.retailerId, input.userRef);
-    const event = await recordEvent(tx, actor, member, { name: input.name, occurredAt: input.occurredAt, context: input.context, qty: input.qty });
+    const eventInput = { name: input.name, occurredAt: input.occurredAt, context: input.context, qty: input.qty };
+    // by member id, the lock and the event are one statement; an external id, an unknown id or a refused event take the long way
+    // (so that an unknown member is answered before a refused event, as ever)
+    const quick = isUuid(input.userRef) && acceptable(eventInput) ? await lockAndRecordEvent(tx, actor, input.userRef.toLowerCase(), eventInput) : undefined;
+    const member = quick?.member ?? (await lockMemberRef(tx, actor.retailerId, input.userRef));
+    const event = quick?.event ?? (await recordEvent(tx, actor, member, eventInput));
     const outcomes = await runRules(tx, actor, member, { type: 'event', name: event.name, occurredAt: event.occurred_at, context: event.context, eventId: event.id });
 
     // campaign progress for this event, in the same transaction and under the same lock
@@ -43,4 +49,16 @@ export async function ingestEvent(db: Db, actor: Actor, input: IngestInput): Pro
 
     return { member, event, outcomes, campaigns };
   });
+}
+
+/** Whether recordEvent would take this event (else it throws, once the member is known). */
+function acceptable(input: EventInput): boolean {
+  try {
+    eventName(input.name);
+  } catch (err) {
+    if (err instanceof DomainError) return false;
+    throw err;
+  }
+  const qty = input.qty ?? 1;
+  return Number.isInteger(qty) && qty >= 1 && qty <= 1_000_000;
 }

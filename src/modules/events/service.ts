@@ -32,23 +32,47 @@ export function eventName(value: unknown, field = 'name'): string {
  * name: it counts for rule conditions and campaigns later.
  */
 export async function recordEvent(tx: Db, actor: Actor, member: MemberSummary, input: EventInput, now = new Date()): Promise<MemberEvent> {
+  return tx.insertInto('member_events').values(eventRow(actor, member.id, input, now)).returningAll().executeTakeFirstOrThrow();
+}
+
+function eventRow(actor: Actor, memberId: string, input: EventInput, now: Date) {
   const qty = input.qty ?? 1;
   if (!Number.isInteger(qty) || qty < 1 || qty > 1_000_000) throw new DomainError('argument_error', 'qty: a whole number from 1', 'qty');
-  return tx
-    .insertInto('member_events')
-    .values({
-      retailer_id: actor.retailerId,
-      member_id: member.id,
-      id: randomUUID(),
-      name: eventName(input.name),
-      qty,
-      occurred_at: input.occurredAt ?? now,
-      received_at: now,
-      context: JSON.stringify(input.context ?? {}),
-      request_id: actor.requestId ?? null,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return {
+    retailer_id: actor.retailerId,
+    member_id: memberId,
+    id: randomUUID(),
+    name: eventName(input.name),
+    qty,
+    occurred_at: input.occurredAt ?? now,
+    received_at: now,
+    context: JSON.stringify(input.context ?? {}),
+    request_id: actor.requestId ?? null,
+  };
+}
+
+/**
+ * recordEvent for a member given by id, in one statement: takes the member's
+ * lock (as lockMemberRef does) and records the event. Answers undefined, having
+ * done nothing, when the retailer has no active member with that id; throws as
+ * recordEvent for an event it would refuse, before anything is done.
+ */
+export async function lockAndRecordEvent(tx: Db, actor: Actor, memberId: string, input: EventInput, now = new Date()): Promise<{ member: MemberSummary; event: MemberEvent } | undefined> {
+  const row = eventRow(actor, memberId, input, now);
+  const { rows } = await sql<MemberEvent & { m_id: string; m_player_id: MemberSummary['player_id']; m_first_name: MemberSummary['first_name']; m_last_name: MemberSummary['last_name'] }>`
+    WITH m AS (
+      SELECT id, player_id, first_name, last_name FROM members
+       WHERE retailer_id = ${actor.retailerId} AND id = ${memberId} AND lifecycle = 'active'
+         FOR NO KEY UPDATE
+    ), e AS (
+      INSERT INTO member_events (retailer_id, member_id, id, name, qty, occurred_at, received_at, context, request_id)
+      SELECT ${row.retailer_id}, m.id, ${row.id}, ${row.name}, ${row.qty}, ${row.occurred_at}, ${row.received_at}, ${row.context}::jsonb, ${row.request_id} FROM m
+      RETURNING *
+    )
+    SELECT m.id AS m_id, m.player_id AS m_player_id, m.first_name AS m_first_name, m.last_name AS m_last_name, e.* FROM m JOIN e ON true`.execute(tx);
+  if (!rows.length) return undefined;
+  const { m_id, m_player_id, m_first_name, m_last_name, ...event } = rows[0];
+  return { member: { id: m_id, player_id: m_player_id, first_name: m_first_name, last_name: m_last_name }, event };
 }
 
 /**

@@ -18,50 +18,18 @@
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it
 // creates two databases and drops them at the end. Prints one JSON line per
 // run, then a summary with the ratio the events issue sets as its target.
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { benchOptions, floorTransaction, freePort, json, loadRun, pct, pg, root, run, waitFor, withBench } from './lib.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(join(root, 'package.json'));
-const pg = require('pg');
-const autocannon = require('autocannon');
-
-const { values: opts } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '32' },
-    members: { type: 'string', default: '200' },
-    shared: { type: 'string', default: join(root, '..', 'shared') },
-    profile: { type: 'string', description: 'a directory: run loyalist under node --cpu-prof, writing its profile there' },
-  },
-});
-const seconds = Number(opts.seconds);
-const connections = Number(opts.connections);
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const run = randomBytes(3).toString('hex');
-const dbUrl = (name) => Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
-const children = [];
-const databases = [];
+const opts = benchOptions({ profile: { type: 'string' } });
+const connections = opts.connections;
 
 const RULE_EVENTS = Array.from({ length: 40 }, (_, i) => `bench_event_${i}`);
 const NOISE_EVENTS = Array.from({ length: 20 }, (_, i) => `bench_noise_${i}`);
 const CHANNELS = ['app', 'web', 'store'];
 
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-try {
-  await main();
-} finally {
-  for (const child of children) child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 500));
-  for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
-}
+await withBench(main);
 
 /** 200 rules over the 40 rule event names: five a name, with varied conditions, limits and outcomes. */
 function rules(account) {
@@ -122,7 +90,7 @@ function campaigns() {
   }));
 }
 
-async function main() {
+async function main({ createDatabase, start }) {
   const floorDb = await createDatabase(`bench_floor_${run}`);
   const projectDb = await createDatabase(`bench_loyalist_${run}`);
   // free ports: another run may be going on the same machine
@@ -145,7 +113,7 @@ async function main() {
   await json(`${project}/admin/tenants/${tenant.retailer_id}/program`, { method: 'PUT', headers: { authorization: `Bearer ${adminToken}` }, body: program });
   const core = `Basic ${Buffer.from(`${tenant.appkey}:${tenant.secret}`).toString('base64')}`;
   const members = [];
-  for (let i = 0; i < Number(opts.members); i++) {
+  for (let i = 0; i < opts.members; i++) {
     const body = { user: { external_id: `BENCH-${run}-${i}`, email: `bench.${run}.${i}@example.com`, first_name: 'Bench', last_name: `Member${i}` } };
     members.push((await json(`${project}/priv/v1/apps/${tenant.appkey}/users`, { method: 'POST', headers: { authorization: core }, body })).user.id);
   }
@@ -160,7 +128,17 @@ async function main() {
   if (!probe.events?.[0]?.outcomes?.length) throw new Error(`the probe event achieved no rule: ${JSON.stringify(probe)}`);
 
   const results = {};
-  const load = (name, o) => loadRun(name, { retailer: tenant.retailer_id, appkey: tenant.appkey, ...o }).then((r) => (results[name] = r));
+  const load = (name, { base, op, auth, users, seconds = opts.seconds, rate }) =>
+    loadRun(name, { base, auth, connections, seconds, rate, next: (i) => request(op, i, users[(i * 7919) % users.length]) }).then((r) => (results[name] = r));
+  const request = (op, i, user) => {
+    if (op === 'send_transaction') return { path: '/api/2.0/send_transaction', body: floorTransaction(tenant.retailer_id, 'bench-store', user, i) };
+    // two events in three a name the rules and campaigns know, one a name nothing matches
+    const event = i % 3 === 2 ? NOISE_EVENTS[i % NOISE_EVENTS.length] : RULE_EVENTS[(i * 13) % RULE_EVENTS.length];
+    return {
+      path: `/priv/v2/apps/${tenant.appkey}/events`,
+      body: { events: { name: event, user_id: user, context: { amount: i % 20, channel: CHANNELS[i % CHANNELS.length], ref: `E-${run}-${i}` } } },
+    };
+  };
 
   await load('warmup floor', { base: floor, op: 'send_transaction', users: floorMembers, seconds: 3 });
   await load('warmup loyalist', { base: project, op: 'event', auth: core, users: members, seconds: 3 });
@@ -196,98 +174,4 @@ async function main() {
   console.log(`events throughput, ${connections} connections: loyalist ${p.rps} events/s (p50 ${p.p50} ms, p99 ${p.p99} ms) vs floor ${f.rps}/s = ${pct(ratio)} (target >= 50%: ${ratio >= 0.5 ? 'met' : 'MISSED'})`);
   console.log(`events p99 at ${half}/s offered: loyalist ${pr.p99} ms (p50 ${pr.p50} ms, ${pr.rps}/s done) vs floor ${fr.p99} ms (p50 ${fr.p50} ms)`);
   console.log(`after the runs: ${rows[0].events} events recorded, ${rows[0].achievements} rule achievements${rows[0].campaign_rows !== undefined ? `, ${rows[0].campaign_rows} campaign behaviours completed` : ''}`);
-}
-
-async function loadRun(name, o) {
-  let n = 0;
-  const result = await autocannon({
-    url: o.base,
-    connections,
-    duration: o.seconds ?? seconds,
-    ...(o.rate ? { overallRate: o.rate } : {}),
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(o.auth ? { authorization: o.auth } : {}) },
-        setupRequest(req) {
-          const i = n++;
-          const user = o.users[(i * 7919) % o.users.length];
-          if (o.op === 'send_transaction') {
-            req.path = '/api/2.0/send_transaction';
-            req.body = JSON.stringify(sendTransaction(o.retailer, user, i));
-          } else {
-            // two events in three a name the rules and campaigns know, one a name nothing matches
-            const event = i % 3 === 2 ? NOISE_EVENTS[i % NOISE_EVENTS.length] : RULE_EVENTS[(i * 13) % RULE_EVENTS.length];
-            req.path = `/priv/v2/apps/${o.appkey}/events`;
-            req.body = JSON.stringify({ events: { name: event, user_id: user, context: { amount: i % 20, channel: CHANNELS[i % CHANNELS.length], ref: `E-${run}-${i}` } } });
-          }
-          return req;
-        },
-      },
-    ],
-  });
-  const out = { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, total: result.requests.total };
-  console.log(JSON.stringify(out));
-  return out;
-}
-
-/** The floor's send_transaction body (as ../shared/bench/load.mjs sends it). */
-function sendTransaction(retailer, user, i) {
-  return {
-    store_id: 'bench-store', client_id: retailer, user_id: user, request_id: `${run}-${i}`,
-    request_payload: {
-      pos_employee_id: '1000', table_id: '12', channel: 'STORE', transaction_id: `T-${run}-${i}`,
-      subtotal: 30.0, tax_total: 0, open_time: '2025-04-16 09:30:00.000', modified_time: '2025-04-16 09:30:00.000',
-      items: [
-        { item_id: '0', line_id: '1', quantity: 1, unit_price: 10, tax_included: 0, subtotal: 10 },
-        { item_id: '1', line_id: '2', quantity: 1, unit_price: 15, tax_included: 0, subtotal: 15 },
-        { item_id: '2', line_id: '3', quantity: 1, unit_price: 5, tax_included: 0, subtotal: 5 },
-      ],
-      payments: [{ payment_id: `P-${run}-${i}`, user_id: user, user_id_type: 'SessionM_ID', amount: 30.0, type: 'CASH', payment_time: '2025-04-16 09:30:00Z' }],
-      discounts: [],
-    },
-  };
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer().once('error', fail).listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
-
-async function createDatabase(name) {
-  await admin.query(`CREATE DATABASE ${name}`);
-  databases.push(name);
-  return dbUrl(name);
-}
-
-function start(command, args, env) {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(child);
-  return child;
-}
-
-async function waitFor(url, method) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{"deposit_details":[{}]}' : undefined });
-      if (res.status < 500 || method === 'POST') return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer`);
-}
-
-async function json(url, { method, headers, body }) {
-  const res = await fetch(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
-
-function pct(x) {
-  return `${Math.round(x * 100)}%`;
 }

@@ -9,50 +9,20 @@
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it
 // creates two databases and drops them at the end. Prints one JSON line per
 // run, then a summary with the ratios the points issue sets as targets.
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { benchOptions, freePort, json, loadRun, pct, pg, root, run, waitFor, withBench } from './lib.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(join(root, 'package.json'));
-const pg = require('pg');
-const autocannon = require('autocannon');
+const opts = benchOptions();
+const connections = opts.connections;
 
-const { values: opts } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '32' },
-    members: { type: 'string', default: '200' },
-    shared: { type: 'string', default: join(root, '..', 'shared') },
-  },
-});
-const seconds = Number(opts.seconds);
-const connections = Number(opts.connections);
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const run = randomBytes(3).toString('hex');
-const dbUrl = (name) => Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
-const children = [];
-const databases = [];
+await withBench(main);
 
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-try {
-  await main();
-} finally {
-  for (const child of children) child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 500));
-  for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
-}
-
-async function main() {
+async function main({ createDatabase, start }) {
   const floorDb = await createDatabase(`bench_floor_${run}`);
   const projectDb = await createDatabase(`bench_loyalist_${run}`);
-  const floorPort = 18490;
-  const projectPort = 18491;
+  const floorPort = await freePort();
+  const projectPort = await freePort();
   const adminToken = randomBytes(16).toString('hex');
 
   start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
@@ -74,15 +44,31 @@ async function main() {
   const core = `Basic ${Buffer.from(`${tenant.appkey}:${tenant.secret}`).toString('base64')}`;
   const connect = `Basic ${Buffer.from(`${tenant.appkey_connect}:${tenant.secret_connect}`).toString('base64')}`;
   const members = [];
-  for (let i = 0; i < Number(opts.members); i++) {
+  for (let i = 0; i < opts.members; i++) {
     const body = { user: { external_id: `BENCH-${run}-${i}`, email: `bench.${run}.${i}@example.com`, first_name: 'Bench', last_name: `Member${i}` } };
     members.push((await json(`${project}/priv/v1/apps/${tenant.appkey}/users`, { method: 'POST', headers: { authorization: core }, body })).user.id);
   }
   const floorMembers = members.map((_, i) => `floor-member-${i}`);
 
   const results = {};
-  const load = (name, base, auth, users, extra = {}) =>
-    loadRun(name, { base, auth, users, retailer: tenant.retailer_id, account, source, ...extra }).then((r) => (results[name] = r));
+  const load = (name, base, auth, users, { op = 'deposit', amount, seconds = opts.seconds, rate } = {}) =>
+    loadRun(name, { base, auth, connections, seconds, rate, next: (i) => request(op, i, users[i % users.length], amount) }).then((r) => (results[name] = r));
+  const request = (op, i, user, amount) =>
+    op === 'deposit'
+      ? {
+          path: '/incentives/api/2.0/user_points/deposit',
+          body: {
+            retailer_id: tenant.retailer_id, user_id: user, culture: 'en-US', allow_partial_success: false,
+            deposit_details: [{ amount: 10, point_account_id: account, point_source_id: source, reference_id: `D-${run}-${i}`, reference_type: 'bench', rank: 0 }],
+          },
+        }
+      : {
+          path: '/incentives/api/2.0/user_points/spend_multiple',
+          body: {
+            retailer_id: tenant.retailer_id, user_id: user, culture: 'en-US', allow_partial_success: false,
+            spend_details: [{ amount: amount ?? 1, point_account_ids: [account], reference_id: `S-${run}-${i}`, reference_type: 'bench', force_spend: false, is_return: false }],
+          },
+        };
 
   // warm both servers
   await load('warmup floor', floor, undefined, floorMembers, { seconds: 3 });
@@ -120,76 +106,4 @@ async function main() {
   console.log(`spends: ${results['loyalist spend, many members'].rps}/s many members (p50 ${results['loyalist spend, many members'].p50} ms, p99 ${results['loyalist spend, many members'].p99} ms)`);
   console.log(`one hot member: deposits ${hot.rps}/s (non-2xx ${hot.non2xx}, errors ${hot.errors}), spends ${hotSpend.rps}/s (non-2xx ${hotSpend.non2xx}: insufficient points once the balance ran out)`);
   console.log(`hot member after the run: balance ${rows[0].balance}, ledger sum ${rows[0].ledger}, entries below zero ${rows[0].negative} -> ${rows[0].balance === rows[0].ledger && rows[0].negative === 0 ? 'consistent' : 'INCONSISTENT'}`);
-}
-
-async function loadRun(name, o) {
-  const op = o.op ?? 'deposit';
-  let n = 0;
-  const result = await autocannon({
-    url: o.base,
-    connections,
-    duration: o.seconds ?? seconds,
-    ...(o.rate ? { overallRate: o.rate } : {}),
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(o.auth ? { authorization: o.auth } : {}) },
-        setupRequest(req) {
-          const i = n++;
-          const user = o.users[i % o.users.length];
-          if (op === 'deposit') {
-            req.path = '/incentives/api/2.0/user_points/deposit';
-            req.body = JSON.stringify({
-              retailer_id: o.retailer, user_id: user, culture: 'en-US', allow_partial_success: false,
-              deposit_details: [{ amount: 10, point_account_id: o.account, point_source_id: o.source, reference_id: `D-${run}-${i}`, reference_type: 'bench', rank: 0 }],
-            });
-          } else {
-            req.path = '/incentives/api/2.0/user_points/spend_multiple';
-            req.body = JSON.stringify({
-              retailer_id: o.retailer, user_id: user, culture: 'en-US', allow_partial_success: false,
-              spend_details: [{ amount: o.amount ?? 1, point_account_ids: [o.account], reference_id: `S-${run}-${i}`, reference_type: 'bench', force_spend: false, is_return: false }],
-            });
-          }
-          return req;
-        },
-      },
-    ],
-  });
-  const out = { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, total: result.requests.total };
-  console.log(JSON.stringify(out));
-  return out;
-}
-
-async function createDatabase(name) {
-  await admin.query(`CREATE DATABASE ${name}`);
-  databases.push(name);
-  return dbUrl(name);
-}
-
-function start(command, args, env) {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(child);
-  return child;
-}
-
-async function waitFor(url, method) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{"deposit_details":[{}]}' : undefined });
-      if (res.status < 500 || method === 'POST') return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer`);
-}
-
-async function json(url, { method, headers, body }) {
-  const res = await fetch(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
-
-function pct(x) {
-  return `${Math.round(x * 100)}%`;
 }

@@ -1,0 +1,145 @@
+// What the benchmarks share: options, throwaway databases on the PostgreSQL
+// server (dropped at the end), child servers (stopped at the end), HTTP helpers,
+// one autocannon run, and the floor's send_transaction body.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const requireFromProject = createRequire(join(root, 'package.json'));
+export const pg = requireFromProject('pg');
+const autocannon = requireFromProject('autocannon');
+
+/** A tag for this run's databases, transaction ids and references. */
+export const run = randomBytes(3).toString('hex');
+
+/** --seconds, --connections, --members, --shared, plus the benchmark's own options. */
+export function benchOptions(extra = {}) {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '32' },
+      members: { type: 'string', default: '200' },
+      shared: { type: 'string', default: join(root, '..', 'shared') },
+      ...extra,
+    },
+  });
+  return { ...values, seconds: Number(values.seconds), connections: Number(values.connections), members: Number(values.members) };
+}
+
+/**
+ * Runs `main` with `createDatabase(name)` (a new database on BENCH_DATABASE_URL's
+ * server, default the local `test` one) and `start(command, args, env)` (a child
+ * process in the project directory); both are removed when `main` ends.
+ */
+export async function withBench(main) {
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const children = [];
+  const databases = [];
+  try {
+    await main({
+      async createDatabase(name) {
+        await admin.query(`CREATE DATABASE ${name}`);
+        databases.push(name);
+        return Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
+      },
+      start(command, args, env) {
+        const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+        children.push(child);
+        return child;
+      },
+    });
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+/** Waits until the URL answers (a POST answered with any status counts: the floor validates nothing). */
+export async function waitFor(url, method) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+      if (res.status < 500 || method === 'POST') return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+export async function json(url, { method, headers, body }) {
+  const res = await fetch(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+export const pct = (x) => `${Math.round(x * 100)}%`;
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer()
+      .once('error', fail)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address();
+        server.close(() => ok(port));
+      });
+  });
+}
+
+/** Counts requests across all runs, so ids built from it are unique in the whole benchmark. */
+let sequence = 0;
+
+/**
+ * One autocannon run: `next(i)` gives the request's path and body for the
+ * benchmark-wide sequence number i. Prints and returns {name, rps, p50, p99, non2xx, errors, total}.
+ */
+export async function loadRun(name, { base, auth, connections, seconds, rate, next }) {
+  const result = await autocannon({
+    url: base,
+    connections,
+    duration: seconds,
+    ...(rate ? { overallRate: rate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+        setupRequest(req) {
+          const { path, body } = next(sequence++);
+          req.path = path;
+          req.body = JSON.stringify(body);
+          return req;
+        },
+      },
+    ],
+  });
+  const out = { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, total: result.requests.total };
+  console.log(JSON.stringify(out));
+  return out;
+}
+
+/** The send_transaction body ../shared/bench/load.mjs sends: three lines, 30.00, paid cash. */
+export function floorTransaction(retailer, store, user, i) {
+  return {
+    store_id: store, client_id: retailer, user_id: user, request_id: `${run}-${i}`,
+    request_payload: {
+      pos_employee_id: '1000', table_id: '12', channel: 'STORE', transaction_id: `T-${run}-${i}`,
+      subtotal: 30.0, tax_total: 0, open_time: '2025-04-16 09:30:00.000', modified_time: '2025-04-16 09:30:00.000',
+      items: [
+        { item_id: '0', line_id: '1', quantity: 1, unit_price: 10, tax_included: 0, subtotal: 10 },
+        { item_id: '1', line_id: '2', quantity: 1, unit_price: 15, tax_included: 0, subtotal: 15 },
+        { item_id: '2', line_id: '3', quantity: 1, unit_price: 5, tax_included: 0, subtotal: 5 },
+      ],
+      payments: [{ payment_id: `P-${run}-${i}`, user_id: user, user_id_type: 'SessionM_ID', amount: 30.0, type: 'CASH', payment_time: '2025-04-16 09:30:00Z' }],
+      discounts: [],
+    },
+  };
+}

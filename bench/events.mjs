@@ -133,8 +133,9 @@ async function main({ createDatabase, start }) {
   const request = (op, i, user) => {
     if (op === 'send_transaction') return { path: '/api/2.0/send_transaction', body: floorTransaction(tenant.retailer_id, 'bench-store', user, i) };
     // two events in three a name the rules and campaigns know, one a name nothing matches;
-    // the name must not follow from the member (i/7 moves it), or no member could complete a campaign
-    const event = i % 3 === 2 ? NOISE_EVENTS[i % NOISE_EVENTS.length] : RULE_EVENTS[(i * 13 + Math.floor(i / 7)) % RULE_EVENTS.length];
+    // every member sees every name over the run (the name shifts each time the members come round),
+    // or members could not complete the campaigns
+    const event = i % 3 === 2 ? NOISE_EVENTS[i % NOISE_EVENTS.length] : RULE_EVENTS[(Math.floor(i / members.length) * 7 + i * 13) % RULE_EVENTS.length];
     return {
       path: `/priv/v2/apps/${tenant.appkey}/events`,
       body: { events: { name: event, user_id: user, context: { amount: i % 20, channel: CHANNELS[i % CHANNELS.length], ref: `E-${run}-${i}` } } },

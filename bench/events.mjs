@@ -18,11 +18,10 @@
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it
 // creates two databases and drops them at the end. Prints one JSON line per
 // run, then a summary with the ratio the events issue sets as its target.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { benchOptions, floorTransaction, freePort, json, loadRun, pct, pg, root, run, waitFor, withBench } from './lib.mjs';
+import { randomUUID } from 'node:crypto';
+import { benchOptions, benchTenant, floorTransaction, json, loadRun, pct, pg, run, startServers, withBench } from './lib.mjs';
 
-const opts = benchOptions({ profile: { type: 'string' } });
+const opts = benchOptions();
 const connections = opts.connections;
 
 const RULE_EVENTS = Array.from({ length: 40 }, (_, i) => `bench_event_${i}`);
@@ -90,34 +89,11 @@ function campaigns() {
   }));
 }
 
-async function main({ createDatabase, start }) {
-  const floorDb = await createDatabase(`bench_floor_${run}`);
-  const projectDb = await createDatabase(`bench_loyalist_${run}`);
-  // free ports: another run may be going on the same machine
-  const floorPort = await freePort();
-  const projectPort = await freePort();
-  const adminToken = randomBytes(16).toString('hex');
-
-  start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
-  const serve = ['serve', '--port', String(projectPort)];
-  if (opts.profile) start(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile)}`, join(root, 'bin', 'loyalist.js'), ...serve], { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
-  else start(join(root, 'bin', 'loyalist'), serve, { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
-  const floor = `http://127.0.0.1:${floorPort}`;
-  const project = `http://127.0.0.1:${projectPort}`;
-  await waitFor(`${floor}/incentives/api/2.0/user_points/deposit`, 'POST');
-  await waitFor(`${project}/readyz`, 'GET');
-
-  const tenant = await json(`${project}/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: { name: 'bench' } });
+async function main(ctx) {
+  const { floor, project, projectDb, adminToken } = await startServers(ctx, opts);
   const account = randomUUID();
   const program = { point_accounts: [{ id: account, name: 'Spendable', default: true }], rules: rules(account), campaigns: campaigns() };
-  await json(`${project}/admin/tenants/${tenant.retailer_id}/program`, { method: 'PUT', headers: { authorization: `Bearer ${adminToken}` }, body: program });
-  const core = `Basic ${Buffer.from(`${tenant.appkey}:${tenant.secret}`).toString('base64')}`;
-  const members = [];
-  for (let i = 0; i < opts.members; i++) {
-    const body = { user: { external_id: `BENCH-${run}-${i}`, email: `bench.${run}.${i}@example.com`, first_name: 'Bench', last_name: `Member${i}` } };
-    members.push((await json(`${project}/priv/v1/apps/${tenant.appkey}/users`, { method: 'POST', headers: { authorization: core }, body })).user.id);
-  }
-  const floorMembers = members.map((_, i) => `floor-member-${i}`);
+  const { tenant, core, members, floorMembers } = await benchTenant(project, adminToken, program, opts.members);
 
   // one event by hand: it must be answered with outcomes (the program is live)
   const probe = await json(`${project}/priv/v2/apps/${tenant.appkey}/events`, {

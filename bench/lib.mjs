@@ -17,7 +17,7 @@ const autocannon = requireFromProject('autocannon');
 /** A tag for this run's databases, transaction ids and references. */
 export const run = randomBytes(3).toString('hex');
 
-/** --seconds, --connections, --members, --shared, plus the benchmark's own options. */
+/** --seconds, --connections, --members, --shared, --profile DIR (the server's CPU profile), plus the benchmark's own options. */
 export function benchOptions(extra = {}) {
   const { values } = parseArgs({
     options: {
@@ -25,6 +25,7 @@ export function benchOptions(extra = {}) {
       connections: { type: 'string', default: '32' },
       members: { type: 'string', default: '200' },
       shared: { type: 'string', default: join(root, '..', 'shared') },
+      profile: { type: 'string' },
       ...extra,
     },
   });
@@ -61,6 +62,46 @@ export async function withBench(main) {
     for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
+}
+
+/**
+ * Starts the floor of ../shared/bench and Loyalist (under `node --cpu-prof`
+ * when opts.profile names a directory), each on its own new database and a
+ * free port, and waits until both answer.
+ */
+export async function startServers({ createDatabase, start }, opts) {
+  const floorDb = await createDatabase(`bench_floor_${run}`);
+  const projectDb = await createDatabase(`bench_loyalist_${run}`);
+  const [floorPort, projectPort] = [await freePort(), await freePort()];
+  const adminToken = randomBytes(16).toString('hex');
+  start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
+  const serve = ['serve', '--port', String(projectPort)];
+  const env = { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' };
+  if (opts.profile) start(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile)}`, join(root, 'bin', 'loyalist.js'), ...serve], env);
+  else start(join(root, 'bin', 'loyalist'), serve, env);
+  const floor = `http://127.0.0.1:${floorPort}`;
+  const project = `http://127.0.0.1:${projectPort}`;
+  await waitFor(`${floor}/api/2.0/send_transaction`, 'POST');
+  await waitFor(`${project}/readyz`, 'GET');
+  return { floor, project, projectDb, adminToken };
+}
+
+/**
+ * A retailer on Loyalist with `program` applied and `count` members (extra
+ * user fields per member from `fields(i)`); its credentials as headers.
+ */
+export async function benchTenant(project, adminToken, program, count, fields = () => ({})) {
+  const admin = { authorization: `Bearer ${adminToken}` };
+  const tenant = await json(`${project}/admin/tenants`, { method: 'POST', headers: admin, body: { name: 'bench' } });
+  await json(`${project}/admin/tenants/${tenant.retailer_id}/program`, { method: 'PUT', headers: admin, body: program });
+  const basic = (key, secret) => `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
+  const core = basic(tenant.appkey, tenant.secret);
+  const members = [];
+  for (let i = 0; i < count; i++) {
+    const body = { user: { external_id: `BENCH-${run}-${i}`, email: `bench.${run}.${i}@example.com`, first_name: 'Bench', last_name: `Member${i}`, ...fields(i) } };
+    members.push((await json(`${project}/priv/v1/apps/${tenant.appkey}/users`, { method: 'POST', headers: { authorization: core }, body })).user.id);
+  }
+  return { tenant, core, connect: basic(tenant.appkey_connect, tenant.secret_connect), pos: tenant.cloudpos_authorization, members, floorMembers: members.map((_, i) => `floor-member-${i}`) };
 }
 
 /** Waits until the URL answers (a POST answered with any status counts: the floor validates nothing). */

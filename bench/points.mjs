@@ -9,46 +9,21 @@
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it
 // creates two databases and drops them at the end. Prints one JSON line per
 // run, then a summary with the ratios the points issue sets as targets.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { benchOptions, freePort, json, loadRun, pct, pg, root, run, waitFor, withBench } from './lib.mjs';
+import { randomUUID } from 'node:crypto';
+import { benchOptions, benchTenant, loadRun, pct, pg, run, startServers, withBench } from './lib.mjs';
 
 const opts = benchOptions();
 const connections = opts.connections;
 
 await withBench(main);
 
-async function main({ createDatabase, start }) {
-  const floorDb = await createDatabase(`bench_floor_${run}`);
-  const projectDb = await createDatabase(`bench_loyalist_${run}`);
-  const floorPort = await freePort();
-  const projectPort = await freePort();
-  const adminToken = randomBytes(16).toString('hex');
-
-  start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
-  start(join(root, 'bin', 'loyalist'), ['serve', '--port', String(projectPort)], { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
-  const floor = `http://127.0.0.1:${floorPort}`;
-  const project = `http://127.0.0.1:${projectPort}`;
-  await waitFor(`${floor}/incentives/api/2.0/user_points/deposit`, 'POST');
-  await waitFor(`${project}/readyz`, 'GET');
-
+async function main(ctx) {
+  const { floor, project, projectDb, adminToken } = await startServers(ctx, opts);
   // the project's tenant: one spendable account, one source, and the members
-  const tenant = await json(`${project}/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: { name: 'bench' } });
   const account = randomUUID();
   const source = randomUUID();
-  await json(`${project}/admin/tenants/${tenant.retailer_id}/program`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${adminToken}` },
-    body: { point_accounts: [{ id: account, name: 'Spendable', default: true }], point_sources: [{ id: source, name: 'bench', point_account_ids: [account] }] },
-  });
-  const core = `Basic ${Buffer.from(`${tenant.appkey}:${tenant.secret}`).toString('base64')}`;
-  const connect = `Basic ${Buffer.from(`${tenant.appkey_connect}:${tenant.secret_connect}`).toString('base64')}`;
-  const members = [];
-  for (let i = 0; i < opts.members; i++) {
-    const body = { user: { external_id: `BENCH-${run}-${i}`, email: `bench.${run}.${i}@example.com`, first_name: 'Bench', last_name: `Member${i}` } };
-    members.push((await json(`${project}/priv/v1/apps/${tenant.appkey}/users`, { method: 'POST', headers: { authorization: core }, body })).user.id);
-  }
-  const floorMembers = members.map((_, i) => `floor-member-${i}`);
+  const program = { point_accounts: [{ id: account, name: 'Spendable', default: true }], point_sources: [{ id: source, name: 'bench', point_account_ids: [account] }] };
+  const { tenant, connect, members, floorMembers } = await benchTenant(project, adminToken, program, opts.members);
 
   const results = {};
   const load = (name, base, auth, users, { op = 'deposit', amount, seconds = opts.seconds, rate } = {}) =>

@@ -6,16 +6,15 @@
 // the same PostgreSQL server, with the same load generator and the same bodies
 // as ../shared/bench/load.mjs.
 //
-//   node bench/pos.mjs [--seconds 10] [--connections 32] [--members 200] [--shared ../shared]
+//   node bench/pos.mjs [--seconds 10] [--connections 32] [--members 200] [--shared ../shared] [--profile DIR]
 //
 // Needs `npm run build` (it runs bin/loyalist) and a PostgreSQL server
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it
 // creates two databases and drops them at the end. Prints one JSON line per
 // run, then a summary with the ratios the point-of-sale issue sets as targets.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchOptions, floorTransaction, freePort, json, loadRun, pct, pg, requireFromProject, root, run, waitFor, withBench } from './lib.mjs';
+import { benchOptions, benchTenant, floorTransaction, json, loadRun, pct, pg, requireFromProject, root, run, startServers, withBench } from './lib.mjs';
 
 const YAML = requireFromProject('yaml');
 const opts = benchOptions();
@@ -28,40 +27,16 @@ const TIER_POINTS = '3d1c4e93-8b93-432f-a9c9-ab6854b57b7f';
 
 await withBench(main);
 
-async function main({ createDatabase, start }) {
-  const floorDb = await createDatabase(`bench_floor_${run}`);
-  const projectDb = await createDatabase(`bench_loyalist_${run}`);
-  const floorPort = await freePort();
-  const projectPort = await freePort();
-  const adminToken = randomBytes(16).toString('hex');
-
-  start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
-  start(process.env.BENCH_PROFILE ? process.execPath : join(root, 'bin', 'loyalist'), [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, join(root, 'bin', 'loyalist.js')] : []), 'serve', '--port', String(projectPort)], { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' });
-  const floor = `http://127.0.0.1:${floorPort}`;
-  const project = `http://127.0.0.1:${projectPort}`;
-  await waitFor(`${floor}/api/2.0/send_transaction`, 'POST');
-  await waitFor(`${project}/readyz`, 'GET');
-
+async function main(ctx) {
+  const { floor, project, projectDb, adminToken } = await startServers(ctx, opts);
   // the project's tenant: the Brand X demo program (its store, accounts, tiers, offers and purchase rule)
-  const tenant = await json(`${project}/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: { name: 'bench' } });
   const program = YAML.parse(readFileSync(join(root, 'examples', 'brand-x', 'program.yaml'), 'utf8'));
-  await json(`${project}/admin/tenants/${tenant.retailer_id}/program`, { method: 'PUT', headers: { authorization: `Bearer ${adminToken}` }, body: program });
-  const core = `Basic ${Buffer.from(`${tenant.appkey}:${tenant.secret}`).toString('base64')}`;
-  const connect = `Basic ${Buffer.from(`${tenant.appkey_connect}:${tenant.secret_connect}`).toString('base64')}`;
-  const posAuth = tenant.cloudpos_authorization;
-  const members = [];
-  const phones = [];
-  for (let i = 0; i < opts.members; i++) {
-    const phone = `617${String(i).padStart(7, '0')}`;
-    const body = { user: { external_id: `BENCH-${run}-${i}`, email: `bench.${run}.${i}@example.com`, first_name: 'Bench', last_name: `Member${i}`, phone_numbers: [{ phone_number: phone, phone_type: 'mobile' }] } };
-    members.push((await json(`${project}/priv/v1/apps/${tenant.appkey}/users`, { method: 'POST', headers: { authorization: core }, body })).user.id);
-    phones.push(phone);
-  }
+  const phones = Array.from({ length: opts.members }, (_, i) => `617${String(i).padStart(7, '0')}`);
+  const { tenant, connect, pos: posAuth, members, floorMembers } = await benchTenant(project, adminToken, program, opts.members, (i) => ({ phone_numbers: [{ phone_number: phones[i], phone_type: 'mobile' }] }));
   // every member holds the 5% offer: lookup prices it on the basket
   for (let i = 0; i < members.length; i += 100) {
     await json(`${project}/offers/api/2.0/offers/acquisition/issue`, { method: 'POST', headers: { authorization: connect }, body: { retailer_id: tenant.retailer_id, user_ids: members.slice(i, i + 100), offer_id: FIVE_PERCENT } });
   }
-  const floorMembers = members.map((_, i) => `floor-member-${i}`);
 
   const results = {};
   const load = (name, base, auth, users, { op = 'send_transaction', seconds = opts.seconds, rate } = {}) =>

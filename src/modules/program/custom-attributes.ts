@@ -1,4 +1,5 @@
 import type { Db } from '../../db/index.js';
+import { ConfigCache } from '../../lib/config-cache.js';
 
 export type CustomAttributeType = 'string' | 'number' | 'boolean' | 'list' | 'object';
 
@@ -18,7 +19,14 @@ export async function customProfileDefaults(db: Db, retailerId: string): Promise
   return defaults;
 }
 
-export async function listCustomAttributes(db: Db, retailerId: string): Promise<CustomAttribute[]> {
+// read on every profile answer (and once per member in lists): cached like the rest of the program
+const attributesCache = new ConfigCache<CustomAttribute[]>();
+
+export function listCustomAttributes(db: Db, retailerId: string): Promise<CustomAttribute[]> {
+  return attributesCache.get(retailerId, () => loadCustomAttributes(db, retailerId));
+}
+
+async function loadCustomAttributes(db: Db, retailerId: string): Promise<CustomAttribute[]> {
   const rows = await db
     .selectFrom('custom_attributes')
     .select(['name', 'type', 'default_value'])
@@ -31,6 +39,7 @@ export async function listCustomAttributes(db: Db, retailerId: string): Promise<
 
 /** Makes the retailer's attributes match the list; attributes not listed are retired (members keep their values). */
 export async function applyCustomAttributes(tx: Db, retailerId: string, attributes: CustomAttribute[]): Promise<void> {
+  attributesCache.invalidate(retailerId);
   for (const a of attributes) {
     const defaultValue = a.default === undefined ? null : JSON.stringify(a.default);
     await tx

@@ -47,13 +47,6 @@ CREATE TABLE custom_attributes (
   PRIMARY KEY (retailer_id, name)
 );
 
--- The last program file applied to a retailer, as applied.
-CREATE TABLE programs (
-  retailer_id  uuid PRIMARY KEY REFERENCES retailers (id),
-  document     jsonb NOT NULL,
-  applied_at   timestamptz NOT NULL DEFAULT now()
-);
-
 CREATE TABLE members (
   retailer_id        uuid NOT NULL REFERENCES retailers (id),
   id                 uuid NOT NULL,

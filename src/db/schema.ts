@@ -43,12 +43,6 @@ export interface CustomAttributesTable {
   retired_at: Date | null;
 }
 
-export interface ProgramsTable {
-  retailer_id: string;
-  document: Json;
-  applied_at: Timestamp;
-}
-
 // members
 export interface MembersTable {
   retailer_id: string;
@@ -573,7 +567,6 @@ export interface Database {
   credentials: CredentialsTable;
   stores: StoresTable;
   custom_attributes: CustomAttributesTable;
-  programs: ProgramsTable;
   members: MembersTable;
   member_identifiers: MemberIdentifiersTable;
   member_phone_numbers: MemberPhoneNumbersTable;

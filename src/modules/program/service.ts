@@ -345,12 +345,6 @@ export async function applyProgram(tx: Db, retailerId: string, program: Program)
     );
   }
   if (program.rules) await applyRuleConfig(tx, retailerId, program.rules);
-
-  await tx
-    .insertInto('programs')
-    .values({ retailer_id: retailerId, document: JSON.stringify(program), applied_at: new Date() })
-    .onConflict((oc) => oc.column('retailer_id').doUpdateSet({ document: JSON.stringify(program), applied_at: new Date() }))
-    .execute();
   return { createdRetailer: !existing };
 }
 

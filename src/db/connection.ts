@@ -28,6 +28,10 @@ export function connectPostgres(url: string, poolSize = 20): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
+    // every statement here is short and keyed by the retailer and the member: a plan made
+    // once per connection serves all of them (PostgreSQL would otherwise plan some
+    // statements anew on every execution, which costs more than running them)
+    options: '-c plan_cache_mode=force_generic_plan',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         if (oid === OID.INT8) return Number;

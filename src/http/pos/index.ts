@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { accessDenied, headerValue, registerSurface, type Surface } from '../surface.js';
 import { posRoutes } from './routes.js';
 
+const UNKEPT = /\/(lookup|send_transaction)$/;
+
 /** Cloud POS API: /api/2.0/..., an opaque token in the Authorization header. */
 export function registerPosApi(app: FastifyInstance): void {
   const surface: Surface = {
@@ -17,8 +19,9 @@ export function registerPosApi(app: FastifyInstance): void {
     // the same request_id with the same body, store and operation gets the stored answer;
     // with another body it is a new request (integrations send "1" every time)
     replayKey(request) {
-      // lookup changes nothing: answering it again is the same as replaying it
-      if (request.url.split('?')[0].endsWith('/lookup')) return undefined;
+      // lookup changes nothing, and send_transaction is kept once per (store, transaction_id)
+      // and answers with its id: answering either again is the same as replaying it
+      if (UNKEPT.test(request.url.split('?')[0])) return undefined;
       const body = request.body as { request_id?: unknown; store_id?: unknown } | undefined;
       if (typeof body?.request_id !== 'string' && typeof body?.request_id !== 'number') return undefined;
       const digest = createHash('sha256').update(request.rawBody ?? '').digest('base64url');

@@ -1,4 +1,5 @@
-import { sql, type Compilable } from 'kysely';
+import { sql, type OperationNodeSource } from 'kysely';
+import { recordset } from '../../db/rows.js';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
@@ -416,16 +417,14 @@ export async function recordCampaignEvent(
   }
 
   // the progress, the campaigns' states, the awards and the timeline: one statement
-  const writes = progressWrites(tx, actor.retailerId, member.id, progress, behaviors.map((b) => b.behavior), dirtyBehaviors, dirtyGoals);
+  const writes = progressWrites(actor.retailerId, member.id, progress, behaviors.map((b) => b.behavior), dirtyBehaviors, dirtyGoals);
   if (touchedCampaigns.size) {
     const now = new Date();
     const rows = [...touchedCampaigns].map((id) => ({ retailer_id: actor.retailerId, member_id: member.id, campaign_id: id, opted_in_at: null, state: campaignView(catalog.byId.get(id)!, facts, progress).state, updated_at: now }));
-    writes.push(
-      tx
-        .insertInto('member_campaigns')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['retailer_id', 'member_id', 'campaign_id']).doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: eb.ref('excluded.updated_at') }))),
-    );
+    writes.push(sql`
+      INSERT INTO member_campaigns (retailer_id, member_id, campaign_id, opted_in_at, state, updated_at)
+      SELECT retailer_id, member_id, campaign_id, opted_in_at, state, updated_at FROM ${recordset(rows, CAMPAIGN_COLUMNS)} ORDER BY n
+      ON CONFLICT (retailer_id, member_id, campaign_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`);
   }
   const also: AlsoWrite = { statements: writes, timeline };
   if (awards.length) {
@@ -442,9 +441,16 @@ export async function recordCampaignEvent(
   return result;
 }
 
+const CAMPAIGN_COLUMNS = { retailer_id: 'uuid', member_id: 'uuid', campaign_id: 'int', opted_in_at: 'timestamptz', state: 'text', updated_at: 'timestamptz' };
+const BEHAVIOR_COLUMNS = { retailer_id: 'uuid', member_id: 'uuid', behavior_id: 'int', campaign_id: 'int', achieved: 'int', achieved_at: 'timestamptz[]', last_event_at: 'timestamptz', updated_at: 'timestamptz' };
+const GOAL_COLUMNS = {
+  retailer_id: 'uuid', member_id: 'uuid', behavior_id: 'int', goal_name: 'text', current_count: 'int', completed: 'boolean',
+  achieved: 'int', achieved_at: 'timestamptz[]', last_event_at: 'timestamptz', seen: 'text[]', updated_at: 'timestamptz',
+};
+
 /** The upserts of the behaviours and goals an event moved (not yet run). */
-function progressWrites(tx: Db, retailerId: string, memberId: string, progress: MemberProgress, behaviors: BehaviorDef[], dirtyBehaviors: Set<number>, dirtyGoals: Set<string>): Compilable[] {
-  const writes: Compilable[] = [];
+function progressWrites(retailerId: string, memberId: string, progress: MemberProgress, behaviors: BehaviorDef[], dirtyBehaviors: Set<number>, dirtyGoals: Set<string>): OperationNodeSource[] {
+  const writes: OperationNodeSource[] = [];
   const now = new Date();
   const byId = new Map(behaviors.map((b) => [b.id, b]));
   const behaviorRows = [...dirtyBehaviors].map((id) => {
@@ -452,19 +458,11 @@ function progressWrites(tx: Db, retailerId: string, memberId: string, progress: 
     return { retailer_id: retailerId, member_id: memberId, behavior_id: id, campaign_id: byId.get(id)!.campaign_id, achieved: s.achieved, achieved_at: s.achieved_at, last_event_at: s.last_event_at, updated_at: now };
   });
   if (behaviorRows.length) {
-    writes.push(
-      tx
-        .insertInto('member_behaviors')
-        .values(behaviorRows)
-        .onConflict((oc) =>
-          oc.columns(['retailer_id', 'member_id', 'behavior_id']).doUpdateSet((eb) => ({
-            achieved: eb.ref('excluded.achieved'),
-            achieved_at: eb.ref('excluded.achieved_at'),
-            last_event_at: eb.ref('excluded.last_event_at'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        ),
-    );
+    writes.push(sql`
+      INSERT INTO member_behaviors (retailer_id, member_id, behavior_id, campaign_id, achieved, achieved_at, last_event_at, updated_at)
+      SELECT retailer_id, member_id, behavior_id, campaign_id, achieved, achieved_at, last_event_at, updated_at FROM ${recordset(behaviorRows, BEHAVIOR_COLUMNS)} ORDER BY n
+      ON CONFLICT (retailer_id, member_id, behavior_id) DO UPDATE
+         SET achieved = excluded.achieved, achieved_at = excluded.achieved_at, last_event_at = excluded.last_event_at, updated_at = excluded.updated_at`);
   }
   const goalRows = [...dirtyGoals].map((key) => {
     const slash = key.indexOf('/');
@@ -484,22 +482,12 @@ function progressWrites(tx: Db, retailerId: string, memberId: string, progress: 
     };
   });
   if (goalRows.length) {
-    writes.push(
-      tx
-        .insertInto('member_goals')
-        .values(goalRows)
-        .onConflict((oc) =>
-          oc.columns(['retailer_id', 'member_id', 'behavior_id', 'goal_name']).doUpdateSet((eb) => ({
-            current_count: eb.ref('excluded.current_count'),
-            completed: eb.ref('excluded.completed'),
-            achieved: eb.ref('excluded.achieved'),
-            achieved_at: eb.ref('excluded.achieved_at'),
-            last_event_at: eb.ref('excluded.last_event_at'),
-            seen: eb.ref('excluded.seen'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        ),
-    );
+    writes.push(sql`
+      INSERT INTO member_goals (retailer_id, member_id, behavior_id, goal_name, current_count, completed, achieved, achieved_at, last_event_at, seen, updated_at)
+      SELECT retailer_id, member_id, behavior_id, goal_name, current_count, completed, achieved, achieved_at, last_event_at, seen, updated_at FROM ${recordset(goalRows, GOAL_COLUMNS)} ORDER BY n
+      ON CONFLICT (retailer_id, member_id, behavior_id, goal_name) DO UPDATE
+         SET current_count = excluded.current_count, completed = excluded.completed, achieved = excluded.achieved, achieved_at = excluded.achieved_at,
+             last_event_at = excluded.last_event_at, seen = excluded.seen, updated_at = excluded.updated_at`);
   }
   return writes;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/index.js';
-import { sql, type Compilable } from 'kysely';
+import { sql, type OperationNodeSource } from 'kysely';
 import { DomainError, type ErrorCode } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { subjectOf } from '../members/service.js';
@@ -302,7 +302,7 @@ async function loadReplays(tx: Db, retailerId: string, details: PointDetail[]) {
  * timeline entries, placed after the point change's own entries.
  */
 export interface AlsoWrite {
-  statements?: Compilable[];
+  statements?: OperationNodeSource[];
   timeline?: TimelineEntry[];
 }
 
@@ -317,7 +317,7 @@ export async function writeAlso(tx: Db, actor: Actor, member: MemberSummary, als
     await sql`${statements[0]}`.execute(tx);
     return;
   }
-  const last = timeline.length ? sql`${timelineInsert(tx, subjectOf(actor, member), timeline)}` : sql`SELECT 1`;
+  const last = timeline.length ? sql`${timelineInsert(subjectOf(actor, member), timeline)}` : sql`SELECT 1`;
   await sql`WITH ${sql.join(alsoCtes(also), sql` `)} also_done AS (SELECT 1) ${last}`.execute(tx);
 }
 
@@ -351,7 +351,7 @@ async function persist(
              AS v(point_account_id, balance, lifetime)
        WHERE a.retailer_id = ${actor.retailerId} AND a.member_id = ${member.id} AND a.point_account_id = v.point_account_id
     ), timeline AS (
-      ${timelineInsert(tx, subjectOf(actor, member), [...timelineEntries(actor, entries, time), ...(also.timeline ?? [])])}
+      ${timelineInsert(subjectOf(actor, member), [...timelineEntries(actor, entries, time), ...(also.timeline ?? [])])}
     )
     INSERT INTO point_ledger (retailer_id, member_id, point_account_id, amount, balance_after, modification_type, point_source_id,
                               reference_id, reference_type, transaction_id, idempotency_id, request_id, effective_at)

@@ -8,6 +8,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
+import { recordset } from '../../db/rows.js';
 import { DomainError } from '../../errors.js';
 import { ConfigCache } from '../../lib/config-cache.js';
 import { evaluateTierSystems, listTierSystems, memberTiers, moveMember, type TierChange } from '../tiers/service.js';
@@ -107,7 +108,7 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
   const derived: Trigger[] = [];
   // the achievements and their timeline entries are written together after the loop:
   // each rule is matched once per trigger, so no later rule's limits read them
-  const achievements: { retailer_id: string; member_id: string; rule_id: string; event_id: string | null; achieved_at: Date; outcomes: string; request_id: string | null }[] = [];
+  const achievements: { retailer_id: string; member_id: string; rule_id: string; event_id: string | null; achieved_at: Date; outcomes: RuleOutcome[]; request_id: string | null }[] = [];
   const achieved: TimelineEntry[] = [];
   let tierPointsChanged = false;
   const passed = rules.filter((rule) => evaluate(rule.conditions, facts));
@@ -136,7 +137,7 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
         rule_id: rule.id,
         event_id: trigger.eventId ?? null,
         achieved_at: trigger.occurredAt,
-        outcomes: JSON.stringify(applied),
+        outcomes: applied,
         request_id: actor.requestId ?? null,
       });
       achieved.push({
@@ -154,14 +155,13 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
       });
       results.push(...applied);
     }
-    return achievements.length ? { statements: [tx.insertInto('rule_achievements').values(achievements)], timeline: achieved } : {};
+    return achievements.length ? { statements: [achievementsInsert(achievements)], timeline: achieved } : {};
   };
   if (deposits.length) tierPointsChanged = await depositOutcomes(tx, actor, member, deposits, record);
   else if (achievedRules.length) {
     record();
     // one statement: the achievements and their timeline entries
-    const insert = tx.insertInto('rule_achievements').values(achievements);
-    await sql`WITH achieved AS (${insert}) ${timelineInsert(tx, subjectOf(actor, member), achieved)}`.execute(tx);
+    await sql`WITH achieved AS (${achievementsInsert(achievements)}) ${timelineInsert(subjectOf(actor, member), achieved)}`.execute(tx);
   }
   if (tierPointsChanged) {
     for (const change of await promote(tx, actor, member)) if (change.changed) derived.push({ type: 'tier_change', name: change.to.id, occurredAt: new Date(), context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
@@ -169,6 +169,12 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
   if (depth < MAX_CASCADE) for (const next of derived) results.push(...(await runRules(tx, actor, member, next, depth + 1)));
   return results;
 }
+
+const ACHIEVEMENT_COLUMNS = { retailer_id: 'uuid', member_id: 'uuid', rule_id: 'uuid', event_id: 'uuid', achieved_at: 'timestamptz', outcomes: 'jsonb', request_id: 'text' };
+
+const achievementsInsert = (rows: object[]) =>
+  sql`INSERT INTO rule_achievements (retailer_id, member_id, rule_id, event_id, achieved_at, outcomes, request_id)
+      SELECT retailer_id, member_id, rule_id, event_id, achieved_at, outcomes, request_id FROM ${recordset(rows, ACHIEVEMENT_COLUMNS)} ORDER BY n`;
 
 async function promote(tx: Db, actor: Actor, member: MemberSummary): Promise<TierChange[]> {
   return evaluateTierSystems(tx, actor, member, await listTierSystems(tx, actor.retailerId), 'promote');

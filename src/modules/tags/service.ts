@@ -78,7 +78,7 @@ export async function dropTags(tx: Db, actor: Actor, member: MemberSummary, tags
     INSERT INTO timeline_events (retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload)
     SELECT v.retailer_id, v.member_id, v.stream_id, v.event_type_id, v.occurred_at, v.request_id, v.payload || jsonb_build_object('tag_count', w.count)
       FROM unnest(${names}::text[], ${column((r) => r.retailer_id)}::uuid[], ${column((r) => r.member_id)}::uuid[], ${column((r) => r.stream_id)}::uuid[],
-                  ${column((r) => r.event_type_id)}::int[], ${column((r) => r.occurred_at.toISOString())}::timestamptz[], ${column((r) => r.request_id)}::text[], ${column((r) => r.payload)}::jsonb[])
+                  ${column((r) => r.event_type_id)}::int[], ${column((r) => r.occurred_at.toISOString())}::timestamptz[], ${column((r) => r.request_id)}::text[], ${column((r) => JSON.stringify(r.payload))}::jsonb[])
            WITH ORDINALITY AS v(tag, retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload, n)
       JOIN written w ON w.tag = v.tag
      ORDER BY v.n`.execute(tx);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
+import { recordset } from '../../db/rows.js';
 import { DomainError } from '../../errors.js';
 import { EVENT_CATEGORIES, EVENT_TYPES, TIMELINE_VIEWS, eventTypeBySlug, type EventTypeSlug } from './catalog.js';
 
@@ -22,18 +23,22 @@ export interface TimelineEntry {
 
 /** Appends entries to a member's timeline, in the caller's transaction. */
 export async function recordTimeline(tx: Db, subject: TimelineSubject, entries: TimelineEntry[]): Promise<void> {
-  if (entries.length) await timelineInsert(tx, subject, entries).execute();
+  if (entries.length) await timelineInsert(subject, entries).execute(tx);
 }
+
+const TIMELINE_COLUMNS = { retailer_id: 'uuid', member_id: 'uuid', stream_id: 'uuid', event_type_id: 'int', occurred_at: 'timestamptz', request_id: 'text', payload: 'jsonb' };
 
 /**
  * The insert of timeline entries as a query, not yet run: a flow can send it
  * in the same statement as its own writes (one round trip on hot paths).
  */
-export function timelineInsert(tx: Db, subject: TimelineSubject, entries: TimelineEntry[]) {
-  return tx.insertInto('timeline_events').values(timelineRows(subject, entries));
+export function timelineInsert(subject: TimelineSubject, entries: TimelineEntry[]) {
+  return sql`INSERT INTO timeline_events (retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload)
+             SELECT retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload
+               FROM ${recordset(timelineRows(subject, entries), TIMELINE_COLUMNS)} ORDER BY n`;
 }
 
-/** The timeline_events rows of these entries (payload as JSON text), for a statement that inserts them its own way. */
+/** The timeline_events rows of these entries, for a statement that inserts them its own way. */
 export function timelineRows(subject: TimelineSubject, entries: TimelineEntry[]) {
   const now = new Date();
   return entries.map((entry) => {
@@ -47,7 +52,7 @@ export function timelineRows(subject: TimelineSubject, entries: TimelineEntry[])
       event_type_id: type.id,
       occurred_at: occurredAt,
       request_id: entry.requestId ?? null,
-      payload: JSON.stringify({
+      payload: {
         ...entry.payload,
         created_at: Math.floor(occurredAt.getTime() / 1000),
         event_category_name: category,
@@ -59,7 +64,7 @@ export function timelineRows(subject: TimelineSubject, entries: TimelineEntry[])
         rewards_system_id: subject.retailerNumber,
         user_id: subject.memberId,
         user_name: subject.userName,
-      }),
+      },
     };
   });
 }

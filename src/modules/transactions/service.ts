@@ -124,10 +124,10 @@ export async function recordEffects(
     return;
   }
   if (!effects.earned.length && !effects.redeemed.length) {
-    await timelineInsert(tx, timeline.subject, timeline.entries).execute();
+    await timelineInsert(timeline.subject, timeline.entries).execute(tx);
     return;
   }
-  await sql`WITH effects AS (${update}) ${timelineInsert(tx, timeline.subject, timeline.entries)}`.execute(tx);
+  await sql`WITH effects AS (${update}) ${timelineInsert(timeline.subject, timeline.entries)}`.execute(tx);
 }
 
 export async function markVoided(tx: Db, retailerId: string, id: string, now: Date): Promise<void> {

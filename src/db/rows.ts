@@ -1,0 +1,15 @@
+import { sql, type RawBuilder } from 'kysely';
+
+/**
+ * Rows sent as one jsonb parameter and read back as a table, with each row's
+ * position as `n` (INSERT … SELECT … ORDER BY n keeps their order). The
+ * statement's text is the same whatever the number of rows, so PostgreSQL
+ * prepares it once per connection, and a row costs one JSON value instead of
+ * a parameter per column. `columns` are the rows' keys with their SQL types
+ * (identifiers from the code, never from a request); a Date travels as its
+ * ISO string, an array as a PostgreSQL array, an object as jsonb.
+ */
+export function recordset(rows: readonly object[], columns: Readonly<Record<string, string>>): RawBuilder<unknown> {
+  const definitions = Object.entries(columns).map(([name, type]) => `${name} ${type}`).join(', ');
+  return sql`ROWS FROM (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS (${sql.raw(definitions)})) WITH ORDINALITY AS r(${sql.raw(Object.keys(columns).join(', '))}, n)`;
+}

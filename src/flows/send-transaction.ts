@@ -4,14 +4,15 @@ import { recordCampaignEvent } from '../modules/campaigns/index.js';
 import { lockMemberRef, subjectOf, type Actor, type MemberSummary } from '../modules/members/service.js';
 import type { Basket } from '../modules/offers/discount.js';
 import { redeemUserOffer, reinstateUserOffer } from '../modules/offers/user-offers.js';
-import { applyPointChanges } from '../modules/points/ledger.js';
+import { applyPointChanges, type AlsoWrite } from '../modules/points/ledger.js';
 import { fromDb, parseAmount, toJson, type Amount } from '../modules/points/amount.js';
-import { runRules } from '../modules/rules/engine.js';
+import { runRules, type RuleOutcome } from '../modules/rules/engine.js';
 import type { TimelineEntry } from '../modules/timeline/service.js';
 import { recordTimeline } from '../modules/timeline/service.js';
 import {
   assignMember,
   earnedAmount,
+  effectsUpdate,
   lockClaimable,
   markVoided,
   recordEffects,
@@ -109,9 +110,25 @@ async function redeemOffers(tx: Db, actor: Actor, p: Purchase, basket: Basket, c
   return redeemed;
 }
 
-/** The purchase rules and campaign behaviours for a member's transaction, its effects recorded and its timeline entry. */
+/** The points outcomes applied, by account. */
+const rulePoints = (outcomes: RuleOutcome[]) =>
+  outcomes
+    .filter((o) => o.discriminator === 'points' && o.is_outcome_applied && o.point_account_id && o.points_awarded > 0)
+    .map((o) => ({ point_account_id: o.point_account_id!, amount: parseAmount(o.points_awarded, 'points', false) }));
+
+/**
+ * The purchase rules and campaign behaviours for a member's transaction, its
+ * effects recorded and its timeline entry: with the rules' own statement when
+ * they achieve something, followed by a correction when cascading rules or
+ * campaigns earned more.
+ */
 async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, redeemed: string[]): Promise<EarnedPoints[]> {
   const started = new Date();
+  let recorded: EarnedPoints[] | undefined;
+  const effects = (outcomes: RuleOutcome[]): AlsoWrite => {
+    recorded = sumEarned(rulePoints(outcomes));
+    return { statements: [effectsUpdate(actor.retailerId, p.id, { earned: recorded, redeemed })], timeline: [purchaseEntry(actor, p, false)] };
+  };
   const outcomes = await runRules(tx, actor, member, {
     type: 'purchase',
     occurredAt: p.occurredAt,
@@ -124,10 +141,8 @@ async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, re
       channel: p.channel,
       items: p.items,
     },
-  });
-  const parts: { point_account_id: string; amount: Amount }[] = outcomes
-    .filter((o) => o.discriminator === 'points' && o.is_outcome_applied && o.point_account_id && o.points_awarded > 0)
-    .map((o) => ({ point_account_id: o.point_account_id!, amount: parseAmount(o.points_awarded, 'points', false) }));
+  }, { also: effects });
+  const parts = rulePoints(outcomes);
   const campaigns = await recordCampaignEvent(tx, actor, member, 'purchase', [{ qty: 1, store: p.storeId, occurredAt: p.occurredAt }]);
   if (campaigns.points > 0) {
     // campaign awards are this transaction's deposits of reference type 'campaign' since it began (under the member's lock)
@@ -143,7 +158,8 @@ async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, re
     parts.push(...rows.map((r) => ({ point_account_id: r.point_account_id, amount: fromDb(r.amount) })));
   }
   const earned = sumEarned(parts);
-  await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed }, { subject: subjectOf(actor, member), entries: [purchaseEntry(actor, p, false)] });
+  if (!recorded) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed }, { subject: subjectOf(actor, member), entries: [purchaseEntry(actor, p, false)] });
+  else if (JSON.stringify(recorded) !== JSON.stringify(earned)) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed });
   return earned;
 }
 

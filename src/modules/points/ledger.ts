@@ -67,6 +67,8 @@ export interface PointChangeOutcome {
   /** True when a deposit reached an account that counts toward tiers. */
   tierPointsChanged: boolean;
   time: Date;
+  /** The row of AlsoWrite.read, when a detail applied. */
+  read?: Record<string, unknown>;
 }
 
 interface Working {
@@ -172,12 +174,12 @@ export async function applyPointChanges(
   }
 
   const also = options.also?.(results) ?? {};
-  if (entries.length) await persist(tx, actor, member, working, entries, idempotencyRows, time, also);
-  else await writeAlso(tx, actor, member, also);
+  const read = entries.length ? await persist(tx, actor, member, working, entries, idempotencyRows, time, also) : (await writeAlso(tx, actor, member, also), undefined);
   return {
     results,
     tierPointsChanged: entries.some((e) => e.account.account.counts_toward_tiers && e.amount > ZERO),
     time,
+    read,
   };
 }
 
@@ -304,6 +306,11 @@ async function loadReplays(tx: Db, retailerId: string, details: PointDetail[]) {
 export interface AlsoWrite {
   statements?: OperationNodeSource[];
   timeline?: TimelineEntry[];
+  /**
+   * A SELECT to answer from the same statement (PointChangeOutcome.read) when
+   * a detail applied; it sees the database as it was before the statement.
+   */
+  read?: OperationNodeSource;
 }
 
 const alsoCtes = (also: AlsoWrite) => (also.statements ?? []).map((q, i) => sql`${sql.raw(`also_${i}`)} AS (${q}),`);
@@ -330,8 +337,7 @@ async function persist(
   idempotencyRows: { idempotency_id: string; result: DetailResult }[],
   time: Date,
   also: AlsoWrite = {},
-) {
-  if (!entries.length) return;
+): Promise<Record<string, unknown> | undefined> {
   const changed = [...working.values()].filter((w) => w.changed);
   // balance_after of each entry: replay the entries in order from the balances before
   const running = new Map<Working, Amount>();
@@ -343,7 +349,7 @@ async function persist(
   });
   const column = <T>(pick: (x: (typeof ledger)[number]) => T) => ledger.map(pick);
   // one statement: the balances, their ledger entries and the timeline entries
-  await sql`
+  const { rows } = await sql<Record<string, unknown>>`
     WITH ${sql.join(alsoCtes(also), sql` `)} balances AS (
       UPDATE member_point_accounts AS a
          SET available_balance = v.balance, life_time_value = v.lifetime, updated_at = ${time}
@@ -352,7 +358,7 @@ async function persist(
        WHERE a.retailer_id = ${actor.retailerId} AND a.member_id = ${member.id} AND a.point_account_id = v.point_account_id
     ), timeline AS (
       ${timelineInsert(subjectOf(actor, member), [...timelineEntries(actor, entries, time), ...(also.timeline ?? [])])}
-    )
+    ), ledger AS (
     INSERT INTO point_ledger (retailer_id, member_id, point_account_id, amount, balance_after, modification_type, point_source_id,
                               reference_id, reference_type, transaction_id, idempotency_id, request_id, effective_at)
     SELECT ${actor.retailerId}, ${member.id}, e.point_account_id, e.amount, e.balance_after, e.modification_type, e.point_source_id,
@@ -368,7 +374,8 @@ async function persist(
              ${column((x) => x.e.detail.transaction_id ?? null)}::text[],
              ${column((x) => x.e.detail.idempotency_id ?? null)}::text[]
            ) WITH ORDINALITY AS e(point_account_id, amount, balance_after, modification_type, point_source_id, reference_id, reference_type, transaction_id, idempotency_id, n)
-     ORDER BY e.n`.execute(tx);
+     ORDER BY e.n
+    ) ${also.read ?? sql`SELECT NULL`}`.execute(tx);
   if (idempotencyRows.length) {
     // a key taken meanwhile can only be another member's (this member's requests wait on its lock)
     const inserted = await tx
@@ -382,6 +389,7 @@ async function persist(
       throw new DomainError('idempotency_conflict', `idempotency_id ${taken.idempotency_id} was used for another member`, 'idempotency_id');
     }
   }
+  return also.read ? rows[0] : undefined;
 }
 
 function timelineEntries(actor: Actor, entries: Entry[], time: Date): TimelineEntry[] {

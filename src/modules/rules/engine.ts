@@ -11,15 +11,16 @@ import type { Db } from '../../db/index.js';
 import { recordset } from '../../db/rows.js';
 import { DomainError } from '../../errors.js';
 import { ConfigCache } from '../../lib/config-cache.js';
-import { evaluateTierSystems, listTierSystems, memberTiers, moveMember, type TierChange } from '../tiers/service.js';
-import { subjectOf, updateMember, type Actor, type MemberSummary } from '../members/service.js';
+import { evaluateTierSystems, listTierSystems, memberTiers, moveMember, tierFactsOf, tierFactsQuery, type TierFacts } from '../tiers/service.js';
+import { updateMember, type Actor, type MemberSummary } from '../members/service.js';
 import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
-import { applyPointChanges, type AlsoWrite, type DepositDetail } from '../points/ledger.js';
+import { listPointAccounts } from '../points/accounts.js';
+import { applyPointChanges, writeAlso, type AlsoWrite, type DepositDetail } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
 import { dropTags, getTags } from '../tags/service.js';
-import { timelineInsert, type TimelineEntry } from '../timeline/service.js';
+import { type TimelineEntry } from '../timeline/service.js';
 import { eventCountKey, evaluate, requirements, type Condition, type Facts } from './conditions.js';
 import type { OutcomeConfig, Rule, RuleLimits, TriggerType } from './config.js';
 import { DAY_MS, dayStart, periodAllows, streakComplete, streakWindowStart } from './limits.js';
@@ -100,7 +101,21 @@ const MAX_CASCADE = 3;
  * move a tier or set an attribute trigger the rules on those in turn (up to
  * three levels). Answers every outcome of every rule achieved.
  */
-export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trigger: Trigger, depth = 0): Promise<RuleOutcome[]> {
+export async function runRules(
+  tx: Db,
+  actor: Actor,
+  member: MemberSummary,
+  trigger: Trigger,
+  options: {
+    depth?: number;
+    /**
+     * The caller's writes, sent with the statement that records the achieved
+     * rules (given their outcomes); not called when no rule was achieved.
+     */
+    also?: (outcomes: RuleOutcome[]) => AlsoWrite;
+  } = {},
+): Promise<RuleOutcome[]> {
+  const depth = options.depth ?? 0;
   const rules = await matchingRules(tx, actor.retailerId, trigger);
   if (!rules.length) return [];
   const facts = await gatherFacts(tx, actor.retailerId, member.id, trigger, rules);
@@ -157,16 +172,21 @@ export async function runRules(tx: Db, actor: Actor, member: MemberSummary, trig
     }
     return achievements.length ? { statements: [achievementsInsert(achievements)], timeline: achieved } : {};
   };
-  if (deposits.length) tierPointsChanged = await depositOutcomes(tx, actor, member, deposits, record);
-  else if (achievedRules.length) {
-    record();
-    // one statement: the achievements and their timeline entries
-    await sql`WITH achieved AS (${achievementsInsert(achievements)}) ${timelineInsert(subjectOf(actor, member), achieved)}`.execute(tx);
-  }
+  const withCallers = (own: AlsoWrite): AlsoWrite => {
+    const theirs = options.also?.(results) ?? {};
+    return { statements: [...(own.statements ?? []), ...(theirs.statements ?? [])], timeline: [...(own.timeline ?? []), ...(theirs.timeline ?? [])] };
+  };
+  let tiers: TierFacts | undefined;
+  if (deposits.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, () => withCallers(record())));
+  // one statement: the achievements, their timeline entries and the caller's writes
+  else if (achievedRules.length) await writeAlso(tx, actor, member, withCallers(record()));
   if (tierPointsChanged) {
-    for (const change of await promote(tx, actor, member)) if (change.changed) derived.push({ type: 'tier_change', name: change.to.id, occurredAt: new Date(), context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
+    const systems = await listTierSystems(tx, actor.retailerId);
+    for (const change of await evaluateTierSystems(tx, actor, member, systems, 'promote', new Date(), tiers)) {
+      if (change.changed) derived.push({ type: 'tier_change', name: change.to.id, occurredAt: new Date(), context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
+    }
   }
-  if (depth < MAX_CASCADE) for (const next of derived) results.push(...(await runRules(tx, actor, member, next, depth + 1)));
+  if (depth < MAX_CASCADE) for (const next of derived) results.push(...(await runRules(tx, actor, member, next, { depth: depth + 1 })));
   return results;
 }
 
@@ -175,10 +195,6 @@ const ACHIEVEMENT_COLUMNS = { retailer_id: 'uuid', member_id: 'uuid', rule_id: '
 const achievementsInsert = (rows: object[]) =>
   sql`INSERT INTO rule_achievements (retailer_id, member_id, rule_id, event_id, achieved_at, outcomes, request_id)
       SELECT retailer_id, member_id, rule_id, event_id, achieved_at, outcomes, request_id FROM ${recordset(rows, ACHIEVEMENT_COLUMNS)} ORDER BY n`;
-
-async function promote(tx: Db, actor: Actor, member: MemberSummary): Promise<TierChange[]> {
-  return evaluateTierSystems(tx, actor, member, await listTierSystems(tx, actor.retailerId), 'promote');
-}
 
 /** Fetches only the facts the matched rules' conditions read. */
 async function gatherFacts(tx: Db, retailerId: string, memberId: string, trigger: Trigger, rules: Rule[]): Promise<Facts> {
@@ -284,7 +300,17 @@ interface Applied {
  * refused one (account inactive, maximum balance) is answered not applied
  * with its code while the others stand. Answers whether tier points arrived.
  */
-async function depositOutcomes(tx: Db, actor: Actor, member: MemberSummary, deposits: { result: RuleOutcome; detail: DepositDetail }[], also: () => AlsoWrite): Promise<boolean> {
+async function depositOutcomes(
+  tx: Db,
+  actor: Actor,
+  member: MemberSummary,
+  deposits: { result: RuleOutcome; detail: DepositDetail }[],
+  also: () => AlsoWrite,
+): Promise<{ tierPointsChanged: boolean; tiers?: TierFacts }> {
+  // what the tier systems read, in the deposit's statement, when the deposits may move the member's tiers
+  const systems = await listTierSystems(tx, actor.retailerId);
+  const accounts = new Map((await listPointAccounts(tx, actor.retailerId)).map((a) => [a.id, a]));
+  const tierPoints = systems.length > 0 && deposits.some((d) => accounts.get(d.detail.point_account_id.toLowerCase())?.counts_toward_tiers);
   const outcome = await applyPointChanges(
     tx,
     actor,
@@ -298,11 +324,16 @@ async function depositOutcomes(tx: Db, actor: Actor, member: MemberSummary, depo
           if (r.ok) Object.assign(result, { is_outcome_applied: true, points_awarded: toJson(detail.amount) });
           else result.error = { code: r.error!.code, message: `deposit_details[0]: ${r.error!.message}` };
         }
-        return also();
+        const write = also();
+        return tierPoints ? { ...write, read: tierFactsQuery(actor.retailerId, member.id, systems) } : write;
       },
     },
   );
-  return outcome.tierPointsChanged;
+  if (!outcome.read) return { tierPointsChanged: outcome.tierPointsChanged };
+  // read before the deposit's statement: the lifetime values of the accounts it changed are those it left
+  const tiers = tierFactsOf(outcome.read);
+  for (const r of outcome.results) for (const line of r.lines) tiers.lifetime.set(line.point_account_id, line.life_time_value);
+  return { tierPointsChanged: outcome.tierPointsChanged, tiers };
 }
 
 /**

@@ -123,27 +123,48 @@ function lifetimePoints(system: TierSystem, lifetime: Map<string, Amount>): Map<
 
 /** The member's placements and the lifetime points of the systems' threshold accounts, in one statement. */
 export async function tierFacts(db: Db, retailerId: string, memberId: string, systems: TierSystem[]): Promise<TierFacts> {
+  const { rows } = await tierFactsQuery(retailerId, memberId, systems).execute(db);
+  return tierFactsOf(rows[0]);
+}
+
+interface TierFactsRow {
+  tiers: { id: string; tier_system_id: string; tier_level_id: string; join_date: string; next_maintenance_eval_date: string | null }[];
+  lifetime: { point_account_id: string; value: string }[];
+}
+
+/** The SELECT of tierFacts, for a caller that sends it with its own writes (read it with tierFactsOf). */
+export function tierFactsQuery(retailerId: string, memberId: string, systems: TierSystem[]) {
   const accounts = [...new Set(systems.filter((s) => s.period_days === null).flatMap(thresholdAccounts))];
-  const { rows } = await sql<{
-    tiers: { id: string; tier_system_id: string; tier_level_id: string; join_date: string; next_maintenance_eval_date: string | null }[];
-    lifetime: { point_account_id: string; value: string }[];
-  }>`SELECT (SELECT coalesce(json_agg(json_build_object('id', id, 'tier_system_id', tier_system_id, 'tier_level_id', tier_level_id, 'join_date', join_date, 'next_maintenance_eval_date', next_maintenance_eval_date)), '[]'::json)
-               FROM member_tiers WHERE retailer_id = ${retailerId} AND member_id = ${memberId}) AS tiers,
-            (SELECT coalesce(json_agg(json_build_object('point_account_id', point_account_id, 'value', life_time_value::text)), '[]'::json)
-               FROM member_point_accounts WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ANY(${accounts}::uuid[])) AS lifetime`.execute(db);
+  return sql<TierFactsRow>`
+    SELECT (SELECT coalesce(json_agg(json_build_object('id', id, 'tier_system_id', tier_system_id, 'tier_level_id', tier_level_id, 'join_date', join_date, 'next_maintenance_eval_date', next_maintenance_eval_date)), '[]'::json)
+              FROM member_tiers WHERE retailer_id = ${retailerId} AND member_id = ${memberId}) AS tiers,
+           (SELECT coalesce(json_agg(json_build_object('point_account_id', point_account_id, 'value', life_time_value::text)), '[]'::json)
+              FROM member_point_accounts WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ANY(${accounts}::uuid[])) AS lifetime`;
+}
+
+export function tierFactsOf(row: object): TierFacts {
+  const { tiers, lifetime } = row as unknown as TierFactsRow;
   return {
-    tiers: rows[0].tiers.map((t) => ({ ...t, join_date: new Date(t.join_date), next_maintenance_eval_date: t.next_maintenance_eval_date === null ? null : new Date(t.next_maintenance_eval_date) })),
-    lifetime: new Map(rows[0].lifetime.map((r) => [r.point_account_id, fromDb(r.value)])),
+    tiers: tiers.map((t) => ({ ...t, join_date: new Date(t.join_date), next_maintenance_eval_date: t.next_maintenance_eval_date === null ? null : new Date(t.next_maintenance_eval_date) })),
+    lifetime: new Map(lifetime.map((r) => [r.point_account_id, fromDb(r.value)])),
   };
 }
 
 /**
  * Evaluates the member in each of `systems` (in order), reading what they
- * need once: a system's evaluation writes only its own placement.
+ * need once (or given them): a system's evaluation writes only its own placement.
  */
-export async function evaluateTierSystems(tx: Db, actor: Actor, member: MemberSummary, systems: TierSystem[], mode: EvaluationMode, now = new Date()): Promise<TierChange[]> {
+export async function evaluateTierSystems(
+  tx: Db,
+  actor: Actor,
+  member: MemberSummary,
+  systems: TierSystem[],
+  mode: EvaluationMode,
+  now = new Date(),
+  given?: TierFacts,
+): Promise<TierChange[]> {
   if (!systems.length) return [];
-  const known = await tierFacts(tx, actor.retailerId, member.id, systems);
+  const known = given ?? (await tierFacts(tx, actor.retailerId, member.id, systems));
   const changes: TierChange[] = [];
   for (const system of systems) changes.push(await evaluateTier(tx, actor, member, system, mode, now, known));
   return changes;

@@ -117,8 +117,7 @@ export async function recordEffects(
   effects: { earned: EarnedPoints[]; redeemed: string[] },
   timeline?: { subject: TimelineSubject; entries: TimelineEntry[] },
 ): Promise<void> {
-  const update = sql`UPDATE pos_transactions SET earned = ${JSON.stringify(effects.earned)}::jsonb, redeemed_user_offer_ids = ${JSON.stringify(effects.redeemed)}::jsonb
-                      WHERE retailer_id = ${retailerId} AND id = ${id}`;
+  const update = effectsUpdate(retailerId, id, effects);
   if (!timeline?.entries.length) {
     if (effects.earned.length || effects.redeemed.length) await update.execute(tx);
     return;
@@ -129,6 +128,11 @@ export async function recordEffects(
   }
   await sql`WITH effects AS (${update}) ${timelineInsert(timeline.subject, timeline.entries)}`.execute(tx);
 }
+
+/** The statement recordEffects sends, for a caller that sends it with its own writes. */
+export const effectsUpdate = (retailerId: string, id: string, effects: { earned: EarnedPoints[]; redeemed: string[] }) =>
+  sql`UPDATE pos_transactions SET earned = ${JSON.stringify(effects.earned)}::jsonb, redeemed_user_offer_ids = ${JSON.stringify(effects.redeemed)}::jsonb
+       WHERE retailer_id = ${retailerId} AND id = ${id}`;
 
 export async function markVoided(tx: Db, retailerId: string, id: string, now: Date): Promise<void> {
   await tx.updateTable('pos_transactions').set({ is_voided: true, voided_at: now, updated_at: now }).where('retailer_id', '=', retailerId).where('id', '=', id).execute();

@@ -227,7 +227,7 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/campaigns', { schema: { summary: "The retailer's campaigns (v1: `campaigns.promotions`)", tags } }, async (request) => {
     const tenant = tenantOf(request);
     const catalog = await campaignCatalog(db, tenant.retailerId);
-    const empty: MemberProgress = { optedIn: new Map(), behaviors: new Map(), goals: new Map() };
+    const empty: MemberProgress = { optedIn: new Map(), states: new Map(), behaviors: new Map(), goals: new Map() };
     const now = new Date();
     const promotions = catalog.campaigns
       .map((c): CampaignView => ({ campaign: c, state: 'qualified', qualified: true, optedIn: false, behaviors: c.behaviors.map((b) => behaviorView(b, empty, isRunning(c, now))) }))

@@ -31,6 +31,8 @@ interface GoalState extends BehaviorState {
 /** A member's stored progress on some behaviours. */
 export interface MemberProgress {
   optedIn: Map<number, Date>;
+  /** The stored state of the campaigns asked for (loadProgress `states`) that the member has a row for. */
+  states: Map<number, string>;
   /** Whether the member is restricted, when asked for (loadProgress `status`). */
   restricted?: boolean;
   behaviors: Map<number, BehaviorState>;
@@ -44,20 +46,24 @@ const emptyBehavior = (): BehaviorState => ({ achieved: 0, achieved_at: [], last
 const emptyGoal = (): GoalState => ({ ...emptyBehavior(), current_count: 0, completed: false, seen: [] });
 
 /** Loads a member's progress (all of it, or for some behaviours), in one statement. */
-export async function loadProgress(db: Db, retailerId: string, memberId: string, behaviorIds?: number[], options: { optIns?: boolean; status?: boolean } = {}): Promise<MemberProgress> {
-  const progress: MemberProgress = { optedIn: new Map(), behaviors: new Map(), goals: new Map() };
+export async function loadProgress(
+  db: Db,
+  retailerId: string,
+  memberId: string,
+  behaviorIds?: number[],
+  options: { optIns?: boolean; status?: boolean; states?: number[] } = {},
+): Promise<MemberProgress> {
+  const progress: MemberProgress = { optedIn: new Map(), states: new Map(), behaviors: new Map(), goals: new Map() };
   if (behaviorIds && !behaviorIds.length) return progress;
   const some = behaviorIds ? sql`AND behavior_id = ANY(${behaviorIds}::int[])` : sql``;
-  const optIns =
-    options.optIns === false
-      ? sql`'[]'::json`
-      : sql`(SELECT coalesce(json_agg(json_build_object('campaign_id', campaign_id, 'opted_in_at', opted_in_at)), '[]'::json) FROM member_campaigns
-              WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND opted_in_at IS NOT NULL)`;
+  const optIns = sql`(SELECT coalesce(json_agg(json_build_object('campaign_id', campaign_id, 'opted_in_at', opted_in_at, 'state', state)), '[]'::json) FROM member_campaigns
+                      WHERE retailer_id = ${retailerId} AND member_id = ${memberId}
+                        AND ((${options.optIns !== false} AND opted_in_at IS NOT NULL) OR campaign_id = ANY(${options.states ?? []}::int[])))`;
   type Times = { achieved: number; achieved_at: string[]; last_event_at: string | null };
   const status = options.status ? sql`(SELECT account_status FROM members WHERE retailer_id = ${retailerId} AND id = ${memberId})` : sql`NULL::text`;
   const { rows } = await sql<{
     account_status: string | null;
-    campaigns: { campaign_id: number; opted_in_at: string }[];
+    campaigns: { campaign_id: number; opted_in_at: string | null; state: string }[];
     behaviors: (Times & { behavior_id: number })[];
     goals: (Times & { behavior_id: number; goal_name: string; current_count: number; completed: boolean; seen: string[] })[];
   }>`SELECT ${status} AS account_status, ${optIns} AS campaigns,
@@ -69,7 +75,10 @@ export async function loadProgress(db: Db, retailerId: string, memberId: string,
   const { account_status, campaigns: campaignRows, behaviors: behaviorRows, goals: goalRows } = rows[0];
   if (options.status) progress.restricted = account_status === 'restricted';
   const times = (r: Times): BehaviorState => ({ achieved: r.achieved, achieved_at: (r.achieved_at ?? []).map((t) => new Date(t)), last_event_at: r.last_event_at === null ? null : new Date(r.last_event_at) });
-  for (const r of campaignRows) progress.optedIn.set(r.campaign_id, new Date(r.opted_in_at));
+  for (const r of campaignRows) {
+    if (r.opted_in_at !== null) progress.optedIn.set(r.campaign_id, new Date(r.opted_in_at));
+    progress.states.set(r.campaign_id, r.state);
+  }
   for (const r of behaviorRows) progress.behaviors.set(r.behavior_id, times(r));
   for (const r of goalRows) progress.goals.set(goalKey(r.behavior_id, r.goal_name), { ...times(r), current_count: r.current_count, completed: r.completed, seen: r.seen ?? [] });
   return progress;
@@ -305,7 +314,7 @@ export async function recordCampaignEvent(
   const behaviorsOf = (of: GoalRef[]) => [...new Map(of.map((r) => [r.behavior.id, r])).values()].map((r) => ({ campaign: r.campaign, behavior: r.behavior, goals: of.filter((x) => x.behavior.id === r.behavior.id).map((x) => x.goal) }));
   // opt-ins are read only when a campaign counting this event needs one
   const progressOf = (of: ReturnType<typeof behaviorsOf>, status: boolean) =>
-    loadProgress(tx, actor.retailerId, member.id, of.map((b) => b.behavior.id), { optIns: of.some((b) => b.campaign.opt_in_required), status });
+    loadProgress(tx, actor.retailerId, member.id, of.map((b) => b.behavior.id), { optIns: of.some((b) => b.campaign.opt_in_required), status, states: [...new Set(of.map((b) => b.campaign.id))] });
   let behaviors: ReturnType<typeof behaviorsOf>;
   let progress: MemberProgress;
   let facts: AudienceFacts;
@@ -418,9 +427,12 @@ export async function recordCampaignEvent(
 
   // the progress, the campaigns' states, the awards and the timeline: one statement
   const writes = progressWrites(actor.retailerId, member.id, progress, behaviors.map((b) => b.behavior), dirtyBehaviors, dirtyGoals);
-  if (touchedCampaigns.size) {
-    const now = new Date();
-    const rows = [...touchedCampaigns].map((id) => ({ retailer_id: actor.retailerId, member_id: member.id, campaign_id: id, opted_in_at: null, state: campaignView(catalog.byId.get(id)!, facts, progress).state, updated_at: now }));
+  // the campaigns whose state this event changed
+  const now = new Date();
+  const rows = [...touchedCampaigns]
+    .map((id) => ({ retailer_id: actor.retailerId, member_id: member.id, campaign_id: id, opted_in_at: null, state: campaignView(catalog.byId.get(id)!, facts, progress).state, updated_at: now }))
+    .filter((r) => progress.states.get(r.campaign_id) !== r.state);
+  if (rows.length) {
     writes.push(sql`
       INSERT INTO member_campaigns (retailer_id, member_id, campaign_id, opted_in_at, state, updated_at)
       SELECT retailer_id, member_id, campaign_id, opted_in_at, state, updated_at FROM ${recordset(rows, CAMPAIGN_COLUMNS)} ORDER BY n

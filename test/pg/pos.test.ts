@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
-import { findOffer } from '../../src/modules/offers/catalog.js';
-import { issueOffer } from '../../src/modules/offers/user-offers.js';
-import { memberSummary } from '../../src/modules/members/service.js';
-import { memberBalances } from '../../src/modules/points/queries.js';
+import { findOffer, offersByIds, offerText } from '../../src/modules/offers/catalog.js';
+import { assertRedeemable, discountFor, issueOffer, listUserOffers, revokeUserOffer, STATUS, updateUserOffer } from '../../src/modules/offers/user-offers.js';
+import { findByEmail, findByExternalId, findByPhone, memberSummary, resolveMemberRef, type Member } from '../../src/modules/members/service.js';
+import { availablePoints, memberBalances } from '../../src/modules/points/queries.js';
+import { customProfileDefaults } from '../../src/modules/program/custom-attributes.js';
+import { posBasket } from '../../src/http/pos/routes.js';
 import { toJson } from '../../src/modules/points/amount.js';
 import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
@@ -223,5 +225,194 @@ describe('point of sale on PostgreSQL', () => {
     assert.equal(unauthenticated.status, 401);
     assert.equal(unauthenticated.json.status, 'error');
     assert.equal(await balance(m.id, SPENDABLE), 0);
+  });
+
+  /**
+   * The lookup's answer as the member, user offer, offer and balance modules
+   * give it one query at a time (how lookup answered before it read everything
+   * in one statement): the reference the till's answer must equal.
+   */
+  async function expectedLookup(tn: TestTenant, key: { email?: string; phone?: string; user_id?: string; external_customer_id?: string }, transaction?: Record<string, unknown>, culture?: string) {
+    const r = tn.retailer_id;
+    const member: Member | undefined = key.email
+      ? await findByEmail(t.db, r, key.email)
+      : key.phone
+        ? await findByPhone(t.db, r, key.phone)
+        : key.user_id
+          ? await resolveMemberRef(t.db, r, key.user_id)
+          : await findByExternalId(t.db, r, key.external_customer_id!);
+    assert.ok(member, 'the reference finds the member');
+    const basket = transaction ? posBasket(transaction) : undefined;
+    const page = await listUserOffers(t.db, r, [member.id], { statuses: [STATUS.issued], skip: 0, take: 1000 });
+    const offers = await offersByIds(t.db, r, page.rows.map((uo) => uo.offer_id));
+    const usable = [];
+    for (const uo of page.rows) {
+      const offer = offers.get(uo.offer_id)!;
+      let discount = { amount: 0n, lines: [] as { line_id: string; quantity: bigint }[] };
+      if (basket) {
+        try {
+          assertRedeemable(uo, offer, { storeId: STORE });
+        } catch {
+          continue;
+        }
+        discount = discountFor(offer, basket);
+        if (discount.amount <= 0n) continue;
+      }
+      usable.push({
+        reference_id: uo.id,
+        user_id: uo.member_id,
+        reference_id_type: 'userofferid',
+        pos_discount_id: offer.pos_discount_id,
+        status: 'INFO',
+        display_name: offerText(offer, culture).title,
+        image_url: offer.media[0]?.uri ?? null,
+        discounted_line_ids: discount.lines.map((l) => l.line_id),
+        discounted_line_id_quantities: discount.lines.map((l) => toJson(l.quantity)),
+        discount_source: 'sessionm',
+        amount: toJson(discount.amount),
+        stack_order: 0,
+        applied_time: null,
+        redemption_code: uo.redemption_code,
+        offer_custom_data: null,
+        user_offer_custom_data: uo.custom_data,
+      });
+    }
+    const balances = await memberBalances(t.db, r, member.id);
+    return {
+      status: 'success',
+      errors: null,
+      payload: [
+        {
+          user_reference_id: member.id,
+          user_account_id: member.id,
+          partial_response: false,
+          first_name: member.first_name,
+          last_name: member.last_name,
+          phone: member.phone_numbers[0]?.phone_number ?? null,
+          email: member.email,
+          points: toJson(await availablePoints(t.db, r, member.id)),
+          profile_fields: { _version: member.profile_version, ...(await customProfileDefaults(t.db, r)), ...member.user_profile },
+          offers: usable,
+          accounts: balances.details.map((d) => ({
+            AccountName: d.account_name,
+            UserPointAccountID: d.user_point_account_id,
+            PointAccountID: d.point_account_id,
+            GroupingLabel: d.grouping_label,
+            AvailableBalance: toJson(d.available_balance),
+            LifeTimeValue: toJson(d.life_time_value),
+          })),
+        },
+      ],
+    };
+  }
+
+  it('lookup by phone, email, user_id (member id or external id) and external_customer_id answers what the modules say, with and without a basket', async () => {
+    const m = await member();
+    const user = await memberSummary(t.db, tenant.retailer_id, m.id);
+    const email = ((await findByPhone(t.db, tenant.retailer_id, m.phone)) as Member).email!;
+    // offers: two 5% (one with custom data), the $5 reward, one revoked and one expired 5% (neither listed)
+    const first = await issue(m.id);
+    const second = await issue(m.id);
+    await t.db.transaction().execute((tx) => updateUserOffer(tx, tenant.actor, second, { custom_data: 'till note' }));
+    const reward = (await findOffer(t.db, tenant.retailer_id, '54aa8d62-3713-489b-b38d-df696cd611b9'))!;
+    await t.db.transaction().execute((tx) => issueOffer(tx, tenant.actor, user!, reward));
+    const revoked = await issue(m.id);
+    await t.db.transaction().execute((tx) => revokeUserOffer(tx, tenant.actor, revoked));
+    const expired = await issue(m.id);
+    await t.db.transaction().execute((tx) => updateUserOffer(tx, tenant.actor, expired, { redemption_end_date: new Date('2025-05-01T00:00:00Z') }));
+    // points in both accounts
+    assert.equal((await send(m.id, transaction(`LK-${randomUUID()}`, m.id))).status, 200);
+
+    const basket = { transaction_id: 'BASKET-LK', subtotal: 9, items: [{ line_id: '1', item_id: 'coffee', quantity: 1, unit_price: 9, subtotal: 9 }] };
+    const keys = [
+      { phone: `${m.phone.slice(0, 3)}.${m.phone.slice(3, 6)}.${m.phone.slice(6)}` },
+      { email: ` ${email.toUpperCase()} ` },
+      { user_id: m.id.toUpperCase() },
+      { user_id: m.external_id },
+      { external_customer_id: m.external_id.toLowerCase() },
+    ];
+    for (const key of keys) {
+      for (const [transaction, culture] of [[basket, undefined], [undefined, undefined], [basket, 'fr-CA']] as const) {
+        const res = await pos('lookup', envelope({ ...key, ...(transaction ? { transaction } : {}) }, culture ? { culture } : {}));
+        assert.equal(res.status, 200, res.body);
+        assert.deepEqual(res.json, await expectedLookup(tenant, key, transaction, culture), JSON.stringify(key));
+      }
+    }
+    const found = (await pos('lookup', envelope({ phone: m.phone, transaction: basket }))).json.payload[0];
+    assert.deepEqual(found.offers.map((o: any) => [o.reference_id, o.amount]).sort(), [[first, 0.45], [second, 0.45], [found.offers.find((o: any) => o.amount === 5).reference_id, 5]].sort());
+    assert.equal(found.points, 30);
+    for (const id of [SPENDABLE, TIER_POINTS]) {
+      const account = found.accounts.find((a: any) => a.PointAccountID === id);
+      assert.ok(account.AvailableBalance === 30 && account.LifeTimeValue === 30 && account.UserPointAccountID, JSON.stringify(account));
+    }
+
+    // a member without offers, points or phone number
+    const bare = await createMemberViaApi(t.app, tenant, { phone_numbers: [] });
+    const res = await pos('lookup', envelope({ user_id: bare.id, transaction: basket }));
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(res.json, await expectedLookup(tenant, { user_id: bare.id }, basket));
+    assert.equal(res.json.payload[0].phone, null);
+    assert.deepEqual(res.json.payload[0].offers, []);
+    assert.ok(res.json.payload[0].accounts.every((a: any) => a.AvailableBalance === 0 && a.UserPointAccountID === ''));
+  });
+
+  it('lookup answers not found, several matches and a missing key as before', async () => {
+    for (const key of [{ phone: '5550000000' }, { email: 'nobody@example.com' }, { user_id: randomUUID() }, { user_id: 'no-such-id' }, { external_customer_id: 'no-such-id' }]) {
+      const res = await pos('lookup', envelope(key));
+      assert.equal(res.status, 404, res.body);
+      assert.equal(res.json.errors[0].code, 'user_not_found');
+    }
+    const a = await member();
+    await createMemberViaApi(t.app, tenant, { phone_numbers: [{ phone_number: a.phone, phone_type: 'mobile' }] });
+    const twice = await pos('lookup', envelope({ phone: a.phone }));
+    assert.equal(twice.json.errors[0].code, 'multiple_matches', twice.body);
+    const missing = await pos('lookup', envelope({}));
+    assert.equal(missing.status, 400, missing.body);
+    assert.equal(missing.json.errors[0].code, 'missing_data');
+  });
+
+  it('lookup prices each user offer with the version it was issued from, across program applies that change and retire the offer', async () => {
+    const other = await createTenant(t.db);
+    const text = readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8');
+    const program = parseProgramText(text);
+    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, program));
+    const at = (request_payload: Record<string, unknown>) => pos('lookup', { ...envelope(request_payload), client_id: other.retailer_id }, other);
+    const phone = `617${String(randomBytes(4).readUInt32BE() % 10_000_000).padStart(7, '0')}`;
+    const user = await createMemberViaApi(t.app, other, { phone_numbers: [{ phone_number: phone, phone_type: 'mobile' }] });
+    const issueCurrent = async () => {
+      const offer = (await findOffer(t.db, other.retailer_id, FIVE_PERCENT))!;
+      const summary = (await memberSummary(t.db, other.retailer_id, user.id))!;
+      return (await t.db.transaction().execute((tx) => issueOffer(tx, other.actor, summary, offer))).id;
+    };
+    const basket = { transaction_id: 'BASKET-V', subtotal: 9, items: [{ line_id: '1', item_id: 'coffee', quantity: 1, unit_price: 9, subtotal: 9 }] };
+    const priced = async () => {
+      const res = await at({ phone, transaction: basket });
+      assert.equal(res.status, 200, res.body);
+      assert.deepEqual(res.json, await expectedLookup(other, { phone }, basket));
+      return Object.fromEntries(res.json.payload[0].offers.map((o: any) => [o.reference_id, [o.amount, o.display_name]]));
+    };
+    const v1 = await issueCurrent();
+    assert.deepEqual(await priced(), { [v1]: [0.45, '5% Off Your Entire Purchase'] });
+
+    // the offer becomes 10% under another title: a new version; the user offer issued before keeps its own
+    const changed = parseProgramText(text);
+    const five = changed.offers!.find((o) => o.root_offer_id === FIVE_PERCENT)!;
+    Object.assign(five, { amount: 10, texts: [{ culture: 'en', title: '10% Off' }] });
+    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, changed));
+    const v2 = await issueCurrent();
+    assert.deepEqual(await priced(), { [v1]: [0.45, '5% Off Your Entire Purchase'], [v2]: [0.9, '10% Off'] });
+
+    // only a store elsewhere: a third version, usable at that store only (this till's store does not see it)
+    five.restrictions = { location: { store_ids: [randomUUID()] } };
+    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, changed));
+    const v3 = await issueCurrent();
+    assert.deepEqual(await priced(), { [v1]: [0.45, '5% Off Your Entire Purchase'], [v2]: [0.9, '10% Off'] });
+    assert.ok((await at({ phone })).json.payload[0].offers.some((o: any) => o.reference_id === v3), 'listed without a basket');
+
+    // retired (left out of the program): no longer issued, and issued ones stay usable
+    changed.offers = changed.offers!.filter((o) => o.root_offer_id !== FIVE_PERCENT);
+    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, changed));
+    assert.ok((await findOffer(t.db, other.retailer_id, FIVE_PERCENT))!.retired_at);
+    assert.deepEqual(await priced(), { [v1]: [0.45, '5% Off Your Entire Purchase'], [v2]: [0.9, '10% Off'] });
   });
 });

@@ -2,24 +2,22 @@ import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
 import { DomainError, memberNotFound } from '../../errors.js';
-import { findByEmail, findByExternalId, findByPhone, resolveMemberRef, type Member } from '../../modules/members/service.js';
-import { offersByIds, offerText, type Offer } from '../../modules/offers/catalog.js';
+import type { Member } from '../../modules/members/service.js';
+import { lookupMember, type LookupKey } from '../../modules/members/lookup.js';
+import { offerText, offerVersionsByIds, type Offer } from '../../modules/offers/catalog.js';
 import type { Basket, BasketLine } from '../../modules/offers/discount.js';
 import {
   assertRedeemable,
   discountFor,
   findUserOffer,
   findUserOfferByCode,
-  listUserOffers,
   lockUserOfferFor,
   redeemUserOffer,
   reinstateUserOffer,
-  STATUS,
   unlockUserOffer,
   type UserOffer,
 } from '../../modules/offers/user-offers.js';
 import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amount.js';
-import { availablePoints, memberBalances } from '../../modules/points/queries.js';
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
 import { findStore } from '../../modules/tenants/service.js';
 import { ConfigCache } from '../../lib/config-cache.js';
@@ -107,7 +105,7 @@ export async function checkEnvelope(db: Db, request: FastifyRequest, body: { cli
 }
 
 /** The POS discount object (5.2.1): what the offer does to the basket. */
-function discountView(uo: UserOffer, offer: Offer, status: 'INFO' | 'REDEEMED' | 'LOCKED', discount: { amount: Amount; lines: { line_id: string; quantity: Amount }[] }, culture?: string, appliedAt?: Date | null) {
+function discountView(uo: Pick<UserOffer, 'id' | 'member_id' | 'redemption_code' | 'custom_data'>, offer: Offer, status: 'INFO' | 'REDEEMED' | 'LOCKED', discount: { amount: Amount; lines: { line_id: string; quantity: Amount }[] }, culture?: string, appliedAt?: Date | null) {
   return {
     reference_id: uo.id,
     user_id: uo.member_id,
@@ -128,15 +126,13 @@ function discountView(uo: UserOffer, offer: Offer, status: 'INFO' | 'REDEEMED' |
   };
 }
 
-async function findMember(db: Db, retailerId: string, p: { email?: string; phone?: string; user_id?: string; external_customer_id?: string }): Promise<Member> {
-  let member: Member | undefined;
-  if (p.email) member = await findByEmail(db, retailerId, p.email);
-  else if (p.phone) member = await findByPhone(db, retailerId, p.phone);
-  else if (p.user_id) member = await resolveMemberRef(db, retailerId, p.user_id);
-  else if (p.external_customer_id) member = await findByExternalId(db, retailerId, p.external_customer_id);
-  else throw new DomainError('missing_data', 'request_payload: give email, phone, user_id or external_customer_id', 'request_payload');
-  if (!member) throw memberNotFound();
-  return member;
+/** The lookup's key: the first of email, phone, user_id (a member id or an external id) and external_customer_id given. */
+function lookupKey(p: { email?: string; phone?: string; user_id?: string; external_customer_id?: string }): LookupKey {
+  if (p.email) return { email: p.email };
+  if (p.phone) return { phone: p.phone };
+  if (p.user_id) return { id: p.user_id };
+  if (p.external_customer_id) return { externalId: p.external_customer_id };
+  throw new DomainError('missing_data', 'request_payload: give email, phone, user_id or external_customer_id', 'request_payload');
 }
 
 /** A user offer named by offer_lookup_code: a user offer id, or its redemption code (case-insensitive). */
@@ -187,12 +183,13 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await checkEnvelope(db, request, b);
       const retailerId = tenantOf(request).retailerId;
       const p = b.request_payload;
-      const member = await findMember(db, retailerId, p);
+      // one statement: the member with its issued offers and balances
+      const [member, profileDefaults] = await Promise.all([lookupMember(db, retailerId, lookupKey(p)), customProfileDefaults(db, retailerId)]);
+      if (!member) throw memberNotFound();
       const basket = p.transaction ? posBasket(p.transaction) : undefined;
-      const page = await listUserOffers(db, retailerId, [member.id], { statuses: [STATUS.issued], skip: 0, take: 1000 });
-      const offers = await offersByIds(db, retailerId, page.rows.map((uo) => uo.offer_id));
+      const offers = await offerVersionsByIds(db, retailerId, member.userOffers.map((uo) => uo.offer_id));
       const usable = [];
-      for (const uo of page.rows) {
+      for (const uo of member.userOffers) {
         const offer = offers.get(uo.offer_id)!;
         if (!basket) {
           usable.push(discountView(uo, offer, 'INFO', { amount: ZERO, lines: [] }, b.culture));
@@ -200,14 +197,14 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
         // with a basket: only offers usable at this store on this basket, with their discount
         try {
-          assertRedeemable(uo, offer, { storeId: b.store_id });
+          // the lookup loads the fields assertRedeemable reads (status, redemption dates, lock key)
+          assertRedeemable(uo as unknown as UserOffer, offer, { storeId: b.store_id });
         } catch {
           continue;
         }
         const discount = discountFor(offer, basket);
         if (discount.amount > ZERO) usable.push(discountView(uo, offer, 'INFO', discount, b.culture));
       }
-      const balances = await memberBalances(db, retailerId, member.id);
       return ok(
         [
           {
@@ -216,12 +213,12 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
             partial_response: false,
             first_name: member.first_name,
             last_name: member.last_name,
-            phone: member.phone_numbers[0]?.phone_number ?? null,
+            phone: member.phone,
             email: member.email,
-            points: toJson(await availablePoints(db, retailerId, member.id)),
-            profile_fields: renderProfile(member, await customProfileDefaults(db, retailerId)),
+            points: toJson(member.availablePoints),
+            profile_fields: renderProfile(member as Pick<Member, 'profile_version' | 'user_profile'> as Member, profileDefaults),
             offers: usable,
-            accounts: balances.details.map((d) => ({
+            accounts: member.balances.map((d) => ({
               AccountName: d.account_name,
               UserPointAccountID: d.user_point_account_id,
               PointAccountID: d.point_account_id,

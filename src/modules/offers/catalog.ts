@@ -3,6 +3,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { OfferMedia, OfferRestrictions, OffersTable, OfferText } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
+import { ConfigCache } from '../../lib/config-cache.js';
 import { isUuid } from '../members/values.js';
 
 export type Offer = Selectable<OffersTable>;
@@ -112,6 +113,7 @@ function fingerprintOf(offer: Offer): string {
  * issued from them). Offers not listed are retired: no longer issued.
  */
 export async function applyOfferConfig(tx: Db, retailerId: string, offers: OfferConfig[]): Promise<void> {
+  versionsCache.invalidate(retailerId);
   for (const config of offers) {
     const root = config.root_offer_id.toLowerCase();
     const columns = columnsOf(config);
@@ -166,6 +168,42 @@ export async function offersByIds(db: Db, retailerId: string, ids: string[]): Pr
   if (!valid.length) return new Map();
   const rows = await db.selectFrom('offers').selectAll().where('retailer_id', '=', retailerId).where('id', 'in', valid).execute();
   return new Map(rows.map((r) => [r.id, r]));
+}
+
+/**
+ * Offer versions by id, kept per retailer for a few seconds like the rest of
+ * the program (the till prices every lookup with them). A version's configured
+ * content never changes (a change adds a version with a new id), so a kept
+ * version answers what the database would, except `is_current` and
+ * `retired_at`, which a program apply may have changed since: callers must not
+ * read those. Program apply in this process drops the retailer's entries.
+ */
+const versionsCache = new ConfigCache<Map<string, Promise<Offer | undefined>>>();
+
+/** `offersByIds` from the cache of versions: configured content only (not `is_current` nor `retired_at`, see above). */
+export async function offerVersionsByIds(db: Db, retailerId: string, ids: string[]): Promise<Map<string, Offer>> {
+  const versions = await versionsCache.get(retailerId, async () => new Map());
+  const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
+  const missing = wanted.filter((id) => !versions.has(id));
+  const loaded = missing.length ? offersByIds(db, retailerId, missing) : undefined;
+  if (versions.size + missing.length > 10_000) versions.clear();
+  const pending = wanted.map((id) => {
+    let one = versions.get(id);
+    if (!one) {
+      one = loaded!.then((found) => found.get(id));
+      // a version not found (or a failed read) is not kept: it may be created later
+      const kept = one;
+      kept.then(
+        (offer) => offer === undefined && versions.get(id) === kept && versions.delete(id),
+        () => versions.get(id) === kept && versions.delete(id),
+      );
+      versions.set(id, kept);
+    }
+    return one;
+  });
+  const result = new Map<string, Offer>();
+  for (const offer of await Promise.all(pending)) if (offer) result.set(offer.id, offer);
+  return result;
 }
 
 export interface OfferQuery {

@@ -4,7 +4,7 @@ import { recordCampaignEvent } from '../modules/campaigns/index.js';
 import { lockMemberRef, subjectOf, type Actor, type MemberSummary } from '../modules/members/service.js';
 import type { Basket } from '../modules/offers/discount.js';
 import { redeemUserOffer, reinstateUserOffer } from '../modules/offers/user-offers.js';
-import { applyPointChanges, type AlsoWrite } from '../modules/points/ledger.js';
+import { applyPointChanges, type AlsoWrite, type BalanceRow } from '../modules/points/ledger.js';
 import { fromDb, parseAmount, toJson, type Amount } from '../modules/points/amount.js';
 import { runRules, type RuleOutcome } from '../modules/rules/engine.js';
 import type { TimelineEntry } from '../modules/timeline/service.js';
@@ -68,7 +68,7 @@ export async function sendTransaction(db: Db, actor: Actor, input: SendTransacti
   return db.transaction().execute(async (tx) => {
     const member = input.userRef ? await lockMemberRef(tx, actor.retailerId, input.userRef) : undefined;
     const named = [...new Set(input.discountUserOfferIds.filter(isUuid).map((x) => x.toLowerCase()))];
-    const { id, existing, offerIds } = await storeTransaction(tx, actor.retailerId, { ...input, memberId: member?.id ?? null }, member && { memberId: member.id, userOfferIds: named });
+    const { id, existing, offerIds, balances } = await storeTransaction(tx, actor.retailerId, { ...input, memberId: member?.id ?? null }, member && { memberId: member.id, userOfferIds: named });
     if (existing) {
       if (input.isVoided && !existing.is_voided) {
         await voidTransaction(tx, actor, existing, member);
@@ -90,7 +90,8 @@ export async function sendTransaction(db: Db, actor: Actor, input: SendTransacti
       occurredAt: input.modifiedTime ?? input.openTime ?? new Date(),
     };
     const redeemed = await redeemOffers(tx, actor, purchase, input.basket, offerIds);
-    await earn(tx, actor, member, purchase, redeemed);
+    // redeeming changes no balance: the accounts read with the insert still hold
+    await earn(tx, actor, member, purchase, redeemed, balances);
     return { id, created: true, voided: false };
   });
 }
@@ -122,7 +123,7 @@ const rulePoints = (outcomes: RuleOutcome[]) =>
  * they achieve something, followed by a correction when cascading rules or
  * campaigns earned more.
  */
-async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, redeemed: string[]): Promise<EarnedPoints[]> {
+async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, redeemed: string[], balances?: BalanceRow[]): Promise<EarnedPoints[]> {
   const started = new Date();
   let recorded: EarnedPoints[] | undefined;
   const effects = (outcomes: RuleOutcome[]): AlsoWrite => {
@@ -141,7 +142,7 @@ async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, re
       channel: p.channel,
       items: p.items,
     },
-  }, { also: effects });
+  }, { also: effects, balances });
   const parts = rulePoints(outcomes);
   const campaigns = await recordCampaignEvent(tx, actor, member, 'purchase', [{ qty: 1, store: p.storeId, occurredAt: p.occurredAt }]);
   if (campaigns.points > 0) {

@@ -107,7 +107,13 @@ export async function applyPointChanges(
   actor: Actor,
   member: MemberSummary,
   details: PointDetail[],
-  options: { allowPartialSuccess: boolean; effectiveAt?: Date; also?: (results: DetailResult[]) => AlsoWrite },
+  options: {
+    allowPartialSuccess: boolean;
+    effectiveAt?: Date;
+    also?: (results: DetailResult[]) => AlsoWrite;
+    /** The member's point accounts as read under its lock in this transaction, before any change (saves reading them again). */
+    balances?: BalanceRow[];
+  },
 ): Promise<PointChangeOutcome> {
   // taken once the lock is held, so the member's entries are timed in the
   // order they are written (the audit log's newest first follows the balances)
@@ -121,7 +127,7 @@ export async function applyPointChanges(
   const order = details.map((detail, index) => ({ detail, index })).sort((a, b) => (a.detail.rank ?? 0) - (b.detail.rank ?? 0) || a.index - b.index);
   const accountIdsOf = (d: PointDetail): string[] => (d.kind === 'deposit' ? [d.point_account_id] : d.point_account_ids?.length ? d.point_account_ids : defaults.map((a) => a.id)).map((id) => id.toLowerCase());
   const touched = [...new Set(details.flatMap(accountIdsOf))].filter((id) => accounts.has(id));
-  const working = await loadWorking(tx, actor.retailerId, member.id, touched.map((id) => accounts.get(id)!));
+  const working = await loadWorking(tx, actor.retailerId, member.id, touched.map((id) => accounts.get(id)!), options.balances);
 
   const replays = await loadReplays(tx, actor.retailerId, details);
   const results: DetailResult[] = [];
@@ -252,8 +258,21 @@ const line = (w: Working, amount: Amount): AccountLine => ({
   life_time_value: w.lifetime,
 });
 
-/** The member's point accounts for `accounts`, created at zero on first use (the member's lock makes select-then-insert safe). */
-async function loadWorking(tx: Db, retailerId: string, memberId: string, accounts: PointAccount[]): Promise<Map<string, Working>> {
+/** A member's point account as stored. */
+export interface BalanceRow {
+  point_account_id: string;
+  id: string;
+  available_balance: string;
+  life_time_value: string;
+}
+
+/** The SELECT of a member's point accounts (all of them) as one json column, for a caller's statement under the member's lock. */
+export const balancesJson = (retailerId: string, memberId: string) =>
+  sql<BalanceRow[]>`(SELECT coalesce(json_agg(json_build_object('point_account_id', point_account_id, 'id', id, 'available_balance', available_balance::text, 'life_time_value', life_time_value::text)), '[]'::json)
+                       FROM member_point_accounts WHERE retailer_id = ${retailerId} AND member_id = ${memberId})`;
+
+/** The member's point accounts for `accounts` (from `preloaded` when given), created at zero on first use (the member's lock makes select-then-insert safe). */
+async function loadWorking(tx: Db, retailerId: string, memberId: string, accounts: PointAccount[], preloaded?: BalanceRow[]): Promise<Map<string, Working>> {
   const working = new Map<string, Working>();
   if (!accounts.length) return working;
   const select = () =>
@@ -268,7 +287,8 @@ async function loadWorking(tx: Db, retailerId: string, memberId: string, account
         accounts.map((a) => a.id),
       )
       .execute();
-  let rows = await select();
+  const wanted = new Set(accounts.map((a) => a.id));
+  let rows = preloaded ? preloaded.filter((r) => wanted.has(r.point_account_id)) : await select();
   if (rows.length < accounts.length) {
     const have = new Set(rows.map((r) => r.point_account_id));
     await tx

@@ -17,7 +17,7 @@ import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
-import { applyPointChanges, writeAlso, type AlsoWrite, type DepositDetail } from '../points/ledger.js';
+import { applyPointChanges, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
 import { dropTags, getTags } from '../tags/service.js';
 import { type TimelineEntry } from '../timeline/service.js';
@@ -113,6 +113,8 @@ export async function runRules(
      * rules (given their outcomes); not called when no rule was achieved.
      */
     also?: (outcomes: RuleOutcome[]) => AlsoWrite;
+    /** The member's point accounts, read under its lock in this transaction before any change. */
+    balances?: BalanceRow[];
   } = {},
 ): Promise<RuleOutcome[]> {
   const depth = options.depth ?? 0;
@@ -177,7 +179,7 @@ export async function runRules(
     return { statements: [...(own.statements ?? []), ...(theirs.statements ?? [])], timeline: [...(own.timeline ?? []), ...(theirs.timeline ?? [])] };
   };
   let tiers: TierFacts | undefined;
-  if (deposits.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, () => withCallers(record())));
+  if (deposits.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, () => withCallers(record()), options.balances));
   // one statement: the achievements, their timeline entries and the caller's writes
   else if (achievedRules.length) await writeAlso(tx, actor, member, withCallers(record()));
   if (tierPointsChanged) {
@@ -306,6 +308,7 @@ async function depositOutcomes(
   member: MemberSummary,
   deposits: { result: RuleOutcome; detail: DepositDetail }[],
   also: () => AlsoWrite,
+  balances?: BalanceRow[],
 ): Promise<{ tierPointsChanged: boolean; tiers?: TierFacts }> {
   // what the tier systems read, in the deposit's statement, when the deposits may move the member's tiers
   const systems = await listTierSystems(tx, actor.retailerId);
@@ -318,6 +321,7 @@ async function depositOutcomes(
     deposits.map((d) => d.detail),
     {
       allowPartialSuccess: true,
+      balances,
       also: (answers) => {
         for (const r of answers) {
           const { result, detail } = deposits[r.index];

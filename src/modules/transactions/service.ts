@@ -9,6 +9,7 @@ import type { Db } from '../../db/index.js';
 import type { PosTransactionsTable } from '../../db/schema.js';
 import { STATUS } from '../offers/user-offers.js';
 import { parseAmount, toDecimal, type Amount } from '../points/amount.js';
+import { balancesJson, type BalanceRow } from '../points/ledger.js';
 import { timelineInsert, type TimelineEntry, type TimelineSubject } from '../timeline/service.js';
 
 export type PosTransactionRow = Selectable<PosTransactionsTable>;
@@ -49,7 +50,7 @@ export async function storeTransaction(
   retailerId: string,
   input: TransactionInput,
   offers?: { memberId: string; userOfferIds: string[] },
-): Promise<{ id: string; existing?: PosTransactionRow; offerIds: string[] }> {
+): Promise<{ id: string; existing?: PosTransactionRow; offerIds: string[]; balances?: BalanceRow[] }> {
   const id = randomUUID();
   const now = new Date();
   const insert = tx
@@ -81,16 +82,17 @@ export async function storeTransaction(
     })
     .onConflict((oc) => oc.columns(['retailer_id', 'store_id', 'transaction_id']).doNothing())
     .returning('id');
-  // in the same round trip: the member's offers locked to this transaction or named by its discounts
-  const { rows } = await sql<{ id: string | null; offers: string[] }>`
+  // in the same round trip: the member's offers locked to this transaction or named by its discounts, and its point accounts
+  const { rows } = await sql<{ id: string | null; offers: string[]; balances: BalanceRow[] | null }>`
     WITH inserted AS (${insert})
     SELECT (SELECT id FROM inserted) AS id,
            ARRAY(SELECT u.id FROM user_offers u
                   WHERE u.retailer_id = ${retailerId} AND u.member_id = ${offers?.memberId ?? null}
                     AND ((u.lock_key = ${input.transactionId} AND u.status = ${STATUS.locked})
                          OR (u.id = ANY(${offers?.userOfferIds ?? []}::uuid[]) AND u.status IN (${STATUS.issued}, ${STATUS.locked})))
-                  ORDER BY u.id)::text[] AS offers`.execute(tx);
-  if (rows[0].id) return { id: rows[0].id, offerIds: rows[0].offers };
+                  ORDER BY u.id)::text[] AS offers,
+           ${offers ? balancesJson(retailerId, offers.memberId) : sql`NULL::json`} AS balances`.execute(tx);
+  if (rows[0].id) return { id: rows[0].id, offerIds: rows[0].offers, balances: rows[0].balances ?? undefined };
   const existing = (await lockTransaction(tx, retailerId, input.storeId, input.transactionId))!;
   return { id: existing.id, existing, offerIds: [] };
 }

@@ -331,15 +331,12 @@ export async function memberSummary(db: Db, retailerId: string, id: string): Pro
  * the reference is the member's id.
  */
 export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Promise<MemberSummary> {
-  const lock = (id: string) =>
-    tx
-      .selectFrom('members')
-      .select(['id', 'player_id', 'first_name', 'last_name'])
-      .where('retailer_id', '=', retailerId)
-      .where('id', '=', id)
-      .where('lifecycle', '=', 'active')
-      .forNoKeyUpdate()
-      .executeTakeFirst();
+  // a constant text (every POS transaction and event runs it): no query builder work per call
+  const lock = async (id: string) =>
+    (
+      await sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members
+                                WHERE retailer_id = ${retailerId} AND id = ${id} AND lifecycle = 'active' FOR NO KEY UPDATE`.execute(tx)
+    ).rows[0];
   const byId = isUuid(ref) ? await lock(ref.toLowerCase()) : undefined;
   if (byId) return byId;
   const owners = await tx

@@ -53,35 +53,17 @@ export async function storeTransaction(
 ): Promise<{ id: string; existing?: PosTransactionRow; offerIds: string[]; balances?: BalanceRow[] }> {
   const id = randomUUID();
   const now = new Date();
-  const insert = tx
-    .insertInto('pos_transactions')
-    .values({
-      retailer_id: retailerId,
-      id,
-      store_id: input.storeId.toLowerCase(),
-      transaction_id: input.transactionId,
-      member_id: input.memberId,
-      channel: input.channel ?? null,
-      employee_id: input.employeeId ?? null,
-      table_id: input.tableId ?? null,
-      guest_count: input.guestCount ?? null,
-      subtotal: toDecimal(input.subtotal),
-      tax_total: toDecimal(input.taxTotal),
-      open_time: input.openTime ?? null,
-      modified_time: input.modifiedTime ?? null,
-      items: JSON.stringify(input.items),
-      payments: JSON.stringify(input.payments),
-      discounts: JSON.stringify(input.discounts),
-      receipt_code: input.receiptCode ?? null,
-      // a transaction first seen voided has no effects to reverse
-      is_voided: input.isVoided,
-      voided_at: input.isVoided ? now : null,
-      created_at: now,
-      updated_at: now,
-      request_id: input.requestId ?? null,
-    })
-    .onConflict((oc) => oc.columns(['retailer_id', 'store_id', 'transaction_id']).doNothing())
-    .returning('id');
+  // a constant text, written out (the till's hot path): no query builder work per call
+  const insert = sql`
+    INSERT INTO pos_transactions (retailer_id, id, store_id, transaction_id, member_id, channel, employee_id, table_id, guest_count, subtotal, tax_total,
+                                  open_time, modified_time, items, payments, discounts, receipt_code, is_voided, voided_at, created_at, updated_at, request_id)
+    VALUES (${retailerId}, ${id}, ${input.storeId.toLowerCase()}, ${input.transactionId}, ${input.memberId}, ${input.channel ?? null}, ${input.employeeId ?? null},
+            ${input.tableId ?? null}, ${input.guestCount ?? null}, ${toDecimal(input.subtotal)}, ${toDecimal(input.taxTotal)}, ${input.openTime ?? null},
+            ${input.modifiedTime ?? null}, ${JSON.stringify(input.items)}, ${JSON.stringify(input.payments)}, ${JSON.stringify(input.discounts)},
+            ${input.receiptCode ?? null}, ${input.isVoided}, ${input.isVoided ? now : null}, ${now}, ${now}, ${input.requestId ?? null})
+    ON CONFLICT (retailer_id, store_id, transaction_id) DO NOTHING
+    RETURNING id`;
+  // (a transaction first seen voided has no effects to reverse: it is stored voided)
   // in the same round trip: the member's offers locked to this transaction or named by its discounts, and its point accounts
   const { rows } = await sql<{ id: string | null; offers: string[]; balances: BalanceRow[] | null }>`
     WITH inserted AS (${insert})

@@ -59,7 +59,9 @@ export async function withBench(main) {
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
-    for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    // BENCH_KEEP=1 keeps the databases, to look at them afterwards (drop them by hand)
+    if (process.env.BENCH_KEEP) console.log(`kept databases: ${databases.join(', ')}`);
+    else for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
 }

@@ -423,6 +423,8 @@ export interface PosTransactionsTable {
   receipt_code: string | null;
   earned: Json<{ point_account_id: string; amount: string }[]>;
   redeemed_user_offer_ids: Json<string[]>;
+  /** The campaign goals the purchase advanced (migrations/0008_pos_campaign_goals.sql). */
+  campaign_goals: Json<{ behavior_id: number; goal: string; achieved: number; behavior_achieved: number }[]>;
   is_voided: Generated<boolean>;
   voided_at: Date | null;
   claimed_at: Date | null;

@@ -1,20 +1,31 @@
 import type { Db } from '../db/index.js';
 import { DomainError } from '../errors.js';
 import { recordCampaignEvent } from '../modules/campaigns/index.js';
+import { rollbackCampaignGoals } from '../modules/campaigns/rollback.js';
+import { getTags } from '../modules/tags/service.js';
+import { countEvents } from '../modules/events/service.js';
 import { lockMemberRef, subjectOf, type Actor, type MemberSummary } from '../modules/members/service.js';
 import type { Basket } from '../modules/offers/discount.js';
 import { redeemUserOffer, reinstateUserOffer } from '../modules/offers/user-offers.js';
-import { applyPointChanges, type AlsoWrite, type BalanceRow } from '../modules/points/ledger.js';
-import { fromDb, parseAmount, toJson, type Amount } from '../modules/points/amount.js';
-import { runRules, type RuleOutcome } from '../modules/rules/engine.js';
+import { applyPointChanges, writeAlso, type AlsoWrite, type BalanceRow, type PointDetail } from '../modules/points/ledger.js';
+import { fromDb, min, parseAmount, toJson, ZERO, type Amount } from '../modules/points/amount.js';
+import { eventCountKey, evaluate, requirements, type Condition, type Facts } from '../modules/rules/conditions.js';
+import type { OutcomeConfig } from '../modules/rules/config.js';
+import { matchingRules, runRules, type RuleOutcome } from '../modules/rules/engine.js';
+import { pointsFor } from '../modules/rules/outcomes.js';
+import { listTierSystems, memberTiers } from '../modules/tiers/service.js';
 import type { TimelineEntry } from '../modules/timeline/service.js';
 import { recordTimeline } from '../modules/timeline/service.js';
 import {
   assignMember,
   earnedAmount,
+  earnedOf,
   effectsUpdate,
+  linesChanged,
+  linesUpdate,
   lockClaimable,
   markVoided,
+  netEarned,
   recordEffects,
   storeTransaction,
   sumEarned,
@@ -23,6 +34,7 @@ import {
   type TransactionInput,
 } from '../modules/transactions/service.js';
 import { isUuid } from '../modules/members/values.js';
+import { evaluateTiers } from './points.js';
 
 export interface SendTransactionInput extends Omit<TransactionInput, 'memberId'> {
   /** A member id or external id; absent: an anonymous transaction. */
@@ -36,7 +48,7 @@ export interface SendTransactionInput extends Omit<TransactionInput, 'memberId'>
 
 export interface SendTransactionResult {
   id: string;
-  /** False when the transaction was stored already (a re-send or a void). */
+  /** False when the transaction was stored already (a re-send, a modification or a void). */
   created: boolean;
   voided: boolean;
 }
@@ -60,8 +72,10 @@ interface Purchase {
  * transaction names one), the transaction stored once per (store,
  * transaction_id), then for a new transaction its loyalty effects: offers
  * locked to it or listed in its discounts redeemed, the purchase rules and
- * campaign purchase behaviours run, PURCHASE_TRANSACTION on the timeline. The
- * same transaction again changes nothing; again with is_voided reverses its
+ * campaign purchase behaviours run, PURCHASE_TRANSACTION on the timeline; for
+ * a new return (a negative subtotal) the points its lines earned taken back.
+ * The same transaction again changes nothing; again with other lines applies
+ * the difference (modifyTransaction); again with is_voided reverses its
  * effects once.
  */
 export async function sendTransaction(db: Db, actor: Actor, input: SendTransactionInput): Promise<SendTransactionResult> {
@@ -74,6 +88,8 @@ export async function sendTransaction(db: Db, actor: Actor, input: SendTransacti
         await voidTransaction(tx, actor, existing, member);
         return { id, created: false, voided: true };
       }
+      // the same lines again change nothing; other lines modify it (unless it is voided)
+      if (!input.isVoided && !existing.is_voided && linesChanged(existing, input)) await modifyTransaction(tx, actor, existing, input, member);
       return { id, created: false, voided: existing.is_voided };
     }
     if (input.isVoided || !member) return { id, created: true, voided: input.isVoided };
@@ -89,6 +105,11 @@ export async function sendTransaction(db: Db, actor: Actor, input: SendTransacti
       isClosed: input.isClosed ?? true,
       occurredAt: input.modifiedTime ?? input.openTime ?? new Date(),
     };
+    if (purchase.subtotal < ZERO) {
+      // a return: no offers, rules or campaigns; what its lines earned is taken back
+      await takeBack(tx, actor, member, purchase, balances);
+      return { id, created: true, voided: false };
+    }
     const redeemed = await redeemOffers(tx, actor, purchase, input.basket, offerIds);
     // redeeming changes no balance: the accounts read with the insert still hold
     await earn(tx, actor, member, purchase, redeemed, balances);
@@ -130,19 +151,7 @@ async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, re
     recorded = sumEarned(rulePoints(outcomes));
     return { statements: [effectsUpdate(actor.retailerId, p.id, { earned: recorded, redeemed })], timeline: [purchaseEntry(actor, p, false)] };
   };
-  const outcomes = await runRules(tx, actor, member, {
-    type: 'purchase',
-    occurredAt: p.occurredAt,
-    context: {
-      transaction_id: p.transactionId,
-      pos_transaction_id: p.id,
-      subtotal: toJson(p.subtotal),
-      tax_total: toJson(p.taxTotal),
-      store_id: p.storeId,
-      channel: p.channel,
-      items: p.items,
-    },
-  }, { also: effects, balances });
+  const outcomes = await runRules(tx, actor, member, { type: 'purchase', occurredAt: p.occurredAt, context: purchaseContext(p) }, { also: effects, balances });
   const parts = rulePoints(outcomes);
   const campaigns = await recordCampaignEvent(tx, actor, member, 'purchase', [{ qty: 1, store: p.storeId, occurredAt: p.occurredAt }]);
   if (campaigns.points > 0) {
@@ -159,9 +168,199 @@ async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, re
     parts.push(...rows.map((r) => ({ point_account_id: r.point_account_id, amount: fromDb(r.amount) })));
   }
   const earned = sumEarned(parts);
-  if (!recorded) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed }, { subject: subjectOf(actor, member), entries: [purchaseEntry(actor, p, false)] });
-  else if (JSON.stringify(recorded) !== JSON.stringify(earned)) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed });
+  // the goals this purchase counted toward and left open, for a void to take back
+  const goals = campaigns.goals.filter((g) => !g.completed && g.current_count > 0).map((g) => ({ behavior_id: g.behavior_id, goal: g.goal }));
+  const campaignGoals = goals.length ? { memberId: member.id, goals } : undefined;
+  if (!recorded) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed, campaignGoals }, { subject: subjectOf(actor, member), entries: [purchaseEntry(actor, p, false)] });
+  else if (campaignGoals || JSON.stringify(recorded) !== JSON.stringify(earned)) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed, campaignGoals });
   return earned;
+}
+
+/** The purchase rules' context: the transaction. */
+const purchaseContext = (p: Purchase): Record<string, unknown> => ({
+  transaction_id: p.transactionId,
+  pos_transaction_id: p.id,
+  subtotal: toJson(p.subtotal),
+  tax_total: toJson(p.taxTotal),
+  store_id: p.storeId,
+  channel: p.channel,
+  items: p.items,
+});
+
+const NUMERIC = /^[+-]?\d+(\.\d+)?$/;
+const negate = (v: unknown): unknown => {
+  if (typeof v === 'number') return v === 0 ? 0 : -v;
+  if (typeof v === 'string' && NUMERIC.test(v.trim())) {
+    const text = v.trim().replace(/^\+/, '');
+    return text.startsWith('-') ? text.slice(1) : `-${text}`;
+  }
+  return v;
+};
+
+/** A return as the purchase of the same lines: subtotal, tax and the lines' quantities and subtotals negated. */
+const mirror = (p: Purchase): Purchase => ({
+  ...p,
+  subtotal: -p.subtotal,
+  taxTotal: -p.taxTotal,
+  items: p.items.map((item) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
+    const line = { ...(item as Record<string, unknown>) };
+    for (const key of ['quantity', 'subtotal']) if (key in line) line[key] = negate(line[key]);
+    return line;
+  }),
+});
+
+type PointsOutcome = Extract<OutcomeConfig, { type: 'points' }>;
+
+/**
+ * The points the purchase rules' points outcomes give each context, by point
+ * account, computed and not applied: the rules whose conditions the context
+ * (and the member's facts now) meet; no limits, no achievements. `perUnit`:
+ * only the outcomes per currency unit (what lines earn; fixed amounts belong
+ * to a whole purchase).
+ */
+async function purchaseRulePoints(tx: Db, actor: Actor, member: MemberSummary, at: Date, contexts: Record<string, unknown>[], perUnit: boolean): Promise<Map<string, Amount>[]> {
+  const results = contexts.map(() => new Map<string, Amount>());
+  const rules = (await matchingRules(tx, actor.retailerId, { type: 'purchase' }))
+    .map((rule) => ({ rule, outcomes: rule.outcomes.filter((o): o is PointsOutcome => o.type === 'points' && (!perUnit || typeof o.amount === 'object')) }))
+    .filter((r) => r.outcomes.length);
+  if (!rules.length) return results;
+  const facts = await memberFacts(tx, actor.retailerId, member.id, at, rules.map((r) => r.rule.conditions));
+  contexts.forEach((context, i) => {
+    for (const { rule, outcomes } of rules) {
+      if (!evaluate(rule.conditions, { ...facts, context })) continue;
+      for (const o of outcomes) {
+        const computed = pointsFor(o.amount, context);
+        if (!computed.ok || computed.amount <= ZERO) continue;
+        const account = o.point_account_id.toLowerCase();
+        results[i].set(account, (results[i].get(account) ?? ZERO) + computed.amount);
+      }
+    }
+  });
+  return results;
+}
+
+/** The member's facts the conditions read (as the rules engine gathers them), at `at`. */
+async function memberFacts(tx: Db, retailerId: string, memberId: string, at: Date, conditions: (Condition | null)[]): Promise<Omit<Facts, 'context'>> {
+  const needs = requirements(conditions);
+  const facts: Omit<Facts, 'context'> = {};
+  if (needs.member) {
+    const { user_profile, ...standard } = await tx.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', memberId).executeTakeFirstOrThrow();
+    facts.member = standard;
+    facts.profile = user_profile;
+  }
+  if (needs.tags) facts.tags = await getTags(tx, retailerId, memberId, at > new Date() ? at : new Date());
+  if (needs.tiers) {
+    const placed = await memberTiers(tx, retailerId, memberId);
+    const ranks = new Map((await listTierSystems(tx, retailerId)).flatMap((s) => s.levels.map((l) => [l.id, l.rank] as const)));
+    facts.tierLevels = placed.map((p) => p.tier_level_id);
+    facts.tierRank = Math.max(-1, ...placed.map((p) => ranks.get(p.tier_level_id) ?? -1));
+  }
+  if (needs.events.length) {
+    facts.eventCounts = new Map();
+    for (const e of needs.events) {
+      const from = e.within_seconds ? new Date(at.getTime() - e.within_seconds * 1000) : undefined;
+      facts.eventCounts.set(eventCountKey(e.name, e.within_seconds), await countEvents(tx, retailerId, memberId, e.name, at, from));
+    }
+  }
+  return facts;
+}
+
+/** What a return may take back of `points`: per account, no more than the member's other transactions (not voided) earned. */
+async function returnable(tx: Db, actor: Actor, member: MemberSummary, exceptId: string, points: Map<string, Amount>): Promise<Map<string, Amount>> {
+  const taken = new Map<string, Amount>();
+  if (!points.size) return taken;
+  const net = await netEarned(tx, actor.retailerId, member.id, exceptId);
+  for (const [account, amount] of points) {
+    const take = min(amount, net.get(account) ?? ZERO);
+    if (take > ZERO) taken.set(account, take);
+  }
+  return taken;
+}
+
+/**
+ * A member's return (a transaction with a negative subtotal): the purchase
+ * rules' per-unit points of its lines, as if they were bought, taken back
+ * (forced spends, reference_type `pos_return`) up to what the member's
+ * transactions earned; recorded as the transaction's (negative) earnings,
+ * with its PURCHASE_TRANSACTION entry.
+ */
+async function takeBack(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, balances?: BalanceRow[]): Promise<EarnedPoints[]> {
+  const [points] = await purchaseRulePoints(tx, actor, member, p.occurredAt, [purchaseContext(mirror(p))], true);
+  const taken = await returnable(tx, actor, member, p.id, points);
+  const earned = earnedOf(new Map([...taken].map(([account, amount]) => [account, -amount])));
+  const also: AlsoWrite = { statements: earned.length ? [effectsUpdate(actor.retailerId, p.id, { earned, redeemed: [] })] : [], timeline: [purchaseEntry(actor, p, false)] };
+  if (!taken.size) {
+    await writeAlso(tx, actor, member, also);
+    return earned;
+  }
+  const details: PointDetail[] = [...taken].map(([account, amount]) => ({
+    kind: 'spend',
+    amount,
+    point_account_ids: [account],
+    force_spend: true,
+    reference_id: p.transactionId,
+    reference_type: 'pos_return',
+    transaction_id: p.transactionId,
+  }));
+  await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, balances, also: () => also });
+  return earned;
+}
+
+/**
+ * A transaction sent again with other lines (its subtotal or items differ):
+ * the new lines are stored and the difference in points applied. A purchase
+ * earns its stored earnings plus what the purchase rules' points outcomes
+ * give the new lines less what they give the old ones (never below zero):
+ * less is taken back (forced spend), more deposited, both with reference_type
+ * `pos_transaction_change`. A return takes back what its new lines earned
+ * (as a new return would). Offers and campaign progress stay as they are.
+ */
+async function modifyTransaction(tx: Db, actor: Actor, row: PosTransactionRow, input: SendTransactionInput, held?: MemberSummary): Promise<void> {
+  const now = new Date();
+  const before = purchaseOf(row);
+  const after: Purchase = { ...before, subtotal: input.subtotal, taxTotal: input.taxTotal, items: input.items, payments: input.payments, isClosed: input.isClosed ?? true, occurredAt: input.modifiedTime ?? before.occurredAt };
+  const lines = { ...input, memberId: row.member_id };
+  if (!row.member_id) {
+    // an anonymous transaction: its new lines are what a claim will earn on
+    await linesUpdate(actor.retailerId, row.id, lines, row.earned, now).execute(tx);
+    return;
+  }
+  const member = held?.id === row.member_id ? held : await lockMemberRef(tx, actor.retailerId, row.member_id);
+  const earned = new Map(row.earned.map((e) => [e.point_account_id.toLowerCase(), earnedAmount(e)]));
+  const target = new Map<string, Amount>();
+  const isReturn = before.subtotal < ZERO;
+  if (isReturn) {
+    if (after.subtotal < ZERO) {
+      const [points] = await purchaseRulePoints(tx, actor, member, after.occurredAt, [purchaseContext(mirror(after))], true);
+      for (const [account, amount] of await returnable(tx, actor, member, row.id, points)) target.set(account, -amount);
+    }
+  } else {
+    const [was, is] = await purchaseRulePoints(tx, actor, member, after.occurredAt, [purchaseContext(before), purchaseContext(after)], false);
+    for (const account of new Set([...earned.keys(), ...was.keys(), ...is.keys()])) {
+      const next = (earned.get(account) ?? ZERO) + (is.get(account) ?? ZERO) - (was.get(account) ?? ZERO);
+      target.set(account, next > ZERO ? next : ZERO);
+    }
+  }
+  const reference = { reference_id: row.transaction_id, reference_type: 'pos_transaction_change', transaction_id: row.transaction_id };
+  const details: PointDetail[] = [];
+  for (const account of new Set([...earned.keys(), ...target.keys()])) {
+    const delta = (target.get(account) ?? ZERO) - (earned.get(account) ?? ZERO);
+    if (delta < ZERO) details.push({ kind: 'spend', amount: -delta, point_account_ids: [account], force_spend: true, ...reference });
+    // a return taking back less puts points back without counting them as earned again
+    else if (delta > ZERO) details.push(isReturn ? { kind: 'spend', amount: delta, point_account_ids: [account], is_return: true, ...reference } : { kind: 'deposit', point_account_id: account, amount: delta, ...reference });
+  }
+  const also: AlsoWrite = { statements: [linesUpdate(actor.retailerId, row.id, lines, earnedOf(target), now)], timeline: [purchaseEntry(actor, after, false)] };
+  if (!details.length) {
+    await writeAlso(tx, actor, member, also);
+    return;
+  }
+  const outcome = await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, also: () => also });
+  if (outcome.tierPointsChanged) {
+    for (const change of await evaluateTiers(tx, actor, member, 'promote')) {
+      if (change.changed) await runRules(tx, actor, member, { type: 'tier_change', name: change.to.id, occurredAt: outcome.time, context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
+    }
+  }
 }
 
 function purchaseEntry(actor: Actor, p: Purchase, voided: boolean): TimelineEntry {
@@ -195,7 +394,11 @@ const purchaseOf = (row: PosTransactionRow): Purchase => ({
   occurredAt: row.modified_time ?? row.open_time ?? row.created_at,
 });
 
-/** Reverses a transaction's loyalty effects: its points go back out (a forced spend), the offers it redeemed are reinstated. */
+/**
+ * Reverses a transaction's loyalty effects: its points go back out (a forced
+ * spend; what a return took back comes back), the offers it redeemed are
+ * reinstated, the campaign progress it made is taken back.
+ */
 async function voidTransaction(tx: Db, actor: Actor, row: PosTransactionRow, held?: MemberSummary): Promise<void> {
   const now = new Date();
   await markVoided(tx, actor.retailerId, row.id, now);
@@ -207,15 +410,13 @@ async function voidTransaction(tx: Db, actor: Actor, row: PosTransactionRow, hel
       tx,
       actor,
       member,
-      earned.map((e) => ({
-        kind: 'spend' as const,
-        amount: earnedAmount(e),
-        point_account_ids: [e.point_account_id],
-        force_spend: true,
-        reference_id: row.transaction_id,
-        reference_type: 'pos_transaction_void',
-        transaction_id: row.transaction_id,
-      })),
+      earned.map((e): PointDetail => {
+        const amount = earnedAmount(e);
+        const reference = { reference_id: row.transaction_id, reference_type: 'pos_transaction_void', transaction_id: row.transaction_id };
+        return amount > ZERO
+          ? { kind: 'spend', amount, point_account_ids: [e.point_account_id], force_spend: true, ...reference }
+          : { kind: 'spend', amount: -amount, point_account_ids: [e.point_account_id], is_return: true, ...reference };
+      }),
       { allowPartialSuccess: false },
     );
   }
@@ -231,6 +432,7 @@ async function voidTransaction(tx: Db, actor: Actor, row: PosTransactionRow, hel
     .where('reinstated_at', 'is', null)
     .execute();
   for (const r of redemptions) await reinstateUserOffer(tx, actor, r.user_offer_id);
+  await rollbackCampaignGoals(tx, actor, member, row.campaign_goals, row.store_id);
   await recordTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, purchaseOf(row), true)]);
 }
 
@@ -248,6 +450,8 @@ export async function claimTransaction(db: Db, actor: Actor, userRef: string, re
     if (row.member_id) throw new DomainError('not_available', `receipt_code ${receiptCode}: the transaction is already claimed`, 'receipt_code');
     if (row.is_voided) throw new DomainError('not_available', `receipt_code ${receiptCode}: the transaction is voided`, 'receipt_code');
     await assignMember(tx, actor.retailerId, row.id, member.id, new Date());
-    return { id: row.id, earned: await earn(tx, actor, member, purchaseOf(row), []) };
+    const p = purchaseOf(row);
+    // a claimed return takes back like one sent with its member
+    return { id: row.id, earned: p.subtotal < ZERO ? await takeBack(tx, actor, member, p) : await earn(tx, actor, member, p, []) };
   });
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { findOffer, offersByIds, offerText } from '../../src/modules/offers/catalog.js';
 import { assertRedeemable, discountFor, issueOffer, listUserOffers, revokeUserOffer, STATUS, updateUserOffer } from '../../src/modules/offers/user-offers.js';
 import { findByEmail, findByExternalId, findByPhone, memberSummary, resolveMemberRef, type Member } from '../../src/modules/members/service.js';
@@ -414,5 +415,167 @@ describe('point of sale on PostgreSQL', () => {
     await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, changed));
     assert.ok((await findOffer(t.db, other.retailer_id, FIVE_PERCENT))!.retired_at);
     assert.deepEqual(await priced(), { [v1]: [0.45, '5% Off Your Entire Purchase'], [v2]: [0.9, '10% Off'] });
+  });
+  /** Every point account of the member holds what its ledger entries add up to. */
+  async function assertLedger(memberId: string, tn = tenant) {
+    const { rows } = await sql<{ point_account_id: string; balance: string; ledger: string }>`
+      SELECT a.point_account_id, a.available_balance::text AS balance,
+             coalesce((SELECT sum(l.amount) FROM point_ledger l WHERE l.retailer_id = a.retailer_id AND l.member_id = a.member_id AND l.point_account_id = a.point_account_id), 0)::text AS ledger
+        FROM member_point_accounts a WHERE a.retailer_id = ${tn.retailer_id} AND a.member_id = ${memberId}`.execute(t.db);
+    for (const r of rows) assert.equal(Number(r.ledger), Number(r.balance), `ledger sum = balance for ${r.point_account_id}`);
+  }
+  const entries = (memberId: string, referenceType: string) =>
+    t.db
+      .selectFrom('point_ledger')
+      .select(['point_account_id', 'amount', 'modification_type'])
+      .where('retailer_id', '=', tenant.retailer_id)
+      .where('member_id', '=', memberId)
+      .where('reference_type', '=', referenceType)
+      .orderBy('id')
+      .execute();
+  const both = async (memberId: string) => [await balance(memberId, SPENDABLE), await balance(memberId, TIER_POINTS)];
+  const line = (line_id: string, quantity: number, unit_price: number) => ({ item_id: `item-${line_id}`, line_id, quantity, unit_price, tax_included: 0, subtotal: quantity * unit_price });
+
+  it('a return with negative quantities takes back the points its lines earned, once; a void of the return gives them back', async () => {
+    const m = await member();
+    assert.equal((await send(m.id, transaction(`RET-P-${randomUUID()}`, m.id))).status, 200);
+    assert.deepEqual(await both(m.id), [30, 30]);
+
+    const returnId = `RET-${randomUUID()}`;
+    const ret = transaction(returnId, m.id, { subtotal: -10, items: [line('1', -1, 10)] });
+    const sent = await send(m.id, ret);
+    assert.equal(sent.status, 200, sent.body);
+    assert.match(sent.json.payload.transaction.id, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(await both(m.id), [20, 20], 'the returned 10.00 line takes back 10 + 10');
+    const taken = await entries(m.id, 'pos_return');
+    assert.deepEqual(taken.map((e) => [e.point_account_id, Number(e.amount)]).sort(), [[SPENDABLE, -10], [TIER_POINTS, -10]].sort());
+    await assertLedger(m.id);
+
+    assert.equal((await send(m.id, ret)).json.payload.transaction.id, sent.json.payload.transaction.id);
+    assert.deepEqual(await both(m.id), [20, 20], 'the same return again changes nothing');
+
+    // without a subtotal: the lines' own (−2 × 2.50 = −5.00)
+    const { subtotal: _s, ...noSubtotal } = transaction(`RET-${randomUUID()}`, m.id, { items: [line('1', -2, 2.5)] });
+    assert.equal((await send(m.id, noSubtotal)).status, 200);
+    assert.deepEqual(await both(m.id), [15, 15]);
+
+    // the return voided: what it took back comes back, once
+    await send(m.id, { ...ret, is_voided: true });
+    await send(m.id, { ...ret, is_voided: true });
+    assert.deepEqual(await both(m.id), [25, 25]);
+    await assertLedger(m.id);
+
+    // a return never takes back more than the member's transactions earned (25 left)
+    await send(m.id, transaction(`RET-${randomUUID()}`, m.id, { subtotal: -100, items: [line('1', -1, 100)] }));
+    assert.deepEqual(await both(m.id), [0, 0]);
+    await assertLedger(m.id);
+
+    // a member who earned nothing loses nothing; an anonymous return takes nothing from anyone
+    const fresh = await member();
+    assert.equal((await send(fresh.id, transaction(`RET-${randomUUID()}`, fresh.id, { subtotal: -10, items: [line('1', -1, 10)] }))).status, 200);
+    assert.deepEqual(await both(fresh.id), [0, 0]);
+    const anonymous = await send(undefined, transaction(`RET-${randomUUID()}`, '', { subtotal: -10, items: [line('1', -1, 10)], payments: [] }));
+    assert.equal(anonymous.status, 200, anonymous.body);
+  });
+
+  it('a modified transaction (same id, a line removed or added) applies the difference; sending it again changes nothing; a void takes back what remains', async () => {
+    const m = await member();
+    const txId = `MOD-${randomUUID()}`;
+    const original = transaction(txId, m.id);
+    assert.equal((await send(m.id, original)).status, 200);
+    assert.deepEqual(await both(m.id), [30, 30]);
+    assert.equal((await send(m.id, original)).status, 200);
+    assert.deepEqual(await both(m.id), [30, 30], 'an identical re-send changes nothing');
+
+    // the 5.00 line removed: its 5 + 5 taken back
+    const removed = transaction(txId, m.id, { subtotal: 25, items: original.items.slice(0, 2) });
+    const first = await send(m.id, removed);
+    assert.equal(first.status, 200, first.body);
+    assert.deepEqual(await both(m.id), [25, 25]);
+    const row = () => t.db.selectFrom('pos_transactions').select(['items', 'subtotal', 'earned']).where('retailer_id', '=', tenant.retailer_id).where('transaction_id', '=', txId).executeTakeFirstOrThrow();
+    assert.equal((await row()).items.length, 2);
+    assert.equal(Number((await row()).subtotal), 25);
+    await assertLedger(m.id);
+    // the modified one again, and twice at the same time: nothing more
+    assert.equal((await send(m.id, removed)).json.payload.transaction.id, first.json.payload.transaction.id);
+    assert.deepEqual(await both(m.id), [25, 25]);
+
+    // two identical modifications at the same time (quantity 2 of the 15.00 line): applied once
+    const more = transaction(txId, m.id, { subtotal: 40, items: [original.items[0], line('2', 2, 15)] });
+    const [a, b] = await Promise.all([send(m.id, more), send(m.id, more)]);
+    assert.equal(a.status, 200, a.body);
+    assert.equal(b.status, 200, b.body);
+    assert.deepEqual(await both(m.id), [40, 40], 'earning more deposits the difference, once');
+    await assertLedger(m.id);
+    assert.deepEqual((await entries(m.id, 'pos_transaction_change')).map((e) => Number(e.amount)).sort(), [-5, -5, 15, 15]);
+
+    // the void takes back exactly what the transaction earns now
+    await send(m.id, { ...more, is_voided: true });
+    assert.deepEqual(await both(m.id), [0, 0]);
+    // a modification of a voided transaction changes nothing
+    await send(m.id, original);
+    assert.deepEqual(await both(m.id), [0, 0]);
+    await assertLedger(m.id);
+  });
+
+  it('a void rolls back the campaign purchase progress the transaction made', async () => {
+    const other = await createTenant(t.db);
+    const program = parseProgramText(readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8'));
+    const CAMPAIGN = 9001;
+    const BEHAVIOR = 90010;
+    program.campaigns = [
+      ...(program.campaigns ?? []),
+      {
+        id: CAMPAIGN,
+        name: 'Three purchases',
+        start_date: '2020-01-01 00:00:00',
+        end_date: '2124-01-01 00:00:00',
+        point_account_id: SPENDABLE,
+        behaviors: [{ id: BEHAVIOR, name: 'three_purchases', external_behavior_id: randomUUID(), type: 'count', count_event: 'purchase', earn_count: 3, points: 50 }],
+      },
+    ];
+    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, program));
+    const user = await createMemberViaApi(t.app, other, { phone_numbers: [] });
+    const at = (payload: Record<string, unknown>) => pos('send_transaction', { store_id: STORE, client_id: other.retailer_id, request_id: randomUUID(), user_id: user.id, request_payload: payload }, other);
+    const goal = async () => {
+      const g = await t.db.selectFrom('member_goals').select(['current_count', 'achieved']).where('retailer_id', '=', other.retailer_id).where('member_id', '=', user.id).where('behavior_id', '=', BEHAVIOR).executeTakeFirst();
+      const s = await t.db.selectFrom('member_campaigns').select('state').where('retailer_id', '=', other.retailer_id).where('member_id', '=', user.id).where('campaign_id', '=', CAMPAIGN).executeTakeFirst();
+      return [g?.current_count ?? 0, g?.achieved ?? 0, s?.state];
+    };
+    const spendable = async () => {
+      const b = await memberBalances(t.db, other.retailer_id, user.id);
+      return toJson(b.details.find((x) => x.point_account_id === SPENDABLE)?.available_balance ?? 0n);
+    };
+    const ids = ['A', 'B', 'C', 'D', 'E'].map((x) => `CAMP-${x}-${randomUUID()}`);
+    const purchase = (i: number, extra: Record<string, unknown> = {}) => at(transaction(ids[i], user.id, extra));
+
+    assert.equal((await purchase(0)).status, 200);
+    assert.equal((await purchase(1)).status, 200);
+    assert.deepEqual(await goal(), [2, 0, 'in_progress']);
+    assert.equal((await purchase(1, { is_voided: true })).status, 200);
+    assert.deepEqual(await goal(), [1, 0, 'in_progress'], 'the void takes back its purchase count');
+    await purchase(1, { is_voided: true });
+    assert.deepEqual(await goal(), [1, 0, 'in_progress'], 'once');
+    await purchase(0, { is_voided: true });
+    assert.deepEqual(await goal(), [0, 0, 'qualified'], 'no progress left: the campaign is back to qualified');
+    assert.equal(await spendable(), 0);
+
+    // C, D and E complete the behaviour: 50 points with E
+    await purchase(2);
+    await purchase(3);
+    await purchase(4);
+    assert.deepEqual((await goal()).slice(0, 2), [0, 1], 'completed: the next cycle starts from zero');
+    assert.equal(await spendable(), 3 * 30 + 50);
+    // voiding the completing purchase takes back its points and the campaign award; the completion stands
+    await purchase(4, { is_voided: true });
+    assert.equal(await spendable(), 2 * 30);
+    assert.deepEqual((await goal()).slice(0, 2), [0, 1]);
+    // a purchase of the finished cycle voided: the new cycle's count is not touched
+    await at(transaction(`CAMP-F-${randomUUID()}`, user.id));
+    assert.deepEqual((await goal()).slice(0, 2), [1, 1]);
+    await purchase(2, { is_voided: true });
+    assert.deepEqual((await goal()).slice(0, 2), [1, 1]);
+    assert.equal(await spendable(), 2 * 30);
+    await assertLedger(user.id, other);
   });
 });

@@ -1,14 +1,17 @@
 /**
  * Point of sale transactions (SPEC §5.9): stored once per (retailer, store,
- * transaction_id), with the loyalty effects they had (points earned, offers
- * redeemed) so that a void reverses exactly those, once.
+ * transaction_id), with the loyalty effects they had (points earned — taken
+ * back, as negative amounts, for a return —, offers redeemed, campaign goals
+ * advanced) so that a modification applies the difference and a void
+ * reverses exactly those, once.
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { PosTransactionsTable } from '../../db/schema.js';
+import { advancedGoalsJson } from '../campaigns/rollback.js';
 import { STATUS } from '../offers/user-offers.js';
-import { parseAmount, toDecimal, type Amount } from '../points/amount.js';
+import { fromDb, parseAmount, toDecimal, ZERO, type Amount } from '../points/amount.js';
 import { balancesJson, type BalanceRow } from '../points/ledger.js';
 import { timelineInsert, type TimelineEntry, type TimelineSubject } from '../timeline/service.js';
 
@@ -98,25 +101,73 @@ export async function recordEffects(
   tx: Db,
   retailerId: string,
   id: string,
-  effects: { earned: EarnedPoints[]; redeemed: string[] },
+  effects: Effects,
   timeline?: { subject: TimelineSubject; entries: TimelineEntry[] },
 ): Promise<void> {
   const update = effectsUpdate(retailerId, id, effects);
+  const any = effects.earned.length || effects.redeemed.length || effects.campaignGoals?.goals.length;
   if (!timeline?.entries.length) {
-    if (effects.earned.length || effects.redeemed.length) await update.execute(tx);
+    if (any) await update.execute(tx);
     return;
   }
-  if (!effects.earned.length && !effects.redeemed.length) {
+  if (!any) {
     await timelineInsert(timeline.subject, timeline.entries).execute(tx);
     return;
   }
   await sql`WITH effects AS (${update}) ${timelineInsert(timeline.subject, timeline.entries)}`.execute(tx);
 }
 
+export interface Effects {
+  earned: EarnedPoints[];
+  redeemed: string[];
+  /** The campaign goals the purchase advanced (their completion counts are read in the statement). */
+  campaignGoals?: { memberId: string; goals: { behavior_id: number; goal: string }[] };
+}
+
 /** The statement recordEffects sends, for a caller that sends it with its own writes. */
-export const effectsUpdate = (retailerId: string, id: string, effects: { earned: EarnedPoints[]; redeemed: string[] }) =>
-  sql`UPDATE pos_transactions SET earned = ${JSON.stringify(effects.earned)}::jsonb, redeemed_user_offer_ids = ${JSON.stringify(effects.redeemed)}::jsonb
+export const effectsUpdate = (retailerId: string, id: string, effects: Effects) =>
+  effects.campaignGoals?.goals.length
+    ? sql`UPDATE pos_transactions SET earned = ${JSON.stringify(effects.earned)}::jsonb, redeemed_user_offer_ids = ${JSON.stringify(effects.redeemed)}::jsonb,
+                                      campaign_goals = ${advancedGoalsJson(retailerId, effects.campaignGoals.memberId, effects.campaignGoals.goals)}
+           WHERE retailer_id = ${retailerId} AND id = ${id}`
+    : sql`UPDATE pos_transactions SET earned = ${JSON.stringify(effects.earned)}::jsonb, redeemed_user_offer_ids = ${JSON.stringify(effects.redeemed)}::jsonb
+           WHERE retailer_id = ${retailerId} AND id = ${id}`;
+
+/** A modified transaction's new lines and what it earns now (a statement for the caller to send). */
+export const linesUpdate = (retailerId: string, id: string, input: TransactionInput, earned: EarnedPoints[], now: Date) =>
+  sql`UPDATE pos_transactions
+         SET subtotal = ${toDecimal(input.subtotal)}, tax_total = ${toDecimal(input.taxTotal)}, items = ${JSON.stringify(input.items)}::jsonb,
+             payments = ${JSON.stringify(input.payments)}::jsonb, discounts = ${JSON.stringify(input.discounts)}::jsonb,
+             modified_time = coalesce(${input.modifiedTime ?? null}::timestamptz, modified_time), earned = ${JSON.stringify(earned)}::jsonb, updated_at = ${now}
        WHERE retailer_id = ${retailerId} AND id = ${id}`;
+
+/** Whether a transaction sent again has other lines than the stored one (its subtotal or items differ). */
+export function linesChanged(row: PosTransactionRow, input: Pick<TransactionInput, 'subtotal' | 'items'>): boolean {
+  return fromDb(row.subtotal) !== input.subtotal || canonical(row.items) !== canonical(JSON.parse(JSON.stringify(input.items)));
+}
+
+/** JSON text with object keys sorted (jsonb keeps its own key order). */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * What the member's transactions (but `exceptId`) that are not voided earned
+ * in all, by point account: the most a return may take back.
+ */
+export async function netEarned(tx: Db, retailerId: string, memberId: string, exceptId: string): Promise<Map<string, Amount>> {
+  const { rows } = await sql<{ point_account_id: string; amount: string }>`
+    SELECT lower(e->>'point_account_id') AS point_account_id, sum((e->>'amount')::numeric)::text AS amount
+      FROM pos_transactions t CROSS JOIN LATERAL jsonb_array_elements(t.earned) e
+     WHERE t.retailer_id = ${retailerId} AND t.member_id = ${memberId} AND NOT t.is_voided AND t.id <> ${exceptId}
+     GROUP BY 1`.execute(tx);
+  return new Map(rows.map((r) => [r.point_account_id, fromDb(r.amount)]));
+}
 
 export async function markVoided(tx: Db, retailerId: string, id: string, now: Date): Promise<void> {
   await tx.updateTable('pos_transactions').set({ is_voided: true, voided_at: now, updated_at: now }).where('retailer_id', '=', retailerId).where('id', '=', id).execute();
@@ -146,5 +197,9 @@ export function sumEarned(parts: { point_account_id: string; amount: Amount }[])
   for (const p of parts) byAccount.set(p.point_account_id.toLowerCase(), (byAccount.get(p.point_account_id.toLowerCase()) ?? 0n) + p.amount);
   return [...byAccount].filter(([, a]) => a > 0n).map(([point_account_id, amount]) => ({ point_account_id, amount: toDecimal(amount) }));
 }
+
+/** Amounts by point account as stored in `earned`: every one but zero (a return's are negative). */
+export const earnedOf = (byAccount: Map<string, Amount>): EarnedPoints[] =>
+  [...byAccount].filter(([, a]) => a !== ZERO).map(([point_account_id, amount]) => ({ point_account_id, amount: toDecimal(amount) }));
 
 export const earnedAmount = (e: EarnedPoints): Amount => parseAmount(e.amount, 'amount', false);

@@ -478,6 +478,24 @@ describe('point of sale on PostgreSQL', () => {
     assert.equal(anonymous.status, 200, anonymous.body);
   });
 
+  it('a claimed anonymous return takes back from the member who claims it; a modified anonymous transaction earns on its new lines when claimed', async () => {
+    const m = await member();
+    await send(m.id, transaction(`CR-P-${randomUUID()}`, m.id));
+    const receipt = `receipt-${randomUUID()}`;
+    const ret = await send(undefined, transaction(`CR-${randomUUID()}`, '', { subtotal: -10, items: [line('1', -1, 10)], payments: [{ receipt_code: receipt, payment_id: '1', amount: -10, type: 'CASH' }] }));
+    assert.equal(ret.status, 200, ret.body);
+    assert.equal((await pos('claim_transaction', envelope({ receipt_code: receipt, user_id: m.id }))).status, 200);
+    assert.deepEqual(await both(m.id), [20, 20]);
+
+    const other = `receipt-${randomUUID()}`;
+    const anonymous = transaction(`CM-${randomUUID()}`, '', { payments: [{ receipt_code: other, payment_id: '1', amount: 30, type: 'CASH' }] });
+    await send(undefined, anonymous);
+    await send(undefined, { ...anonymous, subtotal: 25, items: anonymous.items.slice(0, 2) });
+    assert.equal((await pos('claim_transaction', envelope({ receipt_code: other, user_id: m.id }))).status, 200);
+    assert.deepEqual(await both(m.id), [45, 45]);
+    await assertLedger(m.id);
+  });
+
   it('a modified transaction (same id, a line removed or added) applies the difference; sending it again changes nothing; a void takes back what remains', async () => {
     const m = await member();
     const txId = `MOD-${randomUUID()}`;

@@ -118,8 +118,8 @@ async function main(ctx) {
     };
   };
 
-  await load('warmup floor', { base: floor, op: 'send_transaction', users: floorMembers, seconds: 3 });
-  await load('warmup loyalist', { base: project, op: 'event', auth: core, users: members, seconds: 3 });
+  await load('warmup floor', { base: floor, op: 'send_transaction', users: floorMembers, seconds: opts.warmup });
+  await load('warmup loyalist', { base: project, op: 'event', auth: core, users: members, seconds: opts.warmup });
 
   await load('floor send_transaction', { base: floor, op: 'send_transaction', users: floorMembers });
   await load('loyalist events', { base: project, op: 'event', auth: core, users: members });

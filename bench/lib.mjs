@@ -17,11 +17,12 @@ const autocannon = requireFromProject('autocannon');
 /** A tag for this run's databases, transaction ids and references. */
 export const run = randomBytes(3).toString('hex');
 
-/** --seconds, --connections, --members, --shared, --profile DIR (the server's CPU profile), plus the benchmark's own options. */
+/** --seconds, --warmup (seconds of load on each server before measuring), --connections, --members, --shared, --profile DIR (the server's CPU profile), plus the benchmark's own options. */
 export function benchOptions(extra = {}) {
   const { values } = parseArgs({
     options: {
       seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '3' },
       connections: { type: 'string', default: '32' },
       members: { type: 'string', default: '200' },
       shared: { type: 'string', default: join(root, '..', 'shared') },
@@ -29,7 +30,7 @@ export function benchOptions(extra = {}) {
       ...extra,
     },
   });
-  return { ...values, seconds: Number(values.seconds), connections: Number(values.connections), members: Number(values.members) };
+  return { ...values, seconds: Number(values.seconds), warmup: Number(values.warmup), connections: Number(values.connections), members: Number(values.members) };
 }
 
 /**

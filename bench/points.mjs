@@ -46,8 +46,8 @@ async function main(ctx) {
         };
 
   // warm both servers
-  await load('warmup floor', floor, undefined, floorMembers, { seconds: 3 });
-  await load('warmup loyalist', project, connect, members, { seconds: 3 });
+  await load('warmup floor', floor, undefined, floorMembers, { seconds: opts.warmup });
+  await load('warmup loyalist', project, connect, members, { seconds: opts.warmup });
 
   await load('floor deposit, many members', floor, undefined, floorMembers);
   await load('loyalist deposit, many members', project, connect, members);

@@ -53,8 +53,8 @@ async function main(ctx) {
         }
       : { path: '/api/2.0/send_transaction', body: floorTransaction(tenant.retailer_id, STORE, user, i) };
 
-  await load('warmup floor', floor, undefined, floorMembers, { seconds: 3 });
-  await load('warmup loyalist', project, posAuth, members, { seconds: 3 });
+  await load('warmup floor', floor, undefined, floorMembers, { seconds: opts.warmup });
+  await load('warmup loyalist', project, posAuth, members, { seconds: opts.warmup });
 
   await load('floor send_transaction', floor, undefined, floorMembers);
   await load('loyalist send_transaction', project, posAuth, members);

@@ -17,11 +17,11 @@ import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
-import { applyPointChanges, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
+import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
-import { dropTags, getTags } from '../tags/service.js';
+import { dropTags } from '../tags/service.js';
 import { type TimelineEntry } from '../timeline/service.js';
-import { eventCountKey, evaluate, requirements, type Condition, type Facts } from './conditions.js';
+import { eventCountKey, evaluate, requirements, type Condition, type Facts, type Requirements } from './conditions.js';
 import type { OutcomeConfig, Rule, RuleLimits, TriggerType } from './config.js';
 import { DAY_MS, dayStart, periodAllows, streakComplete, streakWindowStart } from './limits.js';
 import { contextValue, pointsFor } from './outcomes.js';
@@ -120,7 +120,13 @@ export async function runRules(
   const depth = options.depth ?? 0;
   const rules = await matchingRules(tx, actor.retailerId, trigger);
   if (!rules.length) return [];
-  const facts = await gatherFacts(tx, actor.retailerId, member.id, trigger, rules);
+  const needs = requirements(rules.map((r) => r.conditions));
+  // one statement reads what the rules need of the member: tags, limit states, point accounts
+  const state = await readRuleState(tx, actor.retailerId, member.id, trigger, rules, {
+    tags: needs.tags,
+    balances: !options.balances && rules.some((r) => r.outcomes.some((o) => o.type === 'points')),
+  });
+  const facts = await gatherFacts(tx, actor.retailerId, member.id, trigger, needs, state.tags);
   const results: RuleOutcome[] = [];
   const derived: Trigger[] = [];
   // the achievements and their timeline entries are written together after the loop:
@@ -129,7 +135,7 @@ export async function runRules(
   const achieved: TimelineEntry[] = [];
   let tierPointsChanged = false;
   const passed = rules.filter((rule) => evaluate(rule.conditions, facts));
-  const limitStates = await readLimitStates(tx, actor.retailerId, member.id, passed, trigger.occurredAt);
+  const limitStates = state.limits;
   // the points outcomes of every rule achieved are deposited together, each answered on its own
   const deposits: { result: RuleOutcome; detail: DepositDetail }[] = [];
   const achievedRules: { rule: Rule; applied: RuleOutcome[] }[] = [];
@@ -179,7 +185,7 @@ export async function runRules(
     return { statements: [...(own.statements ?? []), ...(theirs.statements ?? [])], timeline: [...(own.timeline ?? []), ...(theirs.timeline ?? [])] };
   };
   let tiers: TierFacts | undefined;
-  if (deposits.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, () => withCallers(record()), options.balances));
+  if (deposits.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, () => withCallers(record()), options.balances ?? state.balances));
   // one statement: the achievements, their timeline entries and the caller's writes
   else if (achievedRules.length) await writeAlso(tx, actor, member, withCallers(record()));
   if (tierPointsChanged) {
@@ -199,8 +205,7 @@ const achievementsInsert = (rows: object[]) =>
       SELECT retailer_id, member_id, rule_id, event_id, achieved_at, outcomes, request_id FROM ${recordset(rows, ACHIEVEMENT_COLUMNS)} ORDER BY n`;
 
 /** Fetches only the facts the matched rules' conditions read. */
-async function gatherFacts(tx: Db, retailerId: string, memberId: string, trigger: Trigger, rules: Rule[]): Promise<Facts> {
-  const needs = requirements(rules.map((r) => r.conditions));
+async function gatherFacts(tx: Db, retailerId: string, memberId: string, trigger: Trigger, needs: Requirements, tags?: Record<string, number>): Promise<Facts> {
   const facts: Facts = { context: trigger.context };
   if (needs.member) {
     const row = await tx.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', memberId).executeTakeFirstOrThrow();
@@ -208,7 +213,7 @@ async function gatherFacts(tx: Db, retailerId: string, memberId: string, trigger
     facts.member = standard;
     facts.profile = user_profile;
   }
-  if (needs.tags) facts.tags = await getTags(tx, retailerId, memberId, trigger.occurredAt > new Date() ? trigger.occurredAt : new Date());
+  if (needs.tags) facts.tags = tags;
   if (needs.tiers) {
     const placed = await memberTiers(tx, retailerId, memberId);
     const ranks = new Map((await listTierSystems(tx, retailerId)).flatMap((s) => s.levels.map((l) => [l.id, l.rank] as const)));
@@ -239,35 +244,65 @@ interface LimitState {
 
 const hasLimits = (limits: RuleLimits) => !!(limits.total || limits.per_period || limits.min_seconds_between || limits.consecutive_days);
 
-/** The limit state of every rule with limits, at the trigger's time `t`, in one statement. */
-async function readLimitStates(tx: Db, retailerId: string, memberId: string, rules: Rule[], t: Date): Promise<Map<string, LimitState>> {
+interface RuleState {
+  /** The member's live tags (when asked for). */
+  tags?: Record<string, number>;
+  /** The limit state of every rule with limits, at the trigger's time. */
+  limits: Map<string, LimitState>;
+  /** The member's point accounts (when asked for). */
+  balances?: BalanceRow[];
+}
+
+/**
+ * What the matched rules read of the member, in one statement after its lock:
+ * its live tags (when a condition reads them), the limit state of every rule
+ * with limits at the trigger's time, and its point accounts (when an outcome
+ * may deposit, so the deposit reads nothing more).
+ */
+async function readRuleState(tx: Db, retailerId: string, memberId: string, trigger: Trigger, rules: Rule[], want: { tags: boolean; balances: boolean }): Promise<RuleState> {
   const limited = rules.filter((r) => hasLimits(r.limits));
-  const states = new Map<string, LimitState>();
-  if (!limited.length) return states;
+  const state: RuleState = { limits: new Map() };
+  if (!limited.length && !want.tags && !want.balances) return state;
+  const t = trigger.occurredAt;
   const ms = t.getTime();
   const at = (x: number | null) => (x === null ? null : new Date(x).toISOString());
   const period = (r: Rule) => (r.limits.per_period ? r.limits.per_period.seconds * 1000 : null);
   const gap = (r: Rule) => (r.limits.min_seconds_between ? r.limits.min_seconds_between * 1000 : null);
-  const { rows } = await sql<{ rule_id: string; total: string | null; period_times: Date[] | null; gap_count: string | null; last: Date | null }>`
-    SELECT r.rule_id,
-           CASE WHEN r.want_total THEN (SELECT count(*) FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id) END AS total,
-           CASE WHEN r.plo IS NOT NULL THEN ARRAY(SELECT a.achieved_at FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id AND a.achieved_at > r.plo AND a.achieved_at < r.phi) END AS period_times,
-           CASE WHEN r.glo IS NOT NULL THEN (SELECT count(*) FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id AND a.achieved_at > r.glo AND a.achieved_at < r.ghi) END AS gap_count,
-           CASE WHEN r.day_end IS NOT NULL THEN (SELECT a.achieved_at FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id AND a.achieved_at < r.day_end ORDER BY a.achieved_at DESC LIMIT 1) END AS last
-      FROM unnest(${limited.map((r) => r.id)}::uuid[], ${limited.map((r) => !!r.limits.total)}::boolean[],
-                  ${limited.map((r) => at(period(r) === null ? null : ms - period(r)!))}::timestamptz[], ${limited.map((r) => at(period(r) === null ? null : ms + period(r)!))}::timestamptz[],
-                  ${limited.map((r) => at(gap(r) === null ? null : ms - gap(r)!))}::timestamptz[], ${limited.map((r) => at(gap(r) === null ? null : ms + gap(r)!))}::timestamptz[],
-                  ${limited.map((r) => at(r.limits.consecutive_days ? dayStart(t).getTime() + DAY_MS : null))}::timestamptz[])
-           AS r(rule_id, want_total, plo, phi, glo, ghi, day_end)`.execute(tx);
-  for (const row of rows) {
-    states.set(row.rule_id, {
-      total: row.total === null ? null : Number(row.total),
-      periodTimes: row.period_times === null ? null : row.period_times.map((d) => new Date(d).getTime()),
-      gapCount: row.gap_count === null ? null : Number(row.gap_count),
-      last: row.last === null ? null : new Date(row.last),
+  const tagsAt = t > new Date() ? t : new Date();
+  const limits = limited.length
+    ? sql`(SELECT json_agg(json_build_object(
+              'rule_id', r.rule_id,
+              'total', CASE WHEN r.want_total THEN (SELECT count(*) FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id) END,
+              'period_times', CASE WHEN r.plo IS NOT NULL THEN ARRAY(SELECT a.achieved_at FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id AND a.achieved_at > r.plo AND a.achieved_at < r.phi) END,
+              'gap_count', CASE WHEN r.glo IS NOT NULL THEN (SELECT count(*) FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id AND a.achieved_at > r.glo AND a.achieved_at < r.ghi) END,
+              'last', CASE WHEN r.day_end IS NOT NULL THEN (SELECT a.achieved_at FROM rule_achievements a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.rule_id = r.rule_id AND a.achieved_at < r.day_end ORDER BY a.achieved_at DESC LIMIT 1) END))
+             FROM unnest(${limited.map((r) => r.id)}::uuid[], ${limited.map((r) => !!r.limits.total)}::boolean[],
+                         ${limited.map((r) => at(period(r) === null ? null : ms - period(r)!))}::timestamptz[], ${limited.map((r) => at(period(r) === null ? null : ms + period(r)!))}::timestamptz[],
+                         ${limited.map((r) => at(gap(r) === null ? null : ms - gap(r)!))}::timestamptz[], ${limited.map((r) => at(gap(r) === null ? null : ms + gap(r)!))}::timestamptz[],
+                         ${limited.map((r) => at(r.limits.consecutive_days ? dayStart(t).getTime() + DAY_MS : null))}::timestamptz[])
+                  AS r(rule_id, want_total, plo, phi, glo, ghi, day_end))`
+    : sql`NULL::json`;
+  const tags = want.tags
+    ? sql`(SELECT coalesce(json_object_agg(tag, count), '{}'::json) FROM member_tags
+            WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND (expires_at IS NULL OR expires_at > ${tagsAt}))`
+    : sql`NULL::json`;
+  const { rows } = await sql<{
+    tags: Record<string, number> | null;
+    limits: { rule_id: string; total: number | null; period_times: string[] | null; gap_count: number | null; last: string | null }[] | null;
+    balances: BalanceRow[] | null;
+  }>`SELECT ${tags} AS tags, ${limits} AS limits, ${want.balances ? balancesJson(retailerId, memberId) : sql`NULL::json`} AS balances`.execute(tx);
+  const row = rows[0];
+  if (want.tags) state.tags = row.tags ?? {};
+  if (want.balances) state.balances = row.balances ?? [];
+  for (const l of row.limits ?? []) {
+    state.limits.set(l.rule_id, {
+      total: l.total,
+      periodTimes: l.period_times === null ? null : l.period_times.map((d) => new Date(d).getTime()),
+      gapCount: l.gap_count,
+      last: l.last === null ? null : new Date(l.last),
     });
   }
-  return states;
+  return state;
 }
 
 /** The rule's limits against the member's achievements (read by readLimitStates), at the trigger's time. */

@@ -17,7 +17,7 @@ const autocannon = requireFromProject('autocannon');
 /** A tag for this run's databases, transaction ids and references. */
 export const run = randomBytes(3).toString('hex');
 
-/** --seconds, --warmup (seconds of load on each server before measuring), --connections, --members, --shared, --profile DIR (the server's CPU profile), plus the benchmark's own options. */
+/** --seconds, --warmup (seconds of load on each server before measuring: the JIT compiler settles), --connections, --members, --shared, --profile DIR (the server's CPU profile), plus the benchmark's own options. */
 export function benchOptions(extra = {}) {
   const { values } = parseArgs({
     options: {

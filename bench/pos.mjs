@@ -6,7 +6,7 @@
 // the same PostgreSQL server, with the same load generator and the same bodies
 // as ../shared/bench/load.mjs.
 //
-//   node bench/pos.mjs [--seconds 10] [--connections 32] [--members 200] [--shared ../shared] [--profile DIR]
+//   node bench/pos.mjs [--seconds 10] [--warmup 3] [--connections 32] [--members 200] [--shared ../shared] [--profile DIR]
 //
 // Needs `npm run build` (it runs bin/loyalist) and a PostgreSQL server
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it
@@ -61,6 +61,7 @@ async function main(ctx) {
   const half = Math.round(results['floor send_transaction'].rps / 2);
   await load('floor send_transaction, fixed rate', floor, undefined, floorMembers, { rate: half });
   await load('loyalist send_transaction, fixed rate', project, posAuth, members, { rate: half });
+  await load('warmup loyalist lookup', project, posAuth, members, { op: 'lookup', seconds: opts.warmup });
   await load('loyalist lookup with a basket', project, posAuth, members, { op: 'lookup' });
 
   // every sent transaction earned exactly 30 points into each account, once

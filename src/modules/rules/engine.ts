@@ -20,7 +20,7 @@ import { listPointAccounts } from '../points/accounts.js';
 import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
 import { dropTags } from '../tags/service.js';
-import { type TimelineEntry } from '../timeline/service.js';
+import type { TimelineEntry } from '../timeline/service.js';
 import { eventCountKey, evaluate, requirements, type Condition, type Facts, type Requirements } from './conditions.js';
 import type { OutcomeConfig, Rule, RuleLimits, TriggerType } from './config.js';
 import { DAY_MS, dayStart, periodAllows, streakComplete, streakWindowStart } from './limits.js';
@@ -230,7 +230,7 @@ async function gatherFacts(tx: Db, retailerId: string, memberId: string, trigger
   return facts;
 }
 
-/** What the member's achievements of one rule are, as its limits need them (readLimitStates). */
+/** What the member's achievements of one rule are, as its limits need them (readRuleState). */
 interface LimitState {
   /** limits.total: all its achievements. */
   total: number | null;
@@ -305,7 +305,7 @@ async function readRuleState(tx: Db, retailerId: string, memberId: string, trigg
   return state;
 }
 
-/** The rule's limits against the member's achievements (read by readLimitStates), at the trigger's time. */
+/** The rule's limits against the member's achievements (read by readRuleState), at the trigger's time. */
 async function withinLimits(tx: Db, retailerId: string, memberId: string, rule: Rule, trigger: Trigger, state: LimitState | undefined): Promise<boolean> {
   const limits = rule.limits;
   if (!hasLimits(limits)) return true;
@@ -335,7 +335,8 @@ interface Applied {
  * Deposits the points outcomes of the rules one trigger achieved in one
  * point change: each outcome is its own detail, applied in order, and a
  * refused one (account inactive, maximum balance) is answered not applied
- * with its code while the others stand. Answers whether tier points arrived.
+ * with its code while the others stand. Answers whether tier points arrived,
+ * with the member's tier facts read in the deposit's statement.
  */
 async function depositOutcomes(
   tx: Db,

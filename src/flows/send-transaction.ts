@@ -2,18 +2,15 @@ import type { Db } from '../db/index.js';
 import { DomainError } from '../errors.js';
 import { recordCampaignEvent } from '../modules/campaigns/index.js';
 import { rollbackCampaignGoals } from '../modules/campaigns/rollback.js';
-import { getTags } from '../modules/tags/service.js';
-import { countEvents } from '../modules/events/service.js';
 import { lockMemberRef, subjectOf, type Actor, type MemberSummary } from '../modules/members/service.js';
 import type { Basket } from '../modules/offers/discount.js';
 import { redeemUserOffer, reinstateUserOffer } from '../modules/offers/user-offers.js';
 import { applyPointChanges, writeAlso, type AlsoWrite, type BalanceRow, type PointDetail } from '../modules/points/ledger.js';
 import { fromDb, min, parseAmount, toJson, ZERO, type Amount } from '../modules/points/amount.js';
-import { eventCountKey, evaluate, requirements, type Condition, type Facts } from '../modules/rules/conditions.js';
+import { evaluate, requirements } from '../modules/rules/conditions.js';
 import type { OutcomeConfig } from '../modules/rules/config.js';
-import { matchingRules, runRules, type RuleOutcome } from '../modules/rules/engine.js';
+import { matchingRules, memberFacts, runRules, type RuleOutcome } from '../modules/rules/engine.js';
 import { pointsFor } from '../modules/rules/outcomes.js';
-import { listTierSystems, memberTiers } from '../modules/tiers/service.js';
 import type { TimelineEntry } from '../modules/timeline/service.js';
 import { recordTimeline } from '../modules/timeline/service.js';
 import {
@@ -225,7 +222,7 @@ async function purchaseRulePoints(tx: Db, actor: Actor, member: MemberSummary, a
     .map((rule) => ({ rule, outcomes: rule.outcomes.filter((o): o is PointsOutcome => o.type === 'points' && (!perUnit || typeof o.amount === 'object')) }))
     .filter((r) => r.outcomes.length);
   if (!rules.length) return results;
-  const facts = await memberFacts(tx, actor.retailerId, member.id, at, rules.map((r) => r.rule.conditions));
+  const facts = await memberFacts(tx, actor.retailerId, member.id, at, requirements(rules.map((r) => r.rule.conditions)));
   contexts.forEach((context, i) => {
     for (const { rule, outcomes } of rules) {
       if (!evaluate(rule.conditions, { ...facts, context })) continue;
@@ -238,32 +235,6 @@ async function purchaseRulePoints(tx: Db, actor: Actor, member: MemberSummary, a
     }
   });
   return results;
-}
-
-/** The member's facts the conditions read (as the rules engine gathers them), at `at`. */
-async function memberFacts(tx: Db, retailerId: string, memberId: string, at: Date, conditions: (Condition | null)[]): Promise<Omit<Facts, 'context'>> {
-  const needs = requirements(conditions);
-  const facts: Omit<Facts, 'context'> = {};
-  if (needs.member) {
-    const { user_profile, ...standard } = await tx.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', memberId).executeTakeFirstOrThrow();
-    facts.member = standard;
-    facts.profile = user_profile;
-  }
-  if (needs.tags) facts.tags = await getTags(tx, retailerId, memberId, at > new Date() ? at : new Date());
-  if (needs.tiers) {
-    const placed = await memberTiers(tx, retailerId, memberId);
-    const ranks = new Map((await listTierSystems(tx, retailerId)).flatMap((s) => s.levels.map((l) => [l.id, l.rank] as const)));
-    facts.tierLevels = placed.map((p) => p.tier_level_id);
-    facts.tierRank = Math.max(-1, ...placed.map((p) => ranks.get(p.tier_level_id) ?? -1));
-  }
-  if (needs.events.length) {
-    facts.eventCounts = new Map();
-    for (const e of needs.events) {
-      const from = e.within_seconds ? new Date(at.getTime() - e.within_seconds * 1000) : undefined;
-      facts.eventCounts.set(eventCountKey(e.name, e.within_seconds), await countEvents(tx, retailerId, memberId, e.name, at, from));
-    }
-  }
-  return facts;
 }
 
 /** What a return may take back of `points`: per account, no more than the member's other transactions (not voided) earned. */

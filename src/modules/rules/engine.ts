@@ -19,7 +19,7 @@ import { issueOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
 import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
-import { dropTags } from '../tags/service.js';
+import { dropTags, getTags } from '../tags/service.js';
 import type { TimelineEntry } from '../timeline/service.js';
 import { eventCountKey, evaluate, requirements, type Condition, type Facts, type Requirements } from './conditions.js';
 import type { OutcomeConfig, Rule, RuleLimits, TriggerType } from './config.js';
@@ -126,7 +126,7 @@ export async function runRules(
     tags: needs.tags,
     balances: !options.balances && rules.some((r) => r.outcomes.some((o) => o.type === 'points')),
   });
-  const facts = await gatherFacts(tx, actor.retailerId, member.id, trigger, needs, state.tags);
+  const facts: Facts = { context: trigger.context, ...(await memberFacts(tx, actor.retailerId, member.id, trigger.occurredAt, needs, state.tags)) };
   const results: RuleOutcome[] = [];
   const derived: Trigger[] = [];
   // the achievements and their timeline entries are written together after the loop:
@@ -204,16 +204,19 @@ const achievementsInsert = (rows: object[]) =>
   sql`INSERT INTO rule_achievements (retailer_id, member_id, rule_id, event_id, achieved_at, outcomes, request_id)
       SELECT retailer_id, member_id, rule_id, event_id, achieved_at, outcomes, request_id FROM ${recordset(rows, ACHIEVEMENT_COLUMNS)} ORDER BY n`;
 
-/** Fetches only the facts the matched rules' conditions read. */
-async function gatherFacts(tx: Db, retailerId: string, memberId: string, trigger: Trigger, needs: Requirements, tags?: Record<string, number>): Promise<Facts> {
-  const facts: Facts = { context: trigger.context };
+/**
+ * Fetches only the member's facts the conditions need (requirements()), as
+ * they are at `at`; `tags` when the caller read them already.
+ */
+export async function memberFacts(tx: Db, retailerId: string, memberId: string, at: Date, needs: Requirements, tags?: Record<string, number>): Promise<Omit<Facts, 'context'>> {
+  const facts: Omit<Facts, 'context'> = {};
   if (needs.member) {
     const row = await tx.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', memberId).executeTakeFirstOrThrow();
     const { user_profile, ...standard } = row;
     facts.member = standard;
     facts.profile = user_profile;
   }
-  if (needs.tags) facts.tags = tags;
+  if (needs.tags) facts.tags = tags ?? (await getTags(tx, retailerId, memberId, at > new Date() ? at : new Date()));
   if (needs.tiers) {
     const placed = await memberTiers(tx, retailerId, memberId);
     const ranks = new Map((await listTierSystems(tx, retailerId)).flatMap((s) => s.levels.map((l) => [l.id, l.rank] as const)));
@@ -223,8 +226,8 @@ async function gatherFacts(tx: Db, retailerId: string, memberId: string, trigger
   if (needs.events.length) {
     facts.eventCounts = new Map();
     for (const e of needs.events) {
-      const from = e.within_seconds ? new Date(trigger.occurredAt.getTime() - e.within_seconds * 1000) : undefined;
-      facts.eventCounts.set(eventCountKey(e.name, e.within_seconds), await countEvents(tx, retailerId, memberId, e.name, trigger.occurredAt, from));
+      const from = e.within_seconds ? new Date(at.getTime() - e.within_seconds * 1000) : undefined;
+      facts.eventCounts.set(eventCountKey(e.name, e.within_seconds), await countEvents(tx, retailerId, memberId, e.name, at, from));
     }
   }
   return facts;

@@ -31,7 +31,7 @@ import {
   type TransactionInput,
 } from '../modules/transactions/service.js';
 import { isUuid } from '../modules/members/values.js';
-import { evaluateTiers } from './points.js';
+import { promoteAfter } from './points.js';
 
 export interface SendTransactionInput extends Omit<TransactionInput, 'memberId'> {
   /** A member id or external id; absent: an anonymous transaction. */
@@ -326,12 +326,7 @@ async function modifyTransaction(tx: Db, actor: Actor, row: PosTransactionRow, i
     await writeAlso(tx, actor, member, also);
     return;
   }
-  const outcome = await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, also: () => also });
-  if (outcome.tierPointsChanged) {
-    for (const change of await evaluateTiers(tx, actor, member, 'promote')) {
-      if (change.changed) await runRules(tx, actor, member, { type: 'tier_change', name: change.to.id, occurredAt: outcome.time, context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
-    }
-  }
+  await promoteAfter(tx, actor, member, await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, also: () => also }));
 }
 
 function purchaseEntry(actor: Actor, p: Purchase, voided: boolean): TimelineEntry {

@@ -40,7 +40,7 @@ export interface MemberProgress {
   goals: Map<string, GoalState>;
 }
 
-const goalKey = (behaviorId: number, goal: string) => `${behaviorId}/${goal}`;
+export const goalKey = (behaviorId: number, goal: string) => `${behaviorId}/${goal}`;
 const unlimited = (n: number | null) => n === null || n < 0;
 const emptyBehavior = (): BehaviorState => ({ achieved: 0, achieved_at: [], last_event_at: null });
 const emptyGoal = (): GoalState => ({ ...emptyBehavior(), current_count: 0, completed: false, seen: [] });

@@ -13,7 +13,7 @@ import type { Db } from '../../db/index.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { audienceFacts, isEmptyAudience } from './audience.js';
 import { campaignCatalog, type BehaviorDef, type CampaignDef } from './config.js';
-import { campaignView, loadProgress } from './progress.js';
+import { campaignView, goalKey, loadProgress } from './progress.js';
 
 /** A goal a purchase advanced, with the completion counts of the goal and its behaviour right after. */
 export interface AdvancedGoal {
@@ -61,7 +61,7 @@ export async function rollbackCampaignGoals(tx: Db, actor: Actor, member: Member
   const now = new Date();
   let rolledBack = 0;
   for (const g of wanted) {
-    const key = `${g.behavior_id}/${g.goal}`;
+    const key = goalKey(g.behavior_id, g.goal);
     const state = progress.goals.get(key);
     if (!state || state.completed || state.current_count <= 0) continue;
     // a completion since: the count belongs to a finished cycle

@@ -5,7 +5,7 @@
 // measured in the same run, on the same PostgreSQL server, with the same load
 // generator.
 //
-//   node bench/events.mjs [--seconds 10] [--warmup 3] [--connections 32] [--members 200] [--shared ../shared] [--profile DIR]
+//   node bench/events.mjs [--seconds 10] [--warmup 10] [--connections 32] [--members 200] [--shared ../shared] [--profile DIR]
 //
 // The program: one default point account, 200 rules triggered by 40 event
 // names (conditions on the context and on tags, limits of every kind but

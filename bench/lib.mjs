@@ -22,7 +22,7 @@ export function benchOptions(extra = {}) {
   const { values } = parseArgs({
     options: {
       seconds: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '10' },
       connections: { type: 'string', default: '32' },
       members: { type: 'string', default: '200' },
       shared: { type: 'string', default: join(root, '..', 'shared') },

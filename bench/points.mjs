@@ -3,7 +3,7 @@
 // ../shared/bench (a bare Fastify + pg deposit handler) measured in the same
 // run, on the same PostgreSQL server, with the same load generator.
 //
-//   node bench/points.mjs [--seconds 10] [--warmup 3] [--connections 32] [--members 200] [--shared ../shared]
+//   node bench/points.mjs [--seconds 10] [--warmup 10] [--connections 32] [--members 200] [--shared ../shared]
 //
 // Needs `npm run build` (it runs bin/loyalist) and a PostgreSQL server
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it

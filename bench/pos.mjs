@@ -6,7 +6,7 @@
 // the same PostgreSQL server, with the same load generator and the same bodies
 // as ../shared/bench/load.mjs.
 //
-//   node bench/pos.mjs [--seconds 10] [--warmup 3] [--connections 32] [--members 200] [--shared ../shared] [--profile DIR]
+//   node bench/pos.mjs [--seconds 10] [--warmup 10] [--connections 32] [--members 200] [--shared ../shared] [--profile DIR]
 //
 // Needs `npm run build` (it runs bin/loyalist) and a PostgreSQL server
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it

@@ -4,6 +4,7 @@ import { enqueue, runNextJob, type JobHandler } from '../modules/jobs/queue.js';
 import { purgeExpiredTags } from '../modules/tags/service.js';
 import { purgeReplays } from '../modules/replays/service.js';
 import { runTierMaintenance } from '../flows/tier-maintenance.js';
+import { analyzeChangedTables } from '../db/statistics.js';
 
 export interface WorkerOptions {
   pollMs?: number;
@@ -20,6 +21,7 @@ function periodicJobs(options: WorkerOptions): Record<string, { everySeconds: nu
     'tags.purge-expired': { everySeconds: 300, run: async (tx) => void (await purgeExpiredTags(tx)) },
     'replays.purge': { everySeconds: 600, run: async (tx) => purgeReplays(tx, options.replayWindowSeconds) },
     'tiers.maintenance': { everySeconds: 30, run: async (tx) => void (await runTierMaintenance(tx)) },
+    'db.analyze': { everySeconds: 10, run: async (tx) => void (await analyzeChangedTables(tx)) },
   };
 }
 

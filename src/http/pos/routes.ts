@@ -80,20 +80,15 @@ export function posBasket(transaction: PosTransaction): Basket {
 }
 
 /** The retailer's stores the tills name, kept for a few seconds like other configuration (every POS request checks its store); a retired store is refused within the cache's lifetime. */
-const storesCache = new ConfigCache<Map<string, Promise<boolean>>>();
+const storesCache = new ConfigCache<Set<string>>();
 
 async function knownStore(db: Db, retailerId: string, storeId: string): Promise<boolean> {
-  const stores = await storesCache.get(retailerId, async () => new Map());
+  const stores = await storesCache.get(retailerId, async () => new Set());
   const key = storeId.toLowerCase();
-  let known = stores.get(key);
-  if (!known) {
-    // only found stores are kept: a store added meanwhile is known at once
-    known = findStore(db, retailerId, key).then(
-      (s) => (s === undefined && stores.delete(key), s !== undefined),
-      (err) => (stores.delete(key), Promise.reject(err)),
-    );
-    if (stores.size < 1000) stores.set(key, known);
-  }
+  if (stores.has(key)) return true;
+  // only found stores are kept: a store added meanwhile is known at once
+  const known = (await findStore(db, retailerId, key)) !== undefined;
+  if (known && stores.size < 1000) stores.add(key);
   return known;
 }
 

@@ -178,31 +178,24 @@ export async function offersByIds(db: Db, retailerId: string, ids: string[]): Pr
  * `retired_at`, which a program apply may have changed since: callers must not
  * read those. Program apply in this process drops the retailer's entries.
  */
-const versionsCache = new ConfigCache<Map<string, Promise<Offer | undefined>>>();
+const versionsCache = new ConfigCache<Map<string, Offer>>();
 
 /** `offersByIds` from the cache of versions: configured content only (not `is_current` nor `retired_at`, see above). */
 export async function offerVersionsByIds(db: Db, retailerId: string, ids: string[]): Promise<Map<string, Offer>> {
   const versions = await versionsCache.get(retailerId, async () => new Map());
   const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
   const missing = wanted.filter((id) => !versions.has(id));
-  const loaded = missing.length ? offersByIds(db, retailerId, missing) : undefined;
-  if (versions.size + missing.length > 10_000) versions.clear();
-  const pending = wanted.map((id) => {
-    let one = versions.get(id);
-    if (!one) {
-      one = loaded!.then((found) => found.get(id));
-      // a version not found (or a failed read) is not kept: it may be created later
-      const kept = one;
-      kept.then(
-        (offer) => offer === undefined && versions.get(id) === kept && versions.delete(id),
-        () => versions.get(id) === kept && versions.delete(id),
-      );
-      versions.set(id, kept);
-    }
-    return one;
-  });
+  // read here, on the caller's connection, and kept once read (see ConfigCache); a version not found is not kept: it may be created later
+  const found = missing.length ? await offersByIds(db, retailerId, missing) : undefined;
+  if (found) {
+    if (versions.size + found.size > 10_000) versions.clear();
+    for (const [id, offer] of found) versions.set(id, offer);
+  }
   const result = new Map<string, Offer>();
-  for (const offer of await Promise.all(pending)) if (offer) result.set(offer.id, offer);
+  for (const id of wanted) {
+    const offer = versions.get(id) ?? found?.get(id);
+    if (offer) result.set(offer.id, offer);
+  }
   return result;
 }
 

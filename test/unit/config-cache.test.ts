@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigCache } from '../../src/lib/config-cache.js';
+
+describe('ConfigCache', () => {
+  it('keeps a finished read for its lifetime', async () => {
+    const cache = new ConfigCache<number>(60_000);
+    let reads = 0;
+    const load = async () => ++reads;
+    assert.equal(await cache.get('r', load), 1);
+    assert.equal(await cache.get('r', load), 1);
+    assert.equal(reads, 1);
+  });
+
+  it('never makes a caller wait for another caller\'s unfinished read', async () => {
+    const cache = new ConfigCache<string>(60_000);
+    // the first read waits for something (a pooled connection) that only the second caller can free
+    let free!: () => void;
+    const freed = new Promise<void>((resolve) => (free = resolve));
+    const first = cache.get('r', () => freed.then(() => 'first'));
+    const second = await Promise.race([cache.get('r', async () => 'second'), new Promise((resolve) => setTimeout(() => resolve('waited'), 1000))]);
+    assert.equal(second, 'second');
+    free();
+    assert.equal(await first, 'first');
+  });
+
+  it('does not keep a read that started before an invalidation', async () => {
+    const cache = new ConfigCache<string>(60_000);
+    let finish!: (v: string) => void;
+    const stale = cache.get('r', () => new Promise<string>((resolve) => (finish = resolve)));
+    cache.invalidate('r');
+    finish('before the change');
+    await stale;
+    assert.equal(await cache.get('r', async () => 'after the change'), 'after the change');
+  });
+});

@@ -184,17 +184,20 @@ const versionsCache = new ConfigCache<Map<string, Offer>>();
 export async function offerVersionsByIds(db: Db, retailerId: string, ids: string[]): Promise<Map<string, Offer>> {
   const versions = await versionsCache.get(retailerId, async () => new Map());
   const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
-  const missing = wanted.filter((id) => !versions.has(id));
-  // read here, on the caller's connection, and kept once read (see ConfigCache); a version not found is not kept: it may be created later
-  const found = missing.length ? await offersByIds(db, retailerId, missing) : undefined;
-  if (found) {
-    if (versions.size + found.size > 10_000) versions.clear();
-    for (const [id, offer] of found) versions.set(id, offer);
-  }
   const result = new Map<string, Offer>();
+  const missing: string[] = [];
   for (const id of wanted) {
-    const offer = versions.get(id) ?? found?.get(id);
+    const offer = versions.get(id);
     if (offer) result.set(offer.id, offer);
+    else missing.push(id);
+  }
+  if (!missing.length) return result;
+  // read here, on the caller's connection, and kept once read (see ConfigCache); a version not found is not kept: it may be created later
+  const found = await offersByIds(db, retailerId, missing);
+  if (versions.size + found.size > 10_000) versions.clear();
+  for (const [id, offer] of found) {
+    versions.set(id, offer);
+    result.set(offer.id, offer);
   }
   return result;
 }

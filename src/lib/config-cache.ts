@@ -1,34 +1,46 @@
 /**
  * A retailer's program configuration (point accounts, tier systems, …) read on
  * every hot-path request, kept for a few seconds. Writes in this process
- * invalidate it at once; other processes see a change within `ttlMs`.
+ * invalidate it at once; other processes see a change within `ttlMs` plus the
+ * time one read takes.
  *
  * Only a finished read is shared. Each caller that finds nothing kept reads
  * for itself, on its own connection or transaction: a caller inside a
  * transaction that waited for another caller's read would hold its
  * connection while that read waits for one, and with every pooled connection
  * held that way the server stops.
+ *
+ * When a kept value has expired, the first caller to find it reads it again
+ * (again for itself), while the callers that come meanwhile get the expired
+ * value: under load one request pays for the read, not every request that
+ * arrives before it finishes.
  */
 export class ConfigCache<T> {
-  private readonly entries = new Map<string, { value: Promise<T>; at: number }>();
+  private readonly entries = new Map<string, { value: Promise<T>; at: number; refreshing: boolean }>();
   /** Bumped by invalidate: a read started before it is not kept. */
   private readonly generations = new Map<string, number>();
 
-  constructor(private readonly ttlMs = 5000) {}
+  constructor(
+    private readonly ttlMs = 5000,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   get(retailerId: string, load: () => Promise<T>): Promise<T> {
-    const now = Date.now();
-    const hit = this.entries.get(retailerId);
-    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    const now = this.clock();
+    const kept = this.entries.get(retailerId);
+    if (kept && (now - kept.at < this.ttlMs || kept.refreshing)) return kept.value;
+    if (kept) kept.refreshing = true;
     const generation = this.generations.get(retailerId) ?? 0;
     const value = load();
     value.then(
       () => {
         if ((this.generations.get(retailerId) ?? 0) !== generation) return;
         if (this.entries.size > 10_000) this.entries.clear();
-        this.entries.set(retailerId, { value, at: now });
+        this.entries.set(retailerId, { value, at: now, refreshing: false });
       },
-      () => {},
+      () => {
+        if (kept && this.entries.get(retailerId) === kept) kept.refreshing = false;
+      },
     );
     return value;
   }

@@ -33,4 +33,49 @@ describe('ConfigCache', () => {
     await stale;
     assert.equal(await cache.get('r', async () => 'after the change'), 'after the change');
   });
+
+  it('after expiry, one caller reads again while the others get the kept value', async () => {
+    let time = 0;
+    const cache = new ConfigCache<string>(20, () => time);
+    assert.equal(await cache.get('r', async () => 'v1'), 'v1');
+    time = 30;
+    let finish!: (v: string) => void;
+    let reads = 0;
+    const refreshing = cache.get('r', () => {
+      reads++;
+      return new Promise<string>((resolve) => (finish = resolve));
+    });
+    const meanwhile = await cache.get('r', async () => {
+      reads++;
+      return 'v2 read again';
+    });
+    assert.equal(meanwhile, 'v1');
+    assert.equal(reads, 1);
+    finish('v2');
+    assert.equal(await refreshing, 'v2');
+    assert.equal(await cache.get('r', async () => 'v3'), 'v2');
+  });
+
+  it('lets the next caller read again when a refresh fails', async () => {
+    let time = 0;
+    const cache = new ConfigCache<string>(20, () => time);
+    await cache.get('r', async () => 'v1');
+    time = 30;
+    await assert.rejects(cache.get('r', async () => Promise.reject(new Error('connection lost'))));
+    assert.equal(await cache.get('r', async () => 'v2'), 'v2');
+  });
+
+  it('after an invalidation never answers with the value kept before it', async () => {
+    let time = 0;
+    const cache = new ConfigCache<string>(20, () => time);
+    await cache.get('r', async () => 'before');
+    time = 30;
+    let finish!: (v: string) => void;
+    const refresh = cache.get('r', () => new Promise<string>((resolve) => (finish = resolve)));
+    cache.invalidate('r');
+    assert.equal(await cache.get('r', async () => 'after'), 'after');
+    finish('read before the change');
+    await refresh;
+    assert.equal(await cache.get('r', async () => 'later'), 'after');
+  });
 });

@@ -11,7 +11,7 @@ export const ConfigSchema = Type.Object({
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'LOG_LEVEL' }),
   privacyGraceSeconds: Type.Integer({ minimum: 0, default: 86400, description: 'PRIVACY_GRACE_SECONDS' }),
   replayWindowSeconds: Type.Integer({ minimum: 1, default: 1800, description: 'MESSAGE_ID_REPLAY_SECONDS: how long a Message-ID answer is replayed' }),
-  dbPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 20, description: 'DB_POOL_SIZE: connections to PostgreSQL per process' }),
+  dbPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'DB_POOL_SIZE: connections to PostgreSQL per process' }),
   worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
 });
 

@@ -4,7 +4,7 @@ import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { listPointAccounts } from '../points/accounts.js';
-import { applyPointChanges, writeAlso, type AlsoWrite, type DepositDetail } from '../points/ledger.js';
+import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { parseAmount } from '../points/amount.js';
 import type { TimelineEntry } from '../timeline/service.js';
 import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts } from './audience.js';
@@ -35,6 +35,8 @@ export interface MemberProgress {
   states: Map<number, string>;
   /** Whether the member is restricted, when asked for (loadProgress `status`). */
   restricted?: boolean;
+  /** The member's point accounts, when asked for (loadProgress `balances`). */
+  balances?: BalanceRow[];
   behaviors: Map<number, BehaviorState>;
   /** Key: `${behavior_id}/${goal_name}`. */
   goals: Map<string, GoalState>;
@@ -51,7 +53,7 @@ export async function loadProgress(
   retailerId: string,
   memberId: string,
   behaviorIds?: number[],
-  options: { optIns?: boolean; status?: boolean; states?: number[] } = {},
+  options: { optIns?: boolean; status?: boolean; states?: number[]; balances?: boolean } = {},
 ): Promise<MemberProgress> {
   const progress: MemberProgress = { optedIn: new Map(), states: new Map(), behaviors: new Map(), goals: new Map() };
   if (behaviorIds && !behaviorIds.length) return progress;
@@ -63,17 +65,19 @@ export async function loadProgress(
   const status = options.status ? sql`(SELECT account_status FROM members WHERE retailer_id = ${retailerId} AND id = ${memberId})` : sql`NULL::text`;
   const { rows } = await sql<{
     account_status: string | null;
+    balances: BalanceRow[] | null;
     campaigns: { campaign_id: number; opted_in_at: string | null; state: string }[];
     behaviors: (Times & { behavior_id: number })[];
     goals: (Times & { behavior_id: number; goal_name: string; current_count: number; completed: boolean; seen: string[] })[];
-  }>`SELECT ${status} AS account_status, ${optIns} AS campaigns,
+  }>`SELECT ${status} AS account_status, ${options.balances ? balancesJson(retailerId, memberId) : sql`NULL::json`} AS balances, ${optIns} AS campaigns,
             (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at)), '[]'::json)
                FROM member_behaviors WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS behaviors,
             (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'goal_name', goal_name, 'current_count', current_count, 'completed', completed,
                                                         'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at, 'seen', seen)), '[]'::json)
                FROM member_goals WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS goals`.execute(db);
-  const { account_status, campaigns: campaignRows, behaviors: behaviorRows, goals: goalRows } = rows[0];
+  const { account_status, balances, campaigns: campaignRows, behaviors: behaviorRows, goals: goalRows } = rows[0];
   if (options.status) progress.restricted = account_status === 'restricted';
+  if (options.balances) progress.balances = balances ?? [];
   const times = (r: Times): BehaviorState => ({ achieved: r.achieved, achieved_at: (r.achieved_at ?? []).map((t) => new Date(t)), last_event_at: r.last_event_at === null ? null : new Date(r.last_event_at) });
   for (const r of campaignRows) {
     if (r.opted_in_at !== null) progress.optedIn.set(r.campaign_id, new Date(r.opted_in_at));
@@ -312,9 +316,14 @@ export async function recordCampaignEvent(
 
   const campaigns = [...new Map(refs.map((r) => [r.campaign.id, r.campaign])).values()];
   const behaviorsOf = (of: GoalRef[]) => [...new Map(of.map((r) => [r.behavior.id, r])).values()].map((r) => ({ campaign: r.campaign, behavior: r.behavior, goals: of.filter((x) => x.behavior.id === r.behavior.id).map((x) => x.goal) }));
-  // opt-ins are read only when a campaign counting this event needs one
+  // opt-ins are read only when a campaign counting this event needs one, the member's point accounts when a behaviour may award points
   const progressOf = (of: ReturnType<typeof behaviorsOf>, status: boolean) =>
-    loadProgress(tx, actor.retailerId, member.id, of.map((b) => b.behavior.id), { optIns: of.some((b) => b.campaign.opt_in_required), status, states: [...new Set(of.map((b) => b.campaign.id))] });
+    loadProgress(tx, actor.retailerId, member.id, of.map((b) => b.behavior.id), {
+      optIns: of.some((b) => b.campaign.opt_in_required),
+      status,
+      states: [...new Set(of.map((b) => b.campaign.id))],
+      balances: of.some((b) => b.behavior.points > 0 || b.behavior.goals.some((g) => g.points > 0)),
+    });
   let behaviors: ReturnType<typeof behaviorsOf>;
   let progress: MemberProgress;
   let facts: AudienceFacts;
@@ -447,7 +456,7 @@ export async function recordCampaignEvent(
       if (!account) throw new DomainError('point_account_not_found', `campaign ${a.campaign.id} awards points but names no point account and the retailer has no default one`);
       return { kind: 'deposit', point_account_id: account, amount: parseAmount(a.points), reference_id: a.reference, reference_type: 'campaign' };
     });
-    await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, also: () => also });
+    await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, balances: progress.balances, also: () => also });
     result.points = awards.reduce((n, a) => n + a.points, 0);
   } else await writeAlso(tx, actor, member, also);
   return result;

@@ -111,7 +111,7 @@ export async function applyPointChanges(
     allowPartialSuccess: boolean;
     effectiveAt?: Date;
     also?: (results: DetailResult[]) => AlsoWrite;
-    /** The member's point accounts as read under its lock in this transaction, before any change (saves reading them again). */
+    /** The member's point accounts as read under its lock in this transaction, after any earlier change and before this one (saves reading them again). */
     balances?: BalanceRow[];
   },
 ): Promise<PointChangeOutcome> {

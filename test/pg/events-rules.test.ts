@@ -457,6 +457,45 @@ describe('events and rules on PostgreSQL', () => {
       assert.equal(again.json.tags.app_opened, 2);
     });
 
+    it('tags dropped several times by one event count as if dropped one after the other', async () => {
+      const w = await world();
+      const tagRule = (name: string, outcomes: RuleConfig['outcomes']): RuleConfig => ({ id: randomUUID(), name, trigger: { type: 'event', name: 'visit' }, outcomes });
+      await rules(w, [
+        tagRule('twice', [{ type: 'tag', tag: 'regular' }, { type: 'tag', tag: 'regular' }]),
+        tagRule('flash then counter', [{ type: 'tag', tag: 'flash', ttl: 3600 }, { type: 'tag', tag: 'flash' }, { type: 'tag', tag: 'flash' }]),
+        tagRule('counter then flash', [{ type: 'tag', tag: 'promo' }, { type: 'tag', tag: 'promo', ttl: 60 }]),
+      ]);
+      await call(t.app, { method: 'POST', url: `${w.tenant.base}/users/${w.member.id}/tags`, headers: { authorization: w.tenant.core }, payload: { tags: ['regular', 'promo'] } });
+      await fire(w, 'visit');
+      const tags = await t.db.selectFrom('member_tags').select(['tag', 'count', 'expires_at']).where('retailer_id', '=', w.tenant.retailer_id).where('member_id', '=', w.member.id).orderBy('tag').execute();
+      assert.deepEqual(
+        tags.map((r) => [r.tag, r.count, r.expires_at !== null]),
+        [
+          ['flash', 2, false],
+          ['promo', 1, true],
+          ['regular', 3, false],
+        ],
+      );
+      // each drop's entry carries the count it made, in the order of the outcomes
+      const dropped = (await timeline(w)).filter((e) => e.slug === 'USER_TAG_DROPPED').slice(2);
+      assert.deepEqual(
+        dropped.map((e) => [e.payload.tag, e.payload.tag_count]),
+        [
+          ['regular', 2],
+          ['regular', 3],
+          ['flash', 1],
+          ['flash', 1],
+          ['flash', 2],
+          ['promo', 2],
+          ['promo', 1],
+        ],
+      );
+      // a second event counts on from what the first left
+      await fire(w, 'visit');
+      const regular = await t.db.selectFrom('member_tags').select('count').where('retailer_id', '=', w.tenant.retailer_id).where('member_id', '=', w.member.id).where('tag', '=', 'regular').executeTakeFirstOrThrow();
+      assert.equal(regular.count, 5);
+    });
+
     it('an outcome the domain refuses is answered not applied; the rule is still achieved once', async () => {
       const w = await world();
       const offer = randomUUID();

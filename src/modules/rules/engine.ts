@@ -19,7 +19,7 @@ import { issueOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
 import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
-import { dropTags, getTags } from '../tags/service.js';
+import { countersJson, getTags, tagWrites, type TagDrop } from '../tags/service.js';
 import type { TimelineEntry } from '../timeline/service.js';
 import { eventCountKey, evaluate, requirements, type Condition, type Facts, type Requirements } from './conditions.js';
 import type { OutcomeConfig, Rule, RuleLimits, TriggerType } from './config.js';
@@ -125,6 +125,7 @@ export async function runRules(
   const state = await readRuleState(tx, actor.retailerId, member.id, trigger, rules, {
     tags: needs.tags,
     balances: !options.balances && rules.some((r) => r.outcomes.some((o) => o.type === 'points')),
+    counters: [...new Set(rules.flatMap((r) => r.outcomes.flatMap((o) => (o.type === 'tag' ? [o.tag.trim()] : []))))],
   });
   const facts: Facts = { context: trigger.context, ...(await memberFacts(tx, actor.retailerId, member.id, trigger.occurredAt, needs, state.tags)) };
   const results: RuleOutcome[] = [];
@@ -138,14 +139,18 @@ export async function runRules(
   const limitStates = state.limits;
   // the points outcomes of every rule achieved are deposited together, each answered on its own
   const deposits: { result: RuleOutcome; detail: DepositDetail }[] = [];
+  // and the tags they drop are written together, in the order they were dropped
+  const drops: TagDrop[] = [];
+  const now = new Date();
   const achievedRules: { rule: Rule; applied: RuleOutcome[] }[] = [];
   for (const rule of passed) {
     if (!(await withinLimits(tx, actor.retailerId, member.id, rule, trigger, limitStates.get(rule.id)))) continue;
     const applied: RuleOutcome[] = [];
     for (const outcome of rule.outcomes) {
-      const done = await applyOutcome(tx, actor, member, rule, outcome, trigger);
+      const done = await applyOutcome(tx, actor, member, rule, outcome, trigger, now);
       applied.push(done.result);
       if (done.deposit) deposits.push({ result: done.result, detail: done.deposit });
+      if (done.drop) drops.push(done.drop);
       if (done.derived) derived.push(done.derived);
     }
     achievedRules.push({ rule, applied });
@@ -178,7 +183,10 @@ export async function runRules(
       });
       results.push(...applied);
     }
-    return achievements.length ? { statements: [achievementsInsert(achievements)], timeline: achieved } : {};
+    if (!achievements.length) return {};
+    if (!drops.length) return { statements: [achievementsInsert(achievements)], timeline: achieved };
+    const tags = tagWrites(actor, member, drops, state.counters ?? {}, now);
+    return { statements: [achievementsInsert(achievements), tags.statement], timeline: [...tags.timeline, ...achieved] };
   };
   const withCallers = (own: AlsoWrite): AlsoWrite => {
     const theirs = options.also?.(results) ?? {};
@@ -254,6 +262,8 @@ interface RuleState {
   limits: Map<string, LimitState>;
   /** The member's point accounts (when asked for). */
   balances?: BalanceRow[];
+  /** The member's counters among the tags the rules may drop (when there are some). */
+  counters?: Record<string, number>;
 }
 
 /**
@@ -262,10 +272,17 @@ interface RuleState {
  * with limits at the trigger's time, and its point accounts (when an outcome
  * may deposit, so the deposit reads nothing more).
  */
-async function readRuleState(tx: Db, retailerId: string, memberId: string, trigger: Trigger, rules: Rule[], want: { tags: boolean; balances: boolean }): Promise<RuleState> {
+async function readRuleState(
+  tx: Db,
+  retailerId: string,
+  memberId: string,
+  trigger: Trigger,
+  rules: Rule[],
+  want: { tags: boolean; balances: boolean; counters: string[] },
+): Promise<RuleState> {
   const limited = rules.filter((r) => hasLimits(r.limits));
   const state: RuleState = { limits: new Map() };
-  if (!limited.length && !want.tags && !want.balances) return state;
+  if (!limited.length && !want.tags && !want.balances && !want.counters.length) return state;
   const t = trigger.occurredAt;
   const ms = t.getTime();
   const at = (x: number | null) => (x === null ? null : new Date(x).toISOString());
@@ -293,10 +310,13 @@ async function readRuleState(tx: Db, retailerId: string, memberId: string, trigg
     tags: Record<string, number> | null;
     limits: { rule_id: string; total: number | null; period_times: string[] | null; gap_count: number | null; last: string | null }[] | null;
     balances: BalanceRow[] | null;
-  }>`SELECT ${tags} AS tags, ${limits} AS limits, ${want.balances ? balancesJson(retailerId, memberId) : sql`NULL::json`} AS balances`.execute(tx);
+    counters: Record<string, number> | null;
+  }>`SELECT ${tags} AS tags, ${limits} AS limits, ${want.balances ? balancesJson(retailerId, memberId) : sql`NULL::json`} AS balances,
+            ${want.counters.length ? countersJson(retailerId, memberId, want.counters) : sql`NULL::json`} AS counters`.execute(tx);
   const row = rows[0];
   if (want.tags) state.tags = row.tags ?? {};
   if (want.balances) state.balances = row.balances ?? [];
+  if (want.counters.length) state.counters = row.counters ?? {};
   for (const l of row.limits ?? []) {
     state.limits.set(l.rule_id, {
       total: l.total,
@@ -331,6 +351,8 @@ interface Applied {
   result: RuleOutcome;
   /** A points outcome's deposit, made with the other outcomes' (depositOutcomes), which answers `result`. */
   deposit?: DepositDetail;
+  /** A tag outcome's tag, written with the achievements. */
+  drop?: TagDrop;
   derived?: Trigger;
 }
 
@@ -384,9 +406,8 @@ async function depositOutcomes(
  * available, account inactive, nothing to compute) is answered not applied
  * with its code; the domains check before they write, so nothing of it stays.
  */
-async function applyOutcome(tx: Db, actor: Actor, member: MemberSummary, rule: Rule, o: OutcomeConfig, trigger: Trigger): Promise<Applied> {
+async function applyOutcome(tx: Db, actor: Actor, member: MemberSummary, rule: Rule, o: OutcomeConfig, trigger: Trigger, now: Date): Promise<Applied> {
   const result: RuleOutcome = { rule_id: rule.id, rule_name: rule.name, discriminator: o.type, is_outcome_applied: false, points_awarded: 0 };
-  const now = new Date();
   try {
     switch (o.type) {
       case 'points': {
@@ -416,8 +437,9 @@ async function applyOutcome(tx: Db, actor: Actor, member: MemberSummary, rule: R
       }
       case 'tag': {
         result.tag = o.tag;
-        await dropTags(tx, actor, member, [o.tag], o.ttl);
-        return { result: { ...result, is_outcome_applied: true }, derived: { type: 'tag', name: o.tag, occurredAt: now, context: { tag: o.tag } } };
+        const tag = o.tag.trim();
+        if (!tag) throw new DomainError('missing_data', 'tag: empty');
+        return { result: { ...result, is_outcome_applied: true }, drop: { tag, ttlSeconds: o.ttl }, derived: { type: 'tag', name: o.tag, occurredAt: now, context: { tag: o.tag } } };
       }
       case 'tier': {
         result.tier_level_id = o.tier_level_id;

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import { lockMember, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
-import { timelineRows } from '../timeline/service.js';
+import { timelineInsert, type TimelineEntry } from '../timeline/service.js';
 
 /** The member's live tags with their counts; expired tags are absent. */
 export async function getTags(db: Db, retailerId: string, memberId: string, now = new Date()): Promise<Record<string, number>> {
@@ -29,60 +29,59 @@ export async function addTags(tx: Db, actor: Actor, memberId: string, tags: stri
 }
 
 /**
- * addTags for a caller that already holds the member's lock (the rules
- * engine): writes the tags and their timeline entries, reads nothing back.
- * Answers the time the tags were written.
+ * addTags for a caller that already holds the member's lock: writes the tags
+ * and their timeline entries, reads nothing back. Answers the time the tags
+ * were written.
  */
 export async function dropTags(tx: Db, actor: Actor, member: MemberSummary, tags: string[], ttlSeconds?: number): Promise<Date> {
   const names = [...new Set(tags.map((t) => t.trim()))];
   if (!names.length || names.some((t) => !t)) throw new DomainError('missing_data', 'tags: give at least one non-empty tag', 'tags');
   const now = new Date();
-  const upsert = tx
-    .insertInto('member_tags')
-    .values(
-      names.map((tag) => ({
-        retailer_id: actor.retailerId,
-        member_id: member.id,
-        tag,
-        count: 1,
-        expires_at: ttlSeconds === undefined ? null : new Date(now.getTime() + ttlSeconds * 1000),
-        updated_at: now,
-      })),
-    )
-    .onConflict((oc) =>
-      oc.columns(['retailer_id', 'member_id', 'tag']).doUpdateSet(
-        ttlSeconds === undefined
-          ? {
-              // a live counter counts on; an expiring or expired tag starts a new count
-              count: sql`CASE WHEN member_tags.expires_at IS NULL THEN member_tags.count + 1 ELSE 1 END`,
-              expires_at: null,
-              updated_at: now,
-            }
-          : { count: 1, expires_at: new Date(now.getTime() + ttlSeconds * 1000), updated_at: now },
-      ),
-    )
-    .returning(['tag', 'count']);
-  // one statement: the tags, and their timeline entries with the counts written
-  const rows = timelineRows(
-    subjectOf(actor, member),
-    names.map((tag) => ({
-      type: 'USER_TAG_DROPPED' as const,
-      requestId: actor.requestId,
-      occurredAt: now,
-      payload: { tag, tag_date: now.toISOString(), ...(ttlSeconds !== undefined ? { ttl: ttlSeconds } : {}) },
-    })),
-  );
-  const column = <T>(pick: (r: (typeof rows)[number]) => T) => rows.map(pick);
-  await sql`
-    WITH written AS (${upsert})
-    INSERT INTO timeline_events (retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload)
-    SELECT v.retailer_id, v.member_id, v.stream_id, v.event_type_id, v.occurred_at, v.request_id, v.payload || jsonb_build_object('tag_count', w.count)
-      FROM unnest(${names}::text[], ${column((r) => r.retailer_id)}::uuid[], ${column((r) => r.member_id)}::uuid[], ${column((r) => r.stream_id)}::uuid[],
-                  ${column((r) => r.event_type_id)}::int[], ${column((r) => r.occurred_at.toISOString())}::timestamptz[], ${column((r) => r.request_id)}::text[], ${column((r) => JSON.stringify(r.payload))}::jsonb[])
-           WITH ORDINALITY AS v(tag, retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload, n)
-      JOIN written w ON w.tag = v.tag
-     ORDER BY v.n`.execute(tx);
+  const { rows } = await sql<{ counters: Record<string, number> }>`SELECT ${countersJson(actor.retailerId, member.id, names)} AS counters`.execute(tx);
+  const write = tagWrites(actor, member, names.map((tag) => ({ tag, ttlSeconds })), rows[0].counters, now);
+  await sql`WITH written AS (${write.statement}) ${timelineInsert(subjectOf(actor, member), write.timeline)}`.execute(tx);
   return now;
+}
+
+/** One tag written: without `ttlSeconds` a counter, with it an expiring tag. */
+export interface TagDrop {
+  tag: string;
+  ttlSeconds?: number;
+}
+
+/**
+ * The member's counters among `tags` (the tags it has without an expiry, by
+ * count) as one json column, for a statement under the member's lock.
+ */
+export const countersJson = (retailerId: string, memberId: string, tags: string[]) =>
+  sql<Record<string, number>>`(SELECT coalesce(json_object_agg(tag, count), '{}'::json) FROM member_tags
+                                WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND expires_at IS NULL AND tag = ANY(${tags}::text[]))`;
+
+/**
+ * Tag drops made one after the other at `now` by a caller holding the
+ * member's lock, given its counters read under that lock (countersJson): the
+ * upsert of the tags as the drops leave them, and each drop's
+ * USER_TAG_DROPPED entry with the count it made, for the caller to send with
+ * its own writes. A counter counts on; a counter dropped on an expiring or
+ * expired tag starts a new count; a drop with a ttl makes an expiring tag at
+ * 1 (a tag is one kind or the other: the latest drop decides).
+ */
+export function tagWrites(actor: Actor, member: MemberSummary, drops: TagDrop[], counters: Record<string, number>, now: Date) {
+  const tags = new Map<string, { count: number; expiresAt: Date | null }>();
+  const timeline: TimelineEntry[] = drops.map(({ tag, ttlSeconds }) => {
+    const before = tags.get(tag) ?? { count: counters[tag] ?? 0, expiresAt: null };
+    const after = ttlSeconds === undefined ? { count: before.expiresAt ? 1 : before.count + 1, expiresAt: null } : { count: 1, expiresAt: new Date(now.getTime() + ttlSeconds * 1000) };
+    tags.set(tag, after);
+    const payload = { tag, tag_date: now.toISOString(), ...(ttlSeconds !== undefined ? { ttl: ttlSeconds } : {}), tag_count: after.count };
+    return { type: 'USER_TAG_DROPPED', requestId: actor.requestId, occurredAt: now, payload };
+  });
+  const rows = [...tags];
+  const statement = sql`
+    INSERT INTO member_tags (retailer_id, member_id, tag, count, expires_at, updated_at)
+    SELECT ${actor.retailerId}, ${member.id}, v.tag, v.count, v.expires_at, ${now}
+      FROM unnest(${rows.map(([tag]) => tag)}::text[], ${rows.map(([, t]) => t.count)}::int[], ${rows.map(([, t]) => t.expiresAt?.toISOString() ?? null)}::timestamptz[]) AS v(tag, count, expires_at)
+    ON CONFLICT (retailer_id, member_id, tag) DO UPDATE SET count = excluded.count, expires_at = excluded.expires_at, updated_at = excluded.updated_at`;
+  return { statement, timeline };
 }
 
 /** Removes expired tags (run by the worker); reads already hide them. */

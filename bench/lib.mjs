@@ -68,7 +68,7 @@ export async function withBench(main) {
 }
 
 /**
- * Starts the floor of ../shared/bench and Loyalist (under `node --cpu-prof`
+ * Starts the floor of ../shared/bench and Loyalist (under `node --cpu-prof`, with bin/loyalist's node flags,
  * when opts.profile names a directory), each on its own new database and a
  * free port, and waits until both answer.
  */
@@ -80,7 +80,7 @@ export async function startServers({ createDatabase, start }, opts) {
   start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
   const serve = ['serve', '--port', String(projectPort)];
   const env = { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' };
-  if (opts.profile) start(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile)}`, join(root, 'bin', 'loyalist.js'), ...serve], env);
+  if (opts.profile) start(process.execPath, ['--max-semi-space-size=64', '--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile)}`, join(root, 'bin', 'loyalist.js'), ...serve], env);
   else start(join(root, 'bin', 'loyalist'), serve, env);
   const floor = `http://127.0.0.1:${floorPort}`;
   const project = `http://127.0.0.1:${projectPort}`;

@@ -11,6 +11,7 @@ import { lockMemberRef } from '../../src/modules/members/service.js';
 import { applyOfferConfig } from '../../src/modules/offers/catalog.js';
 import { applyRuleConfig, type RuleConfig } from '../../src/modules/rules/config.js';
 import { runRules } from '../../src/modules/rules/engine.js';
+import { eventTypeById } from '../../src/modules/timeline/catalog.js';
 import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
 import { pointsProgram, rulesProgram, tierProgram } from '../support/factories.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
@@ -56,7 +57,7 @@ describe('events and rules on PostgreSQL', () => {
   const storedEvents = (w: World) => t.db.selectFrom('member_events').selectAll().where('retailer_id', '=', w.tenant.retailer_id).orderBy('received_at').execute();
   const timeline = async (w: World, memberId = w.member.id) =>
     (await t.db.selectFrom('timeline_events').select(['event_type_id', 'payload']).where('retailer_id', '=', w.tenant.retailer_id).where('member_id', '=', memberId).orderBy('id').execute()).map((e) => ({
-      slug: e.payload.event_type_slug as string,
+      slug: eventTypeById(e.event_type_id)!.slug as string,
       payload: e.payload,
     }));
   const balance = async (w: World, account: string, memberId = w.member.id) =>

@@ -69,6 +69,13 @@ describe('tags and timeline on PostgreSQL', () => {
         assert.equal(entry.event_stream_event_category_id, 35);
         assert.equal(entry.target_id, Number(entry.event_stream_payload.player_id));
         assert.equal(entry.event_stream_payload.user_id, member.id);
+        // the fields that follow from the entry's row come with its own
+        assert.equal(entry.event_stream_payload.event_type_slug, 'USER_TAG_DROPPED');
+        assert.equal(entry.event_stream_payload.event_type_name, 'User Tag Dropped');
+        assert.equal(entry.event_stream_payload.rewards_system_id, tenant.actor.retailerNumber);
+        assert.equal(entry.event_stream_payload.created_at, Math.floor(entry.timestamp / 1000));
+        assert.ok(entry.event_stream_payload.event_category_slug);
+        assert.ok('request_id' in entry.event_stream_payload);
       }
       const payloads = res.json.result.map((e: any) => e.event_stream_payload);
       assert.deepEqual(payloads.map((p: any) => p.tag).sort(), ['alpha', 'alpha', 'beta']);

@@ -1,7 +1,7 @@
 import type { Member } from '../../modules/members/service.js';
 import { maskPhone } from '../../modules/members/values.js';
 import { EVENT_TYPES, eventTypeById } from '../../modules/timeline/catalog.js';
-import type { TimelineRow } from '../../modules/timeline/service.js';
+import { payloadOf, type TimelineRow } from '../../modules/timeline/service.js';
 
 /** Core dates: `YYYY-MM-DD HH:MM:SS` in UTC, as strictly typed clients parse them. */
 export function coreTime(date: Date): string {
@@ -82,7 +82,7 @@ export function renderPlayer(member: Member, profileDefaults?: Record<string, un
   };
 }
 
-export function renderTimelineEntry(row: TimelineRow, playerId: number) {
+export function renderTimelineEntry(row: TimelineRow, playerId: number, retailerNumber: number) {
   const type = eventTypeById(row.event_type_id);
   return {
     event_stream_stream_id: row.stream_id,
@@ -91,7 +91,7 @@ export function renderTimelineEntry(row: TimelineRow, playerId: number) {
     target_id: playerId,
     timestamp: row.occurred_at.getTime(),
     created_at: Math.floor(row.created_at.getTime() / 1000),
-    event_stream_payload: row.payload,
+    event_stream_payload: payloadOf(row, retailerNumber),
     contexts: [{}],
   };
 }

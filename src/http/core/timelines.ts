@@ -43,7 +43,7 @@ export const timelineRoutes: FastifyPluginAsyncTypebox = async (app) => {
           cursor: q.cursor,
           offset: q.offset,
         });
-        const result = page.rows.map((row) => renderTimelineEntry(row, member.player_id));
+        const result = page.rows.map((row) => renderTimelineEntry(row, member.player_id, tenant.retailerNumber));
         return { status: 'ok', result, grouping_field: null, count: result.length, next_cursor: page.nextCursor, event_types: EVENT_TYPE_LIST };
       },
     );

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { recordset } from '../../db/rows.js';
 import { DomainError } from '../../errors.js';
-import { EVENT_CATEGORIES, EVENT_TYPES, TIMELINE_VIEWS, eventTypeBySlug, type EventTypeSlug } from './catalog.js';
+import { EVENT_CATEGORIES, EVENT_TYPES, TIMELINE_VIEWS, eventTypeById, eventTypeBySlug, type EventTypeSlug } from './catalog.js';
 
 /** Who an entry is about, as the payload names them. */
 export interface TimelineSubject {
@@ -38,35 +38,40 @@ export function timelineInsert(subject: TimelineSubject, entries: TimelineEntry[
                FROM ${recordset(timelineRows(subject, entries), TIMELINE_COLUMNS)} ORDER BY n`;
 }
 
-/** The timeline_events rows of these entries, for a statement that inserts them its own way. */
+/**
+ * The timeline_events rows of these entries, for a statement that inserts
+ * them its own way. The payload keeps the entry's own fields and who it was
+ * about at the time; what follows from the row (its type's names, its time,
+ * its request, the retailer) is added when it is read (payloadOf).
+ */
 export function timelineRows(subject: TimelineSubject, entries: TimelineEntry[]) {
   const now = new Date();
-  return entries.map((entry) => {
-    const type = eventTypeBySlug(entry.type)!;
-    const category = EVENT_CATEGORIES[type.categoryId];
-    const occurredAt = entry.occurredAt ?? now;
-    return {
-      retailer_id: subject.retailerId,
-      member_id: subject.memberId,
-      stream_id: randomUUID(),
-      event_type_id: type.id,
-      occurred_at: occurredAt,
-      request_id: entry.requestId ?? null,
-      payload: {
-        ...entry.payload,
-        created_at: Math.floor(occurredAt.getTime() / 1000),
-        event_category_name: category,
-        event_category_slug: category,
-        event_type_name: type.name,
-        event_type_slug: type.slug,
-        player_id: subject.playerId,
-        request_id: entry.requestId ?? null,
-        rewards_system_id: subject.retailerNumber,
-        user_id: subject.memberId,
-        user_name: subject.userName,
-      },
-    };
-  });
+  return entries.map((entry) => ({
+    retailer_id: subject.retailerId,
+    member_id: subject.memberId,
+    stream_id: randomUUID(),
+    event_type_id: eventTypeBySlug(entry.type)!.id,
+    occurred_at: entry.occurredAt ?? now,
+    request_id: entry.requestId ?? null,
+    payload: { ...entry.payload, player_id: subject.playerId, user_id: subject.memberId, user_name: subject.userName },
+  }));
+}
+
+/** An entry's payload as the timeline answers it: the stored fields with those that follow from its row. */
+export function payloadOf(row: TimelineRow, retailerNumber: number): Record<string, unknown> {
+  const type = eventTypeById(row.event_type_id);
+  const category = type ? EVENT_CATEGORIES[type.categoryId] : null;
+  return {
+    created_at: Math.floor(row.occurred_at.getTime() / 1000),
+    event_category_name: category,
+    event_category_slug: category,
+    event_type_name: type?.name ?? null,
+    event_type_slug: type?.slug ?? null,
+    request_id: row.request_id,
+    rewards_system_id: retailerNumber,
+    // entries written before these fields were derived hold the same values
+    ...row.payload,
+  };
 }
 
 export interface TimelinePageQuery {
@@ -87,6 +92,7 @@ export interface TimelineRow {
   event_type_id: number;
   occurred_at: Date;
   created_at: Date;
+  request_id: string | null;
   payload: Record<string, unknown>;
 }
 
@@ -105,7 +111,7 @@ export async function listTimeline(db: Db, retailerId: string, memberId: string,
 
   let q = db
     .selectFrom('timeline_events')
-    .select(['id', 'stream_id', 'event_type_id', 'occurred_at', 'created_at', 'payload'])
+    .select(['id', 'stream_id', 'event_type_id', 'occurred_at', 'created_at', 'request_id', 'payload'])
     .where('retailer_id', '=', retailerId)
     .where('member_id', '=', memberId);
   if (categories) {

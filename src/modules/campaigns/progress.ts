@@ -10,7 +10,7 @@ import type { TimelineEntry } from '../timeline/service.js';
 import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts } from './audience.js';
 import { campaignCatalog, type BehaviorDef, type CampaignDef, type GoalDef, type GoalRef, type Limits } from './config.js';
 
-/** Completion times kept per behaviour and goal (per-period limits look at the latest ones). */
+/** Completion times kept per behaviour and goal with a per-period limit (it looks at the latest ones). */
 const KEEP_TIMES = 100;
 const DAY_MS = 86_400_000;
 
@@ -287,7 +287,9 @@ export function limitsAllow(limits: Limits, state: BehaviorState, at: Date): { o
   return { ok: true, reset: false };
 }
 
-const pushTime = (times: Date[], at: Date) => [...times, at].sort((a, b) => a.getTime() - b.getTime()).slice(-KEEP_TIMES);
+/** A holder's completion times after one more at `at`: only a per-period limit reads them, so without one none are kept. */
+const pushTime = (limits: Limits, times: Date[], at: Date) =>
+  unlimited(limits.max_times_repeatable_per_period) ? [] : [...times, at].sort((a, b) => a.getTime() - b.getTime()).slice(-KEEP_TIMES);
 
 /**
  * Records occurrences of an event for a member: advances every goal counting
@@ -388,7 +390,7 @@ export async function recordCampaignEvent(
         const completed = current >= goal.earn_count;
         g = { ...g, current_count: current, completed, seen, last_event_at: at };
         if (completed) {
-          g = { ...g, achieved: g.achieved + 1, achieved_at: pushTime(g.achieved_at, at) };
+          g = { ...g, achieved: g.achieved + 1, achieved_at: pushTime(goal, g.achieved_at, at) };
           result.goalsAchieved.push({ campaign_id: campaign.id, behavior_id: behavior.id, goal: goal.name, points: goal.points, at });
           if (goal.points > 0) awards.push({ campaign, points: goal.points, reference: `${campaign.id}:${behavior.id}:${goal.name}` });
           if (behavior.type === 'composite') {
@@ -412,7 +414,7 @@ export async function recordCampaignEvent(
       for (const [name, s] of goalStates) progress.goals.set(goalKey(behavior.id, name), s);
       const view = behaviorView(behavior, progress, true);
       if (view.groups.length && view.groups.every((grp) => grp.completed)) {
-        b = { ...b, achieved: b.achieved + 1, achieved_at: pushTime(b.achieved_at, at) };
+        b = { ...b, achieved: b.achieved + 1, achieved_at: pushTime(behavior, b.achieved_at, at) };
         result.behaviorsAchieved.push({ campaign_id: campaign.id, behavior_id: behavior.id, behavior_name: behavior.name, points: behavior.points, achieved: b.achieved, at });
         if (behavior.points > 0) awards.push({ campaign, points: behavior.points, reference: `${campaign.id}:${behavior.id}` });
         timeline.push({

@@ -2,6 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigCache } from '../../src/lib/config-cache.js';
 
+/** A cache keeping `value` for retailer 'r', its lifetime just passed. */
+async function expired(value: string): Promise<ConfigCache<string>> {
+  let time = 0;
+  const cache = new ConfigCache<string>(20, () => time);
+  await cache.get('r', async () => value);
+  time = 30;
+  return cache;
+}
+
 describe('ConfigCache', () => {
   it('keeps a finished read for its lifetime', async () => {
     const cache = new ConfigCache<number>(60_000);
@@ -35,10 +44,7 @@ describe('ConfigCache', () => {
   });
 
   it('after expiry, one caller reads again while the others get the kept value', async () => {
-    let time = 0;
-    const cache = new ConfigCache<string>(20, () => time);
-    assert.equal(await cache.get('r', async () => 'v1'), 'v1');
-    time = 30;
+    const cache = await expired('v1');
     let finish!: (v: string) => void;
     let reads = 0;
     const refreshing = cache.get('r', () => {
@@ -57,19 +63,13 @@ describe('ConfigCache', () => {
   });
 
   it('lets the next caller read again when a refresh fails', async () => {
-    let time = 0;
-    const cache = new ConfigCache<string>(20, () => time);
-    await cache.get('r', async () => 'v1');
-    time = 30;
+    const cache = await expired('v1');
     await assert.rejects(cache.get('r', async () => Promise.reject(new Error('connection lost'))));
     assert.equal(await cache.get('r', async () => 'v2'), 'v2');
   });
 
   it('after an invalidation never answers with the value kept before it', async () => {
-    let time = 0;
-    const cache = new ConfigCache<string>(20, () => time);
-    await cache.get('r', async () => 'before');
-    time = 30;
+    const cache = await expired('before');
     let finish!: (v: string) => void;
     const refresh = cache.get('r', () => new Promise<string>((resolve) => (finish = resolve)));
     cache.invalidate('r');

@@ -132,7 +132,7 @@ export async function runRules(
   const derived: Trigger[] = [];
   // the achievements and their timeline entries are written together after the loop:
   // each rule is matched once per trigger, so no later rule's limits read them
-  const achievements: { retailer_id: string; member_id: string; rule_id: string; event_id: string | null; achieved_at: Date; outcomes: RuleOutcome[]; request_id: string | null }[] = [];
+  const achievements: { rule_id: string; outcomes: RuleOutcome[] }[] = [];
   const achieved: TimelineEntry[] = [];
   let tierPointsChanged = false;
   const passed = rules.filter((rule) => evaluate(rule.conditions, facts));
@@ -159,15 +159,7 @@ export async function runRules(
   // in the deposit's statement when there is one, else in their own
   const record = (): AlsoWrite => {
     for (const { rule, applied } of achievedRules) {
-      achievements.push({
-        retailer_id: actor.retailerId,
-        member_id: member.id,
-        rule_id: rule.id,
-        event_id: trigger.eventId ?? null,
-        achieved_at: trigger.occurredAt,
-        outcomes: applied,
-        request_id: actor.requestId ?? null,
-      });
+      achievements.push({ rule_id: rule.id, outcomes: applied });
       achieved.push({
         type: 'LOYALTY_RULE_ACHIEVED',
         requestId: actor.requestId,
@@ -184,9 +176,10 @@ export async function runRules(
       results.push(...applied);
     }
     if (!achievements.length) return {};
-    if (!drops.length) return { statements: [achievementsInsert(achievements)], timeline: achieved };
+    const insert = achievementsInsert(actor, member, trigger, achievements);
+    if (!drops.length) return { statements: [insert], timeline: achieved };
     const tags = tagWrites(actor, member, drops, state.counters ?? {}, now);
-    return { statements: [achievementsInsert(achievements), tags.statement], timeline: [...tags.timeline, ...achieved] };
+    return { statements: [insert, tags.statement], timeline: [...tags.timeline, ...achieved] };
   };
   const withCallers = (own: AlsoWrite): AlsoWrite => {
     const theirs = options.also?.(results) ?? {};
@@ -206,11 +199,13 @@ export async function runRules(
   return results;
 }
 
-const ACHIEVEMENT_COLUMNS = { retailer_id: 'uuid', member_id: 'uuid', rule_id: 'uuid', event_id: 'uuid', achieved_at: 'timestamptz', outcomes: 'jsonb', request_id: 'text' };
+const ACHIEVEMENT_COLUMNS = { rule_id: 'uuid', outcomes: 'jsonb' };
 
-const achievementsInsert = (rows: object[]) =>
+/** The member's achievements of rules on one trigger, with their outcomes. */
+const achievementsInsert = (actor: Actor, member: MemberSummary, trigger: Trigger, rows: { rule_id: string; outcomes: RuleOutcome[] }[]) =>
   sql`INSERT INTO rule_achievements (retailer_id, member_id, rule_id, event_id, achieved_at, outcomes, request_id)
-      SELECT retailer_id, member_id, rule_id, event_id, achieved_at, outcomes, request_id FROM ${recordset(rows, ACHIEVEMENT_COLUMNS)} ORDER BY n`;
+      SELECT ${actor.retailerId}::uuid, ${member.id}::uuid, rule_id, ${trigger.eventId ?? null}::uuid, ${trigger.occurredAt}::timestamptz, outcomes, ${actor.requestId ?? null}::text
+        FROM ${recordset(rows, ACHIEVEMENT_COLUMNS)} ORDER BY n`;
 
 /**
  * Fetches only the member's facts the conditions need (requirements()), as

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { recordset } from '../../db/rows.js';
@@ -26,35 +25,26 @@ export async function recordTimeline(tx: Db, subject: TimelineSubject, entries: 
   if (entries.length) await timelineInsert(subject, entries).execute(tx);
 }
 
-const TIMELINE_COLUMNS = { retailer_id: 'uuid', member_id: 'uuid', stream_id: 'uuid', event_type_id: 'int', occurred_at: 'timestamptz', request_id: 'text', payload: 'jsonb' };
+const TIMELINE_COLUMNS = { event_type_id: 'int', occurred_at: 'timestamptz', request_id: 'text', payload: 'jsonb' };
 
 /**
  * The insert of timeline entries as a query, not yet run: a flow can send it
- * in the same statement as its own writes (one round trip on hot paths).
+ * in the same statement as its own writes (one round trip on hot paths). The
+ * payload keeps the entry's own fields and who it was about at the time; what
+ * follows from the row (its type's names, its time, its request, the
+ * retailer) is added when it is read (payloadOf).
  */
 export function timelineInsert(subject: TimelineSubject, entries: TimelineEntry[]) {
-  return sql`INSERT INTO timeline_events (retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload)
-             SELECT retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload
-               FROM ${recordset(timelineRows(subject, entries), TIMELINE_COLUMNS)} ORDER BY n`;
-}
-
-/**
- * The timeline_events rows of these entries, for a statement that inserts
- * them its own way. The payload keeps the entry's own fields and who it was
- * about at the time; what follows from the row (its type's names, its time,
- * its request, the retailer) is added when it is read (payloadOf).
- */
-export function timelineRows(subject: TimelineSubject, entries: TimelineEntry[]) {
   const now = new Date();
-  return entries.map((entry) => ({
-    retailer_id: subject.retailerId,
-    member_id: subject.memberId,
-    stream_id: randomUUID(),
+  const rows = entries.map((entry) => ({
     event_type_id: eventTypeBySlug(entry.type)!.id,
     occurred_at: entry.occurredAt ?? now,
     request_id: entry.requestId ?? null,
     payload: { ...entry.payload, player_id: subject.playerId, user_id: subject.memberId, user_name: subject.userName },
   }));
+  return sql`INSERT INTO timeline_events (retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload)
+             SELECT ${subject.retailerId}::uuid, ${subject.memberId}::uuid, gen_random_uuid(), event_type_id, occurred_at, request_id, payload
+               FROM ${recordset(rows, TIMELINE_COLUMNS)} ORDER BY n`;
 }
 
 /** An entry's payload as the timeline answers it: the stored fields with those that follow from its row. */

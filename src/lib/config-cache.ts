@@ -16,7 +16,8 @@
  * arrives before it finishes.
  */
 export class ConfigCache<T> {
-  private readonly entries = new Map<string, { value: Promise<T>; at: number; refreshing: boolean }>();
+  /** `refreshing`: when the read of an expired value started (a read that never ends holds it one lifetime at most). */
+  private readonly entries = new Map<string, { value: Promise<T>; at: number; refreshing: number | null }>();
   /** Bumped by invalidate: a read started before it is not kept. */
   private readonly generations = new Map<string, number>();
 
@@ -28,18 +29,21 @@ export class ConfigCache<T> {
   get(retailerId: string, load: () => Promise<T>): Promise<T> {
     const now = this.clock();
     const kept = this.entries.get(retailerId);
-    if (kept && (now - kept.at < this.ttlMs || kept.refreshing)) return kept.value;
-    if (kept) kept.refreshing = true;
+    const live = (since: number | null) => since !== null && now - since < this.ttlMs;
+    if (kept && (live(kept.at) || live(kept.refreshing))) return kept.value;
+    if (kept) kept.refreshing = now;
     const generation = this.generations.get(retailerId) ?? 0;
     const value = load();
     value.then(
       () => {
         if ((this.generations.get(retailerId) ?? 0) !== generation) return;
+        // a read that started before the one kept is older than it
+        if ((this.entries.get(retailerId)?.at ?? -Infinity) > now) return;
         if (this.entries.size > 10_000) this.entries.clear();
-        this.entries.set(retailerId, { value, at: now, refreshing: false });
+        this.entries.set(retailerId, { value, at: now, refreshing: null });
       },
       () => {
-        if (kept && this.entries.get(retailerId) === kept) kept.refreshing = false;
+        if (kept && this.entries.get(retailerId) === kept) kept.refreshing = null;
       },
     );
     return value;

@@ -3,12 +3,12 @@ import { describe, it } from 'node:test';
 import { ConfigCache } from '../../src/lib/config-cache.js';
 
 /** A cache keeping `value` for retailer 'r', its lifetime just passed. */
-async function expired(value: string): Promise<ConfigCache<string>> {
-  let time = 0;
-  const cache = new ConfigCache<string>(20, () => time);
+async function expired(value: string) {
+  const clock = { time: 0 };
+  const cache = new ConfigCache<string>(20, () => clock.time);
   await cache.get('r', async () => value);
-  time = 30;
-  return cache;
+  clock.time = 30;
+  return { cache, clock };
 }
 
 describe('ConfigCache', () => {
@@ -44,7 +44,7 @@ describe('ConfigCache', () => {
   });
 
   it('after expiry, one caller reads again while the others get the kept value', async () => {
-    const cache = await expired('v1');
+    const { cache } = await expired('v1');
     let finish!: (v: string) => void;
     let reads = 0;
     const refreshing = cache.get('r', () => {
@@ -63,13 +63,13 @@ describe('ConfigCache', () => {
   });
 
   it('lets the next caller read again when a refresh fails', async () => {
-    const cache = await expired('v1');
+    const { cache } = await expired('v1');
     await assert.rejects(cache.get('r', async () => Promise.reject(new Error('connection lost'))));
     assert.equal(await cache.get('r', async () => 'v2'), 'v2');
   });
 
   it('after an invalidation never answers with the value kept before it', async () => {
-    const cache = await expired('before');
+    const { cache } = await expired('before');
     let finish!: (v: string) => void;
     const refresh = cache.get('r', () => new Promise<string>((resolve) => (finish = resolve)));
     cache.invalidate('r');
@@ -77,5 +77,14 @@ describe('ConfigCache', () => {
     finish('read before the change');
     await refresh;
     assert.equal(await cache.get('r', async () => 'later'), 'after');
+  });
+
+  it('lets another caller read again when a refresh has not finished within a lifetime', async () => {
+    const { cache, clock } = await expired('v1');
+    void cache.get('r', () => new Promise<string>(() => {}));
+    assert.equal(await cache.get('r', async () => 'not read'), 'v1');
+    clock.time = 60;
+    assert.equal(await cache.get('r', async () => 'v2'), 'v2');
+    assert.equal(await cache.get('r', async () => 'v3'), 'v2');
   });
 });

@@ -264,6 +264,9 @@ export interface CampaignEventResult {
 
 const dayOf = (d: Date) => Math.floor(d.getTime() / DAY_MS);
 
+/** Whether these limits look at the holder's last counted occurrence (limitsAllow). */
+const readsLastEvent = (limits: Limits) => (!unlimited(limits.min_time_between_events) && limits.min_time_between_events! > 0) || limits.consecutive;
+
 /**
  * Whether one more occurrence at `at` may count under these limits, given the
  * holder's completions and last counted occurrence; `reset` when a
@@ -434,7 +437,8 @@ export async function recordCampaignEvent(
         result.goals = result.goals.map((x) => (x.behavior_id === behavior.id ? { ...x, current_count: 0, completed: false } : x));
       }
       progress.behaviors.set(behavior.id, b);
-      dirtyBehaviors.add(behavior.id);
+      // a behaviour's row changes with its completions; its last counted event matters only to the limits that read it
+      if (b.achieved !== bState.achieved || readsLastEvent(behavior)) dirtyBehaviors.add(behavior.id);
     }
   }
 

@@ -16,7 +16,7 @@ const USAGE = `usage:
 
 environment: DATABASE_URL (absent: embedded database in DATA_DIR, default ./data), PORT (8080),
 HOST (127.0.0.1), DATA_DIR, ADMIN_TOKEN, LOG_LEVEL (info), PRIVACY_GRACE_SECONDS (86400),
-MESSAGE_ID_REPLAY_SECONDS (1800), DB_POOL_SIZE (10), WORKER (true)`;
+MESSAGE_ID_REPLAY_SECONDS (1800), DB_POOL_SIZE (3 per CPU core), WORKER (true)`;
 
 // bin/loyalist renames --env-file to --postman-env-file: Node 20 would take it for itself.
 const ENV_FILE = { 'env-file': { type: 'string' }, 'postman-env-file': { type: 'string' } } as const;

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { availableParallelism } from 'node:os';
 
 /** Every setting the server reads, with its environment variable and default. */
 export const ConfigSchema = Type.Object({
@@ -11,7 +12,7 @@ export const ConfigSchema = Type.Object({
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'LOG_LEVEL' }),
   privacyGraceSeconds: Type.Integer({ minimum: 0, default: 86400, description: 'PRIVACY_GRACE_SECONDS' }),
   replayWindowSeconds: Type.Integer({ minimum: 1, default: 1800, description: 'MESSAGE_ID_REPLAY_SECONDS: how long a Message-ID answer is replayed' }),
-  dbPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'DB_POOL_SIZE: connections to PostgreSQL per process' }),
+  dbPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 3 * availableParallelism(), description: 'DB_POOL_SIZE: connections to PostgreSQL per process (default: 3 per CPU core)' }),
   worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
 });
 

@@ -24,7 +24,7 @@ export interface DatabaseHandle {
   pool?: pg.Pool;
 }
 
-export function connectPostgres(url: string, poolSize = 10): DatabaseHandle {
+export function connectPostgres(url: string, poolSize: number): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,

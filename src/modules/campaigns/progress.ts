@@ -447,12 +447,12 @@ export async function recordCampaignEvent(
   // the campaigns whose state this event changed
   const now = new Date();
   const rows = [...touchedCampaigns]
-    .map((id) => ({ retailer_id: actor.retailerId, member_id: member.id, campaign_id: id, opted_in_at: null, state: campaignView(catalog.byId.get(id)!, facts, progress).state, updated_at: now }))
+    .map((id) => ({ campaign_id: id, state: campaignView(catalog.byId.get(id)!, facts, progress).state }))
     .filter((r) => progress.states.get(r.campaign_id) !== r.state);
   if (rows.length) {
     writes.push(sql`
       INSERT INTO member_campaigns (retailer_id, member_id, campaign_id, opted_in_at, state, updated_at)
-      SELECT retailer_id, member_id, campaign_id, opted_in_at, state, updated_at FROM ${recordset(rows, CAMPAIGN_COLUMNS)} ORDER BY n
+      SELECT ${actor.retailerId}::uuid, ${member.id}::uuid, campaign_id, NULL, state, ${now}::timestamptz FROM ${recordset(rows, CAMPAIGN_COLUMNS)} ORDER BY n
       ON CONFLICT (retailer_id, member_id, campaign_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`);
   }
   const also: AlsoWrite = { statements: writes, timeline };
@@ -470,12 +470,10 @@ export async function recordCampaignEvent(
   return result;
 }
 
-const CAMPAIGN_COLUMNS = { retailer_id: 'uuid', member_id: 'uuid', campaign_id: 'int', opted_in_at: 'timestamptz', state: 'text', updated_at: 'timestamptz' };
-const BEHAVIOR_COLUMNS = { retailer_id: 'uuid', member_id: 'uuid', behavior_id: 'int', campaign_id: 'int', achieved: 'int', achieved_at: 'timestamptz[]', last_event_at: 'timestamptz', updated_at: 'timestamptz' };
-const GOAL_COLUMNS = {
-  retailer_id: 'uuid', member_id: 'uuid', behavior_id: 'int', goal_name: 'text', current_count: 'int', completed: 'boolean',
-  achieved: 'int', achieved_at: 'timestamptz[]', last_event_at: 'timestamptz', seen: 'text[]', updated_at: 'timestamptz',
-};
+// (the member's ids and the time are the same for every row: parameters of the statement, not columns of the rows)
+const CAMPAIGN_COLUMNS = { campaign_id: 'int', state: 'text' };
+const BEHAVIOR_COLUMNS = { behavior_id: 'int', campaign_id: 'int', achieved: 'int', achieved_at: 'timestamptz[]', last_event_at: 'timestamptz' };
+const GOAL_COLUMNS = { behavior_id: 'int', goal_name: 'text', current_count: 'int', completed: 'boolean', achieved: 'int', achieved_at: 'timestamptz[]', last_event_at: 'timestamptz', seen: 'text[]' };
 
 /** The upserts of the behaviours and goals an event moved (not yet run). */
 function progressWrites(retailerId: string, memberId: string, progress: MemberProgress, behaviors: BehaviorDef[], dirtyBehaviors: Set<number>, dirtyGoals: Set<string>): OperationNodeSource[] {
@@ -484,12 +482,12 @@ function progressWrites(retailerId: string, memberId: string, progress: MemberPr
   const byId = new Map(behaviors.map((b) => [b.id, b]));
   const behaviorRows = [...dirtyBehaviors].map((id) => {
     const s = progress.behaviors.get(id)!;
-    return { retailer_id: retailerId, member_id: memberId, behavior_id: id, campaign_id: byId.get(id)!.campaign_id, achieved: s.achieved, achieved_at: s.achieved_at, last_event_at: s.last_event_at, updated_at: now };
+    return { behavior_id: id, campaign_id: byId.get(id)!.campaign_id, achieved: s.achieved, achieved_at: s.achieved_at, last_event_at: s.last_event_at };
   });
   if (behaviorRows.length) {
     writes.push(sql`
       INSERT INTO member_behaviors (retailer_id, member_id, behavior_id, campaign_id, achieved, achieved_at, last_event_at, updated_at)
-      SELECT retailer_id, member_id, behavior_id, campaign_id, achieved, achieved_at, last_event_at, updated_at FROM ${recordset(behaviorRows, BEHAVIOR_COLUMNS)} ORDER BY n
+      SELECT ${retailerId}::uuid, ${memberId}::uuid, behavior_id, campaign_id, achieved, achieved_at, last_event_at, ${now}::timestamptz FROM ${recordset(behaviorRows, BEHAVIOR_COLUMNS)} ORDER BY n
       ON CONFLICT (retailer_id, member_id, behavior_id) DO UPDATE
          SET achieved = excluded.achieved, achieved_at = excluded.achieved_at, last_event_at = excluded.last_event_at, updated_at = excluded.updated_at`);
   }
@@ -497,8 +495,6 @@ function progressWrites(retailerId: string, memberId: string, progress: MemberPr
     const slash = key.indexOf('/');
     const s = progress.goals.get(key)!;
     return {
-      retailer_id: retailerId,
-      member_id: memberId,
       behavior_id: Number(key.slice(0, slash)),
       goal_name: key.slice(slash + 1),
       current_count: s.current_count,
@@ -507,13 +503,13 @@ function progressWrites(retailerId: string, memberId: string, progress: MemberPr
       achieved_at: s.achieved_at,
       last_event_at: s.last_event_at,
       seen: s.seen,
-      updated_at: now,
     };
   });
   if (goalRows.length) {
     writes.push(sql`
       INSERT INTO member_goals (retailer_id, member_id, behavior_id, goal_name, current_count, completed, achieved, achieved_at, last_event_at, seen, updated_at)
-      SELECT retailer_id, member_id, behavior_id, goal_name, current_count, completed, achieved, achieved_at, last_event_at, seen, updated_at FROM ${recordset(goalRows, GOAL_COLUMNS)} ORDER BY n
+      SELECT ${retailerId}::uuid, ${memberId}::uuid, behavior_id, goal_name, current_count, completed, achieved, achieved_at, last_event_at, seen, ${now}::timestamptz
+        FROM ${recordset(goalRows, GOAL_COLUMNS)} ORDER BY n
       ON CONFLICT (retailer_id, member_id, behavior_id, goal_name) DO UPDATE
          SET current_count = excluded.current_count, completed = excluded.completed, achieved = excluded.achieved, achieved_at = excluded.achieved_at,
              last_event_at = excluded.last_event_at, seen = excluded.seen, updated_at = excluded.updated_at`);

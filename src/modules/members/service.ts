@@ -176,7 +176,6 @@ export async function searchMembers(db: Db, retailerId: string, criteria: Search
 export function subjectOf(actor: Actor, member: MemberSummary): TimelineSubject {
   return {
     retailerId: actor.retailerId,
-    retailerNumber: actor.retailerNumber,
     memberId: member.id,
     playerId: member.player_id,
     userName: [member.first_name, member.last_name].filter(Boolean).join(' '),

@@ -7,7 +7,6 @@ import { EVENT_CATEGORIES, EVENT_TYPES, TIMELINE_VIEWS, eventTypeById, eventType
 /** Who an entry is about, as the payload names them. */
 export interface TimelineSubject {
   retailerId: string;
-  retailerNumber: number;
   memberId: string;
   playerId: number;
   userName: string;

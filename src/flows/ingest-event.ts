@@ -1,4 +1,4 @@
-import { recordCampaignEvent, type CampaignEventResult } from '../modules/campaigns/index.js';
+import { campaignStep, recordCampaignEvent, type CampaignEventResult } from '../modules/campaigns/index.js';
 import type { Db } from '../db/index.js';
 import { eventName, lockAndRecordEvent, recordEvent, type EventInput, type MemberEvent } from '../modules/events/service.js';
 import { isUuid } from '../modules/members/values.js';
@@ -29,7 +29,7 @@ export interface IngestResult {
  * A member's custom event, in one transaction: the member's lock first (so a
  * member's events are processed one after the other and each rule's limits
  * hold exactly), the event recorded, the rules it triggers run with their
- * outcomes, then campaign progress. Restricted members (account_status
+ * outcomes, and campaign progress. Restricted members (account_status
  * 'restricted') still get rule outcomes: SPEC §5.8 only keeps them out of
  * campaigns; a rule can exclude them with a condition on member.account_status.
  */
@@ -41,11 +41,13 @@ export async function ingestEvent(db: Db, actor: Actor, input: IngestInput): Pro
     const quick = isUuid(input.userRef) && acceptable(eventInput) ? await lockAndRecordEvent(tx, actor, input.userRef.toLowerCase(), eventInput) : undefined;
     const member = quick?.member ?? (await lockMemberRef(tx, actor.retailerId, input.userRef));
     const event = quick?.event ?? (await recordEvent(tx, actor, member, eventInput));
-    const outcomes = await runRules(tx, actor, member, { type: 'event', name: event.name, occurredAt: event.occurred_at, context: event.context, eventId: event.id });
-
-    // campaign progress for this event, in the same transaction and under the same lock
-    // (restricted members take part in no campaign: the campaigns module decides)
-    const campaigns = await recordCampaignEvent(tx, actor, member, event.name, [{ qty: event.qty, occurredAt: event.occurred_at }]);
+    // campaign progress for this event, in the same transaction and under the same lock (restricted members
+    // take part in no campaign: the campaigns module decides); with the rules' statements when the rules
+    // cannot change what it reads (no campaign counting the event has an audience) and some rule matches
+    const occurrences = [{ qty: event.qty, occurredAt: event.occurred_at }];
+    const step = await campaignStep(tx, actor, member, event.name, occurrences, { openOnly: true });
+    const outcomes = await runRules(tx, actor, member, { type: 'event', name: event.name, occurredAt: event.occurred_at, context: event.context, eventId: event.id }, { companion: step });
+    const campaigns = step?.planned ? step.result : await recordCampaignEvent(tx, actor, member, event.name, occurrences);
 
     return { member, event, outcomes, campaigns };
   });

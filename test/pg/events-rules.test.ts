@@ -10,6 +10,7 @@ import { DomainError } from '../../src/errors.js';
 import { lockMemberRef } from '../../src/modules/members/service.js';
 import { applyOfferConfig } from '../../src/modules/offers/catalog.js';
 import { applyRuleConfig, type RuleConfig } from '../../src/modules/rules/config.js';
+import { applyCampaignConfig, type CampaignConfig } from '../../src/modules/campaigns/config.js';
 import { runRules } from '../../src/modules/rules/engine.js';
 import { eventTypeById } from '../../src/modules/timeline/catalog.js';
 import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
@@ -553,6 +554,89 @@ describe('events and rules on PostgreSQL', () => {
       assert.equal(await balance(w, w.accounts.tier), 42);
       // a custom event named purchase is not the purchase trigger
       assert.equal((await fire(w, 'purchase', { subtotal: 10 })).length, 0);
+    });
+  });
+
+  describe('campaigns', () => {
+    const campaigns = (w: World, list: CampaignConfig[]) => t.db.transaction().execute((tx) => applyCampaignConfig(tx, w.tenant.retailer_id, list));
+    /** A running campaign with one count behaviour on `event`. */
+    const counting = (id: number, event: string, behavior: Partial<NonNullable<CampaignConfig['behaviors']>[number]> = {}, extra: Partial<CampaignConfig> = {}): CampaignConfig => ({
+      id,
+      name: `Campaign ${id}`,
+      start_date: daysAgo(1),
+      end_date: new Date(Date.now() + 86_400_000).toISOString(),
+      ...extra,
+      behaviors: [{ id: id * 10, name: `behavior_${id}`, external_behavior_id: randomUUID(), type: 'count', count_event: event, earn_count: 1, ...behavior }],
+    });
+    const ledger = (w: World, memberId = w.member.id) =>
+      t.db.selectFrom('point_ledger').select(['amount', 'balance_after', 'reference_type']).where('retailer_id', '=', w.tenant.retailer_id).where('member_id', '=', memberId).orderBy('effective_at').orderBy('id').execute();
+
+    it('an event achieves its rules and advances the campaigns counting it; the award follows the rules\' deposits', async () => {
+      const w = await world();
+      await rules(w, [pointsRule(w, 'visit')]);
+      await campaigns(w, [counting(71, 'visit', { earn_count: 3, points: 50 }), counting(72, 'browse', { points: 5 })]);
+      await fire(w, 'visit');
+      await fire(w, 'visit');
+      assert.equal(await balance(w, w.accounts.spendable), 20);
+      await fire(w, 'visit');
+      assert.equal(await balance(w, w.accounts.spendable), 80);
+      assert.deepEqual((await ledger(w)).map((e) => [Number(e.amount), Number(e.balance_after), e.reference_type]), [
+        [10, 10, 'loyalty_rule'],
+        [10, 20, 'loyalty_rule'],
+        [10, 30, 'loyalty_rule'],
+        [50, 80, 'campaign'],
+      ]);
+      const behavior = await t.db.selectFrom('member_behaviors').select('achieved').where('retailer_id', '=', w.tenant.retailer_id).where('member_id', '=', w.member.id).where('behavior_id', '=', 710).executeTakeFirstOrThrow();
+      assert.equal(behavior.achieved, 1);
+      const entries = await timeline(w);
+      assert.equal(entries.filter((e) => e.slug === 'LOYALTY_RULE_ACHIEVED' && e.payload.campaign_id === 71).length, 1);
+      assert.equal(entries.filter((e) => e.slug === 'LOYALTY_RULE_ACHIEVED' && e.payload.rule_name === 'visit rule').length, 3);
+      assert.equal(entries.filter((e) => e.slug === 'INCENTIVES_POINT_DEPOSIT').length, 4);
+      // an event no rule knows still counts for the campaigns
+      assert.deepEqual(await fire(w, 'browse'), []);
+      assert.equal(await balance(w, w.accounts.spendable), 85);
+    });
+
+    it('concurrent events award a campaign once, beside every rule outcome', async () => {
+      const w = await world();
+      await rules(w, [pointsRule(w, 'visit')]);
+      await campaigns(w, [counting(73, 'visit', { earn_count: 3, points: 50, max_times_repeatable: 1 })]);
+      const answers = await Promise.all(Array.from({ length: 8 }, () => events(w, { events: { visit: 1 }, user_id: w.member.id })));
+      assert.deepEqual(answers.map((a) => a.status), Array(8).fill(200));
+      assert.equal(await balance(w, w.accounts.spendable), 8 * 10 + 50);
+      assert.equal((await ledger(w)).filter((e) => e.reference_type === 'campaign').length, 1);
+    });
+
+    it('a campaign award the account refuses fails the event: nothing of it stays', async () => {
+      const w = await world();
+      await rules(w, [pointsRule(w, 'visit')]);
+      await campaigns(w, [counting(74, 'visit', { points: 60 }, { point_account_id: w.accounts.capped })]);
+      await fire(w, 'visit');
+      assert.equal(await balance(w, w.accounts.capped), 60);
+      const refused = await events(w, { events: { visit: 1 }, user_id: w.member.id });
+      assert.equal(refused.json.errors?.code, 'maximum_balance_exceeded', refused.body);
+      assert.equal(await balance(w, w.accounts.spendable), 10);
+      assert.equal(await balance(w, w.accounts.capped), 60);
+      assert.equal((await storedEvents(w)).length, 1);
+      assert.equal((await t.db.selectFrom('rule_achievements').select('id').where('retailer_id', '=', w.tenant.retailer_id).execute()).length, 1);
+    });
+
+    it('a restricted member gets the rule outcomes of an event, and no campaign progress', async () => {
+      const w = await world();
+      await rules(w, [pointsRule(w, 'visit')]);
+      await campaigns(w, [counting(75, 'visit', { points: 50 })]);
+      await t.db.updateTable('members').set({ account_status: 'restricted' }).where('retailer_id', '=', w.tenant.retailer_id).where('id', '=', w.member.id).execute();
+      assert.equal((await fire(w, 'visit')).length, 1);
+      assert.equal(await balance(w, w.accounts.spendable), 10);
+      assert.equal((await t.db.selectFrom('member_goals').select('goal_name').where('retailer_id', '=', w.tenant.retailer_id).execute()).length, 0);
+    });
+
+    it('a tag a rule drops opens a campaign with that audience to the same event', async () => {
+      const w = await world();
+      await rules(w, [{ id: randomUUID(), name: 'join', trigger: { type: 'event', name: 'join' }, outcomes: [{ type: 'tag', tag: 'club' }] }]);
+      await campaigns(w, [counting(76, 'join', { points: 20 }, { audience: { tags: ['club'] } })]);
+      await fire(w, 'join');
+      assert.equal(await balance(w, w.accounts.spendable), 20);
     });
   });
 

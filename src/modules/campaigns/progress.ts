@@ -1,4 +1,4 @@
-import { sql, type OperationNodeSource } from 'kysely';
+import { sql, type OperationNodeSource, type RawBuilder } from 'kysely';
 import { recordset } from '../../db/rows.js';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
@@ -35,8 +35,6 @@ export interface MemberProgress {
   states: Map<number, string>;
   /** Whether the member is restricted, when asked for (loadProgress `status`). */
   restricted?: boolean;
-  /** The member's point accounts, when asked for (loadProgress `balances`). */
-  balances?: BalanceRow[];
   behaviors: Map<number, BehaviorState>;
   /** Key: `${behavior_id}/${goal_name}`. */
   goals: Map<string, GoalState>;
@@ -47,47 +45,68 @@ const unlimited = (n: number | null) => n === null || n < 0;
 const emptyBehavior = (): BehaviorState => ({ achieved: 0, achieved_at: [], last_event_at: null });
 const emptyGoal = (): GoalState => ({ ...emptyBehavior(), current_count: 0, completed: false, seen: [] });
 
-/** Loads a member's progress (all of it, or for some behaviours), in one statement. */
-export async function loadProgress(
-  db: Db,
-  retailerId: string,
-  memberId: string,
-  behaviorIds?: number[],
-  options: { optIns?: boolean; status?: boolean; states?: number[]; balances?: boolean } = {},
-): Promise<MemberProgress> {
-  const progress: MemberProgress = { optedIn: new Map(), states: new Map(), behaviors: new Map(), goals: new Map() };
-  if (behaviorIds && !behaviorIds.length) return progress;
+interface ProgressOptions {
+  /** Read the campaigns the member opted into (default true). */
+  optIns?: boolean;
+  /** Read whether the member is restricted. */
+  status?: boolean;
+  /** Campaigns whose stored state to read. */
+  states?: number[];
+}
+
+type Times = { achieved: number; achieved_at: string[]; last_event_at: string | null };
+
+/** A member's progress as progressRead reads it. */
+interface ProgressRow {
+  account_status: string | null;
+  campaigns: { campaign_id: number; opted_in_at: string | null; state: string }[];
+  behaviors: (Times & { behavior_id: number })[];
+  goals: (Times & { behavior_id: number; goal_name: string; current_count: number; completed: boolean; seen: string[] })[];
+}
+
+const emptyProgress = (): MemberProgress => ({ optedIn: new Map(), states: new Map(), behaviors: new Map(), goals: new Map() });
+
+/**
+ * A member's progress (all of it, or for some behaviours) as one json value,
+ * for a statement of the caller's (progressOf reads it).
+ */
+export function progressRead(retailerId: string, memberId: string, behaviorIds: number[] | undefined, options: ProgressOptions = {}): RawBuilder<unknown> {
   const some = behaviorIds ? sql`AND behavior_id = ANY(${behaviorIds}::int[])` : sql``;
   // (two texts rather than a flag in one: a prepared plan keeps the index condition on campaign_id when opt-ins are not wanted)
   const states = sql`campaign_id = ANY(${options.states ?? []}::int[])`;
   const optIns = sql`(SELECT coalesce(json_agg(json_build_object('campaign_id', campaign_id, 'opted_in_at', opted_in_at, 'state', state)), '[]'::json) FROM member_campaigns
                       WHERE retailer_id = ${retailerId} AND member_id = ${memberId}
                         AND ${options.optIns === false ? states : sql`(opted_in_at IS NOT NULL OR ${states})`})`;
-  type Times = { achieved: number; achieved_at: string[]; last_event_at: string | null };
   const status = options.status ? sql`(SELECT account_status FROM members WHERE retailer_id = ${retailerId} AND id = ${memberId})` : sql`NULL::text`;
-  const { rows } = await sql<{
-    account_status: string | null;
-    balances: BalanceRow[] | null;
-    campaigns: { campaign_id: number; opted_in_at: string | null; state: string }[];
-    behaviors: (Times & { behavior_id: number })[];
-    goals: (Times & { behavior_id: number; goal_name: string; current_count: number; completed: boolean; seen: string[] })[];
-  }>`SELECT ${status} AS account_status, ${options.balances ? balancesJson(retailerId, memberId) : sql`NULL::json`} AS balances, ${optIns} AS campaigns,
-            (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at)), '[]'::json)
-               FROM member_behaviors WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS behaviors,
-            (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'goal_name', goal_name, 'current_count', current_count, 'completed', completed,
-                                                        'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at, 'seen', seen)), '[]'::json)
-               FROM member_goals WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS goals`.execute(db);
-  const { account_status, balances, campaigns: campaignRows, behaviors: behaviorRows, goals: goalRows } = rows[0];
-  if (options.status) progress.restricted = account_status === 'restricted';
-  if (options.balances) progress.balances = balances ?? [];
+  return sql`(SELECT row_to_json(p) FROM (
+              SELECT ${status} AS account_status, ${optIns} AS campaigns,
+                     (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at)), '[]'::json)
+                        FROM member_behaviors WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS behaviors,
+                     (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'goal_name', goal_name, 'current_count', current_count, 'completed', completed,
+                                                                 'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at, 'seen', seen)), '[]'::json)
+                        FROM member_goals WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${some}) AS goals) p)`;
+}
+
+/** The progress progressRead read (`status` as it was asked for). */
+export function progressOf(value: unknown, status = false): MemberProgress {
+  const row = value as ProgressRow;
+  const progress = emptyProgress();
+  if (status) progress.restricted = row.account_status === 'restricted';
   const times = (r: Times): BehaviorState => ({ achieved: r.achieved, achieved_at: (r.achieved_at ?? []).map((t) => new Date(t)), last_event_at: r.last_event_at === null ? null : new Date(r.last_event_at) });
-  for (const r of campaignRows) {
+  for (const r of row.campaigns) {
     if (r.opted_in_at !== null) progress.optedIn.set(r.campaign_id, new Date(r.opted_in_at));
     progress.states.set(r.campaign_id, r.state);
   }
-  for (const r of behaviorRows) progress.behaviors.set(r.behavior_id, times(r));
-  for (const r of goalRows) progress.goals.set(goalKey(r.behavior_id, r.goal_name), { ...times(r), current_count: r.current_count, completed: r.completed, seen: r.seen ?? [] });
+  for (const r of row.behaviors) progress.behaviors.set(r.behavior_id, times(r));
+  for (const r of row.goals) progress.goals.set(goalKey(r.behavior_id, r.goal_name), { ...times(r), current_count: r.current_count, completed: r.completed, seen: r.seen ?? [] });
   return progress;
+}
+
+/** Loads a member's progress (all of it, or for some behaviours), in one statement. */
+export async function loadProgress(db: Db, retailerId: string, memberId: string, behaviorIds?: number[], options: ProgressOptions = {}): Promise<MemberProgress> {
+  if (behaviorIds && !behaviorIds.length) return emptyProgress();
+  const { rows } = await sql<{ progress: unknown }>`SELECT ${progressRead(retailerId, memberId, behaviorIds, options)} AS progress`.execute(db);
+  return progressOf(rows[0].progress, options.status);
 }
 
 // ---------------------------------------------------------------------------
@@ -296,6 +315,87 @@ export function limitsAllow(limits: Limits, state: BehaviorState, at: Date): { o
 const pushTime = (limits: Limits, times: Date[], at: Date) =>
   unlimited(limits.max_times_repeatable_per_period) ? [] : [...times, at].sort((a, b) => a.getTime() - b.getTime()).slice(-KEEP_TIMES);
 
+/** What an event did to a member's campaign progress when it counts for nothing. */
+const noProgress = (): CampaignEventResult => ({ goals: [], goalsAchieved: [], behaviorsAchieved: [], points: 0 });
+
+/**
+ * The campaign progress one event makes for a member, in steps a caller can
+ * run within its own statements: `read` (with its own read, under the
+ * member's lock), then `plan` (given what was read: the deposits and writes,
+ * for its own write), then `result`. recordCampaignEvent runs them in
+ * statements of their own.
+ */
+export interface CampaignStep {
+  /** A json value for a statement under the member's lock: its progress on the behaviours the event counts for. */
+  read: RawBuilder<unknown>;
+  /** Whether the writes may deposit points (the reader then reads the member's point accounts for them). */
+  mayDeposit: boolean;
+  /** Advances the progress read; answers the deposits (all or nothing, after any of the caller's) and the writes. */
+  plan(read: unknown): Promise<{ deposits: DepositDetail[]; also: AlsoWrite }>;
+  /** Whether plan ran. */
+  planned: boolean;
+  /** What the event did, once planned. */
+  result: CampaignEventResult;
+}
+
+/**
+ * The step of an event's occurrences (see recordCampaignEvent), or nothing
+ * when no goal the member may work on counts them. Campaigns with an
+ * audience read the member's facts here, first; `openOnly` answers nothing
+ * for those instead (a caller whose own writes may change the facts runs
+ * recordCampaignEvent after them).
+ */
+export async function campaignStep(
+  tx: Db,
+  actor: Actor,
+  member: MemberSummary,
+  eventName: string,
+  occurrences: CampaignOccurrence[],
+  options: { campaignId?: number; openOnly?: boolean } = {},
+): Promise<CampaignStep | undefined> {
+  const catalog = await campaignCatalog(tx, actor.retailerId);
+  let refs: GoalRef[] = catalog.byEvent.get(eventName.trim().toLowerCase()) ?? [];
+  if (options.campaignId !== undefined) refs = refs.filter((r) => r.campaign.id === options.campaignId);
+  const ordered = occurrences.filter((o) => o.qty > 0).sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
+  if (!refs.length || !ordered.length) return undefined;
+
+  const campaigns = [...new Map(refs.map((r) => [r.campaign.id, r.campaign])).values()];
+  // every campaign open to all but restricted members: the member's status comes with its progress
+  const open = campaigns.every((c) => isEmptyAudience(c.audience));
+  let facts: AudienceFacts | undefined;
+  if (!open) {
+    if (options.openOnly) return undefined;
+    facts = await audienceFacts(tx, actor.retailerId, member.id, true);
+    if (facts.restricted) return undefined;
+    const eligible = new Set(campaigns.filter((c) => inAudience(c.audience, facts!)).map((c) => c.id));
+    refs = refs.filter((r) => eligible.has(r.campaign.id));
+    if (!refs.length) return undefined;
+  }
+  const behaviors = [...new Map(refs.map((r) => [r.behavior.id, r])).values()].map((r) => ({
+    campaign: r.campaign,
+    behavior: r.behavior,
+    goals: refs.filter((x) => x.behavior.id === r.behavior.id).map((x) => x.goal),
+  }));
+  const step: CampaignStep = {
+    // opt-ins are read only when a campaign counting this event needs one
+    read: progressRead(actor.retailerId, member.id, behaviors.map((b) => b.behavior.id), {
+      optIns: behaviors.some((b) => b.campaign.opt_in_required),
+      status: open,
+      states: [...new Set(behaviors.map((b) => b.campaign.id))],
+    }),
+    mayDeposit: behaviors.some((b) => b.behavior.points > 0 || b.behavior.goals.some((g) => g.points > 0)),
+    planned: false,
+    result: noProgress(),
+    async plan(read) {
+      step.planned = true;
+      const progress = progressOf(read, open);
+      if (progress.restricted) return { deposits: [], also: {} };
+      return advance(tx, actor, member, catalog, behaviors, progress, facts ?? { restricted: false, tags: new Set(), tierLevelIds: new Set(), profile: {} }, ordered, step.result);
+    },
+  };
+  return step;
+}
+
 /**
  * Records occurrences of an event for a member: advances every goal counting
  * it (in running campaigns the member may take part in; only `campaignId`'s
@@ -303,8 +403,8 @@ const pushTime = (limits: Limits, times: Date[], at: Date) =>
  * goals, groups and behaviours; deposits goal and behaviour points into the
  * campaign's point account (else the retailer's first default account); and
  * writes LOYALTY_GOAL_ACHIEVED / LOYALTY_RULE_ACHIEVED timeline entries — all
- * in the caller's transaction. The caller holds the member's lock. A
- * restricted member takes part in no campaign.
+ * in the caller's transaction, in two statements (one read, one write). The
+ * caller holds the member's lock. A restricted member takes part in no campaign.
  */
 export async function recordCampaignEvent(
   tx: Db,
@@ -314,41 +414,28 @@ export async function recordCampaignEvent(
   occurrences: CampaignOccurrence[],
   options: { campaignId?: number } = {},
 ): Promise<CampaignEventResult> {
-  const result: CampaignEventResult = { goals: [], goalsAchieved: [], behaviorsAchieved: [], points: 0 };
-  const catalog = await campaignCatalog(tx, actor.retailerId);
-  let refs: GoalRef[] = catalog.byEvent.get(eventName.trim().toLowerCase()) ?? [];
-  if (options.campaignId !== undefined) refs = refs.filter((r) => r.campaign.id === options.campaignId);
-  const ordered = occurrences.filter((o) => o.qty > 0).sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
-  if (!refs.length || !ordered.length) return result;
+  const step = await campaignStep(tx, actor, member, eventName, occurrences, options);
+  if (!step) return noProgress();
+  const { rows } = await sql<{ progress: unknown; balances: BalanceRow[] | null }>`
+    SELECT ${step.read} AS progress, ${step.mayDeposit ? balancesJson(actor.retailerId, member.id) : sql`NULL::json`} AS balances`.execute(tx);
+  const { deposits, also } = await step.plan(rows[0].progress);
+  if (deposits.length) await applyPointChanges(tx, actor, member, deposits, { allowPartialSuccess: false, balances: rows[0].balances ?? undefined, also: () => also });
+  else await writeAlso(tx, actor, member, also);
+  return step.result;
+}
 
-  const campaigns = [...new Map(refs.map((r) => [r.campaign.id, r.campaign])).values()];
-  const behaviorsOf = (of: GoalRef[]) => [...new Map(of.map((r) => [r.behavior.id, r])).values()].map((r) => ({ campaign: r.campaign, behavior: r.behavior, goals: of.filter((x) => x.behavior.id === r.behavior.id).map((x) => x.goal) }));
-  // opt-ins are read only when a campaign counting this event needs one, the member's point accounts when a behaviour may award points
-  const progressOf = (of: ReturnType<typeof behaviorsOf>, status: boolean) =>
-    loadProgress(tx, actor.retailerId, member.id, of.map((b) => b.behavior.id), {
-      optIns: of.some((b) => b.campaign.opt_in_required),
-      status,
-      states: [...new Set(of.map((b) => b.campaign.id))],
-      balances: of.some((b) => b.behavior.points > 0 || b.behavior.goals.some((g) => g.points > 0)),
-    });
-  let behaviors: ReturnType<typeof behaviorsOf>;
-  let progress: MemberProgress;
-  let facts: AudienceFacts;
-  if (campaigns.every((c) => isEmptyAudience(c.audience))) {
-    // every campaign is open to all but restricted members: the member's status comes with its progress (one statement)
-    behaviors = behaviorsOf(refs);
-    progress = await progressOf(behaviors, true);
-    facts = { restricted: progress.restricted === true, tags: new Set(), tierLevelIds: new Set(), profile: {} };
-    if (facts.restricted) return result;
-  } else {
-    facts = await audienceFacts(tx, actor.retailerId, member.id, true);
-    if (facts.restricted) return result;
-    const eligible = new Set(campaigns.filter((c) => inAudience(c.audience, facts)).map((c) => c.id));
-    refs = refs.filter((r) => eligible.has(r.campaign.id));
-    if (!refs.length) return result;
-    behaviors = behaviorsOf(refs);
-    progress = await progressOf(behaviors, false);
-  }
+/** Advances the progress by the occurrences (into `result`); answers the awards to deposit and the writes. */
+async function advance(
+  tx: Db,
+  actor: Actor,
+  member: MemberSummary,
+  catalog: Awaited<ReturnType<typeof campaignCatalog>>,
+  behaviors: { campaign: CampaignDef; behavior: BehaviorDef; goals: GoalDef[] }[],
+  progress: MemberProgress,
+  facts: AudienceFacts,
+  ordered: CampaignOccurrence[],
+  result: CampaignEventResult,
+): Promise<{ deposits: DepositDetail[]; also: AlsoWrite }> {
   const dirtyBehaviors = new Set<number>();
   const dirtyGoals = new Set<string>();
   const touchedCampaigns = new Set<number>();
@@ -442,7 +529,7 @@ export async function recordCampaignEvent(
     }
   }
 
-  // the progress, the campaigns' states, the awards and the timeline: one statement
+  // the writes: the progress and the campaigns' states, with the timeline entries (the awards go with them)
   const writes = progressWrites(actor.retailerId, member.id, progress, behaviors.map((b) => b.behavior), dirtyBehaviors, dirtyGoals);
   // the campaigns whose state this event changed
   const now = new Date();
@@ -455,19 +542,16 @@ export async function recordCampaignEvent(
       SELECT ${actor.retailerId}::uuid, ${member.id}::uuid, campaign_id, NULL, state, ${now}::timestamptz FROM ${recordset(rows, CAMPAIGN_COLUMNS)} ORDER BY n
       ON CONFLICT (retailer_id, member_id, campaign_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`);
   }
-  const also: AlsoWrite = { statements: writes, timeline };
-  if (awards.length) {
-    const accounts = await listPointAccounts(tx, actor.retailerId);
-    const fallback = accounts.find((a) => a.is_default && a.active)?.id;
-    const details: DepositDetail[] = awards.map((a) => {
-      const account = a.campaign.point_account_id ?? fallback;
-      if (!account) throw new DomainError('point_account_not_found', `campaign ${a.campaign.id} awards points but names no point account and the retailer has no default one`);
-      return { kind: 'deposit', point_account_id: account, amount: parseAmount(a.points), reference_id: a.reference, reference_type: 'campaign' };
-    });
-    await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, balances: progress.balances, also: () => also });
-    result.points = awards.reduce((n, a) => n + a.points, 0);
-  } else await writeAlso(tx, actor, member, also);
-  return result;
+  if (!awards.length) return { deposits: [], also: { statements: writes, timeline } };
+  const accounts = await listPointAccounts(tx, actor.retailerId);
+  const fallback = accounts.find((a) => a.is_default && a.active)?.id;
+  const deposits: DepositDetail[] = awards.map((a) => {
+    const account = a.campaign.point_account_id ?? fallback;
+    if (!account) throw new DomainError('point_account_not_found', `campaign ${a.campaign.id} awards points but names no point account and the retailer has no default one`);
+    return { kind: 'deposit', point_account_id: account, amount: parseAmount(a.points), reference_id: a.reference, reference_type: 'campaign' };
+  });
+  result.points = awards.reduce((n, a) => n + a.points, 0);
+  return { deposits, also: { statements: writes, timeline } };
 }
 
 // (the member's ids and the time are the same for every row: parameters of the statement, not columns of the rows)

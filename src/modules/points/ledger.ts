@@ -333,6 +333,9 @@ export interface AlsoWrite {
   read?: OperationNodeSource;
 }
 
+/** Several callers' writes as one, in order (without their reads). */
+export const joinWrites = (...writes: AlsoWrite[]): AlsoWrite => ({ statements: writes.flatMap((w) => w.statements ?? []), timeline: writes.flatMap((w) => w.timeline ?? []) });
+
 const alsoCtes = (also: AlsoWrite) => (also.statements ?? []).map((q, i) => sql`${sql.raw(`also_${i}`)} AS (${q}),`);
 
 /** The caller's writes when no detail applied: one statement (or none). */

@@ -6,7 +6,7 @@
  * transaction under the member's lock: each achievement and its outcomes
  * happen exactly once, however many events arrive together.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { recordset } from '../../db/rows.js';
 import { DomainError } from '../../errors.js';
@@ -17,7 +17,7 @@ import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
-import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
+import { applyPointChanges, balancesJson, joinWrites, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
 import { countersJson, getTags, tagWrites, type TagDrop } from '../tags/service.js';
 import type { TimelineEntry } from '../timeline/service.js';
@@ -56,6 +56,21 @@ export interface RuleOutcome {
   attribute?: string;
   /** Why an outcome was not applied. */
   error?: { code: string; message: string };
+}
+
+/**
+ * A caller's work done with the rules' own statements (campaign progress for
+ * the same event): what it reads comes with the rules' read, under the
+ * member's lock, and its deposits (all or nothing, after the rules') and
+ * writes go with the rules' write.
+ */
+export interface Companion {
+  /** A json value to read with the rules' state. */
+  read: RawBuilder<unknown>;
+  /** Whether plan may answer deposits (the member's point accounts are then read too). */
+  mayDeposit: boolean;
+  /** Given the value read (before any rule's outcome), the deposits and writes. */
+  plan(read: unknown): Promise<{ deposits: DepositDetail[]; also: AlsoWrite }>;
 }
 
 type RuleIndex = Map<string, Rule[]>;
@@ -115,17 +130,21 @@ export async function runRules(
     also?: (outcomes: RuleOutcome[]) => AlsoWrite;
     /** The member's point accounts, read under its lock in this transaction before any change. */
     balances?: BalanceRow[];
+    /** Work to do with the rules' statements; not planned when no rule matches the trigger (the caller then does it on its own). */
+    companion?: Companion;
   } = {},
 ): Promise<RuleOutcome[]> {
   const depth = options.depth ?? 0;
   const rules = await matchingRules(tx, actor.retailerId, trigger);
   if (!rules.length) return [];
   const needs = requirements(rules.map((r) => r.conditions));
-  // one statement reads what the rules need of the member: tags, limit states, point accounts
+  const companion = options.companion;
+  // one statement reads what the rules (and the companion) need of the member: tags, limit states, point accounts
   const state = await readRuleState(tx, actor.retailerId, member.id, trigger, rules, {
     tags: needs.tags,
-    balances: !options.balances && rules.some((r) => r.outcomes.some((o) => o.type === 'points')),
+    balances: !options.balances && (rules.some((r) => r.outcomes.some((o) => o.type === 'points')) || !!companion?.mayDeposit),
     counters: [...new Set(rules.flatMap((r) => r.outcomes.flatMap((o) => (o.type === 'tag' ? [o.tag.trim()] : []))))],
+    companion: companion?.read,
   });
   const facts: Facts = { context: trigger.context, ...(await memberFacts(tx, actor.retailerId, member.id, trigger.occurredAt, needs, state.tags)) };
   const results: RuleOutcome[] = [];
@@ -181,14 +200,17 @@ export async function runRules(
     const tags = tagWrites(actor, member, drops, state.counters ?? {}, now);
     return { statements: [insert, tags.statement], timeline: [...tags.timeline, ...achieved] };
   };
-  const withCallers = (own: AlsoWrite): AlsoWrite => {
-    const theirs = options.also?.(results) ?? {};
-    return { statements: [...(own.statements ?? []), ...(theirs.statements ?? [])], timeline: [...(own.timeline ?? []), ...(theirs.timeline ?? [])] };
+  // the companion's part, planned from what it read before any outcome (outcomes never change what it reads)
+  const theirs = companion ? await companion.plan(state.companion) : { deposits: [], also: {} };
+  // the achievements, their timeline entries, the caller's writes (when a rule was achieved), then the companion's
+  const write = (): AlsoWrite => {
+    const own = record();
+    return joinWrites(own, achievements.length ? (options.also?.(results) ?? {}) : {}, theirs.also);
   };
   let tiers: TierFacts | undefined;
-  if (deposits.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, () => withCallers(record()), options.balances ?? state.balances));
-  // one statement: the achievements, their timeline entries and the caller's writes
-  else if (achievedRules.length) await writeAlso(tx, actor, member, withCallers(record()));
+  if (deposits.length || theirs.deposits.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, theirs.deposits, write, options.balances ?? state.balances));
+  // one statement: the writes without a deposit
+  else if (achievedRules.length || theirs.also.statements?.length || theirs.also.timeline?.length) await writeAlso(tx, actor, member, write());
   if (tierPointsChanged) {
     const systems = await listTierSystems(tx, actor.retailerId);
     for (const change of await evaluateTierSystems(tx, actor, member, systems, 'promote', new Date(), tiers)) {
@@ -259,6 +281,8 @@ interface RuleState {
   balances?: BalanceRow[];
   /** The member's counters among the tags the rules may drop (when there are some). */
   counters?: Record<string, number>;
+  /** What the companion read (when there is one). */
+  companion?: unknown;
 }
 
 /**
@@ -273,11 +297,11 @@ async function readRuleState(
   memberId: string,
   trigger: Trigger,
   rules: Rule[],
-  want: { tags: boolean; balances: boolean; counters: string[] },
+  want: { tags: boolean; balances: boolean; counters: string[]; companion?: RawBuilder<unknown> },
 ): Promise<RuleState> {
   const limited = rules.filter((r) => hasLimits(r.limits));
   const state: RuleState = { limits: new Map() };
-  if (!limited.length && !want.tags && !want.balances && !want.counters.length) return state;
+  if (!limited.length && !want.tags && !want.balances && !want.counters.length && !want.companion) return state;
   const t = trigger.occurredAt;
   const ms = t.getTime();
   const at = (x: number | null) => (x === null ? null : new Date(x).toISOString());
@@ -306,9 +330,12 @@ async function readRuleState(
     limits: { rule_id: string; total: number | null; period_times: string[] | null; gap_count: number | null; last: string | null }[] | null;
     balances: BalanceRow[] | null;
     counters: Record<string, number> | null;
+    companion: unknown;
   }>`SELECT ${tags} AS tags, ${limits} AS limits, ${want.balances ? balancesJson(retailerId, memberId) : sql`NULL::json`} AS balances,
-            ${want.counters.length ? countersJson(retailerId, memberId, want.counters) : sql`NULL::json`} AS counters`.execute(tx);
+            ${want.counters.length ? countersJson(retailerId, memberId, want.counters) : sql`NULL::json`} AS counters,
+            ${want.companion ?? sql`NULL::json`} AS companion`.execute(tx);
   const row = rows[0];
+  state.companion = row.companion;
   if (want.tags) state.tags = row.tags ?? {};
   if (want.balances) state.balances = row.balances ?? [];
   if (want.counters.length) state.counters = row.counters ?? {};
@@ -355,14 +382,17 @@ interface Applied {
  * Deposits the points outcomes of the rules one trigger achieved in one
  * point change: each outcome is its own detail, applied in order, and a
  * refused one (account inactive, maximum balance) is answered not applied
- * with its code while the others stand. Answers whether tier points arrived,
- * with the member's tier facts read in the deposit's statement.
+ * with its code while the others stand. The companion's deposits follow,
+ * all or nothing (one refused fails the whole change, as a DomainError).
+ * Answers whether the rules' deposits brought tier points, with the
+ * member's tier facts read in the deposit's statement.
  */
 async function depositOutcomes(
   tx: Db,
   actor: Actor,
   member: MemberSummary,
   deposits: { result: RuleOutcome; detail: DepositDetail }[],
+  theirs: DepositDetail[],
   also: () => AlsoWrite,
   balances?: BalanceRow[],
 ): Promise<{ tierPointsChanged: boolean; tiers?: TierFacts }> {
@@ -374,12 +404,16 @@ async function depositOutcomes(
     tx,
     actor,
     member,
-    deposits.map((d) => d.detail),
+    [...deposits.map((d) => d.detail), ...theirs],
     {
       allowPartialSuccess: true,
       balances,
       also: (answers) => {
         for (const r of answers) {
+          if (r.index >= deposits.length) {
+            if (!r.ok) throw new DomainError(r.error!.code, `deposit_details[${r.index - deposits.length}]: ${r.error!.message}`, 'deposit_details');
+            continue;
+          }
           const { result, detail } = deposits[r.index];
           if (r.ok) Object.assign(result, { is_outcome_applied: true, points_awarded: toJson(detail.amount) });
           else result.error = { code: r.error!.code, message: `deposit_details[0]: ${r.error!.message}` };
@@ -389,11 +423,14 @@ async function depositOutcomes(
       },
     },
   );
-  if (!outcome.read) return { tierPointsChanged: outcome.tierPointsChanged };
-  // read before the deposit's statement: the lifetime values of the accounts it changed are those it left
+  // the rules' deposits (results are in detail order) are those that may move tiers
+  const ours = outcome.results.slice(0, deposits.length).filter((r) => r.ok);
+  const tierPointsChanged = ours.some((r) => accounts.get(deposits[r.index].detail.point_account_id.toLowerCase())?.counts_toward_tiers);
+  if (!outcome.read) return { tierPointsChanged };
+  // read before the deposit's statement: the lifetime values of the accounts it changed are those the rules' deposits left
   const tiers = tierFactsOf(outcome.read);
-  for (const r of outcome.results) for (const line of r.lines) tiers.lifetime.set(line.point_account_id, line.life_time_value);
-  return { tierPointsChanged: outcome.tierPointsChanged, tiers };
+  for (const r of ours) for (const line of r.lines) tiers.lifetime.set(line.point_account_id, line.life_time_value);
+  return { tierPointsChanged, tiers };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from '../db/index.js';
-import { runRules } from '../modules/rules/engine.js';
+import { promoteAfter } from '../modules/rules/engine.js';
 import { memberNotFound } from '../errors.js';
 import { lockMember, lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { applyPointChanges, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';
@@ -23,14 +23,6 @@ export async function changePoints(
     await promoteAfter(tx, actor, member, outcome);
     return { ...outcome, member };
   });
-}
-
-/** After a point change: when tier points arrived, the member's promotion in every tier system, and the rules on the levels reached. */
-export async function promoteAfter(tx: Db, actor: Actor, member: MemberSummary, outcome: PointChangeOutcome): Promise<void> {
-  if (!outcome.tierPointsChanged) return;
-  for (const change of await evaluateTiers(tx, actor, member, 'promote')) {
-    if (change.changed) await runRules(tx, actor, member, { type: 'tier_change', name: change.to.id, occurredAt: outcome.time, context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
-  }
 }
 
 /** Re-evaluates the member in every tier system (or one), in the caller's transaction. */

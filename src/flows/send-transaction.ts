@@ -9,7 +9,7 @@ import { applyPointChanges, writeAlso, type AlsoWrite, type BalanceRow, type Poi
 import { fromDb, min, parseAmount, toJson, ZERO, type Amount } from '../modules/points/amount.js';
 import { evaluate, requirements } from '../modules/rules/conditions.js';
 import type { OutcomeConfig } from '../modules/rules/config.js';
-import { matchingRules, memberFacts, runRules, type RuleOutcome } from '../modules/rules/engine.js';
+import { matchingRules, memberFacts, promoteAfter, runRules, type RuleOutcome } from '../modules/rules/engine.js';
 import { pointsFor } from '../modules/rules/outcomes.js';
 import type { TimelineEntry } from '../modules/timeline/service.js';
 import { recordTimeline } from '../modules/timeline/service.js';
@@ -31,7 +31,6 @@ import {
   type TransactionInput,
 } from '../modules/transactions/service.js';
 import { isUuid } from '../modules/members/values.js';
-import { promoteAfter } from './points.js';
 
 export interface SendTransactionInput extends Omit<TransactionInput, 'memberId'> {
   /** A member id or external id; absent: an anonymous transaction. */

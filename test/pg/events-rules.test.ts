@@ -621,6 +621,18 @@ describe('events and rules on PostgreSQL', () => {
       assert.equal((await t.db.selectFrom('rule_achievements').select('id').where('retailer_id', '=', w.tenant.retailer_id).execute()).length, 1);
     });
 
+    it('campaign awards of tier points promote the member, whether a rule knows the event or not', async () => {
+      const w = await world();
+      const tiers = await tierProgram(t.db, w.tenant.retailer_id, w.accounts.tier);
+      await rules(w, [pointsRule(w, 'visit')]);
+      await campaigns(w, [counting(77, 'visit', { points: 120 }, { point_account_id: w.accounts.tier }), counting(78, 'browse', { points: 400 }, { point_account_id: w.accounts.tier })]);
+      const level = async () => (await t.db.selectFrom('member_tiers').select('tier_level_id').where('retailer_id', '=', w.tenant.retailer_id).where('member_id', '=', w.member.id).executeTakeFirst())?.tier_level_id;
+      await fire(w, 'visit');
+      assert.equal(await level(), tiers.levels.silver);
+      await fire(w, 'browse');
+      assert.equal(await level(), tiers.levels.gold);
+    });
+
     it('a restricted member gets the rule outcomes of an event, and no campaign progress', async () => {
       const w = await world();
       await rules(w, [pointsRule(w, 'visit')]);

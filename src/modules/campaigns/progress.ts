@@ -6,6 +6,7 @@ import type { Actor, MemberSummary } from '../members/service.js';
 import { listPointAccounts } from '../points/accounts.js';
 import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { parseAmount } from '../points/amount.js';
+import { promoteAfter } from '../rules/engine.js';
 import type { TimelineEntry } from '../timeline/service.js';
 import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts } from './audience.js';
 import { campaignCatalog, type BehaviorDef, type CampaignDef, type GoalDef, type GoalRef, type Limits } from './config.js';
@@ -401,10 +402,12 @@ export async function campaignStep(
  * it (in running campaigns the member may take part in; only `campaignId`'s
  * when given), under the goals' and behaviours' repetition limits; completes
  * goals, groups and behaviours; deposits goal and behaviour points into the
- * campaign's point account (else the retailer's first default account); and
- * writes LOYALTY_GOAL_ACHIEVED / LOYALTY_RULE_ACHIEVED timeline entries — all
- * in the caller's transaction, in two statements (one read, one write). The
- * caller holds the member's lock. A restricted member takes part in no campaign.
+ * campaign's point account (else the retailer's first default account),
+ * promoting the member when they are tier points; and writes
+ * LOYALTY_GOAL_ACHIEVED / LOYALTY_RULE_ACHIEVED timeline entries — all in the
+ * caller's transaction, in two statements (one read, one write) and those of
+ * a promotion. The caller holds the member's lock. A restricted member takes
+ * part in no campaign.
  */
 export async function recordCampaignEvent(
   tx: Db,
@@ -419,7 +422,7 @@ export async function recordCampaignEvent(
   const { rows } = await sql<{ progress: unknown; balances: BalanceRow[] | null }>`
     SELECT ${step.read} AS progress, ${step.mayDeposit ? balancesJson(actor.retailerId, member.id) : sql`NULL::json`} AS balances`.execute(tx);
   const { deposits, also } = await step.plan(rows[0].progress);
-  if (deposits.length) await applyPointChanges(tx, actor, member, deposits, { allowPartialSuccess: false, balances: rows[0].balances ?? undefined, also: () => also });
+  if (deposits.length) await promoteAfter(tx, actor, member, await applyPointChanges(tx, actor, member, deposits, { allowPartialSuccess: false, balances: rows[0].balances ?? undefined, also: () => also }));
   else await writeAlso(tx, actor, member, also);
   return step.result;
 }

@@ -17,7 +17,7 @@ import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
-import { applyPointChanges, balancesJson, joinWrites, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
+import { applyPointChanges, balancesJson, joinWrites, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail, type PointChangeOutcome } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
 import { countersJson, getTags, tagWrites, type TagDrop } from '../tags/service.js';
 import type { TimelineEntry } from '../timeline/service.js';
@@ -221,6 +221,14 @@ export async function runRules(
   return results;
 }
 
+/** After a point change: when tier points arrived, the member's promotion in every tier system, and the rules on the levels reached. */
+export async function promoteAfter(tx: Db, actor: Actor, member: MemberSummary, outcome: Pick<PointChangeOutcome, 'tierPointsChanged' | 'time'>): Promise<void> {
+  if (!outcome.tierPointsChanged) return;
+  for (const change of await evaluateTierSystems(tx, actor, member, await listTierSystems(tx, actor.retailerId), 'promote')) {
+    if (change.changed) await runRules(tx, actor, member, { type: 'tier_change', name: change.to.id, occurredAt: outcome.time, context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
+  }
+}
+
 const ACHIEVEMENT_COLUMNS = { rule_id: 'uuid', outcomes: 'jsonb' };
 
 /** The member's achievements of rules on one trigger, with their outcomes. */
@@ -384,8 +392,8 @@ interface Applied {
  * refused one (account inactive, maximum balance) is answered not applied
  * with its code while the others stand. The companion's deposits follow,
  * all or nothing (one refused fails the whole change, as a DomainError).
- * Answers whether the rules' deposits brought tier points, with the
- * member's tier facts read in the deposit's statement.
+ * Answers whether tier points arrived, with the member's tier facts read in
+ * the deposit's statement.
  */
 async function depositOutcomes(
   tx: Db,
@@ -399,12 +407,13 @@ async function depositOutcomes(
   // what the tier systems read, in the deposit's statement, when the deposits may move the member's tiers
   const systems = await listTierSystems(tx, actor.retailerId);
   const accounts = new Map((await listPointAccounts(tx, actor.retailerId)).map((a) => [a.id, a]));
-  const tierPoints = systems.length > 0 && deposits.some((d) => accounts.get(d.detail.point_account_id.toLowerCase())?.counts_toward_tiers);
+  const details = [...deposits.map((d) => d.detail), ...theirs];
+  const tierPoints = systems.length > 0 && details.some((d) => accounts.get(d.point_account_id.toLowerCase())?.counts_toward_tiers);
   const outcome = await applyPointChanges(
     tx,
     actor,
     member,
-    [...deposits.map((d) => d.detail), ...theirs],
+    details,
     {
       allowPartialSuccess: true,
       balances,
@@ -423,14 +432,11 @@ async function depositOutcomes(
       },
     },
   );
-  // the rules' deposits (results are in detail order) are those that may move tiers
-  const ours = outcome.results.slice(0, deposits.length).filter((r) => r.ok);
-  const tierPointsChanged = ours.some((r) => accounts.get(deposits[r.index].detail.point_account_id.toLowerCase())?.counts_toward_tiers);
-  if (!outcome.read) return { tierPointsChanged };
-  // read before the deposit's statement: the lifetime values of the accounts it changed are those the rules' deposits left
+  if (!outcome.read) return { tierPointsChanged: outcome.tierPointsChanged };
+  // read before the deposit's statement: the lifetime values of the accounts it changed are those it left
   const tiers = tierFactsOf(outcome.read);
-  for (const r of ours) for (const line of r.lines) tiers.lifetime.set(line.point_account_id, line.life_time_value);
-  return { tierPointsChanged, tiers };
+  for (const r of outcome.results) for (const line of r.lines) tiers.lifetime.set(line.point_account_id, line.life_time_value);
+  return { tierPointsChanged: outcome.tierPointsChanged, tiers };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Actor, MemberSummary } from '../members/service.js';
 import { listPointAccounts } from '../points/accounts.js';
 import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { parseAmount } from '../points/amount.js';
-import { promoteAfter } from '../rules/engine.js';
+import { promoteAfter, type Companion } from '../rules/engine.js';
 import type { TimelineEntry } from '../timeline/service.js';
 import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts } from './audience.js';
 import { campaignCatalog, type BehaviorDef, type CampaignDef, type GoalDef, type GoalRef, type Limits } from './config.js';
@@ -320,19 +320,13 @@ const pushTime = (limits: Limits, times: Date[], at: Date) =>
 const noProgress = (): CampaignEventResult => ({ goals: [], goalsAchieved: [], behaviorsAchieved: [], points: 0 });
 
 /**
- * The campaign progress one event makes for a member, in steps a caller can
- * run within its own statements: `read` (with its own read, under the
- * member's lock), then `plan` (given what was read: the deposits and writes,
- * for its own write), then `result`. recordCampaignEvent runs them in
- * statements of their own.
+ * The campaign progress one event makes for a member, in steps the rules
+ * engine can run within its own statements (a Companion): `read` (the
+ * member's progress on the behaviours the event counts for), then `plan`
+ * (given what was read, advances it: the awards and the writes), then
+ * `result`. recordCampaignEvent runs them in statements of their own.
  */
-export interface CampaignStep {
-  /** A json value for a statement under the member's lock: its progress on the behaviours the event counts for. */
-  read: RawBuilder<unknown>;
-  /** Whether the writes may deposit points (the reader then reads the member's point accounts for them). */
-  mayDeposit: boolean;
-  /** Advances the progress read; answers the deposits (all or nothing, after any of the caller's) and the writes. */
-  plan(read: unknown): Promise<{ deposits: DepositDetail[]; also: AlsoWrite }>;
+export interface CampaignStep extends Companion {
   /** Whether plan ran. */
   planned: boolean;
   /** What the event did, once planned. */

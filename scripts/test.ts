@@ -1,5 +1,6 @@
 // The whole test suite: `npm test`.
-//   1. Unit tests (test/unit, no database) and the PostgreSQL suite (test/pg): migrates a template database once, then every
+//   1. Unit tests (test/unit, no database), the PostgreSQL suite (test/pg) and then, one file at a time, the
+//      chaos suite (test/chaos: faults and hostile input): migrates a template database once, then every
 //      test file clones its own database from it (CREATE DATABASE … TEMPLATE)
 //      and drops it after; the template is dropped at the end.
 //   2. Embedded suite (test/embedded): migrates a PGlite database once and
@@ -27,9 +28,9 @@ const files = (dir: string) =>
       ? readdirSync(join('test', dir)).filter((f) => f.endsWith('.test.ts')).map((f) => join('test', dir, f))
       : [];
 
-function runNodeTests(testFiles: string[], env: Record<string, string>): number {
+function runNodeTests(testFiles: string[], env: Record<string, string>, concurrency = 2): number {
   if (!testFiles.length) return 0;
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...testFiles], { stdio: 'inherit', env: { ...process.env, ...env } });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...testFiles], { stdio: 'inherit', env: { ...process.env, ...env } });
   return result.status ?? 1;
 }
 
@@ -48,7 +49,9 @@ async function postgresSuite(): Promise<number> {
     const handle = connectPostgres(databaseUrl(template), 1);
     await migrate(handle.db);
     await handle.close();
-    return runNodeTests([...files('unit'), ...files('pg')], { LOYALIST_TEST_ADMIN_URL: adminUrl, LOYALIST_TEST_TEMPLATE: template, LOYALIST_TEST_RUN: runId });
+    const env = { LOYALIST_TEST_ADMIN_URL: adminUrl, LOYALIST_TEST_TEMPLATE: template, LOYALIST_TEST_RUN: runId };
+    // the chaos suite loads servers and the database on purpose: it runs on its own, after the others
+    return runNodeTests([...files('unit'), ...files('pg')], env) || runNodeTests(files('chaos'), env, 1);
   } finally {
     // test files drop their own databases; this catches any a crashed file left
     const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`loyalist_t_${runId}_%`]);

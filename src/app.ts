@@ -7,7 +7,10 @@ import type pg from 'pg';
 import type { Config } from './config.js';
 import type { Db } from './db/index.js';
 import { CredentialVerifier } from './modules/tenants/credentials.js';
+import { DomainError } from './errors.js';
+import { toErrorAnswer, type ErrorAnswer } from './http/errors.js';
 import { parseQueryString, withoutJsonComments } from './http/lenient.js';
+import { answerFor, errorEnvelope, posErrorEnvelope, sendErrorAnswer } from './http/surface.js';
 import { registerOps } from './http/ops.js';
 import { registerCoreApi } from './http/core/index.js';
 import { registerConnectApi } from './http/connect/index.js';
@@ -49,11 +52,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQueryString },
-    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
+    // strictNumbers: `1e400` (Infinity) and NaN are not numbers
+    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strictNumbers: true } },
     // a URL Fastify cannot route (broken percent-encoding) is a client mistake, answered as JSON
-    frameworkErrors: (_error, _request, reply) => {
-      (reply as unknown as FastifyReply).code(400).send({ status: 'error', errors: { code: 'argument_error', message: 'url: malformed percent-encoding' } });
+    frameworkErrors: (_error, request, reply) => {
+      const answer = toErrorAnswer(new DomainError('argument_error', 'url: malformed percent-encoding', 'url'));
+      sendErrorAnswer(reply as unknown as FastifyReply, answer, envelopeFor(request.url, answer));
     },
+    // while closing, requests still arriving on open connections get a 503 in their surface's envelope (below)
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', { db: options.db, pool: options.pool, config: options.config, verifier: new CredentialVerifier(options.db) });
@@ -68,8 +75,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       done(err, parsed);
     });
   });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      throw new DomainError('service_unavailable', 'the server is shutting down: retry on another instance or later');
+    }
+  });
+  // outside the surfaces (each has its own): unknown paths and errors in the Core envelope
+  app.setNotFoundHandler((request, reply) => {
+    const answer = toErrorAnswer(new DomainError('not_found', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
+    return sendErrorAnswer(reply, answer, envelopeFor(request.url, answer));
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const answer = answerFor(err, request);
+    return sendErrorAnswer(reply, answer, envelopeFor(request.url, answer));
   });
 
   await app.register(swagger, {
@@ -93,3 +117,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerAdminApi(app);
   return app;
 }
+
+/** The error envelope of the surface a URL belongs to: POS's under /api/, else Core's. */
+const envelopeFor = (url: string, answer: ErrorAnswer) => (url.startsWith('/api/') ? posErrorEnvelope(answer) : errorEnvelope(answer));

@@ -6,7 +6,7 @@ import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { serve } from './server.js';
 import { applyProgram, parseProgramText } from './modules/program/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
-import { isUuid } from './modules/members/values.js';
+import { isUuid } from './lib/ids.js';
 
 const USAGE = `usage:
   loyalist serve [--port N] [--host H] [--data-dir DIR] [--demo] [--env-file FILE]

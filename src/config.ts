@@ -13,6 +13,8 @@ export const ConfigSchema = Type.Object({
   privacyGraceSeconds: Type.Integer({ minimum: 0, default: 86400, description: 'PRIVACY_GRACE_SECONDS' }),
   replayWindowSeconds: Type.Integer({ minimum: 1, default: 1800, description: 'MESSAGE_ID_REPLAY_SECONDS: how long a Message-ID answer is replayed' }),
   dbPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 3 * availableParallelism(), description: 'DB_POOL_SIZE: connections to PostgreSQL per process (default: 3 per CPU core)' }),
+  dbConnectTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000, description: 'DB_CONNECT_TIMEOUT_MS: longest wait for a PostgreSQL connection before a request answers 503' }),
+  dbStatementTimeoutMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000, description: 'DB_STATEMENT_TIMEOUT_MS: longest PostgreSQL statement (statement_timeout; 0: none); migrations have none' }),
   worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
 });
 
@@ -28,6 +30,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   privacyGraceSeconds: 'PRIVACY_GRACE_SECONDS',
   replayWindowSeconds: 'MESSAGE_ID_REPLAY_SECONDS',
   dbPoolSize: 'DB_POOL_SIZE',
+  dbConnectTimeoutMs: 'DB_CONNECT_TIMEOUT_MS',
+  dbStatementTimeoutMs: 'DB_STATEMENT_TIMEOUT_MS',
   worker: 'WORKER',
 };
 

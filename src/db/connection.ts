@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './schema.js';
+import { isDatabaseUnavailable } from './unavailable.js';
 
 /**
  * Values read from the database keep their exact meaning: `numeric` stays a
@@ -24,14 +25,29 @@ export interface DatabaseHandle {
   pool?: pg.Pool;
 }
 
-export function connectPostgres(url: string, poolSize: number): DatabaseHandle {
+/** How long the server waits on PostgreSQL before it answers 503 instead. */
+export interface DatabaseTimeouts {
+  /** Waiting for a pooled connection, or for a new one to be established. */
+  connectMs: number;
+  /** One statement on the server (statement_timeout); the client gives up 2 s later. */
+  statementMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 2000, statementMs: 30_000 };
+
+export function connectPostgres(url: string, poolSize: number, timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
+    connectionTimeoutMillis: timeouts.connectMs,
+    // a server that stops answering without closing the connection (a partition) is noticed
+    query_timeout: timeouts.statementMs ? timeouts.statementMs + 2000 : undefined,
+    keepAlive: true,
     // every statement here is short and keyed by the retailer and the member: a plan made
     // once per connection serves all of them (PostgreSQL would otherwise plan some
-    // statements anew on every execution, which costs more than running them)
-    options: '-c plan_cache_mode=force_generic_plan',
+    // statements anew on every execution, which costs more than running them).
+    // A transaction left open by a stuck client is ended by the server after a minute.
+    options: `-c plan_cache_mode=force_generic_plan -c statement_timeout=${timeouts.statementMs} -c idle_in_transaction_session_timeout=60000`,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         if (oid === OID.INT8) return Number;
@@ -40,8 +56,11 @@ export function connectPostgres(url: string, poolSize: number): DatabaseHandle {
       }) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client that loses its server must not crash the process.
+  // A client that loses its server must not crash the process: pg-pool listens for
+  // errors of idle clients only, so a checked-out client needs a listener of its own.
+  // Its query fails, and the client is discarded when it is released.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }) });
   return { db, kind: 'postgres', pool, close: () => db.destroy() };
 }
@@ -68,12 +87,20 @@ class PreparingPool implements PostgresPool {
 
   async connect(): Promise<PostgresPoolClient> {
     const client = await this.pool.connect();
-    const client2 = {
-      query: (sql: string, parameters: readonly unknown[]) =>
-        parameters.length ? client.query({ name: this.nameOf(sql), text: sql, values: parameters as unknown[] }) : client.query(sql),
-      release: () => client.release(),
+    let broken: Error | undefined;
+    const wrapped = {
+      query: async (sql: string, parameters: readonly unknown[]) => {
+        try {
+          return await (parameters.length ? client.query({ name: this.nameOf(sql), text: sql, values: parameters as unknown[] }) : client.query(sql));
+        } catch (err) {
+          // a connection that failed is never handed out again, even before pg notices it closed
+          if (isDatabaseUnavailable(err)) broken = err as Error;
+          throw err;
+        }
+      },
+      release: () => client.release(broken),
     };
-    return client2 as unknown as PostgresPoolClient;
+    return wrapped as unknown as PostgresPoolClient;
   }
 
   end(): Promise<void> {

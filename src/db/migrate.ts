@@ -22,6 +22,8 @@ export async function migrate(db: Db): Promise<string[]> {
   const applied: string[] = [];
   for (const migration of await listMigrations()) {
     const done = await db.transaction().execute(async (tx) => {
+      // a migration may rewrite a large table: no statement timeout
+      await sql`SET LOCAL statement_timeout = 0`.execute(tx);
       await sql`SELECT pg_advisory_xact_lock(72116001)`.execute(tx);
       const seen = await sql<{ name: string }>`SELECT name FROM schema_migrations WHERE name = ${migration.name}`.execute(tx);
       if (seen.rows.length) return false;

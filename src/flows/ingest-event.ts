@@ -1,7 +1,7 @@
 import { campaignStep, recordCampaignEvent, type CampaignEventResult } from '../modules/campaigns/index.js';
 import type { Db } from '../db/index.js';
 import { eventName, lockAndRecordEvent, recordEvent, type EventInput, type MemberEvent } from '../modules/events/service.js';
-import { isUuid } from '../modules/members/values.js';
+import { isUuid } from '../lib/ids.js';
 import { DomainError } from '../errors.js';
 import { lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { runRules, type RuleOutcome } from '../modules/rules/engine.js';

@@ -30,7 +30,7 @@ import {
   type PosTransactionRow,
   type TransactionInput,
 } from '../modules/transactions/service.js';
-import { isUuid } from '../modules/members/values.js';
+import { isUuid } from '../lib/ids.js';
 
 export interface SendTransactionInput extends Omit<TransactionInput, 'memberId'> {
   /** A member id or external id; absent: an anonymous transaction. */

@@ -1,10 +1,13 @@
 import type { FastifyError } from 'fastify';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 
 export interface ErrorAnswer {
   status: number;
   code: ErrorCode;
   message: string;
+  /** A client's mistake that only the database caught: a validation the request's schema lacks. */
+  unexpected?: boolean;
 }
 
 interface AjvError {
@@ -36,6 +39,9 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
   }
   if (e instanceof SyntaxError || e.name === 'SyntaxError') return answer('invalid_json', `body: not valid JSON (${e.message})`);
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return answer('argument_error', e.message);
+  if (isDatabaseUnavailable(err)) return answer('service_unavailable', 'the database is unavailable: retry later');
+  // SQLSTATE class 22 (data exception): a value PostgreSQL refused that validation should have
+  if (typeof e.code === 'string' && /^22...$/.test(e.code)) return { ...answer('argument_error', UNVALIDATED_MESSAGE), unexpected: true };
   return answer('internal_server_error', 'the server failed to process the request');
 }
 
@@ -49,3 +55,6 @@ function validationAnswer(error: AjvError, context: string): ErrorAnswer {
   if (error.keyword === 'additionalProperties') return answer('argument_error', `${field}.${String(error.params.additionalProperty)}: is not allowed`);
   return answer('argument_error', `${field}: ${error.message ?? 'is not valid'}`);
 }
+
+/** The message of a value only the database refused (the suite checks that no input gets it). */
+export const UNVALIDATED_MESSAGE = 'a value in the request is malformed or out of range';

@@ -31,20 +31,90 @@ export function withoutEmptyStrings<T>(value: T): T {
   return out as T;
 }
 
+/** Deeper client input is refused before any pass walks it. */
+export const MAX_DEPTH = 64;
+
 /**
- * The dotted path of the first string (value or key) holding a NUL character,
- * which PostgreSQL text and jsonb cannot store; undefined when there is none.
+ * What PostgreSQL could not store, or a recursive pass could not walk, in client
+ * input: nesting deeper than MAX_DEPTH, a NUL character or a lone surrogate in a
+ * string or key (text, json and jsonb refuse both), a number that is not finite
+ * (`1e400`). Returns the first such thing as "field: problem"; undefined when
+ * there is none. Its own recursion stops at MAX_DEPTH.
  */
-export function fieldWithNul(value: unknown, path: string[] = []): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || 'body' : undefined;
+export function inputProblem(value: unknown, path: string[] = []): string | undefined {
+  if (typeof value === 'string') return stringProblem(value, path);
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${fieldName(path)}: must be a finite number`;
   if (value === null || typeof value !== 'object') return undefined;
+  if (path.length >= MAX_DEPTH) return `${fieldName(path)}: nested deeper than ${MAX_DEPTH} levels`;
   for (const [key, v] of Object.entries(value)) {
     const here = [...path, key];
-    if (key.includes('\u0000')) return here.join('.');
-    const found = fieldWithNul(v, here);
-    if (found) return found;
+    const problem = stringProblem(key, here) ?? inputProblem(v, here);
+    if (problem) return problem;
   }
   return undefined;
+}
+
+function stringProblem(text: string, path: string[]): string | undefined {
+  if (text.includes('\u0000')) return `${fieldName(path)}: must not contain NUL characters`;
+  if (!text.isWellFormed()) return `${fieldName(path)}: must be well-formed Unicode (a lone surrogate is not)`;
+  return undefined;
+}
+
+const fieldName = (path: string[]) => path.join('.') || 'body';
+
+const INT_MIN = -2147483648;
+const INT_MAX = 2147483647;
+
+export interface NumericSchema {
+  type?: unknown;
+  anyOf?: NumericSchema[];
+  properties?: Record<string, NumericSchema>;
+  items?: NumericSchema;
+  minimum?: number;
+  maximum?: number;
+}
+
+/**
+ * Where schema coercion would take a client's mistake for a number: `true` read
+ * as 1, `"1e400"` as Infinity, or an integer no column holds. Integers are
+ * 32-bit unless the schema gives its own bounds. Returns the first such field
+ * as "field: problem" (numeric strings stay accepted, SPEC section 4).
+ */
+export function mistypedNumber(schema: NumericSchema | undefined, value: unknown, path: string[] = []): string | undefined {
+  if (!schema || value === null || value === undefined || path.length > MAX_DEPTH) return undefined;
+  const problem = numberProblem(schema, value);
+  if (problem) return `${fieldName(path)}: ${problem}`;
+  for (const branch of schema.anyOf ?? [schema]) {
+    if (branch.type === 'array' && branch.items) {
+      const items = Array.isArray(value) ? value : [value];
+      for (let i = 0; i < items.length; i++) {
+        const found = mistypedNumber(branch.items, items[i], [...path, String(i)]);
+        if (found) return found;
+      }
+    } else if (branch.properties && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+        const found = mistypedNumber(branch.properties[key], v, [...path, key]);
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
+}
+
+function numberProblem(schema: NumericSchema, value: unknown): string | undefined {
+  const branches = schema.anyOf ?? [schema];
+  const types = branches.map((b) => b.type);
+  const numeric = branches.find((b) => b.type === 'integer' || b.type === 'number');
+  if (!numeric) return undefined;
+  if (typeof value === 'boolean') return types.includes('boolean') ? undefined : 'must be a number, not a boolean';
+  if (typeof value === 'string' ? types.includes('string') || value.trim() === '' : typeof value !== 'number') return undefined;
+  const n = Number(value);
+  // not numeric at all: the schema refuses it
+  if (Number.isNaN(n)) return undefined;
+  if (!Number.isFinite(n)) return 'must be a finite number';
+  if (numeric.type !== 'integer' || types.includes('number')) return undefined;
+  const [min, max] = [numeric.minimum ?? INT_MIN, numeric.maximum ?? INT_MAX];
+  return n < min || n > max ? `must be an integer from ${min} to ${max}` : undefined;
 }
 
 /**

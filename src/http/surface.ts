@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../errors.js';
 import type { Tenant } from '../modules/tenants/credentials.js';
-import { bodyHash, claimMessageId, completeMessageId } from '../modules/replays/service.js';
+import { bodyHash, claimMessageId, completeMessageId, completeMessageIdLater } from '../modules/replays/service.js';
 import { toErrorAnswer, type ErrorAnswer } from './errors.js';
-import { fieldWithNul, withoutEmptyStrings, withoutNullFields } from './lenient.js';
+import { inputProblem, mistypedNumber, withoutEmptyStrings, withoutNullFields, type NumericSchema } from './lenient.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,17 +40,21 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export function registerSurface(app: FastifyInstance, surface: Surface, prefix: string, routes: FastifyPluginAsync): void {
   app.register(
     async (scope) => {
-      const sendError = (reply: FastifyReply, answer: ErrorAnswer) => reply.code(answer.status).send(surface.errorBody(answer));
+      const sendError = (reply: FastifyReply, answer: ErrorAnswer) => sendErrorAnswer(reply, answer, surface.errorBody(answer));
 
       scope.addHook('onRequest', async (request) => {
         request.tenant = await surface.authenticate(request);
       });
       scope.addHook('preValidation', async (request) => {
+        // what no later pass or the database could take is refused first, with its field
+        const problem = inputProblem(request.params) ?? inputProblem(request.query) ?? inputProblem(request.body);
+        if (problem) throw new DomainError('argument_error', problem, problem.split(':')[0]);
         // empty strings and nulls mean absent (strictly typed clients send unset fields as null)
         if (request.body !== undefined) request.body = withoutNullFields(withoutEmptyStrings(request.body), surface.freeForm);
         request.query = withoutEmptyStrings(request.query);
-        const nul = fieldWithNul(request.params) ?? fieldWithNul(request.query) ?? fieldWithNul(request.body);
-        if (nul) throw new DomainError('argument_error', `${nul}: must not contain NUL characters`, nul);
+        const schema = request.routeOptions.schema as Record<'body' | 'querystring' | 'params', NumericSchema | undefined> | undefined;
+        const mistyped = mistypedNumber(schema?.body, request.body) ?? mistypedNumber(schema?.querystring, request.query) ?? mistypedNumber(schema?.params, request.params);
+        if (mistyped) throw new DomainError('argument_error', mistyped, mistyped.split(':')[0]);
       });
       if (surface.replayKey) {
         const replayKey = surface.replayKey;
@@ -66,17 +70,15 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
         });
         scope.addHook('onSend', async (request, reply, payload) => {
           if (request.replayKey && request.tenant && typeof payload === 'string') {
-            await completeMessageId(app.deps.db, request.tenant.retailerId, request.replayKey, reply.statusCode, payload);
+            const { retailerId } = request.tenant;
+            const [key, status] = [request.replayKey, reply.statusCode];
+            await completeMessageId(app.deps.db, retailerId, key, status, payload).catch(() => completeMessageIdLater(app.deps.db, retailerId, key, status, payload));
           }
           return payload;
         });
       }
 
-      scope.setErrorHandler((err, request, reply) => {
-        const answer = toErrorAnswer(err);
-        if (answer.status >= 500) request.log.error({ err }, 'request failed');
-        return sendError(reply, answer);
-      });
+      scope.setErrorHandler((err, request, reply) => sendError(reply, answerFor(err, request)));
       scope.setNotFoundHandler((request, reply) => sendError(reply, toErrorAnswer(new DomainError('not_found', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`))));
 
       await scope.register(routes);
@@ -84,6 +86,27 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
     { prefix },
   );
 }
+
+/** The answer to an error, logged where the server, not the client, is the cause. */
+export function answerFor(err: unknown, request: FastifyRequest): ErrorAnswer {
+  const answer = toErrorAnswer(err);
+  if (answer.code === 'service_unavailable') request.log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'database unavailable');
+  else if (answer.status >= 500 || answer.unexpected) request.log.error({ err }, 'request failed');
+  return answer;
+}
+
+/** Sends an error answer; a 503 says when to try again. */
+export function sendErrorAnswer(reply: FastifyReply, answer: ErrorAnswer, body: unknown) {
+  if (answer.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return reply.code(answer.status).send(body);
+}
+
+export const RETRY_AFTER_SECONDS = 2;
+
+/** The error envelope of Core, Connect and admin answers. */
+export const errorEnvelope = ({ code, message }: ErrorAnswer) => ({ status: 'error', errors: { code, message } });
+/** The POS error envelope: a list of errors. */
+export const posErrorEnvelope = ({ code, message }: ErrorAnswer) => ({ status: 'error', payload: null, errors: [{ code, message }] });
 
 /** Core and Connect: a mutating request carrying Message-ID (or Idempotency-Key) is replayed. */
 export function messageIdKey(surfaceName: string) {

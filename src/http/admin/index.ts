@@ -5,7 +5,7 @@ import { DomainError } from '../../errors.js';
 import { issueCredentials } from '../../modules/tenants/credentials.js';
 import { createRetailer, findRetailer } from '../../modules/tenants/service.js';
 import { applyProgram, exportProgram, ProgramSchema, validateProgram } from '../../modules/program/service.js';
-import { accessDenied, headerValue, registerSurface, type Surface } from '../surface.js';
+import { accessDenied, headerValue, registerSurface, errorEnvelope, type Surface } from '../surface.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -20,7 +20,7 @@ export function registerAdminApi(app: FastifyInstance): void {
       if (!token || !timingSafeEqual(digest(token), expected)) throw accessDenied();
       return undefined;
     },
-    errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
+    errorBody: errorEnvelope,
   };
   registerSurface(app, surface, '/admin', adminRoutes);
 }

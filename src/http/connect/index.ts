@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { accessDenied, basicCredentials, messageIdKey, registerSurface, type Surface } from '../surface.js';
+import { accessDenied, basicCredentials, messageIdKey, registerSurface, errorEnvelope, type Surface } from '../surface.js';
 import { eventConnectRoutes } from './events.js';
 import { offerRoutes } from './offers.js';
 import { pointRoutes } from './points.js';
@@ -17,7 +17,7 @@ export function registerConnectApi(app: FastifyInstance): void {
       if (!tenant) throw accessDenied();
       return tenant;
     },
-    errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
+    errorBody: errorEnvelope,
   };
   registerSurface(app, surface, '/offers/api', async (scope) => {
     await scope.register(offerRoutes);

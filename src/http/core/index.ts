@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { DomainError } from '../../errors.js';
-import { accessDenied, basicCredentials, messageIdKey, registerSurface, type Surface } from '../surface.js';
+import { accessDenied, basicCredentials, messageIdKey, registerSurface, errorEnvelope, type Surface } from '../surface.js';
 import { campaignRoutesV1, campaignRoutesV2 } from './campaigns.js';
 import { eventRoutes } from './events.js';
 import { mergeRoutes } from './merge.js';
@@ -25,7 +25,7 @@ export function registerCoreApi(app: FastifyInstance): void {
       }
       return tenant;
     },
-    errorBody: ({ code, message }) => ({ status: 'error', errors: { code, message } }),
+    errorBody: errorEnvelope,
     // in the custom profile a null removes an attribute
     freeForm: new Set(['user_profile']),
   };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { accessDenied, headerValue, registerSurface, type Surface } from '../surface.js';
+import { accessDenied, headerValue, registerSurface, posErrorEnvelope, type Surface } from '../surface.js';
 import { posRoutes } from './routes.js';
 
 const UNKEPT = /\/(lookup|send_transaction)$/;
@@ -15,7 +15,7 @@ export function registerPosApi(app: FastifyInstance): void {
       if (!tenant) throw accessDenied();
       return tenant;
     },
-    errorBody: ({ code, message }) => ({ status: 'error', payload: null, errors: [{ code, message }] }),
+    errorBody: posErrorEnvelope,
     // the same request_id with the same body, store and operation gets the stored answer;
     // with another body it is a new request (integrations send "1" every time)
     replayKey(request) {

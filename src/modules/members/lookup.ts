@@ -5,7 +5,8 @@ import type { UserOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
 import { fromDb, ZERO, type Amount } from '../points/amount.js';
 import type { AccountBalance } from '../points/queries.js';
-import { digitsOf, isUuid } from './values.js';
+import { isUuid } from '../../lib/ids.js';
+import { digitsOf } from './values.js';
 
 /**
  * The point of sale's member lookup in one statement: the member found by one

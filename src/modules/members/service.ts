@@ -6,7 +6,8 @@ import type { MembersTable } from '../../db/schema.js';
 import { DomainError, memberNotFound } from '../../errors.js';
 import type { Tenant } from '../tenants/credentials.js';
 import { recordTimeline, type TimelineSubject } from '../timeline/service.js';
-import { isUuid, normalizeDob, isEmail, digitsOf } from './values.js';
+import { isUuid } from '../../lib/ids.js';
+import { normalizeDob, isEmail, digitsOf } from './values.js';
 
 export interface Identifier {
   external_id: string;

@@ -1,9 +1,5 @@
 import { DomainError } from '../../errors.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids compare case-insensitively: upper-case GUIDs name the same member. */
-export const isUuid = (value: string): boolean => UUID.test(value);
 
 /**
  * One `@` with a non-empty part on each side and no spaces: integrations park

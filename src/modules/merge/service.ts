@@ -4,7 +4,7 @@ import type { Db } from '../../db/index.js';
 import type { MemberMergesTable } from '../../db/schema.js';
 import { DomainError, memberNotFound } from '../../errors.js';
 import { subjectOf, type Actor, type MemberSummary } from '../members/service.js';
-import { isUuid } from '../members/values.js';
+import { isUuid } from '../../lib/ids.js';
 import { ZERO, fromDb, toDecimal, toJson } from '../points/amount.js';
 import { evaluateTier, listTierSystems } from '../tiers/service.js';
 import { recordTimeline } from '../timeline/service.js';

@@ -4,7 +4,7 @@ import type { Db } from '../../db/index.js';
 import type { OfferMedia, OfferRestrictions, OffersTable, OfferText } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { ConfigCache } from '../../lib/config-cache.js';
-import { isUuid } from '../members/values.js';
+import { isUuid } from '../../lib/ids.js';
 
 export type Offer = Selectable<OffersTable>;
 

@@ -4,7 +4,7 @@ import type { Db } from '../../db/index.js';
 import type { UserOffersTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { memberSummary, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
-import { isUuid } from '../members/values.js';
+import { isUuid } from '../../lib/ids.js';
 import { fromDb, toDecimal, ZERO } from '../points/amount.js';
 import { recordTimeline, type TimelineEntry } from '../timeline/service.js';
 import { getOffer, OFFER_ACTIVE, offerText, type Offer } from './catalog.js';

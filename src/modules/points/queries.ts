@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
-import { isUuid } from '../members/values.js';
+import { isUuid } from '../../lib/ids.js';
 import { listPointAccounts } from './accounts.js';
 import { ZERO, fromDb, type Amount } from './amount.js';
 

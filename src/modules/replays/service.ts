@@ -14,9 +14,18 @@ export type ReplayClaim = { kind: 'new' } | { kind: 'replay'; statusCode: number
 export const bodyHash = (method: string, url: string, body: string): string =>
   createHash('sha256').update(method).update('\n').update(url).update('\n').update(body).digest('hex');
 
+/**
+ * A claim still without an answer after this long belongs to a request that
+ * will never finish (its process died, or its answer could not be stored):
+ * a retry takes it over rather than waiting out the whole window.
+ */
+export const ABANDONED_CLAIM_SECONDS = 60;
+
 export async function claimMessageId(db: Db, retailerId: string, messageId: string, hash: string, windowSeconds: number): Promise<ReplayClaim> {
-  const cutoff = new Date(Date.now() - windowSeconds * 1000);
-  // Insert the claim, or take over one that is older than the window.
+  const now = Date.now();
+  const cutoff = new Date(now - windowSeconds * 1000);
+  const abandoned = new Date(now - ABANDONED_CLAIM_SECONDS * 1000);
+  // Insert the claim, or take over one that is older than the window or abandoned.
   const claimed = await db
     .insertInto('message_replays')
     .values({ retailer_id: retailerId, message_id: messageId, body_hash: hash })
@@ -24,7 +33,9 @@ export async function claimMessageId(db: Db, retailerId: string, messageId: stri
       oc
         .columns(['retailer_id', 'message_id'])
         .doUpdateSet({ body_hash: hash, status_code: null, response_body: null, created_at: new Date() })
-        .where('message_replays.created_at', '<', cutoff),
+        .where((eb) =>
+          eb.or([eb('message_replays.created_at', '<', cutoff), eb.and([eb('message_replays.status_code', 'is', null), eb('message_replays.created_at', '<', abandoned)])]),
+        ),
     )
     .returning('message_id')
     .executeTakeFirst();
@@ -53,6 +64,20 @@ export async function completeMessageId(db: Db, retailerId: string, messageId: s
     .where('retailer_id', '=', retailerId)
     .where('message_id', '=', messageId)
     .execute();
+}
+
+/**
+ * completeMessageId, retried in the background while the database does not
+ * answer (once a second for ABANDONED_CLAIM_SECONDS), so that a request the
+ * outage failed can be retried as soon as the database is back.
+ */
+export function completeMessageIdLater(db: Db, retailerId: string, messageId: string, statusCode: number, body: string, attempt = 1): void {
+  const timer = setTimeout(() => {
+    completeMessageId(db, retailerId, messageId, statusCode, body).catch(() => {
+      if (attempt < ABANDONED_CLAIM_SECONDS) completeMessageIdLater(db, retailerId, messageId, statusCode, body, attempt + 1);
+    });
+  }, 1000);
+  timer.unref();
 }
 
 export async function purgeReplays(db: Db, windowSeconds = 1800): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import { findOffer } from '../offers/catalog.js';
-import { isUuid } from '../members/values.js';
+import { isUuid } from '../../lib/ids.js';
 import { parseAmount, toDecimal, ZERO } from '../points/amount.js';
 
 /** What a program file says about a reward store and the offers it sells. */

@@ -3,7 +3,7 @@ import type { Db } from '../../db/index.js';
 import type { RewardStoreOffersTable, RewardStoresTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
-import { isUuid } from '../members/values.js';
+import { isUuid } from '../../lib/ids.js';
 import { getOffer, OFFER_ACTIVE, offersByIds, type Offer } from '../offers/catalog.js';
 import { assertIssuable, issueOffer, STATUS, type UserOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';

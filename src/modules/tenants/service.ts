@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/index.js';
+import { isUuid } from '../../lib/ids.js';
 import { issueCredentials, type IssuedCredentials } from './credentials.js';
 
 export interface Store {
@@ -39,6 +40,7 @@ export async function listStores(db: Db, retailerId: string): Promise<Store[]> {
 }
 
 export async function findStore(db: Db, retailerId: string, storeId: string): Promise<Store | undefined> {
+  if (!isUuid(storeId)) return undefined;
   return db
     .selectFrom('stores')
     .select(['id', 'name', 'external_id', 'time_zone'])

@@ -93,7 +93,7 @@ export async function listTimeline(db: Db, retailerId: string, memberId: string,
   if (!(query.view in TIMELINE_VIEWS)) throw new DomainError('not_found', `timeline view ${query.view} not found`, 'view');
   const categories = TIMELINE_VIEWS[query.view];
   const typeIds = query.eventTypes?.map((t) => {
-    const type = /^\d+$/.test(t) ? { id: Number(t) } : eventTypeBySlug(t);
+    const type = /^\d+$/.test(t) ? eventTypeById(Number(t)) : eventTypeBySlug(t);
     if (!type) throw new DomainError('argument_error', `event_types: unknown event type ${t}`, 'event_types');
     return type.id;
   });

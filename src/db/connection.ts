@@ -149,7 +149,12 @@ class PGlitePool implements PostgresPool {
           rows: result.rows,
         } as PostgresQueryResult<never>;
       },
-      release,
+      async release() {
+        // a caller that failed inside a transaction it began itself must not leave the one
+        // connection in it (every later query would fail as "current transaction is aborted")
+        if (pglite.isInTransaction()) await pglite.exec('ROLLBACK').catch(() => {});
+        release();
+      },
     };
     // Kysely's client type also has a cursor overload, which streaming would need; nothing here streams.
     return client as unknown as PostgresPoolClient;

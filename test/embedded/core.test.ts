@@ -21,6 +21,18 @@ describe('Core API on the embedded database', () => {
     assert.equal((await call(t.app, { method: 'GET', url: '/healthz' })).status, 200);
   });
 
+  it('serves on after a caller failed inside a transaction it began on the one connection', async () => {
+    await assert.rejects(
+      t.db.connection().execute(async (c) => {
+        await sql`BEGIN`.execute(c);
+        await sql`SELECT 1 / 0`.execute(c);
+      }),
+    );
+    const created = await core('POST', '/users', memberBody());
+    assert.equal(created.status, 200, created.body);
+    assert.equal((await core('GET', `/users/${created.json.user.id}`)).status, 200);
+  });
+
   it('creates, reads and updates a member', async () => {
     const body = memberBody({ first_name: 'Ada', last_name: 'Lovelace', email: 'ada@example.com' });
     const created = await core('POST', '/users', body);

@@ -53,6 +53,7 @@ function validationAnswer(error: AjvError, context: string): ErrorAnswer {
   }
   const field = path.join('.') || context;
   if (error.keyword === 'additionalProperties') return answer('argument_error', `${field}.${String(error.params.additionalProperty)}: is not allowed`);
+  if (error.keyword === 'pattern' && String(error.params.pattern).startsWith('^[0-9a-fA-F]{8}-')) return answer('argument_error', `${field}: is not a UUID`);
   return answer('argument_error', `${field}: ${error.message ?? 'is not valid'}`);
 }
 

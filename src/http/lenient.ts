@@ -2,7 +2,7 @@ import { parse } from 'node:querystring';
 
 /**
  * Query strings as real integrations send them: a second `?` read as `&`
- * (`…show_identifiers=true?user[user_profile]=true`), bracketed keys raw or
+ * (`…show_identifiers=true?user[user_profile]=true`, or the whole query twice), bracketed keys raw or
  * percent-encoded, and `key[]=a&key[]=b` read as the list `key`.
  */
 export function parseQueryString(text: string): Record<string, unknown> {
@@ -13,7 +13,8 @@ export function parseQueryString(text: string): Record<string, unknown> {
       const name = key.slice(0, -2);
       query[name] = [...((query[name] as string[] | undefined) ?? []), ...([] as string[]).concat(value ?? [])];
     } else {
-      query[key] = value;
+      // a query string sent twice over (`?a=1&b=2?a=1&b=2`) repeats each key with the same value
+      query[key] = Array.isArray(value) && new Set(value).size === 1 ? value[0] : value;
     }
   }
   return query;

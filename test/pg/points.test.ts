@@ -579,10 +579,10 @@ describe('points ledger on PostgreSQL', () => {
       // the audit log, newest first, is a consistent chain of balances
       const log = await audit(member.id, { take: 1000 });
       assert.equal(log.json.payload.total_records, 51);
-      const entries = [...log.json.payload.point_audit_logs].reverse();
+      const entries = [...log.json.payload.results].reverse();
       let running = 0;
       for (const e of entries) {
-        running += e.modification === '+' ? e.amount : -e.amount;
+        running += Number(e.modification);
         assert.equal(e.balance_after, running, `entry ${e.id}`);
       }
     });
@@ -682,7 +682,7 @@ describe('points ledger on PostgreSQL', () => {
       assert.equal(log1.status, 200, log1.body);
       const log2 = await audit(member.id, { skip: 0, take: 10 });
       assert.deepEqual(log1.json, log2.json);
-      assert.deepEqual(log1.json.payload.point_audit_logs.map((e: any) => e.modification_type), ['spend', 'deposit']);
+      assert.deepEqual(log1.json.payload.results.map((e: any) => e.modification_type), ['spend', 'deposit']);
       assert.equal(await available(member.id, p.spendable), 50);
     });
   });
@@ -708,12 +708,12 @@ describe('points ledger on PostgreSQL', () => {
 
       const all = await audit(member.id);
       assert.equal(all.status, 200, all.body);
-      const logs = all.json.payload.point_audit_logs;
+      const logs = all.json.payload.results;
       assert.equal(all.json.payload.total_records, 7);
-      const refs = (res: any) => res.json.payload.point_audit_logs.map((e: any) => e.reference_id);
+      const refs = (res: any) => res.json.payload.results.map((e: any) => e.reference_id);
       assert.deepEqual(refs(all), ['F1', 'F1', 'R1', 'S1', 'D3', 'D2', 'D1']);
       const s1 = logs.find((e: any) => e.reference_id === 'S1');
-      assert.equal(s1.modification, '-');
+      assert.equal(s1.modification, '-30');
       assert.equal(s1.amount_spent, 30);
       assert.equal(s1.modification_type, 'spend');
       assert.equal(s1.account_name, 'Spendable');
@@ -723,7 +723,7 @@ describe('points ledger on PostgreSQL', () => {
       assert.equal(s1.retailer_id, tenant.retailer_id);
       assert.match(s1.time_of_occurrence, /Z$/);
       const d1 = logs.find((e: any) => e.reference_id === 'D1');
-      assert.deepEqual([d1.modification, d1.amount_spent, d1.point_source_id, d1.point_source_name, d1.reference_type], ['+', 0, p.source, 'API', 'T']);
+      assert.deepEqual([d1.modification, d1.amount_spent, d1.point_source_id, d1.point_source_name, d1.reference_type], ['+100', 0, p.source, 'API', 'T']);
       assert.deepEqual(logs.filter((e: any) => e.reference_id === 'F1').map((e: any) => [e.modification_type, e.balance_after]), [['forced_spend', -10], ['spend', 0]]);
 
       assert.deepEqual(refs(await audit(member.id, { point_source_ids: [p.storeSource] })), ['D2']);
@@ -753,13 +753,13 @@ describe('points ledger on PostgreSQL', () => {
       assert.deepEqual(refs(filteredPage), ['S1', 'D2']);
       assert.equal(filteredPage.json.payload.total_records, 4);
       const past = await audit(member.id, { skip: 50, take: 10 });
-      assert.deepEqual(past.json.payload.point_audit_logs, []);
+      assert.deepEqual(past.json.payload.results, []);
       assert.equal(past.json.payload.total_records, 7);
       // ids that name nothing, UUIDs or not, find nothing
       for (const filter of [{ point_source_ids: ['not-a-uuid'] }, { point_account_ids: ['abc', randomUUID()] }]) {
         const none = await audit(member.id, filter);
         assert.equal(none.status, 200, none.body);
-        assert.deepEqual([none.json.payload.point_audit_logs, none.json.payload.total_records], [[], 0]);
+        assert.deepEqual([none.json.payload.results, none.json.payload.total_records], [[], 0]);
       }
       assert.deepEqual(refs(await audit(member.id, { point_source_ids: ['not-a-uuid', p.storeSource.toUpperCase()] })), ['D2']);
       const tooMany = await audit(member.id, { take: 1001 });

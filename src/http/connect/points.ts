@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { changePoints } from '../../flows/points.js';
 import { toErrorAnswer } from '../errors.js';
-import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amount.js';
+import { parseAmount, toDecimal, toJson, ZERO, type Amount } from '../../modules/points/amount.js';
 import type { DetailResult, PointChangeOutcome, PointDetail } from '../../modules/points/ledger.js';
 import { auditLog, memberBalances, type Balances } from '../../modules/points/queries.js';
 import { actorOf, tenantOf } from '../context.js';
@@ -187,14 +187,15 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       skip: b.skip ?? 0,
       take: b.take ?? 100,
     });
-    const point_audit_logs = page.entries.map((e) => ({
+    const results = page.entries.map((e) => ({
       id: e.id,
       retailer_id: member.retailer_id,
       user_id: member.id,
       account_name: e.account_name,
       point_account_id: e.point_account_id,
       user_point_account_id: e.user_point_account_id,
-      modification: e.amount < ZERO ? '-' : '+',
+      // the signed amount as text: its first character is the sign, and clients read it as a number
+      modification: `${e.amount < ZERO ? '-' : '+'}${toDecimal(e.amount < ZERO ? -e.amount : e.amount)}`,
       amount: toJson(e.amount < ZERO ? -e.amount : e.amount),
       amount_spent: toJson(e.amount < ZERO && e.modification_type !== 'expiry' ? -e.amount : ZERO),
       amount_expired: toJson(e.modification_type === 'expiry' ? -e.amount : ZERO),
@@ -210,7 +211,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       transaction_id: e.transaction_id,
       idempotency_id: e.idempotency_id,
     }));
-    return { status: 'ok', payload: { point_audit_logs, total_records: page.total, skip: b.skip ?? 0, take: b.take ?? 100 } };
+    return { status: 'ok', payload: { results, total_records: page.total, skip: b.skip ?? 0, take: b.take ?? 100 } };
   };
   app.post('/2.0/user_points/fetch_point_audit_logs', { schema: { summary: 'Point audit log, newest first (4.2.2)', tags, body: AuditBody } }, audit);
   app.post('/1.0/point_audit_logs/fetch_point_audit_logs', { schema: { summary: 'Point audit log (1.0 form)', tags, body: AuditBody } }, audit);

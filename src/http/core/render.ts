@@ -53,7 +53,8 @@ export function renderUser(member: Member, options: UserRenderOptions = {}) {
     ...(options.tierDetails !== undefined ? { tier_details: options.tierDetails } : {}),
     referrer_code: member.referrer_code,
     ...(options.profileDefaults ? { user_profile: renderProfile(member, options.profileDefaults) } : {}),
-    phone_numbers: member.phone_numbers,
+    // absent when there are none: clients read phone_numbers[0] whenever the key is there
+    ...(member.phone_numbers.length ? { phone_numbers: member.phone_numbers } : {}),
   };
 }
 

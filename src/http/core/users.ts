@@ -56,6 +56,8 @@ const UserFields = Type.Object({
   user_profile: Opt(Type.Object({}, { additionalProperties: true })),
   referrer_code: Opt(Str(100)),
   referral_code: Opt(Str(100)),
+  /** With identifiers: keep only those listed (a plate moving to its next owner). */
+  clear_identifiers: Opt(Type.Boolean()),
 });
 type UserFields = Static<typeof UserFields>;
 
@@ -71,9 +73,10 @@ type ProfileQuery = Static<typeof ProfileQuery>;
 const MemberPath = { user: Type.Object({ user_id: Type.String() }), external: Type.Object({ external_id: Type.String() }) };
 
 function memberInput(user: UserFields, creating: boolean): MemberInput {
-  const { external_id, external_id_type, identifiers, referrer_code, referral_code, phone_numbers, user_profile, ...fields } = user;
+  const { external_id, external_id_type, identifiers, referrer_code, referral_code, phone_numbers, user_profile, clear_identifiers, ...fields } = user;
   return {
     ...fields,
+    clearIdentifiers: creating ? undefined : clear_identifiers,
     identifiers: [...(external_id ? [{ external_id, external_id_type }] : []), ...(identifiers ?? [])],
     phone_numbers,
     user_profile,

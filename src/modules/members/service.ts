@@ -53,6 +53,8 @@ export interface MemberInput extends MemberFields {
   user_profile?: Record<string, unknown>;
   /** On create: the referrer_code of the member who referred this one. */
   referral_code?: string;
+  /** On update: the member keeps only the identifiers listed (clear_identifiers); the others are freed. */
+  clearIdentifiers?: boolean;
 }
 
 export type MemberRow = Selectable<MembersTable>;
@@ -257,6 +259,11 @@ export async function updateMember(tx: Db, actor: Actor, memberId: string, input
   const existing = new Set(current.identifiers.flatMap((i) => [`${i.external_id_type}\u0000${i.external_id.toLowerCase()}`, `\u0000${i.external_id.toLowerCase()}`]));
   const newIdentifiers = distinctIdentifiers(input.identifiers ?? []).filter((i) => !existing.has(`${i.external_id_type ?? ''}\u0000${i.external_id.trim().toLowerCase()}`));
   for (const i of newIdentifiers) changed.push({ attribute: 'identifiers', from: null, to: i.external_id });
+  // clear_identifiers: an id the request does not list is removed (and free for another member)
+  const listed = (i: Identifier) =>
+    (input.identifiers ?? []).some((k) => k.external_id.trim().toLowerCase() === i.external_id.toLowerCase() && (!k.external_id_type || k.external_id_type === i.external_id_type));
+  const removedIdentifiers = input.clearIdentifiers ? current.identifiers.filter((i) => !listed(i)) : [];
+  for (const i of removedIdentifiers) changed.push({ attribute: 'identifiers', from: i.external_id, to: null });
   // a change of type, flags or verified_ownership is a change too, not only of the numbers
   const phoneKey = (phones: { phone_number: string; phone_type?: string; preference_flags?: string[]; verified_ownership?: boolean }[]) =>
     JSON.stringify(phones.map((p) => [p.phone_number, p.phone_type ?? 'mobile', p.preference_flags ?? [], p.verified_ownership ?? false]));
@@ -277,6 +284,15 @@ export async function updateMember(tx: Db, actor: Actor, memberId: string, input
         .where('id', '=', current.id)
         .execute(),
     );
+    for (const i of removedIdentifiers) {
+      await tx
+        .deleteFrom('member_identifiers')
+        .where('retailer_id', '=', actor.retailerId)
+        .where('member_id', '=', current.id)
+        .where('external_id_type', '=', i.external_id_type)
+        .where(sql`lower(external_id)`, '=', i.external_id.toLowerCase())
+        .execute();
+    }
     await addIdentifiers(tx, actor.retailerId, current.id, newIdentifiers, current.identifiers.length);
     if (input.phone_numbers) await replacePhoneNumbers(tx, actor.retailerId, current.id, input.phone_numbers);
     const updated = { ...current, ...fields };

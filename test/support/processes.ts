@@ -37,9 +37,9 @@ after(async () => {
   for (const server of running) await server.kill('SIGKILL');
 });
 
-/** Starts `loyalist serve` from the sources on a free port; resolves once it serves. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
+/** Starts `loyalist serve` from the sources (on a free port unless given one); resolves once it serves. */
+export async function startServer(env: Record<string, string>, options: { port?: number } = {}): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/loyalist-from-source.ts'), 'serve', '--port', String(port)], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'chaos-admin-token-0123456789', ...env },

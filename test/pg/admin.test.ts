@@ -220,6 +220,7 @@ describe('admin API on PostgreSQL', () => {
         point_accounts: [],
         point_sources: [],
         offers: [],
+        reward_stores: [],
         campaigns: [],
         rules: [],
         tier_systems: [],

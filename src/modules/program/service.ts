@@ -167,7 +167,8 @@ export function validateProgram(document: unknown): Program {
   const first = Value.Errors(ProgramSchema, document).First();
   if (first) {
     const field = first.path.replace(/^\//, '').replace(/\//g, '.') || 'program';
-    throw new DomainError('validation', `${field}: ${first.message}`, field);
+    const message = first.schema === Uuid ? `${JSON.stringify(first.value)} is not a UUID (program ids are UUIDs you choose once and keep)` : first.message;
+    throw new DomainError('validation', `${field}: ${message}`, field);
   }
   const program = document as Program;
   const duplicate = (names: string[]) => names.find((n, i) => names.indexOf(n) !== i);
@@ -398,6 +399,7 @@ export async function exportProgram(db: Db, retailerId: string): Promise<Program
       parent_offer_ids: o.parent_offer_ids,
       ...(o.total_inventory !== null ? { total_inventory: o.total_inventory } : {}),
     })),
+    reward_stores: await exportRewardStores(db, retailerId),
     campaigns: await exportCampaignConfig(db, retailerId),
     rules: await listRuleConfig(db, retailerId),
     tier_systems: (await listTierSystems(db, retailerId)).map((t) => ({
@@ -407,4 +409,32 @@ export async function exportProgram(db: Db, retailerId: string): Promise<Program
       levels: t.levels.map((l) => ({ id: l.id, name: l.name, rank: l.rank, thresholds: l.thresholds.map((th) => ({ point_account_id: th.point_account_id, points: toJson(th.points) })) })),
     })),
   };
+}
+
+/** The retailer's active reward stores and their active offers, as the program section that makes them. */
+async function exportRewardStores(db: Db, retailerId: string): Promise<NonNullable<Program['reward_stores']>> {
+  const stores = await db.selectFrom('reward_stores').selectAll().where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('id').execute();
+  const offers = await db.selectFrom('reward_store_offers').selectAll().where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('id').execute();
+  const dates = (w: { start_date: Date | null; end_date: Date | null }) => ({
+    ...(w.start_date ? { start_date: w.start_date.toISOString() } : {}),
+    ...(w.end_date ? { end_date: w.end_date.toISOString() } : {}),
+  });
+  return stores.map((s) => ({
+    id: s.id,
+    internal_name: s.internal_name,
+    texts: s.texts.map(({ culture, name, description }) => ({ culture, name, ...(description ? { description } : {}) })),
+    point_account_id: s.point_account_id,
+    ...dates(s),
+    eligibility: { tier_level_ids: s.eligibility.tier_level_ids ?? [], tags: s.eligibility.tags ?? [] },
+    offers: offers
+      .filter((o) => o.reward_store_id === s.id)
+      .map((o) => ({
+        id: o.id,
+        offer_id: o.root_offer_id,
+        price: toJson(parseAmount(o.price, 'price', false)),
+        ...dates(o),
+        ...(o.total_limit !== null ? { total_limit: o.total_limit } : {}),
+        ...(o.per_member_limit !== null ? { per_member_limit: o.per_member_limit } : {}),
+      })),
+  }));
 }

@@ -21,6 +21,8 @@ export interface CredentialsTable {
   secret_hash: Buffer;
   created_at: Timestamp;
   revoked_at: Date | null;
+  /** Set when the secret was rotated: it works until then, beside its successor. */
+  expires_at: Date | null;
 }
 
 export interface StoresTable {

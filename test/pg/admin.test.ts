@@ -42,7 +42,7 @@ describe('admin API on PostgreSQL', () => {
       const res = await call(t.app, { method: 'POST', url: '/admin/tenants', headers: { authorization: admin }, payload: { name: 'Brand Y' } });
       assert.equal(res.status, 201);
       const body = res.json;
-      assert.deepEqual(Object.keys(body).sort(), ['appkey', 'appkey_connect', 'cloudpos_authorization', 'retailer_id', 'secret', 'secret_connect', 'store_id']);
+      assert.deepEqual(Object.keys(body).sort(), ['appkey', 'appkey_connect', 'client_id', 'cloudpos_authorization', 'retailer_id', 'secret', 'secret_connect', 'store_id']);
       const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
       assert.match(body.retailer_id, uuid);
       assert.match(body.store_id, uuid);

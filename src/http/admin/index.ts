@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { parse as parseYaml } from 'yaml';
 import { DomainError } from '../../errors.js';
-import { issueCredentials } from '../../modules/tenants/credentials.js';
-import { createRetailer, findRetailer } from '../../modules/tenants/service.js';
+import { issueCredentials, listCredentials, revokeCredential, rotateCredential, type RotatedCredential } from '../../modules/tenants/credentials.js';
+import { createRetailer, findRetailer, listRetailers } from '../../modules/tenants/service.js';
 import { applyProgram, exportProgram, ProgramSchema, validateProgram } from '../../modules/program/service.js';
 import { accessDenied, headerValue, registerSurface, errorEnvelope, type Surface } from '../surface.js';
 
@@ -26,32 +27,126 @@ export function registerAdminApi(app: FastifyInstance): void {
 }
 
 const RetailerPath = Type.Object({ retailer_id: Type.String({ format: 'uuid' }) });
+const CredentialPath = Type.Object({ retailer_id: Type.String({ format: 'uuid' }), credential_id: Type.String({ format: 'uuid' }) });
 const tags = ['Admin'];
+const PROGRAM_TYPES = ['application/yaml', 'text/yaml'];
+
+/** What a rotation answers: the new secret under the name the surface's clients use, as POST /admin/tenants does. */
+function rotationAnswer({ credential, secret, replaced }: RotatedCredential) {
+  const names =
+    credential.surface === 'core'
+      ? { appkey: credential.key, secret }
+      : credential.surface === 'connect'
+        ? { appkey_connect: credential.key, secret_connect: secret }
+        : { cloudpos_authorization: `${credential.key}.${secret}` };
+  return { ...credential, ...names, replaced };
+}
 
 const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.deps;
+  const { db, verifier } = app.deps;
+
+  // program documents are YAML as often as JSON (`loyalist program apply --server` sends the file as it is)
+  app.addContentTypeParser(PROGRAM_TYPES, { parseAs: 'string' }, (request, body, done) => {
+    request.rawBody = body as string;
+    try {
+      done(null, parseYaml(body as string));
+    } catch (err) {
+      done(new DomainError('argument_error', `body: not valid YAML (${(err as Error).message.split('\n')[0]})`, 'body'));
+    }
+  });
+
+  const knownRetailer = async (id: string) => {
+    const retailer = await findRetailer(db, id.toLowerCase());
+    if (!retailer) throw new DomainError('not_found', 'retailer not found');
+    return retailer;
+  };
+
+  app.get(
+    '/tenants',
+    {
+      schema: {
+        summary: 'List the retailers, oldest first',
+        tags,
+        querystring: Type.Object({ skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })), take: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }),
+      },
+    },
+    async (request) => {
+      const page = { skip: request.query.skip ?? 0, take: request.query.take ?? 100 };
+      const { retailers, total } = await listRetailers(db, page);
+      return { ...page, total, retailers: retailers.map((r) => ({ retailer_id: r.id, name: r.name, created_at: r.created_at.toISOString() })) };
+    },
+  );
 
   app.post(
     '/tenants',
     { schema: { summary: 'Create a retailer with one store and credentials for every surface', tags, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }) } },
     async (request, reply) => {
       const tenant = await db.transaction().execute((tx) => createRetailer(tx, { name: request.body.name.trim() }));
-      return reply.code(201).send(tenant);
+      // the retailer id is also the POS envelope's client_id
+      return reply.code(201).send({ ...tenant, client_id: tenant.retailer_id });
     },
   );
 
   app.get('/tenants/:retailer_id', { schema: { summary: "A retailer and its configuration", tags, params: RetailerPath } }, async (request) => {
-    const retailer = await findRetailer(db, request.params.retailer_id.toLowerCase());
-    if (!retailer) throw new DomainError('not_found', 'retailer not found');
+    const retailer = await knownRetailer(request.params.retailer_id);
     return { retailer_id: retailer.id, name: retailer.name, created_at: retailer.created_at.toISOString(), program: await exportProgram(db, retailer.id) };
   });
 
+  app.get(
+    '/tenants/:retailer_id/credentials',
+    { schema: { summary: "The retailer's credentials (keys and dates; never secrets), revoked and expired ones included", tags, params: RetailerPath } },
+    async (request) => {
+      const retailer = await knownRetailer(request.params.retailer_id);
+      return { retailer_id: retailer.id, credentials: await listCredentials(db, retailer.id) };
+    },
+  );
+
   app.post('/tenants/:retailer_id/credentials', { schema: { summary: 'Issue a new set of credentials (the secrets are shown once)', tags, params: RetailerPath } }, async (request, reply) => {
-    const retailerId = request.params.retailer_id.toLowerCase();
-    if (!(await findRetailer(db, retailerId))) throw new DomainError('not_found', 'retailer not found');
-    const credentials = await db.transaction().execute((tx) => issueCredentials(tx, retailerId));
-    return reply.code(201).send({ retailer_id: retailerId, ...credentials });
+    const retailer = await knownRetailer(request.params.retailer_id);
+    const credentials = await db.transaction().execute((tx) => issueCredentials(tx, retailer.id));
+    return reply.code(201).send({ retailer_id: retailer.id, ...credentials });
   });
+
+  app.delete(
+    '/tenants/:retailer_id/credentials/:credential_id',
+    {
+      schema: {
+        summary: 'Revoke a credential at once',
+        description: 'The secret stops working at once in this server process; other processes serving the same database stop accepting it within 5 seconds.',
+        tags,
+        params: CredentialPath,
+      },
+    },
+    async (request) => {
+      const retailer = await knownRetailer(request.params.retailer_id);
+      const revoked = await db.transaction().execute((tx) => revokeCredential(tx, retailer.id, request.params.credential_id.toLowerCase()));
+      verifier.forget(revoked.surface, revoked.key);
+      return revoked;
+    },
+  );
+
+  app.post(
+    '/tenants/:retailer_id/credentials/:credential_id/rotate',
+    {
+      schema: {
+        summary: 'Issue a new secret for a credential (shown once); the old one keeps working for overlap_seconds',
+        description:
+          'The new secret is a new credential with the same key and surface. The old secret stops at once (overlap_seconds 0, the default) or when its expires_at passes; ' +
+          'other processes serving the same database may accept it for up to 5 seconds more.',
+        tags,
+        params: CredentialPath,
+        // no body at all is the default overlap
+        body: Type.Union([Type.Object({ overlap_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400, description: 'seconds the old secret keeps working (default 0)' })) }), Type.Null()]),
+      },
+    },
+    async (request, reply) => {
+      const retailer = await knownRetailer(request.params.retailer_id);
+      const overlap = request.body?.overlap_seconds ?? 0;
+      const rotated = await db.transaction().execute((tx) => rotateCredential(tx, retailer.id, request.params.credential_id.toLowerCase(), overlap));
+      verifier.forget(rotated.credential.surface, rotated.credential.key);
+      return reply.code(201).send(rotationAnswer(rotated));
+    },
+  );
 
   app.get('/tenants/:retailer_id/program', { schema: { summary: "The retailer's configuration as a program document", tags, params: RetailerPath } }, async (request) =>
     exportProgram(db, request.params.retailer_id.toLowerCase()),
@@ -59,7 +154,16 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.put(
     '/tenants/:retailer_id/program',
-    { schema: { summary: "Make the retailer's configuration match a program document (idempotent)", tags, params: RetailerPath, body: ProgramSchema } },
+    {
+      schema: {
+        summary: "Make the retailer's configuration match a program document (idempotent)",
+        description: 'The document is JSON (application/json) or YAML (application/yaml or text/yaml), as a program file.',
+        tags,
+        params: RetailerPath,
+        consumes: ['application/json', ...PROGRAM_TYPES],
+        body: ProgramSchema,
+      },
+    },
     async (request) => {
       const program = validateProgram(request.body);
       const retailerId = request.params.retailer_id.toLowerCase();

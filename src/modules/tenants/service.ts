@@ -29,6 +29,15 @@ export async function findRetailer(db: Db, id: string) {
   return db.selectFrom('retailers').select(['id', 'name', 'number', 'created_at']).where('id', '=', id).executeTakeFirst();
 }
 
+/** Retailers, oldest first, a page at a time, with how many there are. */
+export async function listRetailers(db: Db, page: { skip: number; take: number }) {
+  const [retailers, count] = await Promise.all([
+    db.selectFrom('retailers').select(['id', 'name', 'created_at']).orderBy('created_at').orderBy('id').offset(page.skip).limit(page.take).execute(),
+    db.selectFrom('retailers').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { retailers, total: Number(count.n) };
+}
+
 export async function listStores(db: Db, retailerId: string): Promise<Store[]> {
   return db
     .selectFrom('stores')

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.js';
 import { migrate, openDatabase } from './db/index.js';
+import { DataDirInUseError } from './db/data-dir-lock.js';
 import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { serve } from './server.js';
 import { applyProgram, parseProgramText } from './modules/program/service.js';
@@ -9,18 +11,27 @@ import { issueCredentials } from './modules/tenants/credentials.js';
 import { isUuid } from './lib/ids.js';
 
 const USAGE = `usage:
-  loyalist serve [--port N] [--host H] [--data-dir DIR] [--demo] [--env-file FILE]
+  loyalist serve [--port N] [--host H] [--data-dir DIR] [--demo] [--postman-env FILE]
   loyalist migrate
-  loyalist demo --env-file FILE
-  loyalist program apply FILE --retailer ID
+  loyalist demo --postman-env FILE
+  loyalist program apply FILE --retailer ID [--server URL]
+
+  --postman-env FILE  write the demo retailer's Postman environment to FILE (--env-file FILE is
+                      accepted too where node lets it through: Node 20 takes it for itself on
+                      npx's and npm's command lines)
+  --retailer ID       the retailer's UUID (the retailer_id printed when the retailer was created)
+  --server URL        apply through a running server's admin API (ADMIN_TOKEN: its admin token),
+                      e.g. while that server holds the embedded database
 
 environment: DATABASE_URL (absent: embedded database in DATA_DIR, default ./data), PORT (8080),
 HOST (127.0.0.1), DATA_DIR, ADMIN_TOKEN, LOG_LEVEL (info), PRIVACY_GRACE_SECONDS (86400),
 MESSAGE_ID_REPLAY_SECONDS (1800), DB_POOL_SIZE (3 per CPU core), WORKER (true)`;
 
-// bin/loyalist renames --env-file to --postman-env-file: Node 20 would take it for itself.
-const ENV_FILE = { 'env-file': { type: 'string' }, 'postman-env-file': { type: 'string' } } as const;
-const envFileOf = (values: { 'env-file'?: string; 'postman-env-file'?: string }) => values['env-file'] ?? values['postman-env-file'];
+// Node 20 takes --env-file for itself wherever it stands on node's command line, so
+// the documented name is --postman-env; bin/loyalist renames --env-file to --postman-env-file.
+const POSTMAN_ENV = { 'postman-env': { type: 'string' }, 'env-file': { type: 'string' }, 'postman-env-file': { type: 'string' } } as const;
+const postmanEnvOf = (values: { 'postman-env'?: string; 'env-file'?: string; 'postman-env-file'?: string }) =>
+  values['postman-env'] ?? values['env-file'] ?? values['postman-env-file'];
 
 /** The `loyalist` command; its interface is fixed by SPEC §2. */
 export async function main(argv: string[]): Promise<void> {
@@ -29,14 +40,14 @@ export async function main(argv: string[]): Promise<void> {
     case 'serve': {
       const { values } = parseArgs({
         args: rest,
-        options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, demo: { type: 'boolean' }, ...ENV_FILE },
+        options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, demo: { type: 'boolean' }, ...POSTMAN_ENV },
       });
       const config = loadConfig(process.env, {
         port: values.port === undefined ? undefined : Number(values.port),
         host: values.host,
         dataDir: values['data-dir'],
       } as Partial<Config>);
-      return serve(config, { demo: values.demo, envFile: envFileOf(values) });
+      return serve(config, { demo: values.demo, envFile: postmanEnvOf(values) });
     }
     case 'migrate':
       return withDatabase(async (db) => {
@@ -44,9 +55,9 @@ export async function main(argv: string[]): Promise<void> {
         console.log(applied.length ? `applied ${applied.join(', ')}` : 'the database is up to date');
       });
     case 'demo': {
-      const { values } = parseArgs({ args: rest, options: ENV_FILE });
-      const envFile = envFileOf(values);
-      if (!envFile) throw new Error(USAGE);
+      const { values } = parseArgs({ args: rest, options: POSTMAN_ENV });
+      const envFile = postmanEnvOf(values);
+      if (!envFile) throw new Error(`demo: --postman-env FILE is required (or --env-file FILE)\n${USAGE}`);
       const config = loadConfig();
       return withDatabase(async (db) => {
         await migrate(db);
@@ -55,21 +66,8 @@ export async function main(argv: string[]): Promise<void> {
         console.log(`demo program loaded for retailer ${variables.retailer_id}; environment written to ${envFile}`);
       });
     }
-    case 'program': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { retailer: { type: 'string' } } });
-      const [action, file] = positionals;
-      if (action !== 'apply' || !file || !values.retailer || !isUuid(values.retailer)) throw new Error(USAGE);
-      const program = parseProgramText(await readFile(file, 'utf8'));
-      const retailerId = values.retailer.toLowerCase();
-      return withDatabase(async (db) => {
-        await migrate(db);
-        const result = await db.transaction().execute(async (tx) => {
-          const applied = await applyProgram(tx, retailerId, program);
-          return { ...applied, credentials: applied.createdRetailer ? await issueCredentials(tx, retailerId) : undefined };
-        });
-        console.log(JSON.stringify({ retailer_id: retailerId, created_retailer: result.createdRetailer, ...result.credentials }, null, 2));
-      });
-    }
+    case 'program':
+      return program(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -78,6 +76,65 @@ export async function main(argv: string[]): Promise<void> {
     default:
       throw new Error(`unknown command ${command}\n${USAGE}`);
   }
+}
+
+async function program(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { retailer: { type: 'string' }, server: { type: 'string' } } });
+  const [action, file] = positionals;
+  if (action !== 'apply' || !file || !values.retailer) throw new Error(USAGE);
+  if (!isUuid(values.retailer)) throw new Error(`--retailer: ${values.retailer} is not a UUID (the retailer_id printed when the retailer was created)`);
+  const retailerId = values.retailer.toLowerCase();
+  const text = await readFile(file, 'utf8');
+  if (values.server) return applyThroughServer(values.server, retailerId, file, text);
+
+  const program = parseProgramText(text);
+  const config = loadConfig();
+  return withDatabase(async (db) => {
+    await migrate(db);
+    const result = await db.transaction().execute(async (tx) => {
+      const applied = await applyProgram(tx, retailerId, program);
+      return { ...applied, credentials: applied.createdRetailer ? await issueCredentials(tx, retailerId) : undefined };
+    });
+    console.log(JSON.stringify({ retailer_id: retailerId, created_retailer: result.createdRetailer, ...result.credentials }, null, 2));
+  }).catch((err) => {
+    if (!(err instanceof DataDirInUseError)) throw err;
+    throw new Error(
+      `${err.message}\nA server holds the embedded database: apply the program through its admin API instead, with ADMIN_TOKEN set to the server's admin token:\n` +
+        `  loyalist program apply ${file} --retailer ${retailerId} --server ${endpointFor(config.host, config.port)}`,
+    );
+  });
+}
+
+/** `program apply --server`: PUTs the file as it is to the server's admin API and prints its answer. */
+async function applyThroughServer(server: string, retailerId: string, file: string, text: string): Promise<void> {
+  const token = process.env.ADMIN_TOKEN;
+  if (!token) throw new Error("--server: set ADMIN_TOKEN to the server's admin token");
+  let base: URL;
+  try {
+    base = new URL(server);
+  } catch {
+    throw new Error(`--server: ${server} is not a URL (e.g. http://127.0.0.1:8080)`);
+  }
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(new URL(`${base.pathname.replace(/\/+$/, '')}/admin/tenants/${retailerId}${path}`, base), {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, ...init.headers },
+    }).catch((err: Error & { cause?: { code?: string; message?: string } }) => {
+      throw new Error(`--server: could not reach ${base.origin} (${err.cause?.code ?? err.cause?.message ?? err.message})`);
+    });
+  const type = extname(file).toLowerCase() === '.json' ? 'application/json' : 'application/yaml';
+  const res = await admin('/program', { method: 'PUT', headers: { 'content-type': type }, body: text });
+  const answer = await answerOf(res);
+  // as without --server: a retailer the program creates gets its first credentials
+  const credentials = answer.created_retailer === true ? await answerOf(await admin('/credentials', { method: 'POST' })) : {};
+  console.log(JSON.stringify({ retailer_id: retailerId, ...answer, ...credentials }, null, 2));
+}
+
+/** The server's JSON answer; an error answer ends the command with it. */
+async function answerOf(res: Response): Promise<Record<string, unknown>> {
+  const body = await res.text();
+  if (!res.ok) throw new Error(`the server answered ${res.status}: ${body}`);
+  return JSON.parse(body);
 }
 
 async function withDatabase(run: (db: import('./db/index.js').Db) => Promise<void>): Promise<void> {

@@ -1,7 +1,7 @@
 // The `loyalist` command end to end, as a user runs it: bin/loyalist (which runs the
 // compiled dist/, so the suite builds it first) against a PostgreSQL database.
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { buildApp } from '../../src/app.js';
 import { connectPostgres } from '../../src/db/connection.js';
 import type { Db } from '../../src/db/index.js';
 import { call, memberBody, postgresDatabase, testConfig } from '../support/harness.js';
+import { buildDist } from './cli-build.js';
 
 const BIN = join(process.cwd(), 'bin', 'loyalist');
 const work = mkdtempSync(join(tmpdir(), 'loyalist-cli-'));
@@ -46,8 +47,7 @@ describe('the loyalist CLI against PostgreSQL', () => {
   const env = () => ({ DATABASE_URL: url });
 
   before(async () => {
-    const build = spawnSync('npm', ['run', 'build'], { encoding: 'utf8' });
-    assert.equal(build.status, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
+    await buildDist();
     const database = await postgresDatabase();
     url = database.url;
     db = database.db;
@@ -63,7 +63,7 @@ describe('the loyalist CLI against PostgreSQL', () => {
   it('prints its usage for help', async () => {
     const [run, unknown] = await Promise.all([loyalist(['--help'], env()), loyalist(['frobnicate'], env())]);
     assert.equal(run.code, 0);
-    for (const command of ['serve', 'migrate', 'demo --env-file', 'program apply FILE --retailer ID']) assert.ok(run.stdout.includes(command), command);
+    for (const command of ['serve', 'migrate', 'demo --postman-env', 'program apply FILE --retailer ID']) assert.ok(run.stdout.includes(command), command);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /unknown command frobnicate/);
   });

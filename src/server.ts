@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import { buildApp } from './app.js';
@@ -22,17 +23,27 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
 
   const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log });
   const address = await app.listen({ port: config.port, host: config.host });
+  const { port } = app.server.address() as { port: number };
   const worker = config.worker ? await startWorker(database.db, log, { replayWindowSeconds: config.replayWindowSeconds, handlers: privacyJobHandlers }) : undefined;
 
   if (options.demo) {
-    const { port } = app.server.address() as { port: number };
     const variables = await loadDemo(database.db, endpointFor(config.host, port));
     if (options.envFile) await writeEnvFile(options.envFile, variables);
     log.info({ retailer_id: variables.retailer_id, env_file: options.envFile }, 'demo program loaded');
   }
 
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  log.info({ address, database: database.kind, startup_ms: Math.round(ms) }, 'loyalist is serving');
+  log.info(
+    {
+      url: endpointFor(config.host, port),
+      address,
+      database: databaseInUse(config),
+      admin_api: config.adminToken !== undefined,
+      ...(config.adminToken === undefined ? { admin_api_hint: 'set ADMIN_TOKEN (16+ characters) to enable the admin API' } : {}),
+      startup_ms: Math.round(ms),
+    },
+    'loyalist is serving',
+  );
 
   closeWithGrace({ delay: 10_000, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error');
@@ -41,4 +52,13 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     await worker?.stop();
     await database.close();
   });
+}
+
+/** Which database the server uses, for the start-up line: never the user or password of DATABASE_URL. */
+function databaseInUse(config: Config) {
+  if (!config.databaseUrl) return { kind: 'embedded', data_dir: resolve(config.dataDir) };
+  const url = new URL(config.databaseUrl);
+  // a libpq URL may name the host (or a socket directory) in its query instead
+  const host = decodeURIComponent(url.hostname) || url.searchParams.get('host') || 'localhost';
+  return { kind: 'postgres', host, port: Number(url.port || url.searchParams.get('port') || 5432), name: decodeURIComponent(url.pathname.slice(1)) || url.searchParams.get('dbname') || undefined };
 }

@@ -33,7 +33,7 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return answer('missing_data', 'body: a JSON body is required');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return answer('unsupported_media_type', 'Content-Type: send application/json');
+      return answer('unsupported_media_type', 'Content-Type: send application/json (a program to the admin API may also be application/yaml)');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return answer('invalid_json', 'body: not valid JSON');
   }

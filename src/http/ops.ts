@@ -47,6 +47,12 @@ export function registerOps(app: FastifyInstance): void {
   });
 
   const hide = { schema: { hide: true } };
+  // what a newcomer's browser or curl finds at the root: where to go next
+  app.get('/', hide, async () => ({
+    name: 'loyalist',
+    description: 'Loyalty platform speaking the SessionM APIs',
+    links: { docs: '/docs', openapi: '/docs/json', ready: '/readyz', health: '/healthz', metrics: '/metrics' },
+  }));
   app.get('/healthz', hide, async () => ({ status: 'ok' }));
   let migrated = false;
   app.get('/readyz', hide, async (_request, reply) => {

@@ -26,6 +26,13 @@ describe('operations endpoints on PostgreSQL', () => {
     tenant = await createTenant(t.db);
   });
 
+  it('answers / with an index of where to go next', async () => {
+    const res = await call(t.app, { method: 'GET', url: '/' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json.links, { docs: '/docs', openapi: '/docs/json', ready: '/readyz', health: '/healthz', metrics: '/metrics' });
+    for (const path of Object.values(res.json.links) as string[]) assert.equal((await call(t.app, { method: 'GET', url: path })).status < 400, true, path);
+  });
+
   it('answers /healthz with 200', async () => {
     const res = await call(t.app, { method: 'GET', url: '/healthz' });
     assert.equal(res.status, 200);

@@ -96,4 +96,19 @@ describe('integrations written against SessionM', () => {
     const withPhone = await createMemberViaApi(t.app, tenant);
     assert.equal((await core('GET', `/users/${withPhone.id}`)).json.user.phone_numbers[0].phone_number, '1112223333');
   });
+
+  it('refuses a program id that is not a UUID, naming the field, and changes nothing', async () => {
+    const admin = { authorization: `Bearer ${t.config.adminToken}` };
+    const before = await call(t.app, { method: 'GET', url: `/admin/tenants/${tenant.retailer_id}/program`, headers: admin });
+    const res = await call(t.app, {
+      method: 'PUT',
+      url: `/admin/tenants/${tenant.retailer_id}/program`,
+      headers: { ...admin, 'content-type': 'application/yaml' },
+      payload: 'point_accounts:\n  - { id: points, name: Points, default: true }\n',
+    });
+    assert.equal(res.status, 400, res.body);
+    assert.deepEqual(res.json.errors, { code: 'argument_error', message: 'point_accounts.0.id: is not a UUID' });
+    const after = await call(t.app, { method: 'GET', url: `/admin/tenants/${tenant.retailer_id}/program`, headers: admin });
+    assert.deepEqual(after.json, before.json);
+  });
 });

@@ -42,6 +42,13 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
     async (scope) => {
       const sendError = (reply: FastifyReply, answer: ErrorAnswer) => sendErrorAnswer(reply, answer, surface.errorBody(answer));
 
+      // every operation of the surface names its credentials and a stable operationId in the OpenAPI document
+      scope.addHook('onRoute', (route) => {
+        const methods = ([] as string[]).concat(route.method).filter((m) => m !== 'HEAD');
+        if (route.schema?.hide || methods.length !== 1) return;
+        route.schema = { ...route.schema, operationId: operationId(surface.name, methods[0], route.url), security: [{ [SECURITY_SCHEME[surface.name]]: [] }] } as typeof route.schema;
+      });
+
       scope.addHook('onRequest', async (request) => {
         request.tenant = await surface.authenticate(request);
       });
@@ -85,6 +92,25 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
     },
     { prefix },
   );
+}
+
+const SECURITY_SCHEME: Record<Surface['name'], string> = { core: 'basic', connect: 'basic', pos: 'pos', admin: 'admin' };
+
+/**
+ * A stable operationId from the route: the surface, the API version, the path's
+ * words in camelCase (a parameter as `by<Name>`) and the method, e.g.
+ * `pos.v2_0.sendTransaction.post`, `core.v1.users.byUserId.tags.get`.
+ */
+export function operationId(surface: string, method: string, url: string): string {
+  const camel = (word: string) => word.replace(/[_-](\w)/g, (_m, c: string) => c.toUpperCase());
+  const parts = url
+    .replace(/^\/(priv|offers\/api|incentives\/api|api|admin)\//, '')
+    .replace(/^(v\d+)\/apps\/:appkey\//, '$1/')
+    .split('/')
+    .filter(Boolean)
+    .map((part) => (/^\d+\.\d+$/.test(part) ? `v${part.replace('.', '_')}` : part.startsWith(':') ? `by${camel(`_${part.slice(1)}`)}` : camel(part)));
+  const area = url.startsWith('/incentives/') ? ['incentives'] : url.startsWith('/offers/') ? ['offers'] : [];
+  return [surface, ...area, ...parts, method.toLowerCase()].join('.');
 }
 
 /** The answer to an error, logged where the server, not the client, is the cause. */

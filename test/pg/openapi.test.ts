@@ -23,10 +23,10 @@ describe('the OpenAPI document', () => {
       for (const [method, op] of Object.entries(item)) {
         operations++;
         const surface = surfaceOf(path);
-        assert.ok(op.operationId?.startsWith(`${surface}.`), `${method} ${path}: ${op.operationId}`);
-        assert.ok(op.operationId.endsWith(`.${method}`), op.operationId);
-        assert.ok(!ids.has(op.operationId), `${op.operationId} is unique`);
-        ids.add(op.operationId);
+        const id = op.operationId ?? '';
+        assert.ok(id.startsWith(`${surface}.`) && id.endsWith(`.${method}`), `${method} ${path}: ${id}`);
+        assert.ok(!ids.has(id), `${id} is unique`);
+        ids.add(id);
         assert.deepEqual(op.security, [{ [SCHEME[surface]]: [] }], `${method} ${path}`);
         assert.ok(doc.components.securitySchemes[SCHEME[surface]], SCHEME[surface]);
       }

@@ -10,7 +10,7 @@ import { CredentialVerifier } from './modules/tenants/credentials.js';
 import { DomainError } from './errors.js';
 import { toErrorAnswer, type ErrorAnswer } from './http/errors.js';
 import { parseQueryString, withoutJsonComments } from './http/lenient.js';
-import { answerFor, errorEnvelope, posErrorEnvelope, sendErrorAnswer } from './http/surface.js';
+import { answerFor, errorEnvelope, noSuchEndpoint, posErrorEnvelope, sendErrorAnswer } from './http/surface.js';
 import { registerOps } from './http/ops.js';
 import { registerCoreApi } from './http/core/index.js';
 import { registerConnectApi } from './http/connect/index.js';
@@ -52,8 +52,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQueryString },
-    // strictNumbers: `1e400` (Infinity) and NaN are not numbers
-    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strictNumbers: true } },
+    ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false } },
     // a URL Fastify cannot route (broken percent-encoding) is a client mistake, answered as JSON
     frameworkErrors: (_error, request, reply) => {
       const answer = toErrorAnswer(new DomainError('argument_error', 'url: malformed percent-encoding', 'url'));
@@ -90,7 +89,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // outside the surfaces (each has its own): unknown paths and errors in the Core envelope
   app.setNotFoundHandler((request, reply) => {
-    const answer = toErrorAnswer(new DomainError('not_found', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
+    const answer = toErrorAnswer(noSuchEndpoint(request));
     return sendErrorAnswer(reply, answer, envelopeFor(request.url, answer));
   });
   app.setErrorHandler((err, request, reply) => {

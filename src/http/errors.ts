@@ -1,6 +1,7 @@
 import type { FastifyError } from 'fastify';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { DomainError, ERROR_STATUS, type ErrorCode } from '../errors.js';
+import { UUID_PATTERN } from '../lib/ids.js';
 
 export interface ErrorAnswer {
   status: number;
@@ -53,7 +54,7 @@ function validationAnswer(error: AjvError, context: string): ErrorAnswer {
   }
   const field = path.join('.') || context;
   if (error.keyword === 'additionalProperties') return answer('argument_error', `${field}.${String(error.params.additionalProperty)}: is not allowed`);
-  if (error.keyword === 'pattern' && String(error.params.pattern).startsWith('^[0-9a-fA-F]{8}-')) return answer('argument_error', `${field}: is not a UUID`);
+  if (error.keyword === 'pattern' && error.params.pattern === UUID_PATTERN) return answer('argument_error', `${field}: is not a UUID`);
   return answer('argument_error', `${field}: ${error.message ?? 'is not valid'}`);
 }
 

@@ -55,13 +55,13 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
       scope.addHook('preValidation', async (request) => {
         // what no later pass or the database could take is refused first, with its field
         const problem = inputProblem(request.params) ?? inputProblem(request.query) ?? inputProblem(request.body);
-        if (problem) throw new DomainError('argument_error', problem, problem.split(':')[0]);
+        if (problem) throw refusal(problem);
         // empty strings and nulls mean absent (strictly typed clients send unset fields as null)
         if (request.body !== undefined) request.body = withoutNullFields(withoutEmptyStrings(request.body), surface.freeForm);
         request.query = withoutEmptyStrings(request.query);
         const schema = request.routeOptions.schema as Record<'body' | 'querystring' | 'params', NumericSchema | undefined> | undefined;
         const mistyped = mistypedNumber(schema?.body, request.body) ?? mistypedNumber(schema?.querystring, request.query) ?? mistypedNumber(schema?.params, request.params);
-        if (mistyped) throw new DomainError('argument_error', mistyped, mistyped.split(':')[0]);
+        if (mistyped) throw refusal(mistyped);
       });
       if (surface.replayKey) {
         const replayKey = surface.replayKey;
@@ -86,13 +86,16 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
       }
 
       scope.setErrorHandler((err, request, reply) => sendError(reply, answerFor(err, request)));
-      scope.setNotFoundHandler((request, reply) => sendError(reply, toErrorAnswer(new DomainError('not_found', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`))));
+      scope.setNotFoundHandler((request, reply) => sendError(reply, toErrorAnswer(noSuchEndpoint(request))));
 
       await scope.register(routes);
     },
     { prefix },
   );
 }
+
+/** A "field: problem" found in client input, as the 400 that names the field. */
+const refusal = (problem: string) => new DomainError('argument_error', problem, problem.split(':')[0]);
 
 const SECURITY_SCHEME: Record<Surface['name'], string> = { core: 'basic', connect: 'basic', pos: 'pos', admin: 'admin' };
 
@@ -112,6 +115,8 @@ export function operationId(surface: string, method: string, url: string): strin
   const area = url.startsWith('/incentives/') ? ['incentives'] : url.startsWith('/offers/') ? ['offers'] : [];
   return [surface, ...area, ...parts, method.toLowerCase()].join('.');
 }
+
+export const noSuchEndpoint = (request: FastifyRequest) => new DomainError('not_found', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`);
 
 /** The answer to an error, logged where the server, not the client, is the cause. */
 export function answerFor(err: unknown, request: FastifyRequest): ErrorAnswer {

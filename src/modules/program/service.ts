@@ -13,8 +13,9 @@ import { applyCampaignConfig, CampaignsProgramSchema, checkCampaignConfig, expor
 import { applyRuleConfig, listRuleConfig, RulesProgramSchema } from '../rules/config.js';
 import { applyTierConfig } from '../tiers/config.js';
 import { listTierSystems } from '../tiers/service.js';
+import { UUID_PATTERN } from '../../lib/ids.js';
 
-const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+const Uuid = Type.String({ pattern: UUID_PATTERN });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 /** Point amounts: JSON numbers or decimal strings, read exactly. */
 const Points = Type.Union([Type.Number(), Type.String({ maxLength: 40 })]);

@@ -17,11 +17,13 @@ export interface IssuedCredentials {
   cloudpos_authorization: string;
 }
 
-async function insertCredential(db: Db, retailerId: string, surface: Surface, key: string, secret: string): Promise<string> {
+async function insertCredential(db: Db, retailerId: string, surface: Surface, key: string, secret: string) {
   const salt = randomBytes(16);
-  const id = randomUUID();
-  await db.insertInto('credentials').values({ id, retailer_id: retailerId, surface, key, secret_salt: salt, secret_hash: hashSecret(salt, secret) }).execute();
-  return id;
+  return db
+    .insertInto('credentials')
+    .values({ id: randomUUID(), retailer_id: retailerId, surface, key, secret_salt: salt, secret_hash: hashSecret(salt, secret) })
+    .returning(INFO_COLUMNS)
+    .executeTakeFirstOrThrow();
 }
 
 const token = () => randomBytes(20).toString('hex');
@@ -116,8 +118,7 @@ export async function rotateCredential(tx: Db, retailerId: string, credentialId:
     .returning(INFO_COLUMNS)
     .executeTakeFirstOrThrow();
   const secret = token();
-  const id = await insertCredential(tx, retailerId, row.surface, row.key, secret);
-  const created = await tx.selectFrom('credentials').select(INFO_COLUMNS).where('id', '=', id).executeTakeFirstOrThrow();
+  const created = await insertCredential(tx, retailerId, row.surface, row.key, secret);
   return { credential: infoOf(created), secret, replaced: infoOf(replaced) };
 }
 

@@ -9,9 +9,12 @@
 // their issue lands; for requests marked not_built, and only for them, that
 // failure is accepted. Every other miss fails the run.
 //
+// Every answer the server gives is checked against the OpenAPI contract; a
+// violation fails the run.
+//
 // usage: node scripts/conformance.mjs [--port N] [--shared DIR] [--keep]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +27,10 @@ const envFile = join(work, 'env.json');
 const reportFile = join(work, 'report.json');
 const expectFile = join(root, 'conformance', 'expectations.json');
 
-const env = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '' };
+// the server checks every answer it gives against the API contract (src/http/contract-check.ts)
+const contractDir = join(work, 'contract');
+mkdirSync(contractDir);
+const env = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', LOYALIST_CONTRACT_CHECK: contractDir };
 const server = spawn(join(root, 'bin', 'loyalist'), ['serve', '--demo', '--env-file', envFile, '--port', values.port, '--data-dir', join(work, 'data')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
 const stop = () => server.exitCode === null && server.kill('SIGTERM');
 process.on('exit', () => {
@@ -46,7 +52,20 @@ try {
 } finally {
   stop();
 }
-process.exit(code);
+if (server.exitCode === null) await new Promise((res) => server.on('exit', res));
+process.exit(code || contractVerdict());
+
+/** The contract check's count of answers the collection received and its violations. */
+function contractVerdict() {
+  const checked = readdirSync(contractDir)
+    .filter((f) => f.startsWith('checked-'))
+    .reduce((sum, f) => sum + JSON.parse(readFileSync(join(contractDir, f), 'utf8')).checked, 0);
+  const file = join(contractDir, 'violations.jsonl');
+  const violations = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
+  for (const line of violations) console.log(`contract violation: ${line}`);
+  console.log(`contract: ${checked} answers validated against their documented schemas, ${violations.length} violations`);
+  return violations.length || !checked ? 1 : 0;
+}
 
 async function waitForDemo() {
   const deadline = Date.now() + 60_000;

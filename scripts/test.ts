@@ -5,11 +5,12 @@
 //      and drops it after; the template is dropped at the end.
 //   2. Embedded suite (test/embedded): migrates a PGlite database once and
 //      hands its data-directory dump to every test file.
+//   3. Every answer any test receives is checked against the API contract; a violation fails the run.
 // TEST_DATABASE_URL names the PostgreSQL server (default: the local `test` database).
 // usage: node --import tsx scripts/test.ts [--only pg|embedded] [files…]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -61,6 +62,17 @@ async function postgresSuite(): Promise<number> {
   }
 }
 
+/** Prints how many answers the contract check validated and every violation; 1 if there was any. */
+function contractReport(dir: string): number {
+  const checked = readdirSync(dir)
+    .filter((f) => f.startsWith('checked-'))
+    .reduce((sum, f) => sum + (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { checked: number }).checked, 0);
+  const violations = existsSync(join(dir, 'violations.jsonl')) ? readFileSync(join(dir, 'violations.jsonl'), 'utf8').trim().split('\n') : [];
+  for (const line of violations) console.log(`contract violation: ${line}`);
+  console.log(`contract: ${checked} answers validated against their documented schemas, ${violations.length} violations`);
+  return violations.length ? 1 : 0;
+}
+
 async function embeddedSuite(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'loyalist-embedded-'));
   try {
@@ -76,6 +88,11 @@ async function embeddedSuite(): Promise<number> {
   }
 }
 
+// every answer any test receives is checked against the API contract (src/http/contract-check.ts)
+const contractDir = mkdtempSync(join(tmpdir(), 'loyalist-contract-'));
+process.env.LOYALIST_CONTRACT_CHECK = contractDir;
 const pgStatus = values.only === 'embedded' ? 0 : await postgresSuite();
 const embeddedStatus = values.only === 'pg' ? 0 : await embeddedSuite();
-process.exit(pgStatus || embeddedStatus);
+const contractStatus = contractReport(contractDir);
+rmSync(contractDir, { recursive: true, force: true });
+process.exit(pgStatus || embeddedStatus || contractStatus);

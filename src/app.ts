@@ -10,6 +10,7 @@ import { CredentialVerifier } from './modules/tenants/credentials.js';
 import { DomainError } from './errors.js';
 import { toErrorAnswer, type ErrorAnswer } from './http/errors.js';
 import { parseQueryString, withoutJsonComments } from './http/lenient.js';
+import { COMPONENTS } from './http/contract.js';
 import { answerFor, errorEnvelope, noSuchEndpoint, posErrorEnvelope, sendErrorAnswer } from './http/surface.js';
 import { registerOps } from './http/ops.js';
 import { registerCoreApi } from './http/core/index.js';
@@ -76,6 +77,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       done(err, parsed);
     });
   });
+  // the test suite and the conformance run check every answer against the contract (docs/api-contract.md)
+  const contractCheck = process.env.LOYALIST_CONTRACT_CHECK;
+  if (contractCheck) (await import('./http/contract-check.js')).checkAnswers(app, contractCheck);
+
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -97,7 +102,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return sendErrorAnswer(reply, answer, envelopeFor(request.url, answer));
   });
 
+  for (const schema of COMPONENTS) app.addSchema(schema);
   await app.register(swagger, {
+    // shared answers are components named by their id
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       info: { title: 'Loyalist', version: '0.1.0', description: 'SessionM-compatible loyalty platform: Core, Connect, Cloud POS and admin APIs.' },
       components: {
@@ -109,7 +117,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, tryItOutEnabled: true, displayOperationId: true } });
 
   registerOps(app);
   registerCoreApi(app);

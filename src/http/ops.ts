@@ -1,4 +1,6 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { Obj } from './contract.js';
 import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isMigrated } from '../db/index.js';
@@ -46,24 +48,30 @@ export function registerOps(app: FastifyInstance): void {
     duration.observe(labels, reply.elapsedTime / 1000);
   });
 
-  const hide = { schema: { hide: true } };
+  // operations endpoints need no credentials: probes and scrapers call them
+  const op = (name: string, summary: string, response: Record<number, unknown>) => ({ schema: { operationId: `ops.${name}.get`, summary, tags: ['Operations'], security: [], response } });
+  const Status = Obj({ status: Type.Literal('ok') });
+  const Unavailable = Obj({ status: Type.Literal('error'), errors: Obj({ code: Type.Literal('service_unavailable'), message: Type.String() }) }, { description: 'The database does not answer or is not migrated' });
+  const Index = Obj({ name: Type.String(), description: Type.String(), links: Obj({ docs: Type.String(), openapi: Type.String(), ready: Type.String(), health: Type.String(), metrics: Type.String() }) });
+
   // what a newcomer's browser or curl finds at the root: where to go next
-  app.get('/', hide, async () => ({
+  app.get('/', op('index', 'Where to go next: links to the reference, the document and the probes', { 200: Index }), async () => ({
     name: 'loyalist',
     description: 'Loyalty platform speaking the SessionM APIs',
     links: { docs: '/docs', openapi: '/docs/json', ready: '/readyz', health: '/healthz', metrics: '/metrics' },
   }));
-  app.get('/healthz', hide, async () => ({ status: 'ok' }));
+  app.get('/healthz', op('healthz', 'Liveness: the process answers', { 200: Status }), async () => ({ status: 'ok' as const }));
   let migrated = false;
-  app.get('/readyz', hide, async (_request, reply) => {
+  app.get('/readyz', op('readyz', 'Readiness: the database answers and is migrated', { 200: Status, 503: Unavailable }), async (_request, reply) => {
     try {
       await sql`SELECT 1`.execute(db);
       migrated ||= await isMigrated(db);
-      if (migrated) return { status: 'ok' };
+      if (migrated) return { status: 'ok' as const };
       return reply.code(503).send({ status: 'error', errors: { code: 'service_unavailable', message: 'migrations are not applied' } });
     } catch {
       return reply.code(503).send({ status: 'error', errors: { code: 'service_unavailable', message: 'the database does not answer' } });
     }
   });
-  app.get('/metrics', hide, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  const Metrics = { description: 'Prometheus text exposition', content: { 'text/plain': { schema: Type.String() } } };
+  app.get('/metrics', op('metrics', 'Prometheus metrics: requests by route and status, latency, database pool, job queue', { 200: Metrics }), async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }

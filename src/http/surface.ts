@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../errors.js';
+import { DomainError, type ErrorCode } from '../errors.js';
+import { ERROR_CODES, errorAnswer } from './contract.js';
 import type { Tenant } from '../modules/tenants/credentials.js';
 import { bodyHash, claimMessageId, completeMessageId, completeMessageIdLater } from '../modules/replays/service.js';
 import { toErrorAnswer, type ErrorAnswer } from './errors.js';
@@ -46,7 +47,12 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
       scope.addHook('onRoute', (route) => {
         const methods = ([] as string[]).concat(route.method).filter((m) => m !== 'HEAD');
         if (route.schema?.hide || methods.length !== 1) return;
-        route.schema = { ...route.schema, operationId: operationId(surface.name, methods[0], route.url), security: [{ [SECURITY_SCHEME[surface.name]]: [] }] } as typeof route.schema;
+        route.schema = {
+          ...route.schema,
+          operationId: operationId(surface.name, methods[0], route.url),
+          security: [{ [SECURITY_SCHEME[surface.name]]: [] }],
+          response: withErrorAnswers(surface, methods[0], route.schema ?? {}),
+        } as typeof route.schema;
       });
 
       scope.addHook('onRequest', async (request) => {
@@ -96,6 +102,30 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
 
 /** A "field: problem" found in client input, as the 400 that names the field. */
 const refusal = (problem: string) => new DomainError('argument_error', problem, problem.split(':')[0]);
+
+/**
+ * An operation's answers with its error answers in the surface's envelope:
+ * those of every operation (bad input, credentials, a conflicting Message-ID,
+ * an unavailable database) and those its route lists with `fails(…)`.
+ */
+function withErrorAnswers(surface: Surface, method: string, schema: { body?: unknown; response?: unknown }): Record<string, unknown> {
+  const given = (schema.response ?? {}) as Record<string, { [ERROR_CODES]?: ErrorCode[] }>;
+  const mutating = MUTATING.has(method);
+  const codes: Record<string, ErrorCode[]> = {
+    400: ['invalid_json', ...(mutating ? (['body_too_large'] as const) : []), 'missing_data', 'argument_error'],
+    401: surface.name === 'core' ? ['access_denied', 'invalid_api_key'] : ['access_denied'],
+    ...(mutating ? { 415: ['unsupported_media_type'] } : {}),
+    ...(mutating && surface.replayKey ? { 409: ['message_id_conflict', 'request_in_progress'] } : {}),
+    503: ['service_unavailable'],
+  };
+  const response: Record<string, unknown> = {};
+  for (const [status, answer] of Object.entries(given)) {
+    if (answer[ERROR_CODES]) codes[status] = [...(codes[status] ?? []), ...answer[ERROR_CODES]];
+    else response[status] = answer;
+  }
+  for (const [status, list] of Object.entries(codes)) response[status] = errorAnswer(surface.name === 'pos' ? 'pos' : 'core', Number(status), [...new Set(list)]);
+  return response;
+}
 
 const SECURITY_SCHEME: Record<Surface['name'], string> = { core: 'basic', connect: 'basic', pos: 'pos', admin: 'admin' };
 

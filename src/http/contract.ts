@@ -1,0 +1,72 @@
+// The pieces the API contract is written with: answer objects that list their
+// fields, nullable values, shared components referenced by id, and the error
+// answers each operation can give. Route modules describe their answers with
+// these; registerSurface completes every operation with its surface's errors.
+import { Type, type ObjectOptions, type SchemaOptions, type Static, type TProperties, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { ERROR_STATUS, type ErrorCode } from '../errors.js';
+
+/** An answer object: exactly these fields (the suite's contract check flags any other). */
+export const Obj = <T extends TProperties>(properties: T, options: ObjectOptions = {}) => Type.Object(properties, { additionalProperties: false, ...options });
+
+/** A free-form map (custom attributes, event payloads): any fields. */
+export const FreeForm = (options: SchemaOptions = {}) => Type.Record(Type.String(), Type.Unknown(), options);
+
+/** A value that may be null; for a primitive or an object schema (one `type`). */
+export function Nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null> {
+  const type = (schema as { type?: string | string[] }).type;
+  if (typeof type === 'string') return Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'] });
+  return Type.Unsafe<Static<T> | null>({ anyOf: [schema, { type: 'null' }] });
+}
+
+/** Core and Connect dates: `YYYY-MM-DD HH:MM:SS` in UTC. */
+export const CoreTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$', description: 'UTC, `YYYY-MM-DD HH:MM:SS`', examples: ['2024-05-01 14:03:00'] });
+/** An ISO 8601 instant with its offset, as POS and the admin API answer. */
+export const IsoTime = Type.String({ description: 'ISO 8601 instant', examples: ['2024-05-01T14:03:00.000Z'] });
+export const Uuid = Type.String({ format: 'uuid' });
+
+/** The shared components: registered with the application (app.addSchema) and listed in the document. */
+export const COMPONENTS: TSchema[] = [];
+
+/** A schema defined once and referenced by `$ref` wherever it is used. */
+export function component<T extends TSchema>(id: string, schema: T): TUnsafe<Static<T>> {
+  COMPONENTS.push({ ...schema, $id: id });
+  return Type.Unsafe<Static<T>>({ $ref: `${id}#` });
+}
+
+/** The mark of an error status an operation answers: registerSurface turns it into the surface's envelope. */
+export const ERROR_CODES = 'x-error-codes';
+
+/**
+ * The errors an operation gives beyond those of every operation (bad input,
+ * credentials, an unavailable database: registerSurface adds them), grouped by
+ * their status: `response: { 200: Answer, ...fails('user_not_found') }`.
+ */
+export function fails(...codes: ErrorCode[]): Record<number, TUnsafe<never>> {
+  const byStatus: Record<number, TUnsafe<never>> = {};
+  for (const code of codes) {
+    const status = ERROR_STATUS[code];
+    const listed = ((byStatus[status] as unknown as Record<string, ErrorCode[]> | undefined)?.[ERROR_CODES] ?? []).concat(code);
+    byStatus[status] = Type.Unsafe<never>({ [ERROR_CODES]: listed });
+  }
+  return byStatus;
+}
+
+const DESCRIPTION: Record<number, string> = {
+  400: 'The request is malformed: the message names the field',
+  401: 'Missing or invalid credentials',
+  404: 'What the request names does not exist',
+  409: 'The request conflicts with an earlier one or with the current state',
+  415: 'The body is not JSON',
+  422: 'The request is well formed but the domain refuses it',
+  503: 'The database is unavailable or the server is shutting down: retry after Retry-After seconds',
+};
+
+/** The error answer of one status in a surface's envelope, its codes listed. */
+export function errorAnswer(envelope: 'core' | 'pos', status: number, codes: readonly ErrorCode[]): TSchema {
+  // an enum, not a union of literals: a serialiser never refuses a code, the contract check flags it
+  const error = Obj({ code: Type.Unsafe<ErrorCode>({ type: 'string', enum: codes }), message: Type.String() });
+  const description = `${DESCRIPTION[status] ?? 'Error'} (${codes.join(', ')})`;
+  return envelope === 'pos'
+    ? Obj({ status: Type.Literal('error'), payload: Type.Null(), errors: Type.Array(error, { minItems: 1 }) }, { description })
+    : Obj({ status: Type.Literal('error'), errors: error }, { description });
+}

@@ -61,7 +61,6 @@ export function checkAnswers(app: FastifyInstance, dir: string): void {
     if (!problem) return payload;
     const violation = { operation, method: request.method, url: request.url, status, problem, body: String(payload).slice(0, 2000) };
     appendFileSync(join(dir, 'violations.jsonl'), `${JSON.stringify(violation)}\n`);
-    if (process.env.CONTRACT_RECORD_ONLY) return payload;
     reply.code(500).type('application/json');
     return JSON.stringify({ status: 'error', errors: { code: 'contract_violation', message: `${operation} answered ${status} against its contract: ${problem}` } });
   });

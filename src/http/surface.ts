@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode } from '../errors.js';
 import { ERROR_CODES, errorAnswer } from './contract.js';
+import EXAMPLES from './examples.json' with { type: 'json' };
 import type { Tenant } from '../modules/tenants/credentials.js';
 import { bodyHash, claimMessageId, completeMessageId, completeMessageIdLater } from '../modules/replays/service.js';
 import { toErrorAnswer, type ErrorAnswer } from './errors.js';
@@ -47,12 +48,13 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
       scope.addHook('onRoute', (route) => {
         const methods = ([] as string[]).concat(route.method).filter((m) => m !== 'HEAD');
         if (route.schema?.hide || methods.length !== 1) return;
-        route.schema = {
+        const id = operationId(surface.name, methods[0], route.url);
+        route.schema = withExamples(id, {
           ...route.schema,
-          operationId: operationId(surface.name, methods[0], route.url),
+          operationId: id,
           security: [{ [SECURITY_SCHEME[surface.name]]: [] }],
           response: withErrorAnswers(surface, methods[0], route.schema ?? {}),
-        } as typeof route.schema;
+        }) as typeof route.schema;
       });
 
       scope.addHook('onRequest', async (request) => {
@@ -125,6 +127,15 @@ function withErrorAnswers(surface: Surface, method: string, schema: { body?: unk
   }
   for (const [status, list] of Object.entries(codes)) response[status] = errorAnswer(surface.name === 'pos' ? 'pos' : 'core', Number(status), [...new Set(list)]);
   return response;
+}
+
+/** The collection's request and answers for an operation, as its examples (scripts/examples.ts writes them). */
+function withExamples<T extends { body?: unknown; response: Record<string, unknown> }>(id: string, schema: T): T {
+  const found = (EXAMPLES as Record<string, { request?: unknown; responses?: Record<string, unknown> }>)[id];
+  if (!found) return schema;
+  const response = { ...schema.response };
+  for (const [status, example] of Object.entries(found.responses ?? {})) if (response[status]) response[status] = { ...(response[status] as object), examples: [example] };
+  return { ...schema, response, ...(found.request !== undefined && schema.body ? { body: { ...(schema.body as object), examples: [found.request] } } : {}) };
 }
 
 const SECURITY_SCHEME: Record<Surface['name'], string> = { core: 'basic', connect: 'basic', pos: 'pos', admin: 'admin' };

@@ -44,6 +44,8 @@ export async function operationsOf(app: FastifyInstance): Promise<Operation[]> {
   const operations: Operation[] = [];
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
+      // the operations endpoints (/healthz …) take no credentials and belong to no surface
+      if (!op.security?.length) continue;
       const parameters = (op.parameters ?? []) as { name: string; in: string; schema: JsonSchema }[];
       operations.push({
         method: method.toUpperCase(),

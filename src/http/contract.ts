@@ -27,6 +27,9 @@ export const Uuid = Type.String({ format: 'uuid' });
 /** The shared components: registered with the application (app.addSchema) and listed in the document. */
 export const COMPONENTS: TSchema[] = [];
 
+/** The shared component a `$ref` names. */
+export const componentOf = ($ref: string): TSchema | undefined => COMPONENTS.find((schema) => `${schema.$id}#` === $ref);
+
 /** A schema defined once and referenced by `$ref` wherever it is used. */
 export function component<T extends TSchema>(id: string, schema: T): TUnsafe<Static<T>> {
   COMPONENTS.push({ ...schema, $id: id });
@@ -58,15 +61,59 @@ const DESCRIPTION: Record<number, string> = {
   409: 'The request conflicts with an earlier one or with the current state',
   415: 'The body is not JSON',
   422: 'The request is well formed but the domain refuses it',
+  500: 'The server failed: a fault of the server, never of the request',
   503: 'The database is unavailable or the server is shutting down: retry after Retry-After seconds',
 };
 
+export type Envelope = 'core' | 'pos';
+
 /** The error answer of one status in a surface's envelope, its codes listed. */
-export function errorAnswer(envelope: 'core' | 'pos', status: number, codes: readonly ErrorCode[]): TSchema {
+function errorSchema(envelope: Envelope, status: number, codes: readonly ErrorCode[]): TSchema {
   // an enum, not a union of literals: a serialiser never refuses a code, the contract check flags it
   const error = Obj({ code: Type.Unsafe<ErrorCode>({ type: 'string', enum: codes }), message: Type.String() });
   const description = `${DESCRIPTION[status] ?? 'Error'} (${codes.join(', ')})`;
   return envelope === 'pos'
     ? Obj({ status: Type.Literal('error'), payload: Type.Null(), errors: Type.Array(error, { minItems: 1 }) }, { description })
     : Obj({ status: Type.Literal('error'), errors: error }, { description });
+}
+
+/**
+ * The errors every operation can give, by status: bad input, credentials
+ * (a Core appkey that is not the credentials'), a body of another type and a
+ * conflicting Message-ID where the operation changes something, a server
+ * fault (documented; the suite's contract check still fails on any) and an
+ * unavailable database.
+ */
+export function commonErrors(options: { appkeyInPath: boolean; mutating: boolean; replayed: boolean }): Record<string, ErrorCode[]> {
+  return {
+    400: ['invalid_json', ...(options.mutating ? (['body_too_large'] as const) : []), 'missing_data', 'argument_error'],
+    401: options.appkeyInPath ? ['access_denied', 'invalid_api_key'] : ['access_denied'],
+    ...(options.mutating ? { 415: ['unsupported_media_type'] } : {}),
+    ...(options.replayed ? { 409: ['message_id_conflict', 'request_in_progress'] } : {}),
+    500: ['internal_server_error'],
+    503: ['service_unavailable'],
+  };
+}
+
+// the common errors are components (most operations share them), named by envelope, status and codes
+const NAMES: Record<string, string> = { 400: 'BadRequest', 401: 'Unauthorized', 409: 'MessageIdConflict', 415: 'UnsupportedMediaType', 500: 'ServerFault', 503: 'Unavailable' };
+const sharedErrors = new Map<string, TSchema>();
+const errorKey = (envelope: Envelope, status: number, codes: readonly ErrorCode[]) => `${envelope}:${status}:${codes.join(',')}`;
+for (const envelope of ['core', 'pos'] as const) {
+  for (const appkeyInPath of [false, true]) {
+    for (const mutating of [false, true]) {
+      for (const [status, codes] of Object.entries(commonErrors({ appkeyInPath, mutating, replayed: mutating }))) {
+        const key = errorKey(envelope, Number(status), codes);
+        if (sharedErrors.has(key)) continue;
+        const variant = (status === '400' && !mutating ? 'WithoutBody' : '') + (status === '401' && appkeyInPath ? 'OrAppkey' : '');
+        const id = `${envelope === 'pos' ? 'PosError' : 'Error'}${NAMES[status]}${variant}`;
+        sharedErrors.set(key, component(id, errorSchema(envelope, Number(status), codes)));
+      }
+    }
+  }
+}
+
+/** The error answer of one status: a shared component where its codes are the common ones. */
+export function errorAnswer(envelope: Envelope, status: number, codes: readonly ErrorCode[]): TSchema {
+  return sharedErrors.get(errorKey(envelope, status, codes)) ?? errorSchema(envelope, status, codes);
 }

@@ -1,4 +1,5 @@
 import { parse } from 'node:querystring';
+import { componentOf } from './contract.js';
 
 /**
  * Query strings as real integrations send them: a second `?` read as `&`
@@ -73,6 +74,7 @@ export interface NumericSchema {
   items?: NumericSchema;
   minimum?: number;
   maximum?: number;
+  $ref?: string;
 }
 
 /**
@@ -81,7 +83,8 @@ export interface NumericSchema {
  * 32-bit unless the schema gives its own bounds. Returns the first such field
  * as "field: problem" (numeric strings stay accepted, SPEC section 4).
  */
-export function mistypedNumber(schema: NumericSchema | undefined, value: unknown, path: string[] = []): string | undefined {
+export function mistypedNumber(given: NumericSchema | undefined, value: unknown, path: string[] = []): string | undefined {
+  const schema = given?.$ref ? (componentOf(given.$ref) as NumericSchema | undefined) : given;
   if (!schema || value === null || value === undefined || path.length > MAX_DEPTH) return undefined;
   const problem = numberProblem(schema, value);
   if (problem) return `${fieldName(path)}: ${problem}`;

@@ -49,20 +49,22 @@ export function registerOps(app: FastifyInstance): void {
   });
 
   // operations endpoints need no credentials: probes and scrapers call them
-  const op = (name: string, summary: string, response: Record<number, unknown>) => ({ schema: { operationId: `ops.${name}.get`, summary, tags: ['Operations'], security: [], response } });
+  const op = (name: string, summary: string, description: string, response: Record<number, unknown>) => ({
+    schema: { operationId: `ops.${name}.get`, summary, description, tags: ['Operations'], security: [], response },
+  });
   const Status = Obj({ status: Type.Literal('ok') });
   const Unavailable = Obj({ status: Type.Literal('error'), errors: Obj({ code: Type.Literal('service_unavailable'), message: Type.String() }) }, { description: 'The database does not answer or is not migrated' });
   const Index = Obj({ name: Type.String(), description: Type.String(), links: Obj({ docs: Type.String(), openapi: Type.String(), ready: Type.String(), health: Type.String(), metrics: Type.String() }) });
 
   // what a newcomer's browser or curl finds at the root: where to go next
-  app.get('/', op('index', 'Where to go next: links to the reference, the document and the probes', { 200: Index }), async () => ({
+  app.get('/', op('index', 'Where to go next: links to the reference, the document and the probes', 'What a browser or curl finds at the root: the names of the interactive reference, the OpenAPI document and the probes.', { 200: Index }), async () => ({
     name: 'loyalist',
     description: 'Loyalty platform speaking the SessionM APIs',
     links: { docs: '/docs', openapi: '/docs/json', ready: '/readyz', health: '/healthz', metrics: '/metrics' },
   }));
-  app.get('/healthz', op('healthz', 'Liveness: the process answers', { 200: Status }), async () => ({ status: 'ok' as const }));
+  app.get('/healthz', op('healthz', 'Liveness: the process answers', 'Answers ok while the process runs, whatever the database does: a probe that restarts the process on failure.', { 200: Status }), async () => ({ status: 'ok' as const }));
   let migrated = false;
-  app.get('/readyz', op('readyz', 'Readiness: the database answers and is migrated', { 200: Status, 503: Unavailable }), async (_request, reply) => {
+  app.get('/readyz', op('readyz', 'Readiness: the database answers and is migrated', 'Answers ok when the database answers and its migrations are applied, else 503: a probe that sends traffic only to ready instances.', { 200: Status, 503: Unavailable }), async (_request, reply) => {
     try {
       await sql`SELECT 1`.execute(db);
       migrated ||= await isMigrated(db);
@@ -73,5 +75,5 @@ export function registerOps(app: FastifyInstance): void {
     }
   });
   const Metrics = { description: 'Prometheus text exposition', content: { 'text/plain': { schema: Type.String() } } };
-  app.get('/metrics', op('metrics', 'Prometheus metrics: requests by route and status, latency, database pool, job queue', { 200: Metrics }), async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/metrics', op('metrics', 'Prometheus metrics: requests by route and status, latency, database pool, job queue', 'The Prometheus text exposition of the process: requests and latency by route and status, the PostgreSQL pool, the job queue depth and the Node.js runtime.', { 200: Metrics }), async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode } from '../errors.js';
-import { ERROR_CODES, errorAnswer } from './contract.js';
+import { commonErrors, ERROR_CODES, errorAnswer } from './contract.js';
 import EXAMPLES from './examples.json' with { type: 'json' };
 import type { Tenant } from '../modules/tenants/credentials.js';
 import { bodyHash, claimMessageId, completeMessageId, completeMessageIdLater } from '../modules/replays/service.js';
@@ -28,6 +28,8 @@ export interface Surface {
    * Core and Connect, request_id and body on POS); undefined: not replayed.
    */
   replayKey?: (request: FastifyRequest) => string | undefined;
+  /** Routes (their path) that are never replayed. */
+  unreplayed?: RegExp;
   /** Free-form maps in request bodies, inside which a null is kept (it removes an attribute). */
   freeForm?: ReadonlySet<string>;
 }
@@ -53,7 +55,7 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
           ...route.schema,
           operationId: id,
           security: [{ [SECURITY_SCHEME[surface.name]]: [] }],
-          response: withErrorAnswers(surface, methods[0], route.schema ?? {}),
+          response: withErrorAnswers(surface, methods[0], route.url, route.schema ?? {}),
         }) as typeof route.schema;
       });
 
@@ -74,7 +76,7 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
       if (surface.replayKey) {
         const replayKey = surface.replayKey;
         scope.addHook('preHandler', async (request, reply) => {
-          const key = MUTATING.has(request.method) && request.tenant ? replayKey(request) : undefined;
+          const key = replays(surface, request.method, request.routeOptions.url ?? '') && request.tenant ? replayKey(request) : undefined;
           if (!key || !request.tenant) return;
           const hash = bodyHash(request.method, request.url, request.rawBody ?? '');
           const claim = await claimMessageId(app.deps.db, request.tenant.retailerId, key, hash, app.deps.config.replayWindowSeconds);
@@ -110,16 +112,9 @@ const refusal = (problem: string) => new DomainError('argument_error', problem, 
  * those of every operation (bad input, credentials, a conflicting Message-ID,
  * an unavailable database) and those its route lists with `fails(…)`.
  */
-function withErrorAnswers(surface: Surface, method: string, schema: { body?: unknown; response?: unknown }): Record<string, unknown> {
+function withErrorAnswers(surface: Surface, method: string, url: string, schema: { body?: unknown; response?: unknown }): Record<string, unknown> {
   const given = (schema.response ?? {}) as Record<string, { [ERROR_CODES]?: ErrorCode[] }>;
-  const mutating = MUTATING.has(method);
-  const codes: Record<string, ErrorCode[]> = {
-    400: ['invalid_json', ...(mutating ? (['body_too_large'] as const) : []), 'missing_data', 'argument_error'],
-    401: surface.name === 'core' ? ['access_denied', 'invalid_api_key'] : ['access_denied'],
-    ...(mutating ? { 415: ['unsupported_media_type'] } : {}),
-    ...(mutating && surface.replayKey ? { 409: ['message_id_conflict', 'request_in_progress'] } : {}),
-    503: ['service_unavailable'],
-  };
+  const codes = commonErrors({ appkeyInPath: surface.name === 'core', mutating: MUTATING.has(method), replayed: replays(surface, method, url) });
   const response: Record<string, unknown> = {};
   for (const [status, answer] of Object.entries(given)) {
     if (answer[ERROR_CODES]) codes[status] = [...(codes[status] ?? []), ...answer[ERROR_CODES]];
@@ -137,6 +132,9 @@ function withExamples<T extends { body?: unknown; response: Record<string, unkno
   for (const [status, example] of Object.entries(found.responses ?? {})) if (response[status]) response[status] = { ...(response[status] as object), examples: [example] };
   return { ...schema, response, ...(found.request !== undefined && schema.body ? { body: { ...(schema.body as object), examples: [found.request] } } : {}) };
 }
+
+/** Whether a request to this route may be answered from a kept answer (Message-ID, request_id). */
+const replays = (surface: Surface, method: string, url: string) => Boolean(surface.replayKey) && MUTATING.has(method) && !surface.unreplayed?.test(url);
 
 const SECURITY_SCHEME: Record<Surface['name'], string> = { core: 'basic', connect: 'basic', pos: 'pos', admin: 'admin' };
 

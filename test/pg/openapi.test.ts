@@ -35,6 +35,7 @@ describe('the OpenAPI document', () => {
   let t: TestApp;
   let doc: Doc;
   let operations: { path: string; method: string; op: Op }[];
+  const resolve = (schema: Record<string, any>): Record<string, any> => (schema.$ref ? doc.components.schemas[schema.$ref.split('/').pop()] : schema);
   before(async () => {
     t = await postgresApp();
     await t.app.ready();
@@ -88,16 +89,18 @@ describe('the OpenAPI document', () => {
       if (OPS.includes(path)) continue;
       for (const status of ['400', '401', '503']) assert.ok(statuses.includes(status), `${method} ${path}: ${status}`);
       for (const status of statuses.filter((s) => Number(s) >= 400)) {
-        const schema = op.responses[status].content!['application/json'].schema!;
-        assert.deepEqual(schema.properties!.status, { type: 'string', const: 'error' }, `${method} ${path} ${status}`);
+        const schema = resolve(op.responses[status].content!['application/json'].schema!);
+        assert.deepEqual(schema.properties!.status.enum, ['error'], `${method} ${path} ${status}`);
         const error = surfaceOf(path) === 'pos' ? schema.properties!.errors.items : schema.properties!.errors;
         assert.ok(error.properties.code.enum.length, `${method} ${path} ${status}: its codes`);
       }
     }
     // an operation's own errors are listed with their codes
-    const deposit = doc.paths['/incentives/api/2.0/user_points/deposit'].post.responses;
-    assert.ok(deposit['422'].content!['application/json'].schema!.properties!.errors.properties.code.enum.includes('point_account_inactive'));
-    assert.ok(doc.paths['/priv/v1/apps/{appkey}/users/{user_id}'].get.responses['404'].content!['application/json'].schema!.properties!.errors.properties.code.enum.includes('user_not_found'));
+    const codes = (path: string, method: string, status: string) => resolve(doc.paths[path][method].responses[status].content!['application/json'].schema!).properties!.errors.properties.code.enum;
+    assert.ok(codes('/incentives/api/2.0/user_points/deposit', 'post', '422').includes('point_account_inactive'));
+    assert.ok(codes('/priv/v1/apps/{appkey}/users/{user_id}', 'get', '404').includes('user_not_found'));
+    // the errors every operation shares are components
+    assert.equal(doc.paths['/priv/v1/apps/{appkey}/users/{user_id}'].get.responses['401'].content!['application/json'].schema!.$ref, '#/components/schemas/ErrorUnauthorizedOrAppkey');
   });
 
   it('defines shared answers once, as components the operations reference', () => {

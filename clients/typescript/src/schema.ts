@@ -7,7 +7,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Where to go next: links to the reference, the document and the probes */
+        /**
+         * Where to go next: links to the reference, the document and the probes
+         * @description What a browser or curl finds at the root: the names of the interactive reference, the OpenAPI document and the probes.
+         */
         get: operations["ops.index.get"];
         put?: never;
         post?: never;
@@ -24,7 +27,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers */
+        /**
+         * Liveness: the process answers
+         * @description Answers ok while the process runs, whatever the database does: a probe that restarts the process on failure.
+         */
         get: operations["ops.healthz.get"];
         put?: never;
         post?: never;
@@ -41,7 +47,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers and is migrated */
+        /**
+         * Readiness: the database answers and is migrated
+         * @description Answers ok when the database answers and its migrations are applied, else 503: a probe that sends traffic only to ready instances.
+         */
         get: operations["ops.readyz.get"];
         put?: never;
         post?: never;
@@ -58,7 +67,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics: requests by route and status, latency, database pool, job queue */
+        /**
+         * Prometheus metrics: requests by route and status, latency, database pool, job queue
+         * @description The Prometheus text exposition of the process: requests and latency by route and status, the PostgreSQL pool, the job queue depth and the Node.js runtime.
+         */
         get: operations["ops.metrics.get"];
         put?: never;
         post?: never;
@@ -75,10 +87,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Several members by id */
+        /**
+         * Several members by id
+         * @description The members with these ids, in enrolment order; an id that names no active member is left out.
+         */
         get: operations["core.v1.users.get"];
         put?: never;
-        /** Create a member profile (1.1.1) */
+        /**
+         * Create a member profile (1.1.1)
+         * @description Enrols a member with its standard and custom attributes, external ids and phone numbers, and runs the signup rules. A `referrer_code` names the member who referred this one. The answer shows the identifiers and the custom profile.
+         */
         post: operations["core.v1.users.post"];
         delete?: never;
         options?: never;
@@ -93,7 +111,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Find one member by email, external id or mobile number (1.1.2) */
+        /**
+         * Find one member by email, external id or mobile number (1.1.2)
+         * @description Finds the member with this email, external id (of any type unless `external_id_type` is given) or mobile number, tried in that order. An external id or number that several members share is refused.
+         */
         get: operations["core.v1.users.search.get"];
         put?: never;
         post?: never;
@@ -110,7 +131,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Advanced member search (1.7.1) */
+        /**
+         * Advanced member search (1.7.1)
+         * @description The members matching every criterion given (exact, case-insensitive), sorted, at most `limit` of them, with the number of all matches.
+         */
         get: operations["core.v1.users.searchUsers.get"];
         put?: never;
         post?: never;
@@ -127,12 +151,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a member profile (1.1.3) */
+        /**
+         * Get a member profile (1.1.3)
+         * @description The member profile; `show_identifiers`, `user[user_profile]` and `expand_incentives` add its external ids, custom profile and tier details.
+         */
         get: operations["core.v1.users.byUserId.get"];
-        /** Update standard and custom attributes (1.1.4) */
+        /**
+         * Update standard and custom attributes (1.1.4)
+         * @description Changes the attributes given, merges the custom ones into the profile (a null removes one) and adds external ids (`clear_identifiers` keeps only those listed); the profile_change rules of every changed attribute run. Sending the answer back changes nothing.
+         */
         put: operations["core.v1.users.byUserId.put"];
         post?: never;
-        /** Close a member account */
+        /**
+         * Close a member account
+         * @description Closes the account: the member is no longer found, its email and external ids are free for a new enrolment, its history stays.
+         */
         delete: operations["core.v1.users.byUserId.delete"];
         options?: never;
         head?: never;
@@ -146,12 +179,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a member profile (1.1.3) */
+        /**
+         * Get a member profile (1.1.3)
+         * @description The member profile; `show_identifiers`, `user[user_profile]` and `expand_incentives` add its external ids, custom profile and tier details.
+         */
         get: operations["core.v1.external.users.byExternalId.get"];
-        /** Update standard and custom attributes (1.1.4) */
+        /**
+         * Update standard and custom attributes (1.1.4)
+         * @description Changes the attributes given, merges the custom ones into the profile (a null removes one) and adds external ids (`clear_identifiers` keeps only those listed); the profile_change rules of every changed attribute run. Sending the answer back changes nothing.
+         */
         put: operations["core.v1.external.users.byExternalId.put"];
         post?: never;
-        /** Close a member account */
+        /**
+         * Close a member account
+         * @description Closes the account: the member is no longer found, its email and external ids are free for a new enrolment, its history stays.
+         */
         delete: operations["core.v1.external.users.byExternalId.delete"];
         options?: never;
         head?: never;
@@ -165,10 +207,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's live tags with counts (1.6.1) */
+        /**
+         * A member's live tags with counts (1.6.1)
+         * @description The member's tags that have not expired, with how many times each counter tag was dropped.
+         */
         get: operations["core.v1.users.byUserId.tags.get"];
         put?: never;
-        /** Drop counter or expiring tags (1.6.2) */
+        /**
+         * Drop counter or expiring tags (1.6.2)
+         * @description Drops tags on the member: without `ttl` a counter tag counts one more, with `ttl` the tag expires after that many seconds. The tag rules of each run. Answers all the member's live tags, as GET does.
+         */
         post: operations["core.v1.users.byUserId.tags.post"];
         delete?: never;
         options?: never;
@@ -183,10 +231,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's live tags with counts (1.6.1) */
+        /**
+         * A member's live tags with counts (1.6.1)
+         * @description The member's tags that have not expired, with how many times each counter tag was dropped.
+         */
         get: operations["core.v1.external.users.byExternalId.tags.get"];
         put?: never;
-        /** Drop counter or expiring tags (1.6.2) */
+        /**
+         * Drop counter or expiring tags (1.6.2)
+         * @description Drops tags on the member: without `ttl` a counter tag counts one more, with `ttl` the tag expires after that many seconds. The tag rules of each run. Answers all the member's live tags, as GET does.
+         */
         post: operations["core.v1.external.users.byExternalId.tags.post"];
         delete?: never;
         options?: never;
@@ -201,7 +255,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's timeline, newest first (1.4.1): END_USER_MEMBER_STATEMENT or ACCOUNT_AUDIT_LOG */
+        /**
+         * A member's timeline, newest first (1.4.1): END_USER_MEMBER_STATEMENT or ACCOUNT_AUDIT_LOG
+         * @description One page of the member's timeline entries in the view named (any case), newest first, optionally only since a time and of some event types. Page on with `next_cursor` (or `offset`).
+         */
         get: operations["core.v1.users.byUserId.timelines.byView.get"];
         put?: never;
         post?: never;
@@ -218,7 +275,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's timeline, newest first (1.4.1): END_USER_MEMBER_STATEMENT or ACCOUNT_AUDIT_LOG */
+        /**
+         * A member's timeline, newest first (1.4.1): END_USER_MEMBER_STATEMENT or ACCOUNT_AUDIT_LOG
+         * @description One page of the member's timeline entries in the view named (any case), newest first, optionally only since a time and of some event types. Page on with `next_cursor` (or `offset`).
+         */
         get: operations["core.v1.external.users.byExternalId.timelines.byView.get"];
         put?: never;
         post?: never;
@@ -235,7 +295,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The retailer's campaigns (v1: `campaigns.promotions`) */
+        /**
+         * The retailer's campaigns (v1: `campaigns.promotions`)
+         * @description Every campaign of the program that is not retired, oldest start first, with its behaviours and no member progress.
+         */
         get: operations["core.v1.campaigns.get"];
         put?: never;
         post?: never;
@@ -252,7 +315,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's campaigns with progress and behaviours (2.1) */
+        /**
+         * A member's campaigns with progress and behaviours (2.1)
+         * @description The campaigns with behaviours that the member qualifies for, oldest start first, with its progress on each behaviour.
+         */
         get: operations["core.v1.users.byUserId.campaigns.get"];
         put?: never;
         post?: never;
@@ -269,10 +335,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Opt a member into a campaign (2.2; GET as the collection sends it, or POST) */
+        /**
+         * Opt a member into a campaign (2.2; GET as the collection sends it, or POST)
+         * @description Opts the member into a running campaign (by id or permalink) whose audience takes it, within the campaign's opt-in window; opting in again changes nothing.
+         */
         get: operations["core.v1.users.byUserId.campaigns.byCampaignId.optIn.get"];
         put?: never;
-        /** Opt a member into a campaign (2.2; GET as the collection sends it, or POST) */
+        /**
+         * Opt a member into a campaign (2.2; GET as the collection sends it, or POST)
+         * @description Opts the member into a running campaign (by id or permalink) whose audience takes it, within the campaign's opt-in window; opting in again changes nothing.
+         */
         post: operations["core.v1.users.byUserId.campaigns.byCampaignId.optIn.post"];
         delete?: never;
         options?: never;
@@ -289,7 +361,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record occurrences of a campaign's events (1.3.2): {"<event_name>": [{"qty": 1, "store": "A1B2"}]} */
+        /**
+         * Record occurrences of a campaign's events (1.3.2): {"<event_name>": [{"qty": 1, "store": "A1B2"}]}
+         * @description Counts occurrences of events toward the member's goals in this campaign (running and available to the member), with their quantities, stores and dates; behaviours achieved award their points in the same transaction.
+         */
         post: operations["core.v1.users.byUserId.campaigns.byCampaignId.events.post"];
         delete?: never;
         options?: never;
@@ -304,7 +379,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's campaigns with progress and behaviours (2.1) */
+        /**
+         * A member's campaigns with progress and behaviours (2.1)
+         * @description The campaigns with behaviours that the member qualifies for, oldest start first, with its progress on each behaviour.
+         */
         get: operations["core.v1.external.users.byExternalId.campaigns.get"];
         put?: never;
         post?: never;
@@ -321,10 +399,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Opt a member into a campaign (2.2; GET as the collection sends it, or POST) */
+        /**
+         * Opt a member into a campaign (2.2; GET as the collection sends it, or POST)
+         * @description Opts the member into a running campaign (by id or permalink) whose audience takes it, within the campaign's opt-in window; opting in again changes nothing.
+         */
         get: operations["core.v1.external.users.byExternalId.campaigns.byCampaignId.optIn.get"];
         put?: never;
-        /** Opt a member into a campaign (2.2; GET as the collection sends it, or POST) */
+        /**
+         * Opt a member into a campaign (2.2; GET as the collection sends it, or POST)
+         * @description Opts the member into a running campaign (by id or permalink) whose audience takes it, within the campaign's opt-in window; opting in again changes nothing.
+         */
         post: operations["core.v1.external.users.byExternalId.campaigns.byCampaignId.optIn.post"];
         delete?: never;
         options?: never;
@@ -341,7 +425,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record occurrences of a campaign's events (1.3.2): {"<event_name>": [{"qty": 1, "store": "A1B2"}]} */
+        /**
+         * Record occurrences of a campaign's events (1.3.2): {"<event_name>": [{"qty": 1, "store": "A1B2"}]}
+         * @description Counts occurrences of events toward the member's goals in this campaign (running and available to the member), with their quantities, stores and dates; behaviours achieved award their points in the same transaction.
+         */
         post: operations["core.v1.external.users.byExternalId.campaigns.byCampaignId.events.post"];
         delete?: never;
         options?: never;
@@ -356,7 +443,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's privacy requests with their status (1.5.1) */
+        /**
+         * A member's privacy requests with their status (1.5.1)
+         * @description The member's forget, export, restrict and reinstate requests, newest first, with their parts and status.
+         */
         get: operations["core.v1.users.byUserId.privacy.get"];
         put?: never;
         post?: never;
@@ -375,7 +465,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Forget the member's personal data after the grace period (1.5.2) */
+        /**
+         * Forget the member's personal data after the grace period (1.5.2)
+         * @description Files a request to erase the member's personal data; once it is carried out the member is forgotten and no longer found. It waits the grace period (PRIVACY_GRACE_SECONDS), during which it can be cancelled; while one is pending, asking again answers the same request.
+         */
         post: operations["core.v1.users.byUserId.privacy.forget.post"];
         delete?: never;
         options?: never;
@@ -390,10 +483,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The member's data export requests (1.5.3) */
+        /**
+         * The member's data export requests (1.5.3)
+         * @description The member's export requests, newest first; a completed one gives the path to download its data.
+         */
         get: operations["core.v1.users.byUserId.privacy.export.get"];
         put?: never;
-        /** Export the member's data after the grace period */
+        /**
+         * Export the member's data after the grace period
+         * @description Files a request to gather everything kept about the member into one document. It waits the grace period (PRIVACY_GRACE_SECONDS), during which it can be cancelled; while one is pending, asking again answers the same request.
+         */
         post: operations["core.v1.users.byUserId.privacy.export.post"];
         delete?: never;
         options?: never;
@@ -408,7 +507,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download a finished data export */
+        /**
+         * Download a finished data export
+         * @description An export request of the member with its data once completed (null before).
+         */
         get: operations["core.v1.users.byUserId.privacy.export.byRequestId.get"];
         put?: never;
         post?: never;
@@ -427,7 +529,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Restrict the member at once (1.5.4); a body {reinstate: true} reinstates */
+        /**
+         * Restrict the member at once (1.5.4); a body {reinstate: true} reinstates
+         * @description Restricts the processing of the member's data at once (account_status `restricted`: no campaigns, audiences or marketing), filed as a completed request. A body `{"restrict": false}`, `{"reinstate": true}` or `{"action": "reinstate"}` reinstates instead.
+         */
         post: operations["core.v1.users.byUserId.privacy.restrict.post"];
         delete?: never;
         options?: never;
@@ -444,7 +549,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reinstate a restricted member at once */
+        /**
+         * Reinstate a restricted member at once
+         * @description Lifts a restriction at once (account_status `good`), filed as a completed request; a member not restricted stays as it is.
+         */
         post: operations["core.v1.users.byUserId.privacy.reinstate.post"];
         delete?: never;
         options?: never;
@@ -462,7 +570,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel a pending forget or export request */
+        /**
+         * Cancel a pending forget or export request
+         * @description Cancels a forget or export request during its grace period: it will not be carried out. A request no longer pending is refused.
+         */
         delete: operations["core.v1.users.byUserId.privacy.byRequestId.delete"];
         options?: never;
         head?: never;
@@ -478,7 +589,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a pending forget or export request */
+        /**
+         * Cancel a pending forget or export request
+         * @description Cancels a forget or export request during its grace period: it will not be carried out. A request no longer pending is refused.
+         */
         post: operations["core.v1.users.byUserId.privacy.byRequestId.cancel.post"];
         delete?: never;
         options?: never;
@@ -493,7 +607,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's privacy requests with their status (1.5.1) */
+        /**
+         * A member's privacy requests with their status (1.5.1)
+         * @description The member's forget, export, restrict and reinstate requests, newest first, with their parts and status.
+         */
         get: operations["core.v1.external.users.byExternalId.privacy.get"];
         put?: never;
         post?: never;
@@ -512,7 +629,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Forget the member's personal data after the grace period (1.5.2) */
+        /**
+         * Forget the member's personal data after the grace period (1.5.2)
+         * @description Files a request to erase the member's personal data; once it is carried out the member is forgotten and no longer found. It waits the grace period (PRIVACY_GRACE_SECONDS), during which it can be cancelled; while one is pending, asking again answers the same request.
+         */
         post: operations["core.v1.external.users.byExternalId.privacy.forget.post"];
         delete?: never;
         options?: never;
@@ -527,10 +647,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The member's data export requests (1.5.3) */
+        /**
+         * The member's data export requests (1.5.3)
+         * @description The member's export requests, newest first; a completed one gives the path to download its data.
+         */
         get: operations["core.v1.external.users.byExternalId.privacy.export.get"];
         put?: never;
-        /** Export the member's data after the grace period */
+        /**
+         * Export the member's data after the grace period
+         * @description Files a request to gather everything kept about the member into one document. It waits the grace period (PRIVACY_GRACE_SECONDS), during which it can be cancelled; while one is pending, asking again answers the same request.
+         */
         post: operations["core.v1.external.users.byExternalId.privacy.export.post"];
         delete?: never;
         options?: never;
@@ -545,7 +671,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download a finished data export */
+        /**
+         * Download a finished data export
+         * @description An export request of the member with its data once completed (null before).
+         */
         get: operations["core.v1.external.users.byExternalId.privacy.export.byRequestId.get"];
         put?: never;
         post?: never;
@@ -564,7 +693,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Restrict the member at once (1.5.4); a body {reinstate: true} reinstates */
+        /**
+         * Restrict the member at once (1.5.4); a body {reinstate: true} reinstates
+         * @description Restricts the processing of the member's data at once (account_status `restricted`: no campaigns, audiences or marketing), filed as a completed request. A body `{"restrict": false}`, `{"reinstate": true}` or `{"action": "reinstate"}` reinstates instead.
+         */
         post: operations["core.v1.external.users.byExternalId.privacy.restrict.post"];
         delete?: never;
         options?: never;
@@ -581,7 +713,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reinstate a restricted member at once */
+        /**
+         * Reinstate a restricted member at once
+         * @description Lifts a restriction at once (account_status `good`), filed as a completed request; a member not restricted stays as it is.
+         */
         post: operations["core.v1.external.users.byExternalId.privacy.reinstate.post"];
         delete?: never;
         options?: never;
@@ -599,7 +734,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel a pending forget or export request */
+        /**
+         * Cancel a pending forget or export request
+         * @description Cancels a forget or export request during its grace period: it will not be carried out. A request no longer pending is refused.
+         */
         delete: operations["core.v1.external.users.byExternalId.privacy.byRequestId.delete"];
         options?: never;
         head?: never;
@@ -615,7 +753,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a pending forget or export request */
+        /**
+         * Cancel a pending forget or export request
+         * @description Cancels a forget or export request during its grace period: it will not be carried out. A request no longer pending is refused.
+         */
         post: operations["core.v1.external.users.byExternalId.privacy.byRequestId.cancel.post"];
         delete?: never;
         options?: never;
@@ -632,7 +773,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Merge the victim into the survivor (1.2.1) */
+        /**
+         * Merge the victim into the survivor (1.2.1)
+         * @description Moves the victim's points, offers, external ids, tags, campaign progress, events and transactions to the survivor, in one transaction; the victim is no longer found. The victim is named by external id (or user_id); merging it again is refused as already_merged.
+         */
         post: operations["core.v1.external.users.bySurvivorExternalId.mergeAccounts.post"];
         delete?: never;
         options?: never;
@@ -647,7 +791,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a merge back (1.2.2) */
+        /**
+         * Read a merge back (1.2.2)
+         * @description A merge into this survivor, with what it moved.
+         */
         get: operations["core.v1.external.users.bySurvivorExternalId.mergeAccounts.byMergeId.get"];
         put?: never;
         post?: never;
@@ -664,7 +811,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's campaigns, newest first, paged, with `sections` (2.3) */
+        /**
+         * A member's campaigns, newest first, paged, with `sections` (2.3)
+         * @description The campaigns the member sees, newest start first, one page of them; `sections` adds the progress and the behaviours of each.
+         */
         get: operations["core.v2.external.users.byExternalId.campaigns.get"];
         put?: never;
         post?: never;
@@ -681,7 +831,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One campaign of a member by id or permalink, with `sections` (2.4) */
+        /**
+         * One campaign of a member by id or permalink, with `sections` (2.4)
+         * @description A running campaign available to the member, by id or permalink; `sections` adds its progress and behaviours.
+         */
         get: operations["core.v2.external.users.byExternalId.campaigns.byCampaignId.get"];
         put?: never;
         post?: never;
@@ -698,7 +851,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's campaigns, newest first, paged, with `sections` (2.3) */
+        /**
+         * A member's campaigns, newest first, paged, with `sections` (2.3)
+         * @description The campaigns the member sees, newest start first, one page of them; `sections` adds the progress and the behaviours of each.
+         */
         get: operations["core.v2.users.byUserId.campaigns.get"];
         put?: never;
         post?: never;
@@ -715,7 +871,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One campaign of a member by id or permalink, with `sections` (2.4) */
+        /**
+         * One campaign of a member by id or permalink, with `sections` (2.4)
+         * @description A running campaign available to the member, by id or permalink; `sections` adds its progress and behaviours.
+         */
         get: operations["core.v2.users.byUserId.campaigns.byCampaignId.get"];
         put?: never;
         post?: never;
@@ -734,7 +893,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record custom events for members; matching rules apply their outcomes (1.3.1) */
+        /**
+         * Record custom events for members; matching rules apply their outcomes (1.3.1)
+         * @description Records up to 100 custom events, each for the member its user_id (a member id or an external id) names, in its own transaction: the rules it triggers apply their outcomes and it counts toward the member's campaigns. The whole body is checked before any event is recorded.
+         */
         post: operations["core.v2.events.post"];
         delete?: never;
         options?: never;
@@ -751,7 +913,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issue an offer to one or several members (3.1.1) */
+        /**
+         * Issue an offer to one or several members (3.1.1)
+         * @description Issues the offer (its current version, or the version named with issue_exact_version) to each member, `quantity` uses each, each member in its own transaction: a member refused (unknown, over the per-member limit, no inventory left, outside the acquisition window) is answered in status_list with its fail_reason and the others are issued. An offer that does not exist is refused for all. A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.acquisition.issue.post"];
         delete?: never;
         options?: never;
@@ -768,7 +933,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke an issued user offer (3.1.2) */
+        /**
+         * Revoke an issued user offer (3.1.2)
+         * @description Revokes an issued or locked user offer (the lock is dropped) with an optional reason, recorded on its timeline (REVOKED_OFFER); it can no longer be redeemed. A redeemed, revoked or expired one is refused. A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.acquisition.revoke.post"];
         delete?: never;
         options?: never;
@@ -785,7 +953,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Update custom data, redemption dates or remaining uses of a user offer (3.1.3) */
+        /**
+         * Update custom data, redemption dates or remaining uses of a user offer (3.1.3)
+         * @description Changes what the request sets on an issued or locked user offer (OFFER_MODIFIED): custom data, pending_extended_data, the redemption dates with update_redemption_dates (an absent date clears it; new dates also extend an expired offer), the remaining uses with update_remaining_uses. With user_id the offer must be that member's. An end before the start is refused. A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.acquisition.update.post"];
         delete?: never;
         options?: never;
@@ -802,7 +973,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move user offers to another member (3.1.4); answered per offer */
+        /**
+         * Move user offers to another member (3.1.4); answered per offer
+         * @description Moves the listed issued user offers of the source member to the destination member of the same retailer, in one transaction, recorded on both members' timelines. Each offer is answered on its own: one that is not the source's, or not issued, stays where it is with its error code. Moving to the same member is refused. A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.acquisition.moveUserOffers.post"];
         delete?: never;
         options?: never;
@@ -819,7 +993,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The offer catalog, overview (3.2.1) */
+        /**
+         * The offer catalog, overview (3.2.1)
+         * @description The catalog's current offer versions, filtered by ids (any version's id names its offer), types, a part of the internal title and status flags (1 active, 2 inactive, 4 retired, 8 every status; they add up), sorted and paged; texts in the request's culture. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.fetchOffersOverview.post"];
         delete?: never;
         options?: never;
@@ -836,7 +1013,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The offer catalog with counts and inventory (3.2.7) */
+        /**
+         * The offer catalog with counts and inventory (3.2.7)
+         * @description The catalog's current offer versions, filtered by ids (any version's id names its offer), types, a part of the internal title and status flags (1 active, 2 inactive, 4 retired, 8 every status; they add up), sorted and paged; texts in the request's culture. Changes nothing. Each offer comes with its acquisition and redemption counts, restriction, parent and child counts and the inventory left.
+         */
         post: operations["connect.offers.v2_0.offers.fetchOffersDetails.post"];
         delete?: never;
         options?: never;
@@ -853,7 +1033,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** One offer with its texts, media and restrictions (3.2.2) */
+        /**
+         * One offer with its texts, media and restrictions (3.2.2)
+         * @description An offer by a version id or its root id: the current version, or with get_active_version false the version named; its restrictions when any include_…_restrictions is true. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.fetchOffer.post"];
         delete?: never;
         options?: never;
@@ -870,7 +1053,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A member's profile and usable offers (3.2.3) */
+        /**
+         * A member's profile and usable offers (3.2.3)
+         * @description The active member named by values.member_id, user_id or external_id, in the Core user shape, and (unless include_offers is false) its issued, unexpired user offers, paged, those pending extended data included unless include_pending_extended_data is false. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.getUser.post"];
         delete?: never;
         options?: never;
@@ -887,7 +1073,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A member's issued offers (3.2.4) */
+        /**
+         * A member's issued offers (3.2.4)
+         * @description The member's issued, unexpired user offers, paged, with its point totals; those pending extended data only with include_pending_extended_data. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.getUserOffers.post"];
         delete?: never;
         options?: never;
@@ -904,7 +1093,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** One user offer with its offer (3.2.5) */
+        /**
+         * One user offer with its offer (3.2.5)
+         * @description A user offer in any status with the texts and media of the offer version issued, in the request's culture; with user_id it must be that member's. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.getUserOfferDetails.post"];
         delete?: never;
         options?: never;
@@ -921,7 +1113,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** User offers of members in every status, newest first (3.2.6) */
+        /**
+         * User offers of members in every status, newest first (3.2.6)
+         * @description The user offers of the members named (member ids or external ids; unknown ones are skipped) in every status, or in the one asked for (4 expired includes issued offers past their end), newest first unless direction is 0, paged. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.userOfferHistory.post"];
         delete?: never;
         options?: never;
@@ -938,7 +1133,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeem a user offer on a transaction, computing its discount (3.3.1) */
+        /**
+         * Redeem a user offer on a transaction, computing its discount (3.3.1)
+         * @description Uses one use of the user offer on the transaction: computes the offer's discount on its basket (0 without one) and records the redemption; the offer is redeemed when no use is left. It must be issued (or locked to this pos_transaction_key, or force_redeem), inside its redemption window and at a store its location restriction allows. With apply_lock_only it is locked to the transaction instead (pos_transaction_key required). A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.redemption.redeem.post"];
         delete?: never;
         options?: never;
@@ -955,7 +1153,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark a user offer used without a basket */
+        /**
+         * Mark a user offer used without a basket
+         * @description Records one use of the user offer with no discount computed (for integrations that apply it themselves), under the same rules as redeem; with user_id it must be that member's. A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.redemption.manualRedeem.post"];
         delete?: never;
         options?: never;
@@ -972,7 +1173,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reserve a user offer for one POS transaction (3.3.3) */
+        /**
+         * Reserve a user offer for one POS transaction (3.3.3)
+         * @description Locks the user offer to pos_transaction_key, under the same rules as redeem: no other transaction can redeem it until it is redeemed or unlocked. Locking again with the same key is allowed (the basket changed); the answer gives the discount on the basket. A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.redemption.lock.post"];
         delete?: never;
         options?: never;
@@ -989,7 +1193,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Release a lock (3.3.4) */
+        /**
+         * Release a lock (3.3.4)
+         * @description Releases the lock on the user offer, which is issued again: by the pos_transaction_key that holds it, or by anyone with force_unlock. An offer that is not locked is refused. A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.redemption.unlock.post"];
         delete?: never;
         options?: never;
@@ -1006,7 +1213,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Return a redeemed user offer to issued (3.3.2) */
+        /**
+         * Return a redeemed user offer to issued (3.3.2)
+         * @description Reverts the user offer's latest redemption: the use is given back and the offer is issued again. An offer with no redemption left to revert, or revoked, is refused. A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.redemption.reinstate.post"];
         delete?: never;
         options?: never;
@@ -1023,7 +1233,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reward stores, searched and paged (3.4.1) */
+        /**
+         * Reward stores, searched and paged (3.4.1)
+         * @description The retailer's reward stores (retired ones never), searched by a part of a name, by ids, by the tier level ids or tags their eligibility lists, and by a time they are open at (a date alone: any time that day), sorted by internal_name, start_date or end_date and paged. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.rewardstores.getRewardStores.post"];
         delete?: never;
         options?: never;
@@ -1040,7 +1253,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Offers of reward stores, filtered and paged; with user_id, only what the member can buy now (3.4.2) */
+        /**
+         * Offers of reward stores, filtered and paged; with user_id, only what the member can buy now (3.4.2)
+         * @description The store offers of the stores named (at most 100; absent: every store), filtered by price, free or not, on sale now (limit_to_only_active) and ended ones (kept only with include_expired), sorted and paged, with their offers in the request's culture. With user_id, only what the member can buy now `quantity` times: stores it is eligible for, on sale, within the limits and affordable with its balance. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.rewardstores.getRewardStoreOffers.post"];
         delete?: never;
         options?: never;
@@ -1057,7 +1273,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reward stores selling an offer (3.4.3) */
+        /**
+         * Reward stores selling an offer (3.4.3)
+         * @description The reward stores (retired ones never) that sell the offer, named by its root or a version id, with the ids of their store offers of it, sorted and paged. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.rewardstores.getRewardStoresContainingOffer.post"];
         delete?: never;
         options?: never;
@@ -1074,7 +1293,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Buy a store offer with the member's points; all or nothing (3.4.4) */
+        /**
+         * Buy a store offer with the member's points; all or nothing (3.4.4)
+         * @description Buys the store offer `quantity` times for the member in one transaction: the store must be open and the member eligible, the store offer on sale and within its total and per-member limits, and the offer issuable; the price times the quantity is spent from the store's point account and the offer is issued once per unit (OFFER_PURCHASED). Any refusal, too few points included, changes nothing. A repeated Message-ID answers the first answer again.
+         */
         post: operations["connect.offers.v2_0.offers.rewardstores.purchaseOffer.post"];
         delete?: never;
         options?: never;
@@ -1091,7 +1313,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reward stores the member may use now, with balances on request (3.4.5) */
+        /**
+         * Reward stores the member may use now, with balances on request (3.4.5)
+         * @description The reward stores open now that the member is eligible for (by tier level or tag), sorted and paged; with include_point_balances, each with the member's balance in its point account. Changes nothing.
+         */
         post: operations["connect.offers.v2_0.offers.rewardstores.getUserRewardStores.post"];
         delete?: never;
         options?: never;
@@ -1108,7 +1333,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deposit points (4.2.1) */
+        /**
+         * Deposit points (4.2.1)
+         * @description Adds each detail's points to its point account, with a ledger entry and the member's timeline, in one transaction; tier points may promote the member. A detail whose idempotency_id was applied before is answered as then and applies nothing. Without allow_partial_success one refused detail refuses the whole request; with it, refused details are answered with their error_status and the others apply.
+         */
         post: operations["connect.incentives.v1_0.userPoints.deposit.post"];
         delete?: never;
         options?: never;
@@ -1125,7 +1353,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Spend points from given or default accounts; returns put points back (4.2.3) */
+        /**
+         * Spend points from given or default accounts; returns put points back (4.2.3)
+         * @description Takes each detail's points from the accounts it names, in order (absent: the default accounts), in one transaction; is_return puts the points back, force_spend lets the last account go negative. A detail whose idempotency_id was applied before is answered as then and applies nothing. Without allow_partial_success one refused detail (insufficient_points …) refuses the whole request; with it, refused details are answered with their error_status and the others apply.
+         */
         post: operations["connect.incentives.v1_0.userPoints.spendMultiple.post"];
         delete?: never;
         options?: never;
@@ -1142,7 +1373,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A member's balances (4.2.5) */
+        /**
+         * A member's balances (4.2.5)
+         * @description The member's available balance and lifetime value in each of the retailer's point accounts (or in those of point_account_ids), zero in an account the member never used. Changes nothing.
+         */
         post: operations["connect.incentives.v1_0.userPoints.balance.post"];
         delete?: never;
         options?: never;
@@ -1159,7 +1393,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Deposit points (4.2.1) */
+        /**
+         * Deposit points (4.2.1)
+         * @description Adds each detail's points to its point account, with a ledger entry and the member's timeline, in one transaction; tier points may promote the member. A detail whose idempotency_id was applied before is answered as then and applies nothing. Without allow_partial_success one refused detail refuses the whole request; with it, refused details are answered with their error_status and the others apply.
+         */
         post: operations["connect.incentives.v2_0.userPoints.deposit.post"];
         delete?: never;
         options?: never;
@@ -1176,7 +1413,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Spend points from given or default accounts; returns put points back (4.2.3) */
+        /**
+         * Spend points from given or default accounts; returns put points back (4.2.3)
+         * @description Takes each detail's points from the accounts it names, in order (absent: the default accounts), in one transaction; is_return puts the points back, force_spend lets the last account go negative. A detail whose idempotency_id was applied before is answered as then and applies nothing. Without allow_partial_success one refused detail (insufficient_points …) refuses the whole request; with it, refused details are answered with their error_status and the others apply.
+         */
         post: operations["connect.incentives.v2_0.userPoints.spendMultiple.post"];
         delete?: never;
         options?: never;
@@ -1193,7 +1433,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A member's balances (4.2.5) */
+        /**
+         * A member's balances (4.2.5)
+         * @description The member's available balance and lifetime value in each of the retailer's point accounts (or in those of point_account_ids), zero in an account the member never used. Changes nothing.
+         */
         post: operations["connect.incentives.v2_0.userPoints.balance.post"];
         delete?: never;
         options?: never;
@@ -1210,7 +1453,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Balances of every point account */
+        /**
+         * Balances of every point account
+         * @description The member's balance in every point account of the retailer, zero in an account the member never used. Changes nothing.
+         */
         post: operations["connect.incentives.v1_0.userPoints.allBalances.post"];
         delete?: never;
         options?: never;
@@ -1227,7 +1473,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Spends for many members, each answered (4.2.4) */
+        /**
+         * Spends for many members, each answered (4.2.4)
+         * @description Spends for each member as spend_multiple does, each member in its own transaction: a member's refused spend (an unknown member, insufficient_points …) is answered in its result with its error and leaves the other members' spends applied. Results come in the order of spend_requests.
+         */
         post: operations["connect.incentives.v2_0.userPoints.spendMultipleBatch.post"];
         delete?: never;
         options?: never;
@@ -1244,7 +1493,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Point audit log, newest first (4.2.2) */
+        /**
+         * Point audit log, newest first (4.2.2)
+         * @description Every change of the member's balances (deposits, spends, returns, expiries, merges), newest first by effective time, filtered by point source, account, modification type (kept, or left out with exclude_specified_modification_types) and effective time, and paged by skip and take. Changes nothing.
+         */
         post: operations["connect.incentives.v2_0.userPoints.fetchPointAuditLogs.post"];
         delete?: never;
         options?: never;
@@ -1261,7 +1513,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Point audit log (1.0 form) */
+        /**
+         * Point audit log (1.0 form)
+         * @description Every change of the member's balances (deposits, spends, returns, expiries, merges), newest first by effective time, filtered by point source, account, modification type (kept, or left out with exclude_specified_modification_types) and effective time, and paged by skip and take. Changes nothing.
+         */
         post: operations["connect.incentives.v1_0.pointAuditLogs.fetchPointAuditLogs.post"];
         delete?: never;
         options?: never;
@@ -1278,7 +1533,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A member's tier levels, next levels and progress (4.1.1) */
+        /**
+         * A member's tier levels, next levels and progress (4.1.1)
+         * @description The member's level in each tier system it is placed in, with the next level and, unless include_progress is false, the points each of its thresholds still needs; every level of the system with include_tier_overview; the member's point balances unless include_point_account_balances is false. Changes nothing.
+         */
         post: operations["connect.incentives.v1_0.userTiers.tierStatus.post"];
         delete?: never;
         options?: never;
@@ -1295,7 +1553,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Evaluate qualifying rules for one member, or maintenance for a list in one tier system (4.1.2, 4.1.4) */
+        /**
+         * Evaluate qualifying rules for one member, or maintenance for a list in one tier system (4.1.2, 4.1.4)
+         * @description Raises the member to the level its qualifying points reach in each tier system (or in tier_system_id), placing it in a system it is not in yet; a member never drops here but at its maintenance date, when it moves to the level its points then reach and its next period starts. With user_ids each member is evaluated in its own transaction and a failure is answered in its result, under the id sent.
+         */
         post: operations["connect.incentives.v1_0.movement.qualifying.post"];
         delete?: never;
         options?: never;
@@ -1312,7 +1573,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move a member to a tier level (4.1.3) */
+        /**
+         * Move a member to a tier level (4.1.3)
+         * @description Places the member at the level by hand (a CHANGE_TIER_MANUAL timeline entry), up or down, whatever its points; process_intermediate_levels records every level passed on the way (TIER_TRANSIT), and evaluate_qualifying_rules then raises the member further if its points qualify for more.
+         */
         post: operations["connect.incentives.v1_0.movement.moveUser.post"];
         delete?: never;
         options?: never;
@@ -1329,7 +1593,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Trigger a loyalty event; answers the rule outcomes it produced (4.3) */
+        /**
+         * Trigger a loyalty event; answers the rule outcomes it produced (4.3)
+         * @description Records the member's event and, in the same transaction, runs the rules it triggers (within their limits) and counts it in the member's campaigns. An outcome the domain refuses is answered not applied with its error; a campaign award that cannot be deposited refuses the whole event. A past time_of_occurrence counts at that time.
+         */
         post: operations["connect.incentives.v1_0.userEvents.triggerUserEvent.post"];
         delete?: never;
         options?: never;
@@ -1346,7 +1613,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Find the member at the till: profile, points, accounts and the offers usable now (5.1) */
+        /**
+         * Find the member at the till: profile, points, accounts and the offers usable now (5.1)
+         * @description Finds the active member by the first of email, phone, user_id (a member id or an external id) and external_customer_id given; changes nothing. Without a transaction every issued offer is listed with a zero discount; with one, only the offers usable at this store that discount this basket, with their discount.
+         */
         post: operations["pos.v2_0.lookup.post"];
         delete?: never;
         options?: never;
@@ -1363,7 +1633,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeem an offer on the basket now (5.2.1) */
+        /**
+         * Redeem an offer on the basket now (5.2.1)
+         * @description Redeems one use of the user offer named by offer_lookup_code (its id or its redemption code) and answers its discount on the basket (0 without one). An offer locked to another transaction is refused; one locked to this transaction_id is redeemed. A void of the transaction later reinstates it.
+         */
         post: operations["pos.v2_0.redeem.post"];
         delete?: never;
         options?: never;
@@ -1380,7 +1653,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reserve an offer for this transaction (5.2.2); lock again when the basket changes */
+        /**
+         * Reserve an offer for this transaction (5.2.2); lock again when the basket changes
+         * @description Locks the user offer named by offer_lookup_code to transaction.transaction_id (required) and answers its discount on the basket. Locking again with the same transaction_id is allowed and prices the new basket; sending the transaction redeems the offer, unlock releases it.
+         */
         post: operations["pos.v2_0.lock.post"];
         delete?: never;
         options?: never;
@@ -1397,7 +1673,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Release a locked offer (5.3.2) */
+        /**
+         * Release a locked offer (5.3.2)
+         * @description Releases the lock on the user offer whatever transaction holds it: the offer is issued again. An offer that is not locked is refused.
+         */
         post: operations["pos.v2_0.unlock.post"];
         delete?: never;
         options?: never;
@@ -1414,7 +1693,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Return a redeemed offer to the member (5.3.1) */
+        /**
+         * Return a redeemed offer to the member (5.3.1)
+         * @description Reverts the user offer's latest redemption: the use is given back and the offer is issued again. An offer with no redemption left to revert, or revoked, is refused.
+         */
         post: operations["pos.v2_0.reinstate.post"];
         delete?: never;
         options?: never;
@@ -1431,7 +1713,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send or void a transaction: stored once, its offers redeemed, its points earned; a void reverses them once (5.4) */
+        /**
+         * Send or void a transaction: stored once, its offers redeemed, its points earned; a void reverses them once (5.4)
+         * @description A transaction is kept once per store and transaction_id: sending it again answers the same id and changes nothing, again with other lines applies the difference, again with is_voided reverses its points and redemptions once. With a member (user_id, or a payment's user_id) the offers locked to it or named in its discounts are redeemed and the purchase rules and campaigns earn points; without one it is stored for a later claim by receipt_code.
+         */
         post: operations["pos.v2_0.sendTransaction.post"];
         delete?: never;
         options?: never;
@@ -1448,7 +1733,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A member claims an anonymous transaction by its receipt code and earns its points */
+        /**
+         * A member claims an anonymous transaction by its receipt code and earns its points
+         * @description The transaction sent without a member becomes the member's and earns (or, for a return, takes back) as if it had been sent with them. Claiming one's own again changes nothing; one another member claimed, or a voided one, is not available.
+         */
         post: operations["pos.v2_0.claimTransaction.post"];
         delete?: never;
         options?: never;
@@ -1463,10 +1751,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the retailers, oldest first */
+        /**
+         * List the retailers, oldest first
+         * @description A page of the retailers (skip, take: at most 1000, 100 by default) and how many there are in all.
+         */
         get: operations["admin.tenants.get"];
         put?: never;
-        /** Create a retailer with one store and credentials for every surface */
+        /**
+         * Create a retailer with one store and credentials for every surface
+         * @description Creates the retailer, a store named after it and a set of credentials for Core, Connect and Cloud POS; the secrets are shown only in this answer. Not idempotent: each call creates another retailer.
+         */
         post: operations["admin.tenants.post"];
         delete?: never;
         options?: never;
@@ -1481,7 +1775,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A retailer and its configuration */
+        /**
+         * A retailer and its configuration
+         * @description The retailer with its whole configuration as a program document (the same as GET …/program).
+         */
         get: operations["admin.tenants.byRetailerId.get"];
         put?: never;
         post?: never;
@@ -1498,10 +1795,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The retailer's credentials (keys and dates; never secrets), revoked and expired ones included */
+        /**
+         * The retailer's credentials (keys and dates; never secrets), revoked and expired ones included
+         * @description Oldest first. A rotated credential and its successor share a key; the rotated one has an expires_at.
+         */
         get: operations["admin.tenants.byRetailerId.credentials.get"];
         put?: never;
-        /** Issue a new set of credentials (the secrets are shown once) */
+        /**
+         * Issue a new set of credentials (the secrets are shown once)
+         * @description Adds credentials for Core, Connect and Cloud POS with new keys; the existing ones keep working until revoked. Each call issues another set.
+         */
         post: operations["admin.tenants.byRetailerId.credentials.post"];
         delete?: never;
         options?: never;
@@ -1521,7 +1824,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke a credential at once
-         * @description The secret stops working at once in this server process; other processes serving the same database stop accepting it within 5 seconds.
+         * @description The secret stops working at once in this server process; other processes serving the same database stop accepting it within 5 seconds. Idempotent: revoking again answers the credential with its first revocation time.
          */
         delete: operations["admin.tenants.byRetailerId.credentials.byCredentialId.delete"];
         options?: never;
@@ -1556,11 +1859,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The retailer's configuration as a program document */
+        /**
+         * The retailer's configuration as a program document
+         * @description Every section of the configuration as it is now, in the form PUT …/program takes.
+         */
         get: operations["admin.tenants.byRetailerId.program.get"];
         /**
          * Make the retailer's configuration match a program document (idempotent)
-         * @description The document is JSON (application/json) or YAML (application/yaml or text/yaml), as a program file.
+         * @description The document is JSON (application/json) or YAML (application/yaml or text/yaml), as a program file. Listed things are created or changed, things a listed section leaves out are retired, absent sections are left as they are; the retailer is created when it does not exist. Applying the same document again changes nothing. The answer holds the configuration as it is after.
          */
         put: operations["admin.tenants.byRetailerId.program.put"];
         post?: never;
@@ -1573,7 +1879,1880 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
+    schemas: {
+        /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+        ErrorBadRequestWithoutBody: {
+            /** @enum {string} */
+            status: "error";
+            errors: {
+                /** @enum {string} */
+                code: "invalid_json" | "missing_data" | "argument_error";
+                message: string;
+            };
+        };
+        /** @description Missing or invalid credentials (access_denied) */
+        ErrorUnauthorized: {
+            /** @enum {string} */
+            status: "error";
+            errors: {
+                /** @enum {string} */
+                code: "access_denied";
+                message: string;
+            };
+        };
+        /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+        ErrorServerFault: {
+            /** @enum {string} */
+            status: "error";
+            errors: {
+                /** @enum {string} */
+                code: "internal_server_error";
+                message: string;
+            };
+        };
+        /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+        ErrorUnavailable: {
+            /** @enum {string} */
+            status: "error";
+            errors: {
+                /** @enum {string} */
+                code: "service_unavailable";
+                message: string;
+            };
+        };
+        /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+        ErrorBadRequest: {
+            /** @enum {string} */
+            status: "error";
+            errors: {
+                /** @enum {string} */
+                code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
+                message: string;
+            };
+        };
+        /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+        ErrorMessageIdConflict: {
+            /** @enum {string} */
+            status: "error";
+            errors: {
+                /** @enum {string} */
+                code: "message_id_conflict" | "request_in_progress";
+                message: string;
+            };
+        };
+        /** @description The body is not JSON (unsupported_media_type) */
+        ErrorUnsupportedMediaType: {
+            /** @enum {string} */
+            status: "error";
+            errors: {
+                /** @enum {string} */
+                code: "unsupported_media_type";
+                message: string;
+            };
+        };
+        /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
+        ErrorUnauthorizedOrAppkey: {
+            /** @enum {string} */
+            status: "error";
+            errors: {
+                /** @enum {string} */
+                code: "access_denied" | "invalid_api_key";
+                message: string;
+            };
+        };
+        /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+        PosErrorBadRequestWithoutBody: {
+            /** @enum {string} */
+            status: "error";
+            /** @enum {object|null} */
+            payload: never | null;
+            errors: {
+                /** @enum {string} */
+                code: "invalid_json" | "missing_data" | "argument_error";
+                message: string;
+            }[];
+        };
+        /** @description Missing or invalid credentials (access_denied) */
+        PosErrorUnauthorized: {
+            /** @enum {string} */
+            status: "error";
+            /** @enum {object|null} */
+            payload: never | null;
+            errors: {
+                /** @enum {string} */
+                code: "access_denied";
+                message: string;
+            }[];
+        };
+        /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+        PosErrorServerFault: {
+            /** @enum {string} */
+            status: "error";
+            /** @enum {object|null} */
+            payload: never | null;
+            errors: {
+                /** @enum {string} */
+                code: "internal_server_error";
+                message: string;
+            }[];
+        };
+        /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+        PosErrorUnavailable: {
+            /** @enum {string} */
+            status: "error";
+            /** @enum {object|null} */
+            payload: never | null;
+            errors: {
+                /** @enum {string} */
+                code: "service_unavailable";
+                message: string;
+            }[];
+        };
+        /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+        PosErrorBadRequest: {
+            /** @enum {string} */
+            status: "error";
+            /** @enum {object|null} */
+            payload: never | null;
+            errors: {
+                /** @enum {string} */
+                code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
+                message: string;
+            }[];
+        };
+        /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+        PosErrorMessageIdConflict: {
+            /** @enum {string} */
+            status: "error";
+            /** @enum {object|null} */
+            payload: never | null;
+            errors: {
+                /** @enum {string} */
+                code: "message_id_conflict" | "request_in_progress";
+                message: string;
+            }[];
+        };
+        /** @description The body is not JSON (unsupported_media_type) */
+        PosErrorUnsupportedMediaType: {
+            /** @enum {string} */
+            status: "error";
+            /** @enum {object|null} */
+            payload: never | null;
+            errors: {
+                /** @enum {string} */
+                code: "unsupported_media_type";
+                message: string;
+            }[];
+        };
+        /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
+        PosErrorUnauthorizedOrAppkey: {
+            /** @enum {string} */
+            status: "error";
+            /** @enum {object|null} */
+            payload: never | null;
+            errors: {
+                /** @enum {string} */
+                code: "access_denied" | "invalid_api_key";
+                message: string;
+            }[];
+        };
+        ConnectPointAccountBalance: {
+            account_name: string;
+            /** @description the member's own account; empty until the member first uses it */
+            user_point_account_id: string;
+            point_account_id: string;
+            /** @description empty when the account has none */
+            grouping_label: string;
+            available_balance: number;
+            /** @description every point ever deposited */
+            life_time_value: number;
+        };
+        ConnectPointBalances: {
+            retailer_id: string;
+            /** @description the member's id */
+            user_id: string;
+            summary: {
+                /** @description the sum of the available balances */
+                total_points: number;
+                /** @description the sum of the lifetime values */
+                life_time_points: number;
+            };
+            details: components["schemas"]["ConnectPointAccountBalance"][];
+        };
+        ConnectPointDepositResult: {
+            account_name: string | null;
+            user_point_account_id: string | null;
+            /** @description null on a failed spend that named no account */
+            point_account_id: string | null;
+            /** @description points added to the account; 0 when the detail failed */
+            amount_deposited: number;
+            /** @description the account balance after the detail */
+            remaining_balance: number;
+            life_time_value: number;
+            reference_id: string | null;
+            reference_type: string | null;
+            idempotency_id: string | null;
+            point_source_id: string | null;
+            /** @description a failed detail's error code (allow_partial_success); null when applied */
+            error_status: string | null;
+            /** @description 'success', 'already applied (idempotency_id)' on a replay, or the failure */
+            message: string;
+        };
+        ConnectPointSpendResult: {
+            account_name: string | null;
+            user_point_account_id: string | null;
+            /** @description null on a failed spend that named no account */
+            point_account_id: string | null;
+            /** @description points taken from the account (negative for a return); 0 when the detail failed */
+            amount_spent: number;
+            /** @description the account balance after the detail */
+            remaining_balance: number;
+            life_time_value: number;
+            reference_id: string | null;
+            reference_type: string | null;
+            idempotency_id: string | null;
+            point_source_id: string | null;
+            /** @description a failed detail's error code (allow_partial_success); null when applied */
+            error_status: string | null;
+            /** @description 'success', 'already applied (idempotency_id)' on a replay, or the failure */
+            message: string;
+        };
+        ConnectPointDeposit: {
+            retailer_id: string;
+            /** @description the member's id */
+            user_id: string;
+            /** @description one row per detail */
+            details: components["schemas"]["ConnectPointDepositResult"][];
+            summary: {
+                amount_deposited: number;
+                /** @description the sum of the final balances of the accounts changed */
+                remaining_balance: number;
+                /** @description details applied (or replayed) */
+                succeeded: number;
+                /** @description details refused (only with allow_partial_success) */
+                failed: number;
+            };
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            time_of_occurrence: string;
+        };
+        ConnectPointSpend: {
+            retailer_id: string;
+            /** @description the member's id */
+            user_id: string;
+            /** @description one row per account a detail took from; one row for a failed detail */
+            details: components["schemas"]["ConnectPointSpendResult"][];
+            summary: {
+                amount_spent: number;
+                /** @description the sum of the final balances of the accounts changed */
+                remaining_balance: number;
+                /** @description details applied (or replayed) */
+                succeeded: number;
+                /** @description details refused (only with allow_partial_success) */
+                failed: number;
+            };
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            time_of_occurrence: string;
+        };
+        ConnectPointAuditLogEntry: {
+            id: number;
+            retailer_id: string;
+            user_id: string;
+            account_name: string;
+            point_account_id: string;
+            user_point_account_id: string;
+            /** @description the signed amount as text, e.g. `+50`, `-12.5` */
+            modification: string;
+            /** @description the amount without its sign */
+            amount: number;
+            /** @description the amount when the entry took points (but an expiry), else 0 */
+            amount_spent: number;
+            /** @description the amount when points expired, else 0 */
+            amount_expired: number;
+            balance_after: number;
+            /** @description deposit, spend, forced_spend, return, expiry, merge_in or merge_out */
+            modification_type: string;
+            point_source_id: string | null;
+            point_source_name: string | null;
+            reference_id: string | null;
+            reference_type: string | null;
+            /**
+             * @description when the change counts (effective time)
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            time_of_occurrence: string;
+            /**
+             * @description when the entry was written
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            create_date: string;
+            request_id: string | null;
+            transaction_id: string | null;
+            idempotency_id: string | null;
+        };
+        ConnectMemberTierLevel: {
+            /** @description the member's placement in the tier system */
+            id: string;
+            tier_system_id: string;
+            tier_system_name: string;
+            tier_level_id: string;
+            user_id: string;
+            /**
+             * @description when the member reached the level
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            join_date: string;
+            /**
+             * @description when the member is re-evaluated; null for a lifetime system
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            next_maintenance_eval_date: string | null;
+            tier_overview: {
+                id: string;
+                tier_system_id: string;
+                name: string;
+                rank: number;
+                /** @description always `active` */
+                status: string;
+            } | null;
+            /** @description null at the top level */
+            next_tier_overview: {
+                id: string;
+                tier_system_id: string;
+                name: string;
+                rank: number;
+                /** @description always `active` */
+                status: string;
+            } | null;
+            /** @description the next level's thresholds; absent when progress is not asked for */
+            tier_progress?: {
+                point_account_id: string;
+                account_name: string | null;
+                /** @description the qualifying points in the account */
+                current_balance: number;
+                /** @description the points the next level asks */
+                target_balance: number;
+                points_needed: number;
+            }[];
+            /** @description every level of the system; present when asked for */
+            tier_system_overview?: {
+                id: string;
+                tier_system_id: string;
+                name: string;
+                rank: number;
+                /** @description always `active` */
+                status: string;
+            }[];
+        };
+        /** @description A member's tier levels; point_account_balances is absent when balances are not asked for. */
+        ConnectTierDetails: {
+            /** @description one per tier system the member is placed in */
+            tier_levels: components["schemas"]["ConnectMemberTierLevel"][];
+            point_account_balances?: components["schemas"]["ConnectPointBalances"];
+        };
+        ConnectRuleOutcome: {
+            rule_id: string;
+            rule_name: string;
+            /**
+             * @description the outcome's type
+             * @enum {string}
+             */
+            discriminator: "points" | "offer" | "tag" | "tier" | "attribute";
+            is_outcome_applied: boolean;
+            /** @description points deposited by a points outcome; 0 otherwise */
+            points_awarded: number;
+            point_account_id?: string;
+            offer_id?: string;
+            /** @description the offer issued */
+            user_offer_id?: string;
+            tag?: string;
+            tier_level_id?: string;
+            tier_system_id?: string;
+            /** @description the profile attribute set */
+            attribute?: string;
+            /** @description why the outcome was not applied */
+            error?: {
+                /** @description a domain error code, as the error answers give */
+                code: string;
+                message: string;
+            };
+        };
+        CoreOk: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        CoreUser: {
+            /** @description the member's id (a UUID) */
+            id: string;
+            /** @description the first external id; null when the member has none */
+            external_id: string | null;
+            opted_in: boolean;
+            activated: boolean;
+            /** @description always empty */
+            proxy_ids: string[];
+            /** @description every external id; present with show_identifiers (and on create) */
+            identifiers?: {
+                external_id: string;
+                /** @description empty when none was given */
+                external_id_type: string;
+            }[];
+            /** @description the sum of the available balances of the point accounts */
+            available_points: number;
+            /** @description always 0 */
+            test_points: number;
+            /** @description always 0 */
+            unclaimed_achievement_count: number;
+            email: string | null;
+            gender: string | null;
+            /** @description YYYY-MM-DD */
+            dob: string | null;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            created_at: string;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            updated_at: string;
+            address: string | null;
+            address2: string | null;
+            city: string | null;
+            zip: string | null;
+            /** @description empty when unknown */
+            dma: string;
+            state: string | null;
+            country: string | null;
+            locale: string | null;
+            suspended: boolean;
+            last_name: string | null;
+            first_name: string | null;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            registered_at: string;
+            /** @description a default picture when the member has none */
+            profile_photo_url: string;
+            test_account: boolean;
+            /** @description `good`, or `restricted` after a privacy restrict */
+            account_status: string;
+            tier_details?: components["schemas"]["ConnectTierDetails"];
+            /** @description the code another member gives on sign-up to name this one as referrer */
+            referrer_code: string;
+            /** @description present with user[user_profile] (and on create and update) */
+            user_profile?: {
+                /** @description the profile version, one more on every change of a custom attribute */
+                _version: number;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description absent when the member has none */
+            phone_numbers?: {
+                phone_number: string;
+                /** @description `mobile` unless another was given */
+                phone_type: string;
+                preference_flags: string[];
+                verified_ownership: boolean;
+            }[];
+        };
+        CorePlayer: {
+            /** @description the member's player number */
+            id: number;
+            /** @description the member's id */
+            user_id: string;
+            first_name: string | null;
+            last_name: string | null;
+            /** @description YYYY-MM-DD */
+            dob: string | null;
+            /** @description the year of dob */
+            yob: number | null;
+            email: string | null;
+            home_state: string | null;
+            /** @description all but the last four digits masked, e.g. `XXX-XXX-3333` */
+            masked_phone_numbers: string[];
+            /** @description present with advanced_search_params[user_profile] */
+            user_profile?: {
+                /** @description the profile version, one more on every change of a custom attribute */
+                _version: number;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @enum {object|null} */
+            affiliate_type: never | null;
+            external_ids: string[];
+            home_address: string | null;
+            home_address2: string | null;
+        };
+        CoreTimelineEntry: {
+            /** @description the entry's id */
+            event_stream_stream_id: string;
+            event_stream_event_category_id: number;
+            event_stream_event_type_id: number;
+            /** @description the member's player number */
+            target_id: number;
+            /** @description when it happened, epoch milliseconds */
+            timestamp: number;
+            /** @description when it was written, epoch seconds */
+            created_at: number;
+            /** @description the category and type names, request_id, rewards_system_id, and the fields of the event type */
+            event_stream_payload: {
+                [key: string]: unknown;
+            };
+            contexts: {
+                [key: string]: unknown;
+            }[];
+        };
+        CoreTimelineEventType: {
+            id: number;
+            name: string;
+            slug: string;
+            event_stream_event_category_id: number;
+            event_stream_stream_id: number;
+        };
+        CoreMerge: {
+            /** @description the merge's id */
+            id: string;
+            /** @enum {string} */
+            status: "pending" | "finished" | "failed";
+            survivor_user_id: string;
+            survivor_external_id: string | null;
+            victim_user_id: string;
+            /** @description the victim's first external id, now the survivor's */
+            victim_external_id: string | null;
+            /** @description what the survivor took over from the victim */
+            moved: {
+                tags: string[];
+                /** @description custom events moved */
+                events: number;
+                /** @description campaign progress rows moved */
+                campaigns: number;
+                external_ids: {
+                    external_id: string;
+                    /** @description empty when none was given */
+                    external_id_type: string;
+                }[];
+                /** @description POS transactions moved */
+                transactions: number;
+                point_accounts: {
+                    /** @description the balance moved */
+                    amount: number;
+                    life_time_value: number;
+                    point_account_id: string;
+                }[];
+                user_offer_ids: string[];
+            };
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            created_at: string;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            finished_at: string | null;
+        };
+        CorePrivacyRequest: {
+            id: number;
+            user_id: string;
+            /** @enum {string} */
+            request_type: "forget" | "export" | "restrict" | "reinstate";
+            /** @enum {string} */
+            status: "pending" | "processing" | "completed" | "cancelled" | "failed";
+            /** @description part id → part name, e.g. `{"291": "forget"}` */
+            privacy_request_part_ids: {
+                [key: string]: string;
+            };
+            /** @description one per domain that acts on the request */
+            parts: {
+                id: number;
+                name: string;
+                status: string;
+            }[];
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            created_at: string;
+            /**
+             * @description when the grace period ends and the request is carried out (UTC, `YYYY-MM-DD HH:MM:SS`)
+             * @example 2024-05-01 14:03:00
+             */
+            due_at: string;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            cancelled_at: string | null;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            completed_at: string | null;
+        };
+        CorePrivacyRequestFiled: {
+            id: number;
+            /** @description part id → part name, e.g. `{"291": "forget"}` */
+            privacy_request_part_ids: {
+                [key: string]: string;
+            };
+        };
+        CorePrivacyExport: {
+            id: number;
+            user_id: string;
+            /** @enum {string} */
+            request_type: "forget" | "export" | "restrict" | "reinstate";
+            /** @enum {string} */
+            status: "pending" | "processing" | "completed" | "cancelled" | "failed";
+            /** @description part id → part name, e.g. `{"291": "forget"}` */
+            privacy_request_part_ids: {
+                [key: string]: string;
+            };
+            /** @description one per domain that acts on the request */
+            parts: {
+                id: number;
+                name: string;
+                status: string;
+            }[];
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            created_at: string;
+            /**
+             * @description when the grace period ends and the request is carried out (UTC, `YYYY-MM-DD HH:MM:SS`)
+             * @example 2024-05-01 14:03:00
+             */
+            due_at: string;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            cancelled_at: string | null;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            completed_at: string | null;
+            /** @description the export is done and can be downloaded */
+            ready: boolean;
+            /** @description where to download it; null until ready */
+            download_path: string | null;
+        };
+        CorePrivacyExportDocument: {
+            id: number;
+            user_id: string;
+            /** @enum {string} */
+            request_type: "forget" | "export" | "restrict" | "reinstate";
+            /** @enum {string} */
+            status: "pending" | "processing" | "completed" | "cancelled" | "failed";
+            /** @description part id → part name, e.g. `{"291": "forget"}` */
+            privacy_request_part_ids: {
+                [key: string]: string;
+            };
+            /** @description one per domain that acts on the request */
+            parts: {
+                id: number;
+                name: string;
+                status: string;
+            }[];
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            created_at: string;
+            /**
+             * @description when the grace period ends and the request is carried out (UTC, `YYYY-MM-DD HH:MM:SS`)
+             * @example 2024-05-01 14:03:00
+             */
+            due_at: string;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            cancelled_at: string | null;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            completed_at: string | null;
+            /** @description the member's data; null until the export is completed */
+            data: {
+                [key: string]: unknown;
+            } | null;
+        };
+        CoreCampaignBehavior: {
+            external_behavior_id: string;
+            /** @enum {string} */
+            type: "composite" | "count" | "unique";
+            points: number;
+            /** @description times achieved */
+            achieved: number;
+            can_skip: boolean;
+            skipped: number;
+            /** @description null: unlimited */
+            max_times_repeatable: number | null;
+            /** @description null: unlimited */
+            max_times_repeatable_per_period: number | null;
+            /** @description seconds */
+            period: number | null;
+            /** @description seconds */
+            min_time_between_events: number | null;
+            consecutive: boolean;
+            /** @description count and unique behaviours: the event counted */
+            event_name?: string;
+            /** @description count and unique behaviours */
+            current_count?: number;
+            /** @description count and unique behaviours */
+            total_count?: number;
+            /** @description by goal name; empty but for composite behaviours */
+            goals: {
+                [key: string]: {
+                    /** @enum {string} */
+                    type: "goal";
+                    points: number;
+                    completed: boolean;
+                    required: boolean;
+                    earn_count: number;
+                    group_id: string;
+                    /** @enum {object|null} */
+                    skus: never | null;
+                    progress: {
+                        event_name: string;
+                        /** @enum {string} */
+                        type: "count";
+                        points: number;
+                        /** @description null: unlimited */
+                        max_times_repeatable: number | null;
+                        /** @description null: unlimited */
+                        max_times_repeatable_per_period: number | null;
+                        /** @description seconds */
+                        period: number | null;
+                        /** @description seconds */
+                        min_time_between_events: number | null;
+                        min_time_between_events_count: number;
+                        consecutive: boolean;
+                        achieved: number;
+                        current_count: number;
+                        total_count: number;
+                    };
+                };
+            };
+            /** @description by group id; empty but for composite behaviours */
+            groups: {
+                [key: string]: {
+                    /** @enum {string} */
+                    type: "group";
+                    current_count: number;
+                    total_count: number;
+                    num_goals: number;
+                    completed: boolean;
+                };
+            };
+        };
+        CoreCampaignV1: {
+            campaign_id: number;
+            name: string;
+            /** @description 0 when none */
+            group_id: number;
+            /** @description 0 when none */
+            creative_id: number;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            start_date: string;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            end_date: string | null;
+            permalink: string;
+            template: {
+                type: string;
+            };
+            /** @description the member's progress; absent in the retailer's list */
+            progress?: {
+                /** @enum {string} */
+                state: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible";
+                /** @description absent when the campaign has none */
+                behaviors?: {
+                    behavior_id: number;
+                    external_behavior_id: string;
+                    event_name: string;
+                    name: string;
+                    /** @description goals (or occurrences) done in the current cycle */
+                    progress: number;
+                    /** @description goals (or occurrences) needed */
+                    goal: number;
+                    /** @description can still be achieved */
+                    active: boolean;
+                }[];
+            };
+            /** @description by behaviour name */
+            behaviors: {
+                [key: string]: components["schemas"]["CoreCampaignBehavior"];
+            };
+            division_id?: string;
+        };
+        CoreCampaignV2: {
+            campaign_id: number;
+            campaign_permalink: string;
+            name: string;
+            /** @enum {string} */
+            status: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible";
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            starts_at: string;
+            /**
+             * @description absent for an open-ended campaign (one that runs a hundred years or more)
+             * @example 2024-05-01 14:03:00
+             */
+            ends_at?: string;
+            qualified: boolean;
+            /** @description with sections=progress */
+            progress?: {
+                /** @enum {string} */
+                state: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible";
+                /** @description absent when the campaign has none */
+                behaviors?: {
+                    behavior_id: number;
+                    event_name: string;
+                    name: string;
+                    /** @description goals (or occurrences) done in the current cycle */
+                    progress: number;
+                    /** @description goals (or occurrences) needed */
+                    goal: number;
+                }[];
+            };
+            /** @description with sections=behaviors */
+            behaviors?: {
+                [key: string]: components["schemas"]["CoreCampaignBehavior"];
+            };
+            creative_ids: number[];
+            division_id?: string;
+        };
+        CoreEventResult: {
+            /** @description the event's id */
+            id: string;
+            name: string;
+            /** @description the member's id */
+            user_id: string;
+            qty: number;
+            /**
+             * @description UTC, `YYYY-MM-DD HH:MM:SS`
+             * @example 2024-05-01 14:03:00
+             */
+            occurred_at: string;
+            /** @description the outcomes of the rules the event achieved */
+            outcomes: components["schemas"]["ConnectRuleOutcome"][];
+        };
+        ConnectOfferMedia: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            offer_id: string;
+            uri: string;
+            /** Format: uuid */
+            category_id: string;
+            category_name: string;
+            content_type: number;
+            culture: string;
+        };
+        ConnectUserOffer: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            user_id: string;
+            /** Format: uuid */
+            retailer_id: string;
+            /**
+             * Format: uuid
+             * @description the offer version issued
+             */
+            offer_id: string;
+            /** Format: uuid */
+            root_offer_id: string;
+            /** @description 1 issued, 2 redeemed, 3 revoked, 4 expired (an issued or locked offer past its redemption end), 5 locked */
+            status: number;
+            /** @description Issued, Redeemed, Revoked, Expired or Locked */
+            status_description: string;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            acquire_date: string;
+            /** @description ISO 8601 instant; null: redeemable from acquisition */
+            redemption_start_date: string | null;
+            /** @description ISO 8601 instant; null: does not expire */
+            redemption_end_date: string | null;
+            /** @description ISO 8601 instant; the redemption end; null: does not expire */
+            expiration_date: string | null;
+            /** @description the store of the last redemption; empty when none */
+            redeemed_by_store_id: string;
+            immediate_issue_and_redeem: boolean;
+            /** @description issued and inside its redemption window now */
+            is_redeemable: boolean;
+            quantity: number;
+            remaining_uses: number;
+            pending_extended_data: boolean;
+            /** @description as last set by update: text, or an object as JSON text */
+            custom_data: string | null;
+            facebook_shared: boolean;
+            twitter_shared: boolean;
+            pos_offer_id: number;
+            /** @description the same as redeemed_by_store_id */
+            redeemed_store_id: string;
+            /** @description what a cashier types to redeem it */
+            redemption_code: string;
+            /** @description the POS transaction holding the lock; null when not locked */
+            locked_by_pos_transaction_key: string | null;
+        };
+        ConnectUserOfferResult: {
+            /** Format: uuid */
+            user_id: string;
+            /** Format: uuid */
+            user_offer_id: string;
+            user_offer: components["schemas"]["ConnectUserOffer"];
+        };
+        ConnectUserOfferItem: {
+            /** Format: uuid */
+            offer_id: string;
+            /**
+             * Format: uuid
+             * @description always the all-zero id: offers have no groups
+             */
+            offer_group_id: string;
+            offer_type: string;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            redemption_start_date: string | null;
+            /** @description ISO 8601 instant; null: does not expire */
+            redemption_end_date: string | null;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            acquire_date: string;
+            /** @description inside its redemption window now */
+            is_redeemable: boolean;
+            check_level: boolean;
+            pending_extended_data: boolean;
+            division_id: string;
+            /** @description ISO 8601 instant; the redemption start */
+            start_date: string | null;
+            /**
+             * Format: uuid
+             * @description the user offer id
+             */
+            id: string;
+            /** Format: uuid */
+            root_offer_id: string;
+            /** @description the till's own discount id; absent when the offer has none */
+            pos_discount_id?: string;
+            redemption_code: string;
+            name: string;
+            description: string;
+            terms: string;
+            /** @description the culture of the texts given */
+            culture: string;
+            media: components["schemas"]["ConnectOfferMedia"][];
+        };
+        ConnectOffer: {
+            offer_type_id: string;
+            /** @description the discount: currency units, or a percent for percent types */
+            amount: number;
+            allow_overage: boolean;
+            buy_count: number;
+            get_count: number;
+            max_recurrence: number;
+            item_price_affinity: number;
+            /**
+             * Format: uuid
+             * @description the version
+             */
+            id: string;
+            /** Format: uuid */
+            root_offer_id: string;
+            version: number;
+            /** Format: uuid */
+            retailer_id: string;
+            /** @description the title in the request's culture */
+            title: string;
+            internal_title: string;
+            /** @description 1 active (can be issued), 0 inactive */
+            status: number;
+            /** @description ISO 8601 instant; null: since always */
+            acquisition_start_date: string | null;
+            /** @description ISO 8601 instant; null: for ever */
+            acquisition_end_date: string | null;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            redemption_start_date: string | null;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            redemption_end_date: string | null;
+            /** @description the redemption window in days from acquisition; null: fixed dates */
+            redemption_days: number | null;
+            /** @description JSON text: AcquisitionTimeZone, RedemptionTimeZone */
+            time_zone_settings: string;
+            division_id: string;
+            /** @description the price in points */
+            points: number;
+            monetary_value: number;
+            pos_discount_id: string | null;
+            /** @description a points exchange offer */
+            reward_store: boolean;
+            requires_extended_data: boolean;
+            /** @description no catalog restriction names items or categories */
+            all_items_eligible: boolean;
+            parent_offer_ids: string[];
+            check_level: boolean;
+            /** @description empty unless restrictions are asked for */
+            offer_catalog_restrictions: {
+                item_ids?: string[];
+                category_ids?: string[];
+                qualifying_item_ids?: string[];
+                qualifying_category_ids?: string[];
+            }[];
+            /** @description empty unless restrictions are asked for */
+            offer_purchase_restrictions: {
+                max_per_member?: number;
+                tier_level_ids?: string[];
+                tags?: string[];
+            }[];
+            /** @description empty unless restrictions are asked for */
+            offer_redemption_restrictions: {
+                /** @description a decimal amount */
+                minimum_subtotal?: string;
+            }[];
+            /** @description the stores it can be redeemed at; empty unless restrictions are asked for */
+            offer_location_restrictions: {
+                /** Format: uuid */
+                store_id: string;
+            }[];
+            /** @description always empty: not supported */
+            offer_location_catalog_restrictions: unknown[];
+            /** @description every culture */
+            offer_text: {
+                /** Format: uuid */
+                id: string;
+                /** Format: uuid */
+                offer_id: string;
+                culture: string;
+                title: string;
+                description: string;
+                terms: string;
+            }[];
+            offer_media: components["schemas"]["ConnectOfferMedia"][];
+            /** @description ISO 8601 instant; the redemption start, else the acquisition start */
+            start_date: string | null;
+            /** @description does not expire */
+            valid_after_end_date: boolean;
+            /** @description how many may ever be issued; null: no limit */
+            total_inventory: number | null;
+        };
+        ConnectRedemption: {
+            /** @description a human summary, e.g. "offer redeemed: 6 off 1 line(s)" */
+            message: string;
+            /** Format: uuid */
+            offer_id: string;
+            /** Format: uuid */
+            root_offer_id: string;
+            /** Format: uuid */
+            user_offer_id: string;
+            /** Format: uuid */
+            user_id: string;
+            pos_discount_id: string | null;
+            /** @description the discount on the basket in currency units; 0 without a basket */
+            discount_amount: number;
+            /** @description the basket lines discounted: external_line_item_id, else the line index */
+            discounted_line_ids: string[];
+            discounted_lines: {
+                line_id: string;
+                quantity: number;
+                /** @description the discount on the line */
+                amount: number;
+            }[];
+            user_offer: components["schemas"]["ConnectUserOffer"];
+        };
+        ConnectRewardStore: {
+            /** Format: uuid */
+            id: string;
+            internal_name: string;
+            /** @description in the culture asked for, else the first text, else the internal name */
+            name: string;
+            description: string;
+            /**
+             * Format: uuid
+             * @description the account purchases are paid from
+             */
+            point_account_id: string;
+            /** @description ISO 8601 instant; null: open since always */
+            start_date: string | null;
+            /** @description ISO 8601 instant; null: open for ever */
+            end_date: string | null;
+            /** @description a member holding any of these tier levels or tags may use the store; both empty: every member */
+            eligibility: {
+                tier_level_ids: string[];
+                tags: string[];
+            };
+            /** @description open now */
+            is_active: boolean;
+        };
+        PosDiscount: {
+            /**
+             * Format: uuid
+             * @description the user offer id
+             */
+            reference_id: string;
+            /** Format: uuid */
+            user_id: string;
+            /** @enum {string} */
+            reference_id_type: "userofferid";
+            /** @description the till's own discount id for the offer */
+            pos_discount_id: string | null;
+            /**
+             * @description INFO at lookup, REDEEMED by redeem, LOCKED by lock
+             * @enum {string}
+             */
+            status: "INFO" | "REDEEMED" | "LOCKED";
+            /** @description the offer's title in the request's culture */
+            display_name: string;
+            image_url: string | null;
+            /** @description the basket lines the discount applies to; empty without a basket */
+            discounted_line_ids: string[];
+            /** @description the quantity discounted on each of discounted_line_ids, in the same order */
+            discounted_line_id_quantities: number[];
+            /** @enum {string} */
+            discount_source: "sessionm";
+            /** @description the discount on the basket in currency units; 0 without a basket */
+            amount: number;
+            stack_order: number;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            applied_time: string | null;
+            redemption_code: string;
+            /** @enum {object|null} */
+            offer_custom_data: never | null;
+            user_offer_custom_data: string | null;
+        };
+        PosMember: {
+            /** Format: uuid */
+            user_reference_id: string;
+            /** Format: uuid */
+            user_account_id: string;
+            partial_response: boolean;
+            first_name: string | null;
+            last_name: string | null;
+            /** @description the member's first phone number */
+            phone: string | null;
+            email: string | null;
+            /** @description the default point accounts' available balance (every account's when none is default) */
+            points: number;
+            /** @description the member's custom profile attributes, defaults filled in, and `_version` */
+            profile_fields: {
+                [key: string]: unknown;
+            };
+            /** @description without a transaction: every issued offer; with one: those usable at this store that discount this basket */
+            offers: components["schemas"]["PosDiscount"][];
+            /** @description one per point account of the retailer, in program order */
+            accounts: {
+                AccountName: string;
+                /** @description the member's account id; empty when the member has never used the account */
+                UserPointAccountID: string;
+                /** Format: uuid */
+                PointAccountID: string;
+                GroupingLabel: string;
+                AvailableBalance: number;
+                LifeTimeValue: number;
+            }[];
+        };
+        PosTransactionAnswer: {
+            transaction: {
+                /** Format: uuid */
+                id: string;
+            };
+        };
+        AdminTenant: {
+            /** Format: uuid */
+            retailer_id: string;
+            name: string;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            created_at: string;
+        };
+        AdminCredential: {
+            /** Format: uuid */
+            credential_id: string;
+            /** Format: uuid */
+            retailer_id: string;
+            /**
+             * @description the API the credential opens
+             * @enum {string}
+             */
+            surface: "core" | "connect" | "pos";
+            /** @description Core appkey, Connect appkey_connect, or the part of the POS token before the dot */
+            key: string;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            created_at: string;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            revoked_at: string | null;
+            /** @description ISO 8601 instant, set when the credential was rotated: its secret works until then */
+            expires_at: string | null;
+        };
+        Program: {
+            retailer?: {
+                name: string;
+            };
+            stores?: {
+                id: string;
+                name: string;
+                external_id?: string;
+                time_zone?: string;
+            }[];
+            custom_attributes?: {
+                name: string;
+                type: "string" | "number" | "boolean" | "list" | "object";
+                default?: unknown;
+            }[];
+            point_accounts?: {
+                id: string;
+                name: string;
+                grouping_label?: string;
+                /** @description spends without accounts draw from the default accounts, in program order */
+                default?: boolean;
+                allow_negative?: boolean;
+                maximum_balance?: number | string;
+                counts_toward_tiers?: boolean;
+                active?: boolean;
+            }[];
+            point_sources?: {
+                id: string;
+                name: string;
+                /** @description accounts it may deposit into; absent or empty: any */
+                point_account_ids?: string[];
+            }[];
+            tier_systems?: {
+                id: string;
+                name: string;
+                /** @description points count within this many days; members are re-evaluated when it ends; absent: lifetime */
+                period_days?: number;
+                levels: {
+                    id: string;
+                    name: string;
+                    rank: number;
+                    /** @description all must be met; the lowest rank is the start level */
+                    thresholds?: {
+                        point_account_id: string;
+                        points: number | string;
+                    }[];
+                }[];
+            }[];
+            offers?: {
+                root_offer_id: string;
+                id?: string;
+                offer_type: "fixed_amount_discount" | "percent_discount" | "fixed_amount_item_discount" | "percent_item_discount" | "set_price" | "buy_x_get_y_fixed" | "buy_x_get_y_percent" | "buy_x_get_y_set_price" | "free_item" | "manual_fulfillment" | "points_exchange";
+                internal_title: string;
+                check_level?: boolean;
+                amount?: number | string;
+                max_recurrence?: number;
+                allow_overage?: boolean;
+                buy_count?: number;
+                get_count?: number;
+                status?: "active" | "inactive";
+                division_id?: string;
+                /** Format: date-time */
+                acquisition_start_date?: string;
+                /** Format: date-time */
+                acquisition_end_date?: string;
+                /** Format: date-time */
+                redemption_start_date?: string;
+                /** Format: date-time */
+                redemption_end_date?: string;
+                /** @description the redemption window: this many days from acquisition */
+                redemption_days?: number;
+                does_not_expire?: boolean;
+                points?: number | string;
+                monetary_value?: number | string;
+                pos_discount_id?: string;
+                requires_extended_data?: boolean;
+                default_culture?: string;
+                texts?: {
+                    culture: string;
+                    title: string;
+                    description?: string;
+                    terms?: string;
+                }[];
+                media?: {
+                    uri: string;
+                    category_name?: string;
+                    content_type?: number;
+                    culture?: string;
+                }[];
+                restrictions?: {
+                    location?: {
+                        store_ids?: string[];
+                    };
+                    catalog?: {
+                        item_ids?: string[];
+                        category_ids?: string[];
+                        qualifying_item_ids?: string[];
+                        qualifying_category_ids?: string[];
+                    };
+                    purchase?: {
+                        max_per_member?: number;
+                    };
+                    redemption?: {
+                        minimum_subtotal?: number | string;
+                    };
+                };
+                parent_offer_ids?: string[];
+                total_inventory?: number;
+            }[];
+            campaigns?: {
+                id: number;
+                permalink?: string;
+                name: string;
+                /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
+                start_date: string;
+                /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
+                end_date?: string;
+                division_id?: string;
+                group_id?: number;
+                creative_id?: number;
+                creative_ids?: number[];
+                template_type?: string;
+                audience?: {
+                    /** @description the member holds any of these live tags */
+                    tags?: string[];
+                    /** @description the member is at any of these tier levels */
+                    tier_level_ids?: string[];
+                    /** @description custom profile attribute = value (a list attribute contains it; a list of values: any of them) */
+                    attributes?: {
+                        [key: string]: unknown;
+                    };
+                };
+                opt_in_required?: boolean;
+                /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
+                opt_in_start?: string;
+                /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
+                opt_in_end?: string;
+                point_account_id?: string;
+                behaviors?: {
+                    id: number;
+                    name: string;
+                    external_behavior_id: string;
+                    /** @description the behaviour's own event id (default: external_behavior_id) */
+                    event_name?: string;
+                    type: "composite" | "count" | "unique";
+                    points?: number;
+                    max_times_repeatable?: number | null;
+                    max_times_repeatable_per_period?: number | null;
+                    /** @description seconds */
+                    period?: number | null;
+                    /** @description seconds */
+                    min_time_between_events?: number | null;
+                    /** @description occurrences count on consecutive days only (a gap starts over) */
+                    consecutive?: boolean;
+                    /** @description composite: the goals, in groups */
+                    goals?: {
+                        name: string;
+                        event_name: string;
+                        earn_count?: number;
+                        /** @description needed to complete the behaviour (default true) */
+                        required?: boolean;
+                        points?: number;
+                        group_id?: string | number;
+                        max_times_repeatable?: number | null;
+                        max_times_repeatable_per_period?: number | null;
+                        /** @description seconds */
+                        period?: number | null;
+                        /** @description seconds */
+                        min_time_between_events?: number | null;
+                        /** @description occurrences count on consecutive days only (a gap starts over) */
+                        consecutive?: boolean;
+                    }[];
+                    /** @description count / unique: the event counted */
+                    count_event?: string;
+                    /** @description count / unique: occurrences (distinct stores for unique) needed */
+                    earn_count?: number;
+                }[];
+            }[];
+            /** @description rules: a trigger, conditions, limits and outcomes; rules not listed are retired */
+            rules?: {
+                id: string;
+                name: string;
+                active?: boolean;
+                trigger: {
+                    type: "event" | "purchase" | "signup" | "profile_change" | "tag" | "tier_change";
+                    /** @description event: the event name (required); tag: the tag; tier_change: the level id reached; absent: any */
+                    name?: string;
+                };
+                conditions?: {
+                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                    fact: string;
+                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                    value?: unknown;
+                    /** @description events.<name>: only events within this many seconds */
+                    within_seconds?: number;
+                } | {
+                    all: ({
+                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                        fact: string;
+                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                        value?: unknown;
+                        /** @description events.<name>: only events within this many seconds */
+                        within_seconds?: number;
+                    } | {
+                        all: ({
+                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                            fact: string;
+                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                            value?: unknown;
+                            /** @description events.<name>: only events within this many seconds */
+                            within_seconds?: number;
+                        } | {
+                            all: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            any: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            not: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            };
+                        })[];
+                    } | {
+                        any: ({
+                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                            fact: string;
+                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                            value?: unknown;
+                            /** @description events.<name>: only events within this many seconds */
+                            within_seconds?: number;
+                        } | {
+                            all: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            any: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            not: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            };
+                        })[];
+                    } | {
+                        not: {
+                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                            fact: string;
+                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                            value?: unknown;
+                            /** @description events.<name>: only events within this many seconds */
+                            within_seconds?: number;
+                        } | {
+                            all: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            any: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            not: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            };
+                        };
+                    })[];
+                } | {
+                    any: ({
+                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                        fact: string;
+                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                        value?: unknown;
+                        /** @description events.<name>: only events within this many seconds */
+                        within_seconds?: number;
+                    } | {
+                        all: ({
+                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                            fact: string;
+                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                            value?: unknown;
+                            /** @description events.<name>: only events within this many seconds */
+                            within_seconds?: number;
+                        } | {
+                            all: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            any: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            not: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            };
+                        })[];
+                    } | {
+                        any: ({
+                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                            fact: string;
+                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                            value?: unknown;
+                            /** @description events.<name>: only events within this many seconds */
+                            within_seconds?: number;
+                        } | {
+                            all: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            any: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            not: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            };
+                        })[];
+                    } | {
+                        not: {
+                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                            fact: string;
+                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                            value?: unknown;
+                            /** @description events.<name>: only events within this many seconds */
+                            within_seconds?: number;
+                        } | {
+                            all: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            any: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            not: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            };
+                        };
+                    })[];
+                } | {
+                    not: {
+                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                        fact: string;
+                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                        value?: unknown;
+                        /** @description events.<name>: only events within this many seconds */
+                        within_seconds?: number;
+                    } | {
+                        all: ({
+                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                            fact: string;
+                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                            value?: unknown;
+                            /** @description events.<name>: only events within this many seconds */
+                            within_seconds?: number;
+                        } | {
+                            all: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            any: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            not: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            };
+                        })[];
+                    } | {
+                        any: ({
+                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                            fact: string;
+                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                            value?: unknown;
+                            /** @description events.<name>: only events within this many seconds */
+                            within_seconds?: number;
+                        } | {
+                            all: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            any: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            not: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            };
+                        })[];
+                    } | {
+                        not: {
+                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                            fact: string;
+                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                            value?: unknown;
+                            /** @description events.<name>: only events within this many seconds */
+                            within_seconds?: number;
+                        } | {
+                            all: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            any: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            }[];
+                        } | {
+                            not: {
+                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
+                                fact: string;
+                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
+                                value?: unknown;
+                                /** @description events.<name>: only events within this many seconds */
+                                within_seconds?: number;
+                            };
+                        };
+                    };
+                };
+                limits?: {
+                    /** @description times per member, ever */
+                    total?: number;
+                    /** @description times per member within any `seconds` ending at the event */
+                    per_period?: {
+                        count: number;
+                        seconds: number;
+                    };
+                    /** @description at least this long between two achievements */
+                    min_seconds_between?: number;
+                    /** @description achieved when the trigger happened on this many consecutive (UTC) days, the event's day last; a streak counts once */
+                    consecutive_days?: number;
+                };
+                outcomes: ({
+                    /** @enum {string} */
+                    type: "points";
+                    point_account_id: string;
+                    amount: (number | string) | {
+                        per: number | string;
+                        /** @description a dotted path into the event context */
+                        of: string;
+                        points?: number | string;
+                    };
+                    point_source_id?: string;
+                } | {
+                    /** @enum {string} */
+                    type: "offer";
+                    offer_id: string;
+                } | {
+                    /** @enum {string} */
+                    type: "tag";
+                    tag: string;
+                    /** @description seconds; absent: a counter tag */
+                    ttl?: number;
+                } | {
+                    /** @enum {string} */
+                    type: "tier";
+                    tier_level_id: string;
+                    tier_system_id?: string;
+                } | {
+                    /** @enum {string} */
+                    type: "attribute";
+                    /** @description a custom profile attribute */
+                    name: string;
+                    value?: unknown;
+                    /** @description a dotted path into the event context */
+                    from?: string;
+                })[];
+            }[];
+            reward_stores?: {
+                id: string;
+                internal_name: string;
+                texts?: {
+                    culture: string;
+                    name: string;
+                    description?: string;
+                }[];
+                point_account_id: string;
+                /** Format: date-time */
+                start_date?: string;
+                /** Format: date-time */
+                end_date?: string;
+                eligibility?: {
+                    tier_level_ids?: string[];
+                    tags?: string[];
+                };
+                offers: {
+                    id: string;
+                    offer_id: string;
+                    price: number | string;
+                    /** Format: date-time */
+                    start_date?: string;
+                    /** Format: date-time */
+                    end_date?: string;
+                    total_limit?: number;
+                    per_member_limit?: number;
+                }[];
+            }[];
+        };
+    };
     responses: never;
     parameters: never;
     requestBodies: never;
@@ -1711,20 +3890,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        users: components["schemas"]["CoreUser"][];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -1733,14 +3918,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -1749,15 +3936,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -1773,6 +3952,39 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "user": {
+                 *         "external_id": "MC-SESS-2025-XYZ",
+                 *         "opted_in": "true",
+                 *         "external_id_type": "merchant_identifier",
+                 *         "email": "mmastercarson@sessionm.com",
+                 *         "first_name": "Marcus",
+                 *         "last_name": "Mastercardson",
+                 *         "gender": "m",
+                 *         "dob": "1991-01-01",
+                 *         "address": "123 Fake St.",
+                 *         "city": "Anytown",
+                 *         "state": "MA",
+                 *         "zip": "02120",
+                 *         "country": "USA",
+                 *         "phone_numbers": [
+                 *           {
+                 *             "phone_number": "1112223333",
+                 *             "phone_type": "mobile",
+                 *             "preference_flags": [
+                 *               "primary"
+                 *             ]
+                 *           }
+                 *         ],
+                 *         "user_profile": {
+                 *           "partner": [
+                 *             "root"
+                 *           ]
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     user: {
                         external_id?: string;
@@ -1815,20 +4027,26 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        user: components["schemas"]["CoreUser"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -1837,17 +4055,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, duplicate_email, duplicate_external_id) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1857,7 +4068,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "duplicate_email" | "duplicate_external_id";
                             message: string;
                         };
                     };
@@ -1869,19 +4081,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1891,10 +4095,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "validation";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -1918,20 +4140,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        user: components["schemas"]["CoreUser"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -1940,18 +4168,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1961,10 +4182,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -1990,20 +4246,113 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "total_count": 2,
+                     *       "players": [
+                     *         {
+                     *           "id": 602136,
+                     *           "user_id": "0f58fb38-1a1c-11f0-9791-b515ac110002",
+                     *           "first_name": "Marcus",
+                     *           "last_name": "Mastercardson",
+                     *           "dob": "1991-01-01",
+                     *           "yob": 1991,
+                     *           "email": "mmastercardson+1@sessionm.com",
+                     *           "home_state": "MA",
+                     *           "masked_phone_numbers": [
+                     *             "XXX-XXX-3333"
+                     *           ],
+                     *           "user_profile": {
+                     *             "_version": 1,
+                     *             "allergens": [],
+                     *             "cpg_brand_of_interest": [],
+                     *             "favorite_activities": [],
+                     *             "interests": [],
+                     *             "languages": [],
+                     *             "mcc": [],
+                     *             "org": [],
+                     *             "partner": [
+                     *               "root"
+                     *             ],
+                     *             "partner_type": [],
+                     *             "preferred_channel": [],
+                     *             "socioeconomic_status": []
+                     *           },
+                     *           "affiliate_type": null,
+                     *           "external_ids": [
+                     *             "MC-SESS-2025-XYZ-A"
+                     *           ],
+                     *           "home_address": "123 Fake St.",
+                     *           "home_address2": null
+                     *         },
+                     *         {
+                     *           "id": 582447,
+                     *           "user_id": "4b59009c-1481-11f0-9cf6-6a36ac110002",
+                     *           "first_name": "Marcus",
+                     *           "last_name": "Mastercardson",
+                     *           "dob": "1991-01-01",
+                     *           "yob": 1991,
+                     *           "email": "mmastercarson@sessionm.com",
+                     *           "home_state": "MA",
+                     *           "masked_phone_numbers": [
+                     *             "XXX-XXX-3333"
+                     *           ],
+                     *           "user_profile": {
+                     *             "_version": 2,
+                     *             "allergens": [
+                     *               "nuts",
+                     *               "shellfish"
+                     *             ],
+                     *             "clothes_size": "large",
+                     *             "cpg_brand_of_interest": [],
+                     *             "email_optin": true,
+                     *             "favorite_activities": [],
+                     *             "home_store": "Boston-Seaport",
+                     *             "interests": [],
+                     *             "languages": [],
+                     *             "mcc": [],
+                     *             "org": [],
+                     *             "partner": [
+                     *               "root"
+                     *             ],
+                     *             "partner_type": [],
+                     *             "preferred_channel": [],
+                     *             "preferred_language": "english",
+                     *             "socioeconomic_status": []
+                     *           },
+                     *           "affiliate_type": null,
+                     *           "external_ids": [
+                     *             "MC-SESS-2025-XYZ"
+                     *           ],
+                     *           "home_address": "123 Fake St.",
+                     *           "home_address2": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        /** @description every match, not only those answered */
+                        total_count: number;
+                        players: components["schemas"]["CorePlayer"][];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2012,14 +4361,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -2028,15 +4379,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2056,20 +4399,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        user: components["schemas"]["CoreUser"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2078,18 +4427,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2099,10 +4441,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2122,6 +4482,22 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "user": {
+                 *         "user_profile": {
+                 *           "allergens": [
+                 *             "nuts",
+                 *             "shellfish"
+                 *           ],
+                 *           "preferred_language": "english",
+                 *           "clothes_size": "large",
+                 *           "home_store": "Boston-Seaport",
+                 *           "email_optin": true
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     user: {
                         external_id?: string;
@@ -2164,20 +4540,26 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        user: components["schemas"]["CoreUser"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2186,17 +4568,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, duplicate_email, duplicate_external_id) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2206,7 +4598,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "duplicate_email" | "duplicate_external_id";
                             message: string;
                         };
                     };
@@ -2218,19 +4611,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2240,10 +4625,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "validation";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2259,20 +4662,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2281,11 +4686,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
@@ -2297,14 +4712,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -2313,15 +4721,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -2330,15 +4739,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2358,20 +4759,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        user: components["schemas"]["CoreUser"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2380,18 +4787,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2401,10 +4801,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2466,20 +4901,26 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        user: components["schemas"]["CoreUser"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2488,17 +4929,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, duplicate_email, duplicate_external_id) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2508,7 +4959,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "duplicate_email" | "duplicate_external_id";
                             message: string;
                         };
                     };
@@ -2520,19 +4972,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2542,10 +4986,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "validation";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2561,20 +5023,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2583,17 +5047,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2603,7 +5077,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -2615,15 +5090,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -2632,15 +5108,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2656,20 +5124,37 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "tags": {
+                     *         "app_opened": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        /** @description the member's live tags with their counts (an expiring tag counts 1) */
+                        tags: {
+                            [key: string]: number;
+                        };
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2678,18 +5163,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2699,10 +5177,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2718,6 +5214,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "tags": [
+                 *         "app_opened"
+                 *       ],
+                 *       "ttl": 20000
+                 *     }
+                 */
                 "application/json": {
                     tags: string[];
                     /** @description seconds until the tags expire; absent: counter tags */
@@ -2726,20 +5230,37 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "tags": {
+                     *         "app_opened": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        /** @description the member's live tags with their counts (an expiring tag counts 1) */
+                        tags: {
+                            [key: string]: number;
+                        };
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2748,11 +5269,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
@@ -2764,14 +5295,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -2780,15 +5304,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -2797,15 +5322,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2821,20 +5338,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        /** @description the member's live tags with their counts (an expiring tag counts 1) */
+                        tags: {
+                            [key: string]: number;
                         };
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2843,18 +5369,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2864,10 +5383,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2891,20 +5445,29 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        /** @description the member's live tags with their counts (an expiring tag counts 1) */
+                        tags: {
+                            [key: string]: number;
                         };
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -2913,17 +5476,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2933,7 +5506,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -2945,15 +5519,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -2962,15 +5537,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -2999,20 +5566,35 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        /** @description newest first */
+                        result: components["schemas"]["CoreTimelineEntry"][];
+                        /** @enum {object|null} */
+                        grouping_field: never | null;
+                        /** @description entries in this page */
+                        count: number;
+                        /** @description the cursor of the next page; null on the last one */
+                        next_cursor: string | null;
+                        /** @description the catalog of event types */
+                        event_types: components["schemas"]["CoreTimelineEventType"][];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3021,18 +5603,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found, not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3042,10 +5617,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found" | "not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3074,20 +5667,35 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        /** @description newest first */
+                        result: components["schemas"]["CoreTimelineEntry"][];
+                        /** @enum {object|null} */
+                        grouping_field: never | null;
+                        /** @description entries in this page */
+                        count: number;
+                        /** @description the cursor of the next page; null on the last one */
+                        next_cursor: string | null;
+                        /** @description the catalog of event types */
+                        event_types: components["schemas"]["CoreTimelineEventType"][];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3096,18 +5704,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found, not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3117,10 +5718,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found" | "not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3136,20 +5772,28 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        campaigns: {
+                            promotions: components["schemas"]["CoreCampaignV1"][];
                         };
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3158,14 +5802,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -3174,15 +5820,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3198,20 +5836,263 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "campaigns": {
+                     *         "promotions": [
+                     *           {
+                     *             "campaign_id": 288,
+                     *             "name": "FaB - SU_Promotion2_500p",
+                     *             "group_id": 634,
+                     *             "creative_id": 633,
+                     *             "start_date": "2024-07-08 00:00:00",
+                     *             "end_date": "2124-07-08 14:30:46",
+                     *             "permalink": "mmc_rules_promotion_6",
+                     *             "template": {
+                     *               "type": "internal_behavior"
+                     *             },
+                     *             "progress": {
+                     *               "state": "qualified",
+                     *               "behaviors": [
+                     *                 {
+                     *                   "behavior_id": 570,
+                     *                   "external_behavior_id": "08fa41fd-017d-4174-8204-25ad4de79ba5",
+                     *                   "event_name": "b86e3639-5f51-4ac3-9c81-95401f090840",
+                     *                   "name": "promotion_6_achievement",
+                     *                   "progress": 0,
+                     *                   "goal": 1,
+                     *                   "active": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "behaviors": {
+                     *               "promotion_6_achievement": {
+                     *                 "external_behavior_id": "08fa41fd-017d-4174-8204-25ad4de79ba5",
+                     *                 "type": "composite",
+                     *                 "points": 0,
+                     *                 "achieved": 0,
+                     *                 "can_skip": true,
+                     *                 "skipped": 0,
+                     *                 "max_times_repeatable": null,
+                     *                 "max_times_repeatable_per_period": null,
+                     *                 "period": 86400,
+                     *                 "min_time_between_events": null,
+                     *                 "consecutive": false,
+                     *                 "goals": {
+                     *                   "promotion_6_code_claimed": {
+                     *                     "type": "goal",
+                     *                     "points": 0,
+                     *                     "completed": false,
+                     *                     "required": true,
+                     *                     "earn_count": 1,
+                     *                     "group_id": "0",
+                     *                     "skus": null,
+                     *                     "progress": {
+                     *                       "event_name": "promotion_6_code_claimed",
+                     *                       "type": "count",
+                     *                       "points": 0,
+                     *                       "max_times_repeatable": null,
+                     *                       "max_times_repeatable_per_period": null,
+                     *                       "period": 315360000,
+                     *                       "min_time_between_events": null,
+                     *                       "min_time_between_events_count": 1,
+                     *                       "consecutive": false,
+                     *                       "achieved": 0,
+                     *                       "current_count": 0,
+                     *                       "total_count": 1
+                     *                     }
+                     *                   }
+                     *                 },
+                     *                 "groups": {
+                     *                   "0": {
+                     *                     "type": "group",
+                     *                     "current_count": 0,
+                     *                     "total_count": 1,
+                     *                     "num_goals": 1,
+                     *                     "completed": false
+                     *                   }
+                     *                 }
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "campaign_id": 324,
+                     *             "name": "[MM] $5 vouchers",
+                     *             "group_id": 681,
+                     *             "creative_id": 680,
+                     *             "start_date": "2024-07-29 00:00:00",
+                     *             "end_date": "2124-07-29 07:41:40",
+                     *             "permalink": "mmc_rules_promotion_7",
+                     *             "template": {
+                     *               "type": "internal_behavior"
+                     *             },
+                     *             "progress": {
+                     *               "state": "qualified",
+                     *               "behaviors": [
+                     *                 {
+                     *                   "behavior_id": 706,
+                     *                   "external_behavior_id": "1a00fdd9-09cf-46c7-a54b-38ec1aeb2f82",
+                     *                   "event_name": "2255345a-7cfd-41da-adf1-5b4be8c5eedb",
+                     *                   "name": "promotion_7_achievement",
+                     *                   "progress": 0,
+                     *                   "goal": 1,
+                     *                   "active": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "behaviors": {
+                     *               "promotion_7_achievement": {
+                     *                 "external_behavior_id": "1a00fdd9-09cf-46c7-a54b-38ec1aeb2f82",
+                     *                 "type": "composite",
+                     *                 "points": 0,
+                     *                 "achieved": 0,
+                     *                 "can_skip": true,
+                     *                 "skipped": 0,
+                     *                 "max_times_repeatable": null,
+                     *                 "max_times_repeatable_per_period": null,
+                     *                 "period": 86400,
+                     *                 "min_time_between_events": null,
+                     *                 "consecutive": false,
+                     *                 "goals": {
+                     *                   "promotion_7_code_claimed": {
+                     *                     "type": "goal",
+                     *                     "points": 0,
+                     *                     "completed": false,
+                     *                     "required": true,
+                     *                     "earn_count": 1,
+                     *                     "group_id": "0",
+                     *                     "skus": null,
+                     *                     "progress": {
+                     *                       "event_name": "promotion_7_code_claimed",
+                     *                       "type": "count",
+                     *                       "points": 0,
+                     *                       "max_times_repeatable": null,
+                     *                       "max_times_repeatable_per_period": null,
+                     *                       "period": 315360000,
+                     *                       "min_time_between_events": null,
+                     *                       "min_time_between_events_count": 1,
+                     *                       "consecutive": false,
+                     *                       "achieved": 0,
+                     *                       "current_count": 0,
+                     *                       "total_count": 1
+                     *                     }
+                     *                   }
+                     *                 },
+                     *                 "groups": {
+                     *                   "0": {
+                     *                     "type": "group",
+                     *                     "current_count": 0,
+                     *                     "total_count": 1,
+                     *                     "num_goals": 1,
+                     *                     "completed": false
+                     *                   }
+                     *                 }
+                     *               }
+                     *             }
+                     *           },
+                     *           {
+                     *             "campaign_id": 607,
+                     *             "name": "Test_Multi_Codes",
+                     *             "group_id": 1300,
+                     *             "creative_id": 1299,
+                     *             "start_date": "2025-01-15 00:00:00",
+                     *             "end_date": "2125-01-15 10:24:25",
+                     *             "permalink": "mmc_rules_promotion_25",
+                     *             "template": {
+                     *               "type": "internal_behavior"
+                     *             },
+                     *             "progress": {
+                     *               "state": "qualified",
+                     *               "behaviors": [
+                     *                 {
+                     *                   "behavior_id": 2071,
+                     *                   "external_behavior_id": "bb2155cc-6ec7-41a1-9c45-5fa83de5f85a",
+                     *                   "event_name": "01421b63-2400-4558-b076-3e82972ce042",
+                     *                   "name": "promotion_25_achievement",
+                     *                   "progress": 0,
+                     *                   "goal": 1,
+                     *                   "active": true
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "behaviors": {
+                     *               "promotion_25_achievement": {
+                     *                 "external_behavior_id": "bb2155cc-6ec7-41a1-9c45-5fa83de5f85a",
+                     *                 "type": "composite",
+                     *                 "points": 0,
+                     *                 "achieved": 0,
+                     *                 "can_skip": true,
+                     *                 "skipped": 0,
+                     *                 "max_times_repeatable": null,
+                     *                 "max_times_repeatable_per_period": null,
+                     *                 "period": 86400,
+                     *                 "min_time_between_events": null,
+                     *                 "consecutive": false,
+                     *                 "goals": {
+                     *                   "promotion_25_code_claimed": {
+                     *                     "type": "goal",
+                     *                     "points": 0,
+                     *                     "completed": false,
+                     *                     "required": true,
+                     *                     "earn_count": 1,
+                     *                     "group_id": "0",
+                     *                     "skus": null,
+                     *                     "progress": {
+                     *                       "event_name": "promotion_25_code_claimed",
+                     *                       "type": "count",
+                     *                       "points": 0,
+                     *                       "max_times_repeatable": null,
+                     *                       "max_times_repeatable_per_period": null,
+                     *                       "period": 315360000,
+                     *                       "min_time_between_events": null,
+                     *                       "min_time_between_events_count": 1,
+                     *                       "consecutive": false,
+                     *                       "achieved": 0,
+                     *                       "current_count": 0,
+                     *                       "total_count": 1
+                     *                     }
+                     *                   }
+                     *                 },
+                     *                 "groups": {
+                     *                   "0": {
+                     *                     "type": "group",
+                     *                     "current_count": 0,
+                     *                     "total_count": 1,
+                     *                     "num_goals": 1,
+                     *                     "completed": false
+                     *                   }
+                     *                 }
+                     *               }
+                     *             },
+                     *             "division_id": "root"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        campaigns: {
+                            promotions: components["schemas"]["CoreCampaignV1"][];
+                        };
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3220,18 +6101,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3241,10 +6115,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3261,20 +6153,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3283,18 +6177,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found, not_found, not_available) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3304,10 +6191,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found" | "not_found" | "not_available";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3324,20 +6229,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3346,11 +6253,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found, not_found, not_available) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found" | "not_found" | "not_available";
                             message: string;
                         };
                     };
@@ -3362,14 +6279,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -3378,15 +6288,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -3395,15 +6306,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3420,26 +6323,42 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "event_name": [
+                 *         {
+                 *           "qty": 1,
+                 *           "store": "A1B2"
+                 *         },
+                 *         {
+                 *           "qty": 1,
+                 *           "store": "C3D4"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     [key: string]: unknown;
                 };
             };
         };
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3448,11 +6367,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found, not_found, not_available, point_account_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found" | "not_found" | "not_available" | "point_account_not_found";
                             message: string;
                         };
                     };
@@ -3464,14 +6393,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -3480,19 +6402,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (point_account_inactive, maximum_balance_exceeded) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3502,10 +6416,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "point_account_inactive" | "maximum_balance_exceeded";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3521,20 +6453,28 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        campaigns: {
+                            promotions: components["schemas"]["CoreCampaignV1"][];
                         };
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3543,18 +6483,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3564,10 +6497,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3584,20 +6552,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3606,18 +6576,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found, not_found, not_available) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3627,10 +6590,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found" | "not_found" | "not_available";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3647,20 +6645,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3669,17 +6669,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found, not_found, not_available) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found" | "not_found" | "not_available";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3689,7 +6699,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -3701,15 +6712,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -3718,15 +6730,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3749,20 +6753,22 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3771,17 +6777,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found, not_found, not_available, point_account_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found" | "not_found" | "not_available" | "point_account_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3791,7 +6807,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -3803,19 +6820,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (point_account_inactive, maximum_balance_exceeded) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3825,10 +6834,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "point_account_inactive" | "maximum_balance_exceeded";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3844,20 +6871,32 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "privacy_requests": []
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        privacy_requests: components["schemas"]["CorePrivacyRequest"][];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3866,18 +6905,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3887,10 +6919,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -3906,20 +6956,44 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "privacy_request": {
+                     *         "id": 58,
+                     *         "privacy_request_part_ids": {
+                     *           "291": "forget",
+                     *           "292": "timeline_forget_stream",
+                     *           "293": "offers_domain_forget_organization",
+                     *           "294": "txn_domain_forget_organization",
+                     *           "295": "messaging_platform_forget",
+                     *           "296": "data_team_forget",
+                     *           "297": "external_dbs_forget",
+                     *           "298": "incentives_forget"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        privacy_request: components["schemas"]["CorePrivacyRequestFiled"];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -3928,11 +7002,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
@@ -3944,14 +7028,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -3960,15 +7037,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -3977,15 +7055,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4001,20 +7071,32 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "gdpr_user_data": []
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        gdpr_user_data: components["schemas"]["CorePrivacyExport"][];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4023,18 +7105,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4044,10 +7119,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4063,20 +7156,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        privacy_request: components["schemas"]["CorePrivacyRequestFiled"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4085,11 +7184,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
@@ -4101,14 +7210,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -4117,15 +7219,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -4134,15 +7237,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4159,20 +7254,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        gdpr_user_data: components["schemas"]["CorePrivacyExportDocument"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4181,18 +7282,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found, privacy_request_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4202,10 +7296,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found" | "privacy_request_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4221,20 +7333,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4243,11 +7357,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
@@ -4259,14 +7383,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -4275,15 +7392,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -4292,15 +7410,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4316,20 +7426,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4338,11 +7450,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
@@ -4354,14 +7476,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -4370,15 +7485,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -4387,15 +7503,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4412,20 +7520,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        privacy_request: components["schemas"]["CorePrivacyRequest"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4434,17 +7548,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found, privacy_request_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found" | "privacy_request_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, privacy_request_not_cancellable) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4454,7 +7578,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "privacy_request_not_cancellable";
                             message: string;
                         };
                     };
@@ -4466,15 +7591,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -4483,15 +7609,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4508,20 +7626,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        privacy_request: components["schemas"]["CorePrivacyRequest"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4530,17 +7654,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found, privacy_request_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found" | "privacy_request_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, privacy_request_not_cancellable) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4550,7 +7684,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "privacy_request_not_cancellable";
                             message: string;
                         };
                     };
@@ -4562,15 +7697,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -4579,15 +7715,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4603,20 +7731,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        privacy_requests: components["schemas"]["CorePrivacyRequest"][];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4625,18 +7759,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4646,10 +7773,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4665,20 +7827,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        privacy_request: components["schemas"]["CorePrivacyRequestFiled"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4687,17 +7855,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4707,7 +7885,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -4719,15 +7898,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -4736,15 +7916,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4760,20 +7932,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        gdpr_user_data: components["schemas"]["CorePrivacyExport"][];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4782,18 +7960,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4803,10 +7974,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4822,20 +8028,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        privacy_request: components["schemas"]["CorePrivacyRequestFiled"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4844,17 +8056,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4864,7 +8086,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -4876,15 +8099,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -4893,15 +8117,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4918,20 +8134,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        gdpr_user_data: components["schemas"]["CorePrivacyExportDocument"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -4940,18 +8162,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found, privacy_request_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4961,10 +8176,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found" | "privacy_request_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -4980,20 +8230,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5002,17 +8254,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5022,7 +8284,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -5034,15 +8297,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -5051,15 +8315,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5075,20 +8331,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoreOk"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5097,17 +8355,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5117,7 +8385,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -5129,15 +8398,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -5146,15 +8416,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5171,20 +8433,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        privacy_request: components["schemas"]["CorePrivacyRequest"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5193,17 +8461,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found, privacy_request_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found" | "privacy_request_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, privacy_request_not_cancellable) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5213,7 +8491,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "privacy_request_not_cancellable";
                             message: string;
                         };
                     };
@@ -5225,15 +8504,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -5242,15 +8522,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5267,20 +8539,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        privacy_request: components["schemas"]["CorePrivacyRequest"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5289,17 +8567,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found, privacy_request_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found" | "privacy_request_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, privacy_request_not_cancellable) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5309,7 +8597,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "privacy_request_not_cancellable";
                             message: string;
                         };
                     };
@@ -5321,15 +8610,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -5338,15 +8628,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5362,6 +8644,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "merge_account": {
+                 *         "external_id": "{{victim_external_id}}"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     merge_account: {
                         external_id?: string;
@@ -5371,20 +8660,26 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        merge_account: components["schemas"]["CoreMerge"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5393,17 +8688,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, already_merged) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5413,7 +8718,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "already_merged";
                             message: string;
                         };
                     };
@@ -5425,19 +8731,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (merge_into_self, member_merged, member_forgotten) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5447,10 +8745,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "merge_into_self" | "member_merged" | "member_forgotten";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5467,20 +8783,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        merge_account: components["schemas"]["CoreMerge"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5489,18 +8811,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found, merge_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5510,10 +8825,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found" | "merge_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5534,20 +8884,268 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "page": 1,
+                     *       "page_size": 20,
+                     *       "number_of_pages": 1,
+                     *       "status": "ok",
+                     *       "campaigns": [
+                     *         {
+                     *           "campaign_id": 607,
+                     *           "campaign_permalink": "mmc_rules_promotion_25",
+                     *           "name": "Test_Multi_Codes",
+                     *           "status": "qualified",
+                     *           "starts_at": "2025-01-15 00:00:00",
+                     *           "qualified": true,
+                     *           "progress": {
+                     *             "state": "qualified",
+                     *             "behaviors": [
+                     *               {
+                     *                 "behavior_id": 2071,
+                     *                 "event_name": "01421b63-2400-4558-b076-3e82972ce042",
+                     *                 "name": "promotion_25_achievement",
+                     *                 "progress": 0,
+                     *                 "goal": 1
+                     *               }
+                     *             ]
+                     *           },
+                     *           "behaviors": {
+                     *             "promotion_25_achievement": {
+                     *               "external_behavior_id": "bb2155cc-6ec7-41a1-9c45-5fa83de5f85a",
+                     *               "type": "composite",
+                     *               "points": 0,
+                     *               "achieved": 0,
+                     *               "can_skip": true,
+                     *               "skipped": 0,
+                     *               "max_times_repeatable": null,
+                     *               "max_times_repeatable_per_period": null,
+                     *               "period": 86400,
+                     *               "min_time_between_events": null,
+                     *               "consecutive": false,
+                     *               "goals": {
+                     *                 "promotion_25_code_claimed": {
+                     *                   "type": "goal",
+                     *                   "points": 0,
+                     *                   "completed": false,
+                     *                   "required": true,
+                     *                   "earn_count": 1,
+                     *                   "group_id": "0",
+                     *                   "skus": null,
+                     *                   "progress": {
+                     *                     "event_name": "promotion_25_code_claimed",
+                     *                     "type": "count",
+                     *                     "points": 0,
+                     *                     "max_times_repeatable": null,
+                     *                     "max_times_repeatable_per_period": null,
+                     *                     "period": 315360000,
+                     *                     "min_time_between_events": null,
+                     *                     "min_time_between_events_count": 1,
+                     *                     "consecutive": false,
+                     *                     "achieved": 0,
+                     *                     "current_count": 0,
+                     *                     "total_count": 1
+                     *                   }
+                     *                 }
+                     *               },
+                     *               "groups": {
+                     *                 "0": {
+                     *                   "type": "group",
+                     *                   "current_count": 0,
+                     *                   "total_count": 1,
+                     *                   "num_goals": 1,
+                     *                   "completed": false
+                     *                 }
+                     *               }
+                     *             }
+                     *           },
+                     *           "creative_ids": [],
+                     *           "division_id": "root"
+                     *         },
+                     *         {
+                     *           "campaign_id": 324,
+                     *           "campaign_permalink": "mmc_rules_promotion_7",
+                     *           "name": "[MM] $5 vouchers",
+                     *           "status": "qualified",
+                     *           "starts_at": "2024-07-29 00:00:00",
+                     *           "qualified": true,
+                     *           "progress": {
+                     *             "state": "qualified",
+                     *             "behaviors": [
+                     *               {
+                     *                 "behavior_id": 706,
+                     *                 "event_name": "2255345a-7cfd-41da-adf1-5b4be8c5eedb",
+                     *                 "name": "promotion_7_achievement",
+                     *                 "progress": 0,
+                     *                 "goal": 1
+                     *               }
+                     *             ]
+                     *           },
+                     *           "behaviors": {
+                     *             "promotion_7_achievement": {
+                     *               "external_behavior_id": "1a00fdd9-09cf-46c7-a54b-38ec1aeb2f82",
+                     *               "type": "composite",
+                     *               "points": 0,
+                     *               "achieved": 0,
+                     *               "can_skip": true,
+                     *               "skipped": 0,
+                     *               "max_times_repeatable": null,
+                     *               "max_times_repeatable_per_period": null,
+                     *               "period": 86400,
+                     *               "min_time_between_events": null,
+                     *               "consecutive": false,
+                     *               "goals": {
+                     *                 "promotion_7_code_claimed": {
+                     *                   "type": "goal",
+                     *                   "points": 0,
+                     *                   "completed": false,
+                     *                   "required": true,
+                     *                   "earn_count": 1,
+                     *                   "group_id": "0",
+                     *                   "skus": null,
+                     *                   "progress": {
+                     *                     "event_name": "promotion_7_code_claimed",
+                     *                     "type": "count",
+                     *                     "points": 0,
+                     *                     "max_times_repeatable": null,
+                     *                     "max_times_repeatable_per_period": null,
+                     *                     "period": 315360000,
+                     *                     "min_time_between_events": null,
+                     *                     "min_time_between_events_count": 1,
+                     *                     "consecutive": false,
+                     *                     "achieved": 0,
+                     *                     "current_count": 0,
+                     *                     "total_count": 1
+                     *                   }
+                     *                 }
+                     *               },
+                     *               "groups": {
+                     *                 "0": {
+                     *                   "type": "group",
+                     *                   "current_count": 0,
+                     *                   "total_count": 1,
+                     *                   "num_goals": 1,
+                     *                   "completed": false
+                     *                 }
+                     *               }
+                     *             }
+                     *           },
+                     *           "creative_ids": []
+                     *         },
+                     *         {
+                     *           "campaign_id": 288,
+                     *           "campaign_permalink": "mmc_rules_promotion_6",
+                     *           "name": "FaB - SU_Promotion2_500p",
+                     *           "status": "qualified",
+                     *           "starts_at": "2024-07-08 00:00:00",
+                     *           "qualified": true,
+                     *           "progress": {
+                     *             "state": "qualified",
+                     *             "behaviors": [
+                     *               {
+                     *                 "behavior_id": 570,
+                     *                 "event_name": "b86e3639-5f51-4ac3-9c81-95401f090840",
+                     *                 "name": "promotion_6_achievement",
+                     *                 "progress": 0,
+                     *                 "goal": 1
+                     *               }
+                     *             ]
+                     *           },
+                     *           "behaviors": {
+                     *             "promotion_6_achievement": {
+                     *               "external_behavior_id": "08fa41fd-017d-4174-8204-25ad4de79ba5",
+                     *               "type": "composite",
+                     *               "points": 0,
+                     *               "achieved": 0,
+                     *               "can_skip": true,
+                     *               "skipped": 0,
+                     *               "max_times_repeatable": null,
+                     *               "max_times_repeatable_per_period": null,
+                     *               "period": 86400,
+                     *               "min_time_between_events": null,
+                     *               "consecutive": false,
+                     *               "goals": {
+                     *                 "promotion_6_code_claimed": {
+                     *                   "type": "goal",
+                     *                   "points": 0,
+                     *                   "completed": false,
+                     *                   "required": true,
+                     *                   "earn_count": 1,
+                     *                   "group_id": "0",
+                     *                   "skus": null,
+                     *                   "progress": {
+                     *                     "event_name": "promotion_6_code_claimed",
+                     *                     "type": "count",
+                     *                     "points": 0,
+                     *                     "max_times_repeatable": null,
+                     *                     "max_times_repeatable_per_period": null,
+                     *                     "period": 315360000,
+                     *                     "min_time_between_events": null,
+                     *                     "min_time_between_events_count": 1,
+                     *                     "consecutive": false,
+                     *                     "achieved": 0,
+                     *                     "current_count": 0,
+                     *                     "total_count": 1
+                     *                   }
+                     *                 }
+                     *               },
+                     *               "groups": {
+                     *                 "0": {
+                     *                   "type": "group",
+                     *                   "current_count": 0,
+                     *                   "total_count": 1,
+                     *                   "num_goals": 1,
+                     *                   "completed": false
+                     *                 }
+                     *               }
+                     *             }
+                     *           },
+                     *           "creative_ids": []
+                     *         },
+                     *         {
+                     *           "campaign_id": 26,
+                     *           "campaign_permalink": "bdc1e572-171e-11ec-826d-5cf22efd8fbb",
+                     *           "name": "Eligible Offers",
+                     *           "status": "qualified",
+                     *           "starts_at": "2021-09-16 18:48:54",
+                     *           "ends_at": "2041-09-16 18:48:54",
+                     *           "qualified": true,
+                     *           "progress": {
+                     *             "state": "qualified"
+                     *           },
+                     *           "behaviors": {},
+                     *           "creative_ids": [
+                     *             34
+                     *           ],
+                     *           "division_id": "partner"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        page: number;
+                        page_size: number;
+                        /** @description at least 1 */
+                        number_of_pages: number;
+                        /** @enum {string} */
+                        status: "ok";
+                        campaigns: components["schemas"]["CoreCampaignV2"][];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5556,18 +9154,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5577,10 +9168,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5600,20 +9226,102 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "campaign": {
+                     *         "campaign_id": 607,
+                     *         "campaign_permalink": "mmc_rules_promotion_25",
+                     *         "name": "Test_Multi_Codes",
+                     *         "status": "qualified",
+                     *         "starts_at": "2025-01-15 00:00:00",
+                     *         "qualified": true,
+                     *         "progress": {
+                     *           "state": "qualified",
+                     *           "behaviors": [
+                     *             {
+                     *               "behavior_id": 2071,
+                     *               "event_name": "01421b63-2400-4558-b076-3e82972ce042",
+                     *               "name": "promotion_25_achievement",
+                     *               "progress": 0,
+                     *               "goal": 1
+                     *             }
+                     *           ]
+                     *         },
+                     *         "behaviors": {
+                     *           "promotion_25_achievement": {
+                     *             "external_behavior_id": "bb2155cc-6ec7-41a1-9c45-5fa83de5f85a",
+                     *             "type": "composite",
+                     *             "points": 0,
+                     *             "achieved": 0,
+                     *             "can_skip": true,
+                     *             "skipped": 0,
+                     *             "max_times_repeatable": null,
+                     *             "max_times_repeatable_per_period": null,
+                     *             "period": 86400,
+                     *             "min_time_between_events": null,
+                     *             "consecutive": false,
+                     *             "goals": {
+                     *               "promotion_25_code_claimed": {
+                     *                 "type": "goal",
+                     *                 "points": 0,
+                     *                 "completed": false,
+                     *                 "required": true,
+                     *                 "earn_count": 1,
+                     *                 "group_id": "0",
+                     *                 "skus": null,
+                     *                 "progress": {
+                     *                   "event_name": "promotion_25_code_claimed",
+                     *                   "type": "count",
+                     *                   "points": 0,
+                     *                   "max_times_repeatable": null,
+                     *                   "max_times_repeatable_per_period": null,
+                     *                   "period": 315360000,
+                     *                   "min_time_between_events": null,
+                     *                   "min_time_between_events_count": 1,
+                     *                   "consecutive": false,
+                     *                   "achieved": 0,
+                     *                   "current_count": 0,
+                     *                   "total_count": 1
+                     *                 }
+                     *               }
+                     *             },
+                     *             "groups": {
+                     *               "0": {
+                     *                 "type": "group",
+                     *                 "current_count": 0,
+                     *                 "total_count": 1,
+                     *                 "num_goals": 1,
+                     *                 "completed": false
+                     *               }
+                     *             }
+                     *           }
+                     *         },
+                     *         "creative_ids": [],
+                     *         "division_id": "root"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        campaign: components["schemas"]["CoreCampaignV2"];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5622,18 +9330,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found, not_found, not_available) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5643,10 +9344,45 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found" | "not_found" | "not_available";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5667,20 +9403,30 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        page: number;
+                        page_size: number;
+                        /** @description at least 1 */
+                        number_of_pages: number;
+                        /** @enum {string} */
+                        status: "ok";
+                        campaigns: components["schemas"]["CoreCampaignV2"][];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5689,18 +9435,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5710,10 +9449,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5733,20 +9490,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        campaign: components["schemas"]["CoreCampaignV2"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5755,18 +9518,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "access_denied" | "invalid_api_key";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (user_not_found, not_found, not_available) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5776,10 +9532,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "user_not_found" | "not_found" | "not_available";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5796,24 +9570,47 @@ export interface operations {
         /** @description {"events": {"name", "user_id" | "external_id", "context"}}, {"events": {"<name>": {"qty", "date", ...}}, "user_id": ...}, {"events": {"<name>": 1}}, or a list of these */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "events": {
+                 *         "name": "survey_completed",
+                 *         "by": "1",
+                 *         "user_id": "{{user_id}}",
+                 *         "context": {
+                 *           "survey_name": "April2025_loyalty_survey",
+                 *           "positive_experience": true,
+                 *           "use_daily": true,
+                 *           "recommend_to_friend": true,
+                 *           "star_rating": 5
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": unknown;
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        /** @description one per event, in the order given */
+                        events: components["schemas"]["CoreEventResult"][];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied, invalid_api_key) */
@@ -5822,17 +9619,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorUnauthorizedOrAppkey"];
+                };
+            };
+            /** @description What the request names does not exist (user_not_found, point_account_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "access_denied" | "invalid_api_key";
+                            /** @enum {string} */
+                            code: "user_not_found" | "point_account_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5842,7 +9649,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -5854,19 +9662,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (point_account_inactive, maximum_balance_exceeded) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5876,10 +9676,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "point_account_inactive" | "maximum_balance_exceeded";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5893,6 +9711,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "offer_id": "{{offer_id}}",
+                 *       "quantity": 1,
+                 *       "issue_exact_version": false,
+                 *       "rollback_option": 0,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -5905,24 +9734,96 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "payload": {
+                     *         "offer_id": "99da80b1-26eb-4f9d-bb81-c5d586d0c539",
+                     *         "root_offer_id": "54aa8d62-3713-489b-b38d-df696cd611b9",
+                     *         "division_id": "root",
+                     *         "status_summary": "Issuance to all (1) users was successful.",
+                     *         "acquire_date": "2025-04-16T17:25:05.7206039Z",
+                     *         "status_list": [
+                     *           {
+                     *             "user_id": "4b59009c-1481-11f0-9cf6-6a36ac110002",
+                     *             "user_offer_id": "2840f11b-3d10-496c-914d-e5658642c63e",
+                     *             "offer_id": "99da80b1-26eb-4f9d-bb81-c5d586d0c539",
+                     *             "root_offer_id": "54aa8d62-3713-489b-b38d-df696cd611b9",
+                     *             "division_id": "root",
+                     *             "pending_extended_data": false,
+                     *             "fail_reason": 0
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        payload: {
+                            /** Format: uuid */
+                            offer_id: string;
+                            /** Format: uuid */
+                            root_offer_id: string;
+                            division_id: string;
+                            /** @description e.g. "Issuance to all (2) users was successful." */
+                            status_summary: string;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            acquire_date: string;
+                            status_list: {
+                                /** @description the member id; the user id as given when no member was found */
+                                user_id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description null when refused
+                                 */
+                                user_offer_id: string | null;
+                                /** Format: uuid */
+                                offer_id: string;
+                                /** Format: uuid */
+                                root_offer_id: string;
+                                division_id: string;
+                                pending_extended_data: boolean;
+                                /** @description 0 issued, 1 no single member found, 2 purchase limit reached, 3 not eligible, 4 no inventory left, 5 offer not available now */
+                                fail_reason: number;
+                                /** @description the error code of a refusal; absent when issued */
+                                fail_code?: string;
+                                /** @description absent when issued */
+                                fail_message?: string;
+                            }[];
+                        };
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5932,7 +9833,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "offer_not_found";
                             message: string;
                         };
                     };
@@ -5944,14 +9845,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -5960,15 +9854,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -5977,15 +9872,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -5999,6 +9886,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_offer_id": "{{user_offer_id}}",
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6008,24 +9902,62 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "payload": {
+                     *         "user_id": "4b59009c-1481-11f0-9cf6-6a36ac110002",
+                     *         "user_offer_id": "f318ad10-8d5f-4a7f-83c4-06d2db1aa907",
+                     *         "offer_id": "37b46497-44b4-4459-857a-5d03035af56a",
+                     *         "root_offer_id": "37b46497-44b4-4459-857a-5d03035af56a",
+                     *         "pos_discount_id": "1111"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        payload: {
+                            /** Format: uuid */
+                            user_id: string;
+                            /** Format: uuid */
+                            user_offer_id: string;
+                            /** Format: uuid */
+                            offer_id: string;
+                            /** Format: uuid */
+                            root_offer_id: string;
+                            /** @description empty when the offer has none */
+                            pos_discount_id: string;
+                        };
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6035,13 +9967,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_offer_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, already_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6051,7 +9983,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "already_redeemed";
                             message: string;
                         };
                     };
@@ -6063,19 +9996,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked, offer_expired) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6085,10 +10010,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked" | "offer_expired";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -6102,6 +10045,20 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "user_offer_id": "{{user_offer_id}}",
+                 *       "custom_data": "{\"ReservationConfirmationCode\":\"TEST099\",\"ReservationCheckInDate\":\"2019-01-10\",\"ReservationCheckOutDate\":\"2019-01-12\",\"SoftRedeemed\":\"true\",\"OfferUseStartItem\":\"2019-01-10 08:00:01\",\"OfferUseEndItem\":\"2019-01-13 07:59:00\"}",
+                 *       "remain_pending_extended_data": false,
+                 *       "update_redemption_dates": true,
+                 *       "redemption_start_date": "2019-12-10T08:00:01",
+                 *       "redemption_end_date": "2019-12-13T07:59:00",
+                 *       "update_remaining_uses": false,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6120,24 +10077,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectUserOfferResult"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6147,13 +10119,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "user_offer_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, already_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6163,7 +10135,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "already_redeemed";
                             message: string;
                         };
                     };
@@ -6175,19 +10148,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked, offer_expired, validation) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6197,10 +10162,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked" | "offer_expired" | "validation";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -6214,6 +10197,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "source_user_id": "{{user_id}}",
+                 *       "destination_user_id": "8e588453-1693-11ea-94c7-0242ac11000b",
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_offers_id_list": [
+                 *         "{{user_offer_id}}",
+                 *         "4dec7399-29ec-42a4-b837-5a5ba6c3a87d"
+                 *       ],
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6224,24 +10219,54 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /** Format: uuid */
+                            source_user_id: string;
+                            /** Format: uuid */
+                            destination_user_id: string;
+                            moved_count: number;
+                            results: {
+                                /** @description as given */
+                                user_offer_id: string;
+                                success: boolean;
+                                /** @description why it was not moved (user_offer_not_found, already_redeemed, offer_revoked, offer_expired, offer_locked); null when moved */
+                                error_code: string | null;
+                                /** @description "moved", or why not */
+                                message: string;
+                            }[];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6251,13 +10276,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6267,7 +10292,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -6279,19 +10305,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6301,10 +10319,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "validation";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -6318,6 +10354,21 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "search": "",
+                 *       "status_flags": 1,
+                 *       "offer_ids": [
+                 *         "{{offer_id}}"
+                 *       ],
+                 *       "sort_column": 2,
+                 *       "direction": 0,
+                 *       "skip": 0,
+                 *       "take": 2,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6337,24 +10388,72 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            total_records: number;
+                            results: {
+                                /** Format: uuid */
+                                offer_id: string;
+                                /** Format: uuid */
+                                root_offer_id: string;
+                                offer_type: string;
+                                check_level: boolean;
+                                /** @description 1 active (can be issued), 0 inactive */
+                                status: number;
+                                internal_title: string;
+                                title: string;
+                                description: string;
+                                culture: string;
+                                division_id: string;
+                                /** @description ISO 8601 instant; null: since always */
+                                acquisition_start_date: string | null;
+                                /** @description ISO 8601 instant; null: for ever */
+                                acquisition_end_date: string | null;
+                                does_not_expire: boolean;
+                                points: number;
+                                monetary_value: number;
+                                requires_extended_data: boolean;
+                                /** @description user offers issued, every version */
+                                purchase_count: number;
+                                /** @description user offers redeemed */
+                                redemption_count: number;
+                                published_parent_offer_ids: string[];
+                                /** @description ISO 8601 instant; the redemption start, else the acquisition start */
+                                start_date: string | null;
+                                valid_after_end_date: boolean;
+                            }[];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6364,7 +10463,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found";
                             message: string;
                         };
                     };
@@ -6376,14 +10475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -6392,15 +10484,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -6409,15 +10502,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -6431,6 +10516,22 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "culture": "en-US",
+                 *       "search": "",
+                 *       "status_flags": 8,
+                 *       "offer_ids": [
+                 *         "{{offer_id}}"
+                 *       ],
+                 *       "offer_type_ids": [],
+                 *       "sort_column": 3,
+                 *       "direction": 1,
+                 *       "skip": 0,
+                 *       "take": 100
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6450,24 +10551,83 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            total_records: number;
+                            results: {
+                                /** Format: uuid */
+                                offer_id: string;
+                                /** Format: uuid */
+                                root_offer_id: string;
+                                offer_type: string;
+                                /** @description 1 active (can be issued), 0 inactive */
+                                status: number;
+                                check_level: boolean;
+                                /** @description JSON text: AcquisitionTimeZone, RedemptionTimeZone */
+                                time_zone_settings: string;
+                                internal_title: string;
+                                title: string;
+                                description: string;
+                                culture: string;
+                                /** @description ISO 8601 instant; null: since always */
+                                acquisition_start_date: string | null;
+                                /** @description ISO 8601 instant; null: for ever */
+                                acquisition_end_date: string | null;
+                                points: number;
+                                monetary_value: number;
+                                division_id: string;
+                                acquisition_count: number;
+                                redemption_count: number;
+                                discount_amount: number;
+                                /**
+                                 * @description % for percent types, $ otherwise
+                                 * @enum {string}
+                                 */
+                                discount_type: "%" | "$";
+                                /** @description how many of location, catalog, purchase and redemption restrictions are set */
+                                configured_restrictions: number;
+                                parents_count: number;
+                                /** @description offers that name this one as a parent */
+                                children_count: number;
+                                requires_extended_data: boolean;
+                                purchase_count: number;
+                                /** @description null: no limit */
+                                total_inventory: number | null;
+                                /** @description null: no limit */
+                                available_inventory_remaining: number | null;
+                            }[];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6477,7 +10637,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found";
                             message: string;
                         };
                     };
@@ -6489,14 +10649,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -6505,15 +10658,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -6522,15 +10676,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -6544,6 +10690,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "offer_id": "{{offer_id}}",
+                 *       "culture": "en-US",
+                 *       "include_purchase_restrictions": true,
+                 *       "include_redemption_restrictions": true,
+                 *       "include_location_restrictions": true,
+                 *       "include_catalog_restrictions": true,
+                 *       "include_catalog_display_names": true,
+                 *       "get_active_version": true
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6557,24 +10716,41 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            offer: components["schemas"]["ConnectOffer"];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6584,7 +10760,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "offer_not_found";
                             message: string;
                         };
                     };
@@ -6596,14 +10772,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -6612,15 +10781,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -6629,15 +10799,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -6651,6 +10813,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "values": {
+                 *         "member_id": "{{user_id}}"
+                 *       },
+                 *       "include_offers": true,
+                 *       "skip": 0,
+                 *       "take": 10,
+                 *       "include_pending_extended_data": true,
+                 *       "culture": "en"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6670,24 +10845,107 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            user: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @description the first external id; null without one */
+                                external_id: string | null;
+                                opted_in: boolean;
+                                activated: boolean;
+                                proxy_ids: string[];
+                                identifiers: {
+                                    external_id: string;
+                                    external_id_type: string;
+                                }[];
+                                /** @description the default point accounts' available balance (every account's when none is default) */
+                                available_points: number;
+                                test_points: number;
+                                unclaimed_achievement_count: number;
+                                email: string | null;
+                                gender: string | null;
+                                /** @description YYYY-MM-DD */
+                                dob: string | null;
+                                /**
+                                 * @description UTC, `YYYY-MM-DD HH:MM:SS`
+                                 * @example 2024-05-01 14:03:00
+                                 */
+                                created_at: string;
+                                /**
+                                 * @description UTC, `YYYY-MM-DD HH:MM:SS`
+                                 * @example 2024-05-01 14:03:00
+                                 */
+                                updated_at: string;
+                                address: string | null;
+                                address2: string | null;
+                                city: string | null;
+                                zip: string | null;
+                                dma: string;
+                                state: string | null;
+                                country: string | null;
+                                locale: string | null;
+                                suspended: boolean;
+                                last_name: string | null;
+                                first_name: string | null;
+                                /**
+                                 * @description UTC, `YYYY-MM-DD HH:MM:SS`
+                                 * @example 2024-05-01 14:03:00
+                                 */
+                                registered_at: string;
+                                profile_photo_url: string;
+                                test_account: boolean;
+                                account_status: string;
+                                referrer_code: string;
+                                /** @description the custom profile attributes, defaults filled in, and `_version` */
+                                user_profile: {
+                                    [key: string]: unknown;
+                                };
+                                /** @description absent when the member has none */
+                                phone_numbers?: {
+                                    phone_number: string;
+                                    phone_type: string;
+                                    preference_flags: string[];
+                                    verified_ownership: boolean;
+                                }[];
+                                /** @description the same as user_profile */
+                                user_custom_profile: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            available_offers: components["schemas"]["ConnectUserOfferItem"][];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6697,13 +10955,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6713,7 +10971,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -6725,15 +10984,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -6742,15 +11002,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -6764,6 +11016,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "skip": 0,
+                 *       "take": 1000,
+                 *       "include_pending_extended_data": false,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6777,24 +11039,57 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /** Format: uuid */
+                            user_id: string;
+                            user_offers: components["schemas"]["ConnectUserOfferItem"][];
+                            total_records: number;
+                            /** @description one group, All Offers, with the all-zero id */
+                            offer_groups: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                sort_order: number;
+                            }[];
+                            /** @description always empty: offers have no categories */
+                            offer_categories: unknown[];
+                            /** @description the member's available balance over every point account */
+                            total_points: number;
+                            /** @description the default point accounts' available balance (every account's when none is default) */
+                            available_points: number;
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6804,13 +11099,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6820,7 +11115,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -6832,15 +11128,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -6849,15 +11146,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -6871,6 +11160,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "user_offer_id": "{{user_offer_id}}",
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6880,24 +11177,54 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /** Format: uuid */
+                            user_id: string;
+                            name: string;
+                            description: string;
+                            terms: string;
+                            media: components["schemas"]["ConnectOfferMedia"][];
+                            offer_type: string;
+                            division_id: string;
+                            check_level: boolean;
+                            user_offer: components["schemas"]["ConnectUserOffer"];
+                            /** @description always empty: offers have no child or selected offers */
+                            child_offers: unknown[];
+                            /** @description always empty: offers have no child or selected offers */
+                            selected_offers: unknown[];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6907,13 +11234,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "user_offer_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6923,7 +11250,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -6935,15 +11263,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -6952,15 +11281,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -6974,6 +11295,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_ids": [
+                 *         "{{user_id}}"
+                 *       ],
+                 *       "sort_column": 3,
+                 *       "direction": 1,
+                 *       "skip": 0,
+                 *       "take": 10,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -6989,24 +11323,79 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            total_records: number;
+                            results: {
+                                title: string;
+                                description: string;
+                                terms: string;
+                                /** Format: uuid */
+                                user_offer_id: string;
+                                /** Format: uuid */
+                                offer_id: string;
+                                division_id: string;
+                                offer_type: string;
+                                /** Format: uuid */
+                                user_id: string;
+                                /**
+                                 * @description ISO 8601 instant
+                                 * @example 2024-05-01T14:03:00.000Z
+                                 */
+                                acquire_date: string;
+                                /**
+                                 * @description ISO 8601 instant
+                                 * @example 2024-05-01T14:03:00.000Z
+                                 */
+                                redemption_start_date: string | null;
+                                /** @description ISO 8601 instant; null: does not expire */
+                                redemption_end_date: string | null;
+                                /** @description ISO 8601 instant; null: not redeemed */
+                                redeemed_date: string | null;
+                                /** @description ISO 8601 instant; null: not revoked */
+                                revoked_date: string | null;
+                                /** @description 1 issued, 2 redeemed, 3 revoked, 4 expired (an issued or locked offer past its redemption end), 5 locked */
+                                status: number;
+                                status_description: string;
+                                culture: string;
+                                /** @description the offer's first media; null without media */
+                                media_uri: string | null;
+                                media_culture: string | null;
+                                skip: number;
+                                take: number;
+                            }[];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7016,13 +11405,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7032,7 +11421,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -7044,15 +11434,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -7061,15 +11452,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -7083,6 +11466,55 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_offer_id": "{{user_offer_id}}",
+                 *       "transaction": {
+                 *         "retailer_id": "{{retailer_id}}",
+                 *         "store_id": "{{reward_store_id}}",
+                 *         "pos_transaction_key": "5528b048-33bf-4d6b-8b23-e4b5b9a8bb60",
+                 *         "guest_count": 0,
+                 *         "check_amount": 11,
+                 *         "check_discount": 0,
+                 *         "check_open_date": "2019-12-16T11:44:19.6246281Z",
+                 *         "status": 0,
+                 *         "items": [
+                 *           {
+                 *             "pos_item_key": "1",
+                 *             "pos_cat_key": "ALL",
+                 *             "quantity": 1,
+                 *             "item_amount": 10,
+                 *             "modifier_amount": 0,
+                 *             "discount_amount": 0,
+                 *             "tax_included_amount": 0.7,
+                 *             "order_date": "2019-12-16T11:44:19.6246281Z",
+                 *             "is_void": false,
+                 *             "is_bx_gy_consumed": false,
+                 *             "sub_total": 10,
+                 *             "external_line_item_id": "0"
+                 *           },
+                 *           {
+                 *             "pos_item_key": "2",
+                 *             "pos_cat_key": "ALL",
+                 *             "quantity": 1,
+                 *             "item_amount": 1,
+                 *             "modifier_amount": 0,
+                 *             "discount_amount": 0,
+                 *             "tax_included_amount": 0.07,
+                 *             "order_date": "2019-12-16T11:44:19.6246281Z",
+                 *             "is_void": false,
+                 *             "is_bx_gy_consumed": false,
+                 *             "sub_total": 1,
+                 *             "external_line_item_id": "1"
+                 *           }
+                 *         ]
+                 *       },
+                 *       "apply_lock_only": false,
+                 *       "force_redeem": false,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -7109,24 +11541,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectRedemption"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7136,13 +11583,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_offer_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, offer_locked, already_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7152,7 +11599,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "offer_locked" | "already_redeemed";
                             message: string;
                         };
                     };
@@ -7164,19 +11612,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked, offer_expired, offer_not_yet_valid, store_not_allowed) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7186,10 +11626,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked" | "offer_expired" | "offer_not_yet_valid" | "store_not_allowed";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -7213,24 +11671,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectRedemption"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7240,13 +11713,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "user_offer_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, offer_locked, already_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7256,7 +11729,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "offer_locked" | "already_redeemed";
                             message: string;
                         };
                     };
@@ -7268,19 +11742,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked, offer_expired, offer_not_yet_valid, store_not_allowed) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7290,10 +11756,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked" | "offer_expired" | "offer_not_yet_valid" | "store_not_allowed";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -7307,6 +11791,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "store_id": "{{store_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "user_offer_id": "{{user_offer_id}}",
+                 *       "pos_transaction_key": "TestPOSTransactionKey",
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -7333,24 +11827,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectRedemption"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7360,13 +11869,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_offer_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, offer_locked, already_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7376,7 +11885,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "offer_locked" | "already_redeemed";
                             message: string;
                         };
                     };
@@ -7388,19 +11898,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked, offer_expired, offer_not_yet_valid, store_not_allowed) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7410,10 +11912,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked" | "offer_expired" | "offer_not_yet_valid" | "store_not_allowed";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -7427,6 +11947,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "store_id": "{{store_id}}",
+                 *       "user_offer_id": "{{user_offer_id}}",
+                 *       "force_unlock": true,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -7438,24 +11967,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectUserOfferResult"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7465,13 +12009,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_offer_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, offer_not_locked, offer_locked, already_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7481,7 +12025,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "offer_not_locked" | "offer_locked" | "already_redeemed";
                             message: string;
                         };
                     };
@@ -7493,19 +12038,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked, offer_expired) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7515,10 +12052,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked" | "offer_expired";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -7532,6 +12087,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "store_id": "{{store_id}}",
+                 *       "user_offer_id": "{{user_offer_id}}",
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -7541,24 +12104,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectUserOfferResult"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7568,13 +12146,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_offer_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, offer_not_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7584,7 +12162,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "offer_not_redeemed";
                             message: string;
                         };
                     };
@@ -7596,19 +12175,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7618,10 +12189,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -7635,6 +12224,21 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "search_name": "",
+                 *       "search_eligibility": [],
+                 *       "search_active_date": "2020-03-19",
+                 *       "filters": [],
+                 *       "search_reward_store_ids": [],
+                 *       "sort_column": "",
+                 *       "sort_direction": "asc",
+                 *       "skip": 0,
+                 *       "take": 10,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -7653,24 +12257,46 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            reward_stores: components["schemas"]["ConnectRewardStore"][];
+                            total_rows: number;
+                            /** @description the same as total_rows */
+                            total_records: number;
+                            skip: number;
+                            take: number;
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7680,7 +12306,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found";
                             message: string;
                         };
                     };
@@ -7692,14 +12318,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -7708,15 +12327,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -7725,15 +12345,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -7747,6 +12359,22 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "reward_store_ids": [
+                 *         "{{store_id}}"
+                 *       ],
+                 *       "limit_to_only_active": false,
+                 *       "exclude_free_offers": false,
+                 *       "include_expired": true,
+                 *       "skip": 0,
+                 *       "take": 10,
+                 *       "sort_column": "",
+                 *       "sort_direction": "asc",
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -7772,24 +12400,86 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            reward_store_offers: {
+                                /**
+                                 * Format: uuid
+                                 * @description the store offer id
+                                 */
+                                id: string;
+                                /** Format: uuid */
+                                root_offer_id: string;
+                                /**
+                                 * Format: uuid
+                                 * @description the offer's current version
+                                 */
+                                offer_id: string;
+                                /** Format: uuid */
+                                reward_store_id: string;
+                                /** @description in points of the store's point account */
+                                price: number;
+                                /** @description ISO 8601 instant; null: on sale since always */
+                                start_date: string | null;
+                                /** @description ISO 8601 instant; null: on sale for ever */
+                                end_date: string | null;
+                                /** @description purchases allowed across all members; absent: no limit */
+                                total_limit?: number;
+                                /** @description purchases allowed per member; absent: no limit */
+                                per_member_limit?: number;
+                                offer_details: {
+                                    internal_name: string;
+                                    title: string;
+                                    description: string;
+                                    terms: string;
+                                    media: components["schemas"]["ConnectOfferMedia"][];
+                                    points: number;
+                                    /** @description ISO 8601 instant; null: since always */
+                                    acquisition_start_date: string | null;
+                                    /** @description ISO 8601 instant; null: for ever */
+                                    acquisition_end_date: string | null;
+                                    pos_discount_id: string | null;
+                                    /** @description 1 active (can be issued), 0 inactive */
+                                    offer_status: number;
+                                };
+                            }[];
+                            total_rows: number;
+                            /** @description the same as total_rows */
+                            total_records: number;
+                            skip: number;
+                            take: number;
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, reward_store_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7799,13 +12489,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "reward_store_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7815,7 +12505,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -7827,15 +12518,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -7844,15 +12536,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -7866,6 +12550,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "offer_id": "{{offer_id}}",
+                 *       "sort_column": "internal_name",
+                 *       "sort_direction": "asc",
+                 *       "skip": 0,
+                 *       "take": 10,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -7880,24 +12575,77 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /**
+                             * Format: uuid
+                             * @description the offer's current version
+                             */
+                            offer_id: string;
+                            /** Format: uuid */
+                            root_offer_id: string;
+                            reward_stores: {
+                                /** Format: uuid */
+                                id: string;
+                                internal_name: string;
+                                /** @description in the culture asked for, else the first text, else the internal name */
+                                name: string;
+                                description: string;
+                                /**
+                                 * Format: uuid
+                                 * @description the account purchases are paid from
+                                 */
+                                point_account_id: string;
+                                /** @description ISO 8601 instant; null: open since always */
+                                start_date: string | null;
+                                /** @description ISO 8601 instant; null: open for ever */
+                                end_date: string | null;
+                                /** @description a member holding any of these tier levels or tags may use the store; both empty: every member */
+                                eligibility: {
+                                    tier_level_ids: string[];
+                                    tags: string[];
+                                };
+                                /** @description open now */
+                                is_active: boolean;
+                                reward_store_offer_ids: string[];
+                            }[];
+                            total_rows: number;
+                            /** @description the same as total_rows */
+                            total_records: number;
+                            skip: number;
+                            take: number;
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7907,7 +12655,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "offer_not_found";
                             message: string;
                         };
                     };
@@ -7919,14 +12667,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -7935,15 +12676,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -7952,15 +12694,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -7974,6 +12708,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "reward_store_id": "{{store_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "reward_store_offer_id": "{{store_offer_id}}",
+                 *       "quantity": 1,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -7986,24 +12730,93 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /** Format: uuid */
+                            user_id: string;
+                            /**
+                             * Format: uuid
+                             * @description the first user offer issued
+                             */
+                            user_offer_id: string;
+                            /** Format: uuid */
+                            offer_id: string;
+                            /** Format: uuid */
+                            root_offer_id: string;
+                            /** Format: uuid */
+                            reward_store_id: string;
+                            /** Format: uuid */
+                            reward_store_offer_id: string;
+                            quantity: number;
+                            /** Format: uuid */
+                            point_account_id: string;
+                            /** @description per unit, in points */
+                            price: number;
+                            /** @description price times quantity */
+                            points_spent: number;
+                            /** @description the member's available balance in the store's point account afterwards */
+                            remaining_balance: number;
+                            user_offers: {
+                                /** Format: uuid */
+                                user_offer_id: string;
+                                /** Format: uuid */
+                                offer_id: string;
+                                /** Format: uuid */
+                                root_offer_id: string;
+                                /** Format: uuid */
+                                reward_store_id: string;
+                                /** Format: uuid */
+                                reward_store_offer_id: string;
+                                /** @description the price of this unit */
+                                points_spent: number;
+                                remaining_balance: number;
+                                /** @description 1 issued, 2 redeemed, 3 revoked, 4 expired (an issued or locked offer past its redemption end), 5 locked */
+                                status: number;
+                                /**
+                                 * @description ISO 8601 instant
+                                 * @example 2024-05-01T14:03:00.000Z
+                                 */
+                                acquire_date: string;
+                                /**
+                                 * @description ISO 8601 instant
+                                 * @example 2024-05-01T14:03:00.000Z
+                                 */
+                                redemption_start_date: string | null;
+                                /** @description ISO 8601 instant; null: does not expire */
+                                redemption_end_date: string | null;
+                            }[];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, reward_store_not_found, store_offer_not_found, point_account_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8013,13 +12826,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "reward_store_not_found" | "store_offer_not_found" | "point_account_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8029,7 +12842,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -8041,19 +12855,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_not_available, member_not_eligible, inventory_exhausted, purchase_limit_reached, insufficient_points, point_account_inactive) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8063,10 +12869,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_not_available" | "member_not_eligible" | "inventory_exhausted" | "purchase_limit_reached" | "insufficient_points" | "point_account_inactive";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -8080,6 +12904,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "sort_column": "start_date",
+                 *       "sort_direction": "asc",
+                 *       "skip": 0,
+                 *       "take": 10,
+                 *       "include_point_balances": true,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -8095,24 +12931,80 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /** Format: uuid */
+                            user_id: string;
+                            reward_stores: {
+                                /** Format: uuid */
+                                id: string;
+                                internal_name: string;
+                                /** @description in the culture asked for, else the first text, else the internal name */
+                                name: string;
+                                description: string;
+                                /**
+                                 * Format: uuid
+                                 * @description the account purchases are paid from
+                                 */
+                                point_account_id: string;
+                                /** @description ISO 8601 instant; null: open since always */
+                                start_date: string | null;
+                                /** @description ISO 8601 instant; null: open for ever */
+                                end_date: string | null;
+                                /** @description a member holding any of these tier levels or tags may use the store; both empty: every member */
+                                eligibility: {
+                                    tier_level_ids: string[];
+                                    tags: string[];
+                                };
+                                /** @description open now */
+                                is_active: boolean;
+                                point_balance?: {
+                                    /** Format: uuid */
+                                    point_account_id: string;
+                                    account_name: string;
+                                    /** @description the member's account id; empty when the member has never used the account */
+                                    user_point_account_id: string;
+                                    available_balance: number;
+                                    life_time_value: number;
+                                };
+                            }[];
+                            total_rows: number;
+                            /** @description the same as total_rows */
+                            total_records: number;
+                            skip: number;
+                            take: number;
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8122,13 +13014,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8138,7 +13030,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -8150,15 +13043,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -8167,15 +13061,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -8209,24 +13095,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectPointDeposit"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, point_account_not_found, point_source_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8236,13 +13137,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "point_account_not_found" | "point_source_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, idempotency_conflict) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8252,7 +13153,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "idempotency_conflict";
                             message: string;
                         };
                     };
@@ -8264,19 +13166,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (point_account_inactive, point_source_not_allowed, maximum_balance_exceeded) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8286,10 +13180,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "point_account_inactive" | "point_source_not_allowed" | "maximum_balance_exceeded";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -8324,24 +13236,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectPointSpend"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, point_account_not_found, point_source_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8351,13 +13278,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "point_account_not_found" | "point_source_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, idempotency_conflict) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8367,7 +13294,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "idempotency_conflict";
                             message: string;
                         };
                     };
@@ -8379,19 +13307,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (insufficient_points, point_account_inactive, point_source_not_allowed, maximum_balance_exceeded) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8401,10 +13321,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "insufficient_points" | "point_account_inactive" | "point_source_not_allowed" | "maximum_balance_exceeded";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -8427,24 +13365,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectPointBalances"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, point_account_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8454,13 +13407,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "point_account_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8470,7 +13423,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -8482,15 +13436,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -8499,15 +13454,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -8521,6 +13468,25 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "deposit_details": [
+                 *         {
+                 *           "point_source_id": "425836cd-58e6-41b9-9816-22b987ea392f",
+                 *           "amount": 100,
+                 *           "point_account_id": "{{award_points_id}}",
+                 *           "reference_id": "REF-1234",
+                 *           "reference_type": "API-TEST",
+                 *           "rank": 0
+                 *         }
+                 *       ],
+                 *       "allow_partial_success": false,
+                 *       "disable_event_publishing": false,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -8541,24 +13507,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectPointDeposit"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, point_account_not_found, point_source_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8568,13 +13549,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "point_account_not_found" | "point_source_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, idempotency_conflict) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8584,7 +13565,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "idempotency_conflict";
                             message: string;
                         };
                     };
@@ -8596,19 +13578,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (point_account_inactive, point_source_not_allowed, maximum_balance_exceeded) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8618,10 +13592,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "point_account_inactive" | "point_source_not_allowed" | "maximum_balance_exceeded";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -8635,6 +13627,27 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "spend_details": [
+                 *         {
+                 *           "amount": 1,
+                 *           "point_account_ids": [
+                 *             "{{award_points_id}}"
+                 *           ],
+                 *           "reference_id": "my-test-spend-01",
+                 *           "reference_type": "api-test",
+                 *           "force_spend": false,
+                 *           "rank": 0,
+                 *           "is_return": false
+                 *         }
+                 *       ],
+                 *       "allow_partial_success": false,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -8656,24 +13669,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectPointSpend"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, point_account_not_found, point_source_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8683,13 +13711,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "point_account_not_found" | "point_source_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches, idempotency_conflict) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8699,7 +13727,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches" | "idempotency_conflict";
                             message: string;
                         };
                     };
@@ -8711,19 +13740,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (insufficient_points, point_account_inactive, point_source_not_allowed, maximum_balance_exceeded) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8733,10 +13754,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "insufficient_points" | "point_account_inactive" | "point_source_not_allowed" | "maximum_balance_exceeded";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -8750,6 +13789,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "point_account_ids": [],
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -8759,24 +13806,39 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        payload: components["schemas"]["ConnectPointBalances"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, point_account_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8786,13 +13848,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "point_account_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8802,7 +13864,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -8814,15 +13877,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -8831,15 +13895,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -8861,24 +13917,41 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            point_account_balances: components["schemas"]["ConnectPointBalances"];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8888,13 +13961,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8904,7 +13977,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -8916,15 +13990,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -8933,15 +14008,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -8978,24 +14045,74 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            results: {
+                                /** @description the user_id sent */
+                                user_id: string;
+                                /** @enum {string} */
+                                status: "ok" | "error";
+                                /** @description the member's spend; null when it failed */
+                                payload: {
+                                    retailer_id: string;
+                                    /** @description the member's id */
+                                    user_id: string;
+                                    /** @description one row per account a detail took from; one row for a failed detail */
+                                    details: components["schemas"]["ConnectPointSpendResult"][];
+                                    summary: {
+                                        amount_spent: number;
+                                        /** @description the sum of the final balances of the accounts changed */
+                                        remaining_balance: number;
+                                        /** @description details applied (or replayed) */
+                                        succeeded: number;
+                                        /** @description details refused (only with allow_partial_success) */
+                                        failed: number;
+                                    };
+                                    /**
+                                     * @description ISO 8601 instant
+                                     * @example 2024-05-01T14:03:00.000Z
+                                     */
+                                    time_of_occurrence: string;
+                                } | null;
+                                /** @description why the spend failed (nothing of it applied); null when it applied */
+                                errors: {
+                                    /** @description a domain error code, as the error answers give */
+                                    code: string;
+                                    message: string;
+                                } | null;
+                            }[];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9005,7 +14122,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found";
                             message: string;
                         };
                     };
@@ -9017,14 +14134,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "message_id_conflict" | "request_in_progress";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorMessageIdConflict"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -9033,15 +14143,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -9050,15 +14161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -9072,6 +14175,21 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "point_source_ids": [
+                 *         "b295b211-6985-408a-a40a-2eab1d954ddf"
+                 *       ],
+                 *       "point_account_ids": [
+                 *         "9118e229-42be-4109-b731-308503aa0abf"
+                 *       ],
+                 *       "exclude_specified_modification_types": true,
+                 *       "skip": 0,
+                 *       "take": 10
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -9090,24 +14208,46 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /** @description newest first */
+                            results: components["schemas"]["ConnectPointAuditLogEntry"][];
+                            /** @description entries matching the filters, on every page */
+                            total_records: number;
+                            skip: number;
+                            take: number;
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9117,13 +14257,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9133,7 +14273,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -9145,15 +14286,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -9162,15 +14304,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -9202,24 +14336,46 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /** @description newest first */
+                            results: components["schemas"]["ConnectPointAuditLogEntry"][];
+                            /** @description entries matching the filters, on every page */
+                            total_records: number;
+                            skip: number;
+                            take: number;
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9229,13 +14385,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9245,7 +14401,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -9257,15 +14414,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -9274,15 +14432,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -9296,6 +14446,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "include_progress": true,
+                 *       "include_tier_overview": true,
+                 *       "include_point_account_balances": true,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -9307,24 +14467,129 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "payload": {
+                     *         "tier_levels": [],
+                     *         "point_account_balances": {
+                     *           "retailer_id": "e59fdc7e-2413-442e-8e38-077a2d150a5e",
+                     *           "user_id": "4b59009c-1481-11f0-9cf6-6a36ac110002",
+                     *           "summary": {
+                     *             "total_points": 0,
+                     *             "life_time_points": 0
+                     *           },
+                     *           "details": [
+                     *             {
+                     *               "account_name": "[LSBX] BlueJay Miles - Spendable Account",
+                     *               "user_point_account_id": "",
+                     *               "point_account_id": "42b3a88a-c116-40ed-b453-009336082b71",
+                     *               "grouping_label": "bluejay_miles_spend",
+                     *               "available_balance": 0,
+                     *               "life_time_value": 0
+                     *             },
+                     *             {
+                     *               "account_name": "Partner Bank Spendable Account",
+                     *               "user_point_account_id": "",
+                     *               "point_account_id": "72c4d0ce-d170-4357-afd4-046f4fc2564d",
+                     *               "grouping_label": "partner_bank",
+                     *               "available_balance": 0,
+                     *               "life_time_value": 0
+                     *             },
+                     *             {
+                     *               "account_name": "TQ Points",
+                     *               "user_point_account_id": "",
+                     *               "point_account_id": "76df898a-b375-4d61-adeb-3594bac95f51",
+                     *               "grouping_label": "Tier",
+                     *               "available_balance": 0,
+                     *               "life_time_value": 0
+                     *             },
+                     *             {
+                     *               "account_name": "Raffle Entry",
+                     *               "user_point_account_id": "",
+                     *               "point_account_id": "b2deac4c-07f0-4719-b956-42aa9f476dec",
+                     *               "grouping_label": "",
+                     *               "available_balance": 0,
+                     *               "life_time_value": 0
+                     *             },
+                     *             {
+                     *               "account_name": "[LSBX] BlueJay Miles - Tier Points",
+                     *               "user_point_account_id": "",
+                     *               "point_account_id": "1ea9866e-e794-4b4f-8950-4db2e184eda7",
+                     *               "grouping_label": "bluejay_miles_tier",
+                     *               "available_balance": 0,
+                     *               "life_time_value": 0
+                     *             },
+                     *             {
+                     *               "account_name": "[Gamification] Account",
+                     *               "user_point_account_id": "",
+                     *               "point_account_id": "747a570f-1bd0-4860-9f55-540ba8f804a0",
+                     *               "grouping_label": "",
+                     *               "available_balance": 0,
+                     *               "life_time_value": 0
+                     *             },
+                     *             {
+                     *               "account_name": "Spendable Account",
+                     *               "user_point_account_id": "",
+                     *               "point_account_id": "f4d91345-bbe8-4ca7-864d-771761be873e",
+                     *               "grouping_label": "spendable_account",
+                     *               "available_balance": 0,
+                     *               "life_time_value": 0
+                     *             },
+                     *             {
+                     *               "account_name": "e-bidding Tickets",
+                     *               "user_point_account_id": "",
+                     *               "point_account_id": "cb8a3ded-a0aa-4bba-b891-8706eb14560b",
+                     *               "grouping_label": "",
+                     *               "available_balance": 0,
+                     *               "life_time_value": 0
+                     *             },
+                     *             {
+                     *               "account_name": "Tier Points",
+                     *               "user_point_account_id": "",
+                     *               "point_account_id": "3d1c4e93-8b93-432f-a9c9-ab6854b57b7f",
+                     *               "grouping_label": "Tier",
+                     *               "available_balance": 0,
+                     *               "life_time_value": 0
+                     *             }
+                     *           ]
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        payload: components["schemas"]["ConnectTierDetails"];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9334,13 +14599,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9350,7 +14615,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -9362,15 +14628,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -9379,15 +14646,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -9401,6 +14660,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -9411,24 +14677,62 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /** @description one per tier system evaluated, per member */
+                            results: {
+                                /** @description the member's id; in a list, the user_id sent */
+                                user_id: string;
+                                /** @description null on a failed member when no tier_system_id was given */
+                                tier_system_id: string | null;
+                                /** @description null when the member was not placed in the system before */
+                                previous_tier_level_id?: string | null;
+                                /** @description the level the member is at now */
+                                tier_level_id?: string;
+                                tier_level_name?: string;
+                                /** @description whether the member changed level */
+                                changed?: boolean;
+                                /** @enum {string} */
+                                status: "ok" | "error";
+                                /** @description why the member could not be evaluated; null when it was */
+                                errors: {
+                                    /** @description a domain error code, as the error answers give */
+                                    code: string;
+                                    message: string;
+                                } | null;
+                            }[];
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9438,13 +14742,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9454,7 +14758,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -9466,15 +14771,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -9483,15 +14789,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -9505,6 +14803,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "tier_system_id": "{{tier_system_id}}",
+                 *       "tier_level_id": "335b5466-08b2-42d3-928b-3358469b6301",
+                 *       "user_id": "{{user_id}}",
+                 *       "process_intermediate_levels": true,
+                 *       "evaluate_qualifying_rules": true,
+                 *       "culture": "en-US"
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -9517,24 +14826,50 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
+                        status: "ok";
+                        payload: {
+                            /** @description the member's id; in a list, the user_id sent */
+                            user_id: string;
+                            tier_system_id: string;
+                            /** @description null when the member was not placed in the system before */
+                            previous_tier_level_id: string | null;
+                            /** @description the level the member is at now */
+                            tier_level_id: string;
+                            tier_level_name: string;
+                            /** @description whether the member changed level */
+                            changed: boolean;
                         };
                     };
                 };
             };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9544,13 +14879,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9560,7 +14895,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -9572,15 +14908,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -9589,15 +14926,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -9611,6 +14940,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retailer_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "event_lookup": "PREMIUM_SUBSCRIPTION_STARTED",
+                 *       "culture": "en-US",
+                 *       "include_progress": false
+                 *     }
+                 */
                 "application/json": {
                     retailer_id: string;
                     culture?: string;
@@ -9626,24 +14964,79 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "payload": {
+                     *         "user_event": {
+                     *           "id": "315d64c1-42c1-4f01-b923-259663e21a51",
+                     *           "time_of_occurrence": "2025-04-16T17:07:07.2688254Z",
+                     *           "retailer_id": "E59FDC7E-2413-442E-8E38-077A2D150A5E",
+                     *           "event_lookup": "PREMIUM_SUBSCRIPTION_STARTED",
+                     *           "user_id": "4b59009c-1481-11f0-9cf6-6a36ac110002",
+                     *           "is_session_m": false
+                     *         },
+                     *         "event_saved_successfully": true,
+                     *         "rules_processed_successfully": true,
+                     *         "outcomes": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        payload: {
+                            user_event: {
+                                id: string;
+                                /**
+                                 * @description the event's own time
+                                 * @example 2024-05-01T14:03:00.000Z
+                                 */
+                                time_of_occurrence: string;
+                                retailer_id: string;
+                                /** @description the event's name */
+                                event_lookup: string;
+                                /** @description the member's id */
+                                user_id: string;
+                                /** @description always false */
+                                is_session_m: boolean;
+                            };
+                            /** @description always true: an event not saved is an error answer */
+                            event_saved_successfully: boolean;
+                            /** @description always true */
+                            rules_processed_successfully: boolean;
+                            /** @description every outcome of every rule the event achieved, and of the rules those outcomes triggered in turn */
+                            outcomes: components["schemas"]["ConnectRuleOutcome"][];
+                        };
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, point_account_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9653,13 +15046,13 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "user_not_found" | "point_account_not_found";
                             message: string;
                         };
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9669,7 +15062,8 @@ export interface operations {
                         /** @enum {string} */
                         status: "error";
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         };
                     };
@@ -9681,19 +15075,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (point_account_inactive, maximum_balance_exceeded) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9703,10 +15089,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "point_account_inactive" | "maximum_balance_exceeded";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -9749,26 +15153,41 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
+                        status: "success";
+                        payload: components["schemas"]["PosMember"][];
                         /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        }[];
+                        errors: never | null;
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, store_not_found, user_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9780,13 +15199,13 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "store_not_found" | "user_not_found";
                             message: string;
                         }[];
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9798,7 +15217,8 @@ export interface operations {
                         /** @enum {object|null} */
                         payload: never | null;
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "multiple_matches";
                             message: string;
                         }[];
                     };
@@ -9810,17 +15230,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PosErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -9829,17 +15248,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PosErrorUnavailable"];
                 };
             };
         };
@@ -9853,6 +15262,50 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "store_id": "{{store_id}}",
+                 *       "client_id": "{{retailer_id}}",
+                 *       "request_id": "1",
+                 *       "request_payload": {
+                 *         "offer_lookup_code": "c60e876d-bcfe-402b-90a0-d681cca9afec",
+                 *         "offer_lookup_type": "userofferid",
+                 *         "transaction": {
+                 *           "channel": "STORE",
+                 *           "pos_employee_id": "1000",
+                 *           "table_id": "12",
+                 *           "transaction_id": "TXN-0000-0001",
+                 *           "guest_count": "1",
+                 *           "subtotal": "9",
+                 *           "tax_total": ".35",
+                 *           "open_time": "2025-04-16 10:20:00.000",
+                 *           "modified_time": "2025-04-16 10:20:00.000",
+                 *           "items": [
+                 *             {
+                 *               "line_id": "0",
+                 *               "item_id": "1",
+                 *               "quantity": "1",
+                 *               "unit_price": "6",
+                 *               "subtotal": "6",
+                 *               "tax_included": ".70",
+                 *               "modifies_line_id": ""
+                 *             },
+                 *             {
+                 *               "line_id": "1",
+                 *               "item_id": "139",
+                 *               "quantity": "1",
+                 *               "unit_price": "3",
+                 *               "subtotal": "3",
+                 *               "tax_included": ".70",
+                 *               "modifies_line_id": ""
+                 *             }
+                 *           ],
+                 *           "payments": [],
+                 *           "discounts": []
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     store_id: string;
                     client_id: string;
@@ -9880,26 +15333,41 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
+                        status: "OK";
+                        payload: components["schemas"]["PosDiscount"];
                         /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        }[];
+                        errors: never | null;
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, store_not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9911,13 +15379,13 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "store_not_found" | "user_offer_not_found";
                             message: string;
                         }[];
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, offer_locked, already_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9929,7 +15397,8 @@ export interface operations {
                         /** @enum {object|null} */
                         payload: never | null;
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "offer_locked" | "already_redeemed";
                             message: string;
                         }[];
                     };
@@ -9941,21 +15410,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PosErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked, offer_expired, offer_not_redeemable, offer_not_yet_valid, store_not_allowed) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9967,10 +15426,28 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked" | "offer_expired" | "offer_not_redeemable" | "offer_not_yet_valid" | "store_not_allowed";
                             message: string;
                         }[];
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnavailable"];
                 };
             };
         };
@@ -9984,6 +15461,50 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "store_id": "{{store_id}}",
+                 *       "client_id": "{{retailer_id}}",
+                 *       "request_id": "1",
+                 *       "request_payload": {
+                 *         "offer_lookup_code": "96a15cd6-a269-4707-a86e-bd060d1f0d69",
+                 *         "offer_lookup_type": "userofferid",
+                 *         "transaction": {
+                 *           "pos_employee_id": "1000",
+                 *           "table_id": "12",
+                 *           "channel": "STORE",
+                 *           "transaction_id": "e98f6a50-71b5-4d4c-a1d4-490a8f8f0698",
+                 *           "guest_count": "1",
+                 *           "subtotal": "11.77",
+                 *           "TaxTotal": ".77",
+                 *           "open_time": "2018-04-10 10:20:00.000",
+                 *           "modified_time": "2018-04-10 10:30:00.000",
+                 *           "items": [
+                 *             {
+                 *               "line_id": "0",
+                 *               "item_id": "1",
+                 *               "quantity": "1",
+                 *               "unit_price": "10",
+                 *               "subtotal": "10",
+                 *               "tax_included": ".70",
+                 *               "modifies_line_id": ""
+                 *             },
+                 *             {
+                 *               "line_id": "1",
+                 *               "item_id": "2",
+                 *               "quantity": "1",
+                 *               "unit_price": "1",
+                 *               "subtotal": "1",
+                 *               "tax_included": ".07",
+                 *               "modifies_line_id": "0"
+                 *             }
+                 *           ],
+                 *           "discounts": [],
+                 *           "payments": []
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     store_id: string;
                     client_id: string;
@@ -10011,26 +15532,41 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
+                        status: "OK";
+                        payload: components["schemas"]["PosDiscount"];
                         /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        }[];
+                        errors: never | null;
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, store_not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10042,13 +15578,13 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "store_not_found" | "user_offer_not_found";
                             message: string;
                         }[];
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, offer_locked, already_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10060,7 +15596,8 @@ export interface operations {
                         /** @enum {object|null} */
                         payload: never | null;
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "offer_locked" | "already_redeemed";
                             message: string;
                         }[];
                     };
@@ -10072,21 +15609,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PosErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked, offer_expired, offer_not_redeemable, offer_not_yet_valid, store_not_allowed) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10098,10 +15625,28 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked" | "offer_expired" | "offer_not_redeemable" | "offer_not_yet_valid" | "store_not_allowed";
                             message: string;
                         }[];
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnavailable"];
                 };
             };
         };
@@ -10115,6 +15660,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "store_id": "{{store_id}}",
+                 *       "client_id": "{{retailer_id}}",
+                 *       "request_id": "1",
+                 *       "request_payload": {
+                 *         "user_offer_id": "96a15cd6-a269-4707-a86e-bd060d1f0d69",
+                 *         "employee_id": "100"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     store_id: string;
                     client_id: string;
@@ -10128,26 +15684,42 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
+                        status: "OK";
                         /** @enum {object|null} */
                         payload: never | null;
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        }[];
+                        /** @enum {object|null} */
+                        errors: never | null;
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, store_not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10159,13 +15731,13 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "store_not_found" | "user_offer_not_found";
                             message: string;
                         }[];
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, offer_not_locked, already_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10177,7 +15749,8 @@ export interface operations {
                         /** @enum {object|null} */
                         payload: never | null;
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "offer_not_locked" | "already_redeemed";
                             message: string;
                         }[];
                     };
@@ -10189,21 +15762,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PosErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked, offer_expired, offer_not_redeemable) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10215,10 +15778,28 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked" | "offer_expired" | "offer_not_redeemable";
                             message: string;
                         }[];
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnavailable"];
                 };
             };
         };
@@ -10232,6 +15813,17 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "store_id": "{{store_id}}",
+                 *       "client_id": "{{retailer_id}}",
+                 *       "request_id": "1",
+                 *       "request_payload": {
+                 *         "user_offer_id": "983d441e-6de0-44a6-9ea0-08f9523e9d79",
+                 *         "employee_id": "100"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     store_id: string;
                     client_id: string;
@@ -10245,26 +15837,42 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
+                        status: "OK";
                         /** @enum {object|null} */
                         payload: never | null;
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        }[];
+                        /** @enum {object|null} */
+                        errors: never | null;
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, store_not_found, user_offer_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10276,13 +15884,13 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "store_not_found" | "user_offer_not_found";
                             message: string;
                         }[];
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, offer_not_redeemed) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10294,7 +15902,8 @@ export interface operations {
                         /** @enum {object|null} */
                         payload: never | null;
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "offer_not_redeemed";
                             message: string;
                         }[];
                     };
@@ -10306,21 +15915,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PosErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (offer_revoked) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10332,10 +15931,28 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "offer_revoked";
                             message: string;
                         }[];
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnavailable"];
                 };
             };
         };
@@ -10349,6 +15966,58 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "store_id": "{{store_id}}",
+                 *       "client_id": "{{retailer_id}}",
+                 *       "user_id": "{{user_id}}",
+                 *       "request_id": "1",
+                 *       "request_payload": {
+                 *         "pos_employee_id": "1000",
+                 *         "table_id": "12",
+                 *         "channel": "STORE",
+                 *         "transaction_id": "FIN20191216456",
+                 *         "subtotal": 30,
+                 *         "tax_total": 0,
+                 *         "open_time": "2018-09-20 09:30:00.000",
+                 *         "modified_time": "2018-09-20 09:30:00.000",
+                 *         "items": [
+                 *           {
+                 *             "item_id": "0",
+                 *             "line_id": "1",
+                 *             "quantity": 2,
+                 *             "unit_price": 15,
+                 *             "tax_included": 0,
+                 *             "subtotal": 30
+                 *           }
+                 *         ],
+                 *         "payments": [
+                 *           {
+                 *             "receipt_code": "receipt-code-0815-21-99",
+                 *             "payment_id": "10409444599",
+                 *             "user_id": "{{user_id}}",
+                 *             "user_id_type": "SessionM_ID",
+                 *             "amount": 30,
+                 *             "type": "CASH",
+                 *             "payment_time": "2018-09-20 09:30:00.2727288Z"
+                 *           }
+                 *         ],
+                 *         "discounts": [
+                 *           {
+                 *             "reference_id": "offer_id_or_external",
+                 *             "reference_id_type": "code",
+                 *             "pos_discount_id": "optional_field",
+                 *             "status": "REDEEMED",
+                 *             "display_name": "BOGO",
+                 *             "discount_source": "POS",
+                 *             "amount": 9.99,
+                 *             "stack_order": 0,
+                 *             "applied_time": "2018-09-20 09:30:00.2727288Z"
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     store_id: string;
                     client_id: string;
@@ -10400,26 +16069,41 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
+                        status: "OK";
+                        payload: components["schemas"]["PosTransactionAnswer"];
                         /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        }[];
+                        errors: never | null;
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, store_not_found, user_not_found, point_account_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10431,13 +16115,13 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "store_not_found" | "user_not_found" | "point_account_not_found";
                             message: string;
                         }[];
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10449,7 +16133,8 @@ export interface operations {
                         /** @enum {object|null} */
                         payload: never | null;
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "multiple_matches";
                             message: string;
                         }[];
                     };
@@ -10461,21 +16146,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PosErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (point_account_inactive, maximum_balance_exceeded, offer_revoked) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10487,10 +16162,28 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "point_account_inactive" | "maximum_balance_exceeded" | "offer_revoked";
                             message: string;
                         }[];
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnavailable"];
                 };
             };
         };
@@ -10517,26 +16210,41 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
+                        status: "OK";
+                        payload: components["schemas"]["PosTransactionAnswer"];
                         /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        }[];
+                        errors: never | null;
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, store_not_found, user_not_found, not_available, point_account_not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10548,13 +16256,13 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found" | "store_not_found" | "user_not_found" | "not_available" | "point_account_not_found";
                             message: string;
                         }[];
                     };
                 };
             };
-            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress) */
+            /** @description The request conflicts with an earlier one or with the current state (message_id_conflict, request_in_progress, multiple_matches) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10566,7 +16274,8 @@ export interface operations {
                         /** @enum {object|null} */
                         payload: never | null;
                         errors: {
-                            code: "message_id_conflict" | "request_in_progress";
+                            /** @enum {string} */
+                            code: "message_id_conflict" | "request_in_progress" | "multiple_matches";
                             message: string;
                         }[];
                     };
@@ -10578,21 +16287,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        /** @enum {object|null} */
-                        payload: never | null;
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["PosErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (point_account_inactive, maximum_balance_exceeded) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10604,10 +16303,28 @@ export interface operations {
                         payload: never | null;
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "point_account_inactive" | "maximum_balance_exceeded";
                             message: string;
                         }[];
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PosErrorUnavailable"];
                 };
             };
         };
@@ -10624,20 +16341,27 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        skip: number;
+                        take: number;
+                        total: number;
+                        retailers: components["schemas"]["AdminTenant"][];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
@@ -10646,15 +16370,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "access_denied";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -10663,15 +16388,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -10691,20 +16408,45 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        retailer_id: string;
+                        /**
+                         * Format: uuid
+                         * @description the retailer's first store: the POS envelope's store_id
+                         */
+                        store_id: string;
+                        /** @description Core: the key (also the path segment :appkey) */
+                        appkey: string;
+                        /** @description Core: the secret */
+                        secret: string;
+                        /** @description Connect: the key */
+                        appkey_connect: string;
+                        /** @description Connect: the secret */
+                        secret_connect: string;
+                        /** @description Cloud POS: the whole Authorization header value (`key.secret`) */
+                        cloudpos_authorization: string;
+                        /**
+                         * Format: uuid
+                         * @description the POS envelope's client_id (the retailer id)
+                         */
+                        client_id: string;
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
@@ -10713,15 +16455,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "access_denied";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -10730,15 +16464,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -10747,15 +16482,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -10771,20 +16498,32 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        retailer_id: string;
+                        name: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        created_at: string;
+                        program: components["schemas"]["Program"];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
@@ -10793,19 +16532,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "access_denied";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10815,10 +16546,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -10834,20 +16583,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        retailer_id: string;
+                        credentials: components["schemas"]["AdminCredential"][];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
@@ -10856,19 +16611,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "access_denied";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10878,10 +16625,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -10897,24 +16662,48 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        retailer_id: string;
+                        /** @description Core: the key (also the path segment :appkey) */
+                        appkey: string;
+                        /** @description Core: the secret */
+                        secret: string;
+                        /** @description Connect: the key */
+                        appkey_connect: string;
+                        /** @description Connect: the secret */
+                        secret_connect: string;
+                        /** @description Cloud POS: the whole Authorization header value (`key.secret`) */
+                        cloudpos_authorization: string;
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10924,7 +16713,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found";
                             message: string;
                         };
                     };
@@ -10936,15 +16725,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -10953,15 +16743,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -10978,24 +16760,35 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCredential"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11005,7 +16798,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found";
                             message: string;
                         };
                     };
@@ -11017,15 +16810,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
                 };
             };
             /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
@@ -11034,15 +16828,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "service_unavailable";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -11066,24 +16852,70 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        credential_id: string;
+                        /** Format: uuid */
+                        retailer_id: string;
+                        /**
+                         * @description the API the credential opens
+                         * @enum {string}
+                         */
+                        surface: "core" | "connect" | "pos";
+                        /** @description Core appkey, Connect appkey_connect, or the part of the POS token before the dot */
+                        key: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        created_at: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        revoked_at: string | null;
+                        /** @description ISO 8601 instant, set when the credential was rotated: its secret works until then */
+                        expires_at: string | null;
+                        /** @description Core: the key (also the path segment :appkey) */
+                        appkey?: string;
+                        /** @description Core: the secret */
+                        secret?: string;
+                        /** @description Connect: the key */
+                        appkey_connect?: string;
+                        /** @description Connect: the secret */
+                        secret_connect?: string;
+                        /** @description Cloud POS: the whole Authorization header value (`key.secret`) */
+                        cloudpos_authorization?: string;
+                        replaced: components["schemas"]["AdminCredential"];
+                    };
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11093,7 +16925,7 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "access_denied";
+                            code: "not_found";
                             message: string;
                         };
                     };
@@ -11105,19 +16937,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11127,10 +16951,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "validation";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -11146,20 +16988,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Program"];
+                };
+            };
             /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "missing_data" | "argument_error";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
@@ -11168,19 +17012,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "access_denied";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description What the request names does not exist (not_found) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11190,10 +17026,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "not_found";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };
@@ -11209,1901 +17063,33 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    retailer?: {
-                        name: string;
-                    };
-                    stores?: {
-                        id: string;
-                        name: string;
-                        external_id?: string;
-                        time_zone?: string;
-                    }[];
-                    custom_attributes?: {
-                        name: string;
-                        type: "string" | "number" | "boolean" | "list" | "object";
-                        default?: unknown;
-                    }[];
-                    point_accounts?: {
-                        id: string;
-                        name: string;
-                        grouping_label?: string;
-                        /** @description spends without accounts draw from the default accounts, in program order */
-                        default?: boolean;
-                        allow_negative?: boolean;
-                        maximum_balance?: number | string;
-                        counts_toward_tiers?: boolean;
-                        active?: boolean;
-                    }[];
-                    point_sources?: {
-                        id: string;
-                        name: string;
-                        /** @description accounts it may deposit into; absent or empty: any */
-                        point_account_ids?: string[];
-                    }[];
-                    tier_systems?: {
-                        id: string;
-                        name: string;
-                        /** @description points count within this many days; members are re-evaluated when it ends; absent: lifetime */
-                        period_days?: number;
-                        levels: {
-                            id: string;
-                            name: string;
-                            rank: number;
-                            /** @description all must be met; the lowest rank is the start level */
-                            thresholds?: {
-                                point_account_id: string;
-                                points: number | string;
-                            }[];
-                        }[];
-                    }[];
-                    offers?: {
-                        root_offer_id: string;
-                        id?: string;
-                        offer_type: "fixed_amount_discount" | "percent_discount" | "fixed_amount_item_discount" | "percent_item_discount" | "set_price" | "buy_x_get_y_fixed" | "buy_x_get_y_percent" | "buy_x_get_y_set_price" | "free_item" | "manual_fulfillment" | "points_exchange";
-                        internal_title: string;
-                        check_level?: boolean;
-                        amount?: number | string;
-                        max_recurrence?: number;
-                        allow_overage?: boolean;
-                        buy_count?: number;
-                        get_count?: number;
-                        status?: "active" | "inactive";
-                        division_id?: string;
-                        /** Format: date-time */
-                        acquisition_start_date?: string;
-                        /** Format: date-time */
-                        acquisition_end_date?: string;
-                        /** Format: date-time */
-                        redemption_start_date?: string;
-                        /** Format: date-time */
-                        redemption_end_date?: string;
-                        /** @description the redemption window: this many days from acquisition */
-                        redemption_days?: number;
-                        does_not_expire?: boolean;
-                        points?: number | string;
-                        monetary_value?: number | string;
-                        pos_discount_id?: string;
-                        requires_extended_data?: boolean;
-                        default_culture?: string;
-                        texts?: {
-                            culture: string;
-                            title: string;
-                            description?: string;
-                            terms?: string;
-                        }[];
-                        media?: {
-                            uri: string;
-                            category_name?: string;
-                            content_type?: number;
-                            culture?: string;
-                        }[];
-                        restrictions?: {
-                            location?: {
-                                store_ids?: string[];
-                            };
-                            catalog?: {
-                                item_ids?: string[];
-                                category_ids?: string[];
-                                qualifying_item_ids?: string[];
-                                qualifying_category_ids?: string[];
-                            };
-                            purchase?: {
-                                max_per_member?: number;
-                            };
-                            redemption?: {
-                                minimum_subtotal?: number | string;
-                            };
-                        };
-                        parent_offer_ids?: string[];
-                        total_inventory?: number;
-                    }[];
-                    campaigns?: {
-                        id: number;
-                        permalink?: string;
-                        name: string;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        start_date: string;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        end_date?: string;
-                        division_id?: string;
-                        group_id?: number;
-                        creative_id?: number;
-                        creative_ids?: number[];
-                        template_type?: string;
-                        audience?: {
-                            /** @description the member holds any of these live tags */
-                            tags?: string[];
-                            /** @description the member is at any of these tier levels */
-                            tier_level_ids?: string[];
-                            /** @description custom profile attribute = value (a list attribute contains it; a list of values: any of them) */
-                            attributes?: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        opt_in_required?: boolean;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        opt_in_start?: string;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        opt_in_end?: string;
-                        point_account_id?: string;
-                        behaviors?: {
-                            id: number;
-                            name: string;
-                            external_behavior_id: string;
-                            /** @description the behaviour's own event id (default: external_behavior_id) */
-                            event_name?: string;
-                            type: "composite" | "count" | "unique";
-                            points?: number;
-                            max_times_repeatable?: number | null;
-                            max_times_repeatable_per_period?: number | null;
-                            /** @description seconds */
-                            period?: number | null;
-                            /** @description seconds */
-                            min_time_between_events?: number | null;
-                            /** @description occurrences count on consecutive days only (a gap starts over) */
-                            consecutive?: boolean;
-                            /** @description composite: the goals, in groups */
-                            goals?: {
-                                name: string;
-                                event_name: string;
-                                earn_count?: number;
-                                /** @description needed to complete the behaviour (default true) */
-                                required?: boolean;
-                                points?: number;
-                                group_id?: string | number;
-                                max_times_repeatable?: number | null;
-                                max_times_repeatable_per_period?: number | null;
-                                /** @description seconds */
-                                period?: number | null;
-                                /** @description seconds */
-                                min_time_between_events?: number | null;
-                                /** @description occurrences count on consecutive days only (a gap starts over) */
-                                consecutive?: boolean;
-                            }[];
-                            /** @description count / unique: the event counted */
-                            count_event?: string;
-                            /** @description count / unique: occurrences (distinct stores for unique) needed */
-                            earn_count?: number;
-                        }[];
-                    }[];
-                    /** @description rules: a trigger, conditions, limits and outcomes; rules not listed are retired */
-                    rules?: {
-                        id: string;
-                        name: string;
-                        active?: boolean;
-                        trigger: {
-                            type: "event" | "purchase" | "signup" | "profile_change" | "tag" | "tier_change";
-                            /** @description event: the event name (required); tag: the tag; tier_change: the level id reached; absent: any */
-                            name?: string;
-                        };
-                        conditions?: {
-                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                            fact: string;
-                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                            value?: unknown;
-                            /** @description events.<name>: only events within this many seconds */
-                            within_seconds?: number;
-                        } | {
-                            all: ({
-                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                fact: string;
-                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                value?: unknown;
-                                /** @description events.<name>: only events within this many seconds */
-                                within_seconds?: number;
-                            } | {
-                                all: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                any: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                not: {
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                };
-                            })[];
-                        } | {
-                            any: ({
-                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                fact: string;
-                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                value?: unknown;
-                                /** @description events.<name>: only events within this many seconds */
-                                within_seconds?: number;
-                            } | {
-                                all: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                any: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                not: {
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                };
-                            })[];
-                        } | {
-                            not: {
-                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                fact: string;
-                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                value?: unknown;
-                                /** @description events.<name>: only events within this many seconds */
-                                within_seconds?: number;
-                            } | {
-                                all: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                any: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                not: {
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                };
-                            };
-                        };
-                        limits?: {
-                            /** @description times per member, ever */
-                            total?: number;
-                            /** @description times per member within any `seconds` ending at the event */
-                            per_period?: {
-                                count: number;
-                                seconds: number;
-                            };
-                            /** @description at least this long between two achievements */
-                            min_seconds_between?: number;
-                            /** @description achieved when the trigger happened on this many consecutive (UTC) days, the event's day last; a streak counts once */
-                            consecutive_days?: number;
-                        };
-                        outcomes: ({
-                            /** @enum {string} */
-                            type: "points";
-                            point_account_id: string;
-                            amount: (number | string) | {
-                                per: number | string;
-                                /** @description a dotted path into the event context */
-                                of: string;
-                                points?: number | string;
-                            };
-                            point_source_id?: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "offer";
-                            offer_id: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "tag";
-                            tag: string;
-                            /** @description seconds; absent: a counter tag */
-                            ttl?: number;
-                        } | {
-                            /** @enum {string} */
-                            type: "tier";
-                            tier_level_id: string;
-                            tier_system_id?: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "attribute";
-                            /** @description a custom profile attribute */
-                            name: string;
-                            value?: unknown;
-                            /** @description a dotted path into the event context */
-                            from?: string;
-                        })[];
-                    }[];
-                    reward_stores?: {
-                        id: string;
-                        internal_name: string;
-                        texts?: {
-                            culture: string;
-                            name: string;
-                            description?: string;
-                        }[];
-                        point_account_id: string;
-                        /** Format: date-time */
-                        start_date?: string;
-                        /** Format: date-time */
-                        end_date?: string;
-                        eligibility?: {
-                            tier_level_ids?: string[];
-                            tags?: string[];
-                        };
-                        offers: {
-                            id: string;
-                            offer_id: string;
-                            price: number | string;
-                            /** Format: date-time */
-                            start_date?: string;
-                            /** Format: date-time */
-                            end_date?: string;
-                            total_limit?: number;
-                            per_member_limit?: number;
-                        }[];
-                    }[];
-                };
-                "application/yaml": {
-                    retailer?: {
-                        name: string;
-                    };
-                    stores?: {
-                        id: string;
-                        name: string;
-                        external_id?: string;
-                        time_zone?: string;
-                    }[];
-                    custom_attributes?: {
-                        name: string;
-                        type: "string" | "number" | "boolean" | "list" | "object";
-                        default?: unknown;
-                    }[];
-                    point_accounts?: {
-                        id: string;
-                        name: string;
-                        grouping_label?: string;
-                        /** @description spends without accounts draw from the default accounts, in program order */
-                        default?: boolean;
-                        allow_negative?: boolean;
-                        maximum_balance?: number | string;
-                        counts_toward_tiers?: boolean;
-                        active?: boolean;
-                    }[];
-                    point_sources?: {
-                        id: string;
-                        name: string;
-                        /** @description accounts it may deposit into; absent or empty: any */
-                        point_account_ids?: string[];
-                    }[];
-                    tier_systems?: {
-                        id: string;
-                        name: string;
-                        /** @description points count within this many days; members are re-evaluated when it ends; absent: lifetime */
-                        period_days?: number;
-                        levels: {
-                            id: string;
-                            name: string;
-                            rank: number;
-                            /** @description all must be met; the lowest rank is the start level */
-                            thresholds?: {
-                                point_account_id: string;
-                                points: number | string;
-                            }[];
-                        }[];
-                    }[];
-                    offers?: {
-                        root_offer_id: string;
-                        id?: string;
-                        offer_type: "fixed_amount_discount" | "percent_discount" | "fixed_amount_item_discount" | "percent_item_discount" | "set_price" | "buy_x_get_y_fixed" | "buy_x_get_y_percent" | "buy_x_get_y_set_price" | "free_item" | "manual_fulfillment" | "points_exchange";
-                        internal_title: string;
-                        check_level?: boolean;
-                        amount?: number | string;
-                        max_recurrence?: number;
-                        allow_overage?: boolean;
-                        buy_count?: number;
-                        get_count?: number;
-                        status?: "active" | "inactive";
-                        division_id?: string;
-                        /** Format: date-time */
-                        acquisition_start_date?: string;
-                        /** Format: date-time */
-                        acquisition_end_date?: string;
-                        /** Format: date-time */
-                        redemption_start_date?: string;
-                        /** Format: date-time */
-                        redemption_end_date?: string;
-                        /** @description the redemption window: this many days from acquisition */
-                        redemption_days?: number;
-                        does_not_expire?: boolean;
-                        points?: number | string;
-                        monetary_value?: number | string;
-                        pos_discount_id?: string;
-                        requires_extended_data?: boolean;
-                        default_culture?: string;
-                        texts?: {
-                            culture: string;
-                            title: string;
-                            description?: string;
-                            terms?: string;
-                        }[];
-                        media?: {
-                            uri: string;
-                            category_name?: string;
-                            content_type?: number;
-                            culture?: string;
-                        }[];
-                        restrictions?: {
-                            location?: {
-                                store_ids?: string[];
-                            };
-                            catalog?: {
-                                item_ids?: string[];
-                                category_ids?: string[];
-                                qualifying_item_ids?: string[];
-                                qualifying_category_ids?: string[];
-                            };
-                            purchase?: {
-                                max_per_member?: number;
-                            };
-                            redemption?: {
-                                minimum_subtotal?: number | string;
-                            };
-                        };
-                        parent_offer_ids?: string[];
-                        total_inventory?: number;
-                    }[];
-                    campaigns?: {
-                        id: number;
-                        permalink?: string;
-                        name: string;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        start_date: string;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        end_date?: string;
-                        division_id?: string;
-                        group_id?: number;
-                        creative_id?: number;
-                        creative_ids?: number[];
-                        template_type?: string;
-                        audience?: {
-                            /** @description the member holds any of these live tags */
-                            tags?: string[];
-                            /** @description the member is at any of these tier levels */
-                            tier_level_ids?: string[];
-                            /** @description custom profile attribute = value (a list attribute contains it; a list of values: any of them) */
-                            attributes?: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        opt_in_required?: boolean;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        opt_in_start?: string;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        opt_in_end?: string;
-                        point_account_id?: string;
-                        behaviors?: {
-                            id: number;
-                            name: string;
-                            external_behavior_id: string;
-                            /** @description the behaviour's own event id (default: external_behavior_id) */
-                            event_name?: string;
-                            type: "composite" | "count" | "unique";
-                            points?: number;
-                            max_times_repeatable?: number | null;
-                            max_times_repeatable_per_period?: number | null;
-                            /** @description seconds */
-                            period?: number | null;
-                            /** @description seconds */
-                            min_time_between_events?: number | null;
-                            /** @description occurrences count on consecutive days only (a gap starts over) */
-                            consecutive?: boolean;
-                            /** @description composite: the goals, in groups */
-                            goals?: {
-                                name: string;
-                                event_name: string;
-                                earn_count?: number;
-                                /** @description needed to complete the behaviour (default true) */
-                                required?: boolean;
-                                points?: number;
-                                group_id?: string | number;
-                                max_times_repeatable?: number | null;
-                                max_times_repeatable_per_period?: number | null;
-                                /** @description seconds */
-                                period?: number | null;
-                                /** @description seconds */
-                                min_time_between_events?: number | null;
-                                /** @description occurrences count on consecutive days only (a gap starts over) */
-                                consecutive?: boolean;
-                            }[];
-                            /** @description count / unique: the event counted */
-                            count_event?: string;
-                            /** @description count / unique: occurrences (distinct stores for unique) needed */
-                            earn_count?: number;
-                        }[];
-                    }[];
-                    /** @description rules: a trigger, conditions, limits and outcomes; rules not listed are retired */
-                    rules?: {
-                        id: string;
-                        name: string;
-                        active?: boolean;
-                        trigger: {
-                            type: "event" | "purchase" | "signup" | "profile_change" | "tag" | "tier_change";
-                            /** @description event: the event name (required); tag: the tag; tier_change: the level id reached; absent: any */
-                            name?: string;
-                        };
-                        conditions?: {
-                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                            fact: string;
-                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                            value?: unknown;
-                            /** @description events.<name>: only events within this many seconds */
-                            within_seconds?: number;
-                        } | {
-                            all: ({
-                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                fact: string;
-                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                value?: unknown;
-                                /** @description events.<name>: only events within this many seconds */
-                                within_seconds?: number;
-                            } | {
-                                all: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                any: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                not: {
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                };
-                            })[];
-                        } | {
-                            any: ({
-                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                fact: string;
-                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                value?: unknown;
-                                /** @description events.<name>: only events within this many seconds */
-                                within_seconds?: number;
-                            } | {
-                                all: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                any: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                not: {
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                };
-                            })[];
-                        } | {
-                            not: {
-                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                fact: string;
-                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                value?: unknown;
-                                /** @description events.<name>: only events within this many seconds */
-                                within_seconds?: number;
-                            } | {
-                                all: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                any: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                not: {
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                };
-                            };
-                        };
-                        limits?: {
-                            /** @description times per member, ever */
-                            total?: number;
-                            /** @description times per member within any `seconds` ending at the event */
-                            per_period?: {
-                                count: number;
-                                seconds: number;
-                            };
-                            /** @description at least this long between two achievements */
-                            min_seconds_between?: number;
-                            /** @description achieved when the trigger happened on this many consecutive (UTC) days, the event's day last; a streak counts once */
-                            consecutive_days?: number;
-                        };
-                        outcomes: ({
-                            /** @enum {string} */
-                            type: "points";
-                            point_account_id: string;
-                            amount: (number | string) | {
-                                per: number | string;
-                                /** @description a dotted path into the event context */
-                                of: string;
-                                points?: number | string;
-                            };
-                            point_source_id?: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "offer";
-                            offer_id: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "tag";
-                            tag: string;
-                            /** @description seconds; absent: a counter tag */
-                            ttl?: number;
-                        } | {
-                            /** @enum {string} */
-                            type: "tier";
-                            tier_level_id: string;
-                            tier_system_id?: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "attribute";
-                            /** @description a custom profile attribute */
-                            name: string;
-                            value?: unknown;
-                            /** @description a dotted path into the event context */
-                            from?: string;
-                        })[];
-                    }[];
-                    reward_stores?: {
-                        id: string;
-                        internal_name: string;
-                        texts?: {
-                            culture: string;
-                            name: string;
-                            description?: string;
-                        }[];
-                        point_account_id: string;
-                        /** Format: date-time */
-                        start_date?: string;
-                        /** Format: date-time */
-                        end_date?: string;
-                        eligibility?: {
-                            tier_level_ids?: string[];
-                            tags?: string[];
-                        };
-                        offers: {
-                            id: string;
-                            offer_id: string;
-                            price: number | string;
-                            /** Format: date-time */
-                            start_date?: string;
-                            /** Format: date-time */
-                            end_date?: string;
-                            total_limit?: number;
-                            per_member_limit?: number;
-                        }[];
-                    }[];
-                };
-                "text/yaml": {
-                    retailer?: {
-                        name: string;
-                    };
-                    stores?: {
-                        id: string;
-                        name: string;
-                        external_id?: string;
-                        time_zone?: string;
-                    }[];
-                    custom_attributes?: {
-                        name: string;
-                        type: "string" | "number" | "boolean" | "list" | "object";
-                        default?: unknown;
-                    }[];
-                    point_accounts?: {
-                        id: string;
-                        name: string;
-                        grouping_label?: string;
-                        /** @description spends without accounts draw from the default accounts, in program order */
-                        default?: boolean;
-                        allow_negative?: boolean;
-                        maximum_balance?: number | string;
-                        counts_toward_tiers?: boolean;
-                        active?: boolean;
-                    }[];
-                    point_sources?: {
-                        id: string;
-                        name: string;
-                        /** @description accounts it may deposit into; absent or empty: any */
-                        point_account_ids?: string[];
-                    }[];
-                    tier_systems?: {
-                        id: string;
-                        name: string;
-                        /** @description points count within this many days; members are re-evaluated when it ends; absent: lifetime */
-                        period_days?: number;
-                        levels: {
-                            id: string;
-                            name: string;
-                            rank: number;
-                            /** @description all must be met; the lowest rank is the start level */
-                            thresholds?: {
-                                point_account_id: string;
-                                points: number | string;
-                            }[];
-                        }[];
-                    }[];
-                    offers?: {
-                        root_offer_id: string;
-                        id?: string;
-                        offer_type: "fixed_amount_discount" | "percent_discount" | "fixed_amount_item_discount" | "percent_item_discount" | "set_price" | "buy_x_get_y_fixed" | "buy_x_get_y_percent" | "buy_x_get_y_set_price" | "free_item" | "manual_fulfillment" | "points_exchange";
-                        internal_title: string;
-                        check_level?: boolean;
-                        amount?: number | string;
-                        max_recurrence?: number;
-                        allow_overage?: boolean;
-                        buy_count?: number;
-                        get_count?: number;
-                        status?: "active" | "inactive";
-                        division_id?: string;
-                        /** Format: date-time */
-                        acquisition_start_date?: string;
-                        /** Format: date-time */
-                        acquisition_end_date?: string;
-                        /** Format: date-time */
-                        redemption_start_date?: string;
-                        /** Format: date-time */
-                        redemption_end_date?: string;
-                        /** @description the redemption window: this many days from acquisition */
-                        redemption_days?: number;
-                        does_not_expire?: boolean;
-                        points?: number | string;
-                        monetary_value?: number | string;
-                        pos_discount_id?: string;
-                        requires_extended_data?: boolean;
-                        default_culture?: string;
-                        texts?: {
-                            culture: string;
-                            title: string;
-                            description?: string;
-                            terms?: string;
-                        }[];
-                        media?: {
-                            uri: string;
-                            category_name?: string;
-                            content_type?: number;
-                            culture?: string;
-                        }[];
-                        restrictions?: {
-                            location?: {
-                                store_ids?: string[];
-                            };
-                            catalog?: {
-                                item_ids?: string[];
-                                category_ids?: string[];
-                                qualifying_item_ids?: string[];
-                                qualifying_category_ids?: string[];
-                            };
-                            purchase?: {
-                                max_per_member?: number;
-                            };
-                            redemption?: {
-                                minimum_subtotal?: number | string;
-                            };
-                        };
-                        parent_offer_ids?: string[];
-                        total_inventory?: number;
-                    }[];
-                    campaigns?: {
-                        id: number;
-                        permalink?: string;
-                        name: string;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        start_date: string;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        end_date?: string;
-                        division_id?: string;
-                        group_id?: number;
-                        creative_id?: number;
-                        creative_ids?: number[];
-                        template_type?: string;
-                        audience?: {
-                            /** @description the member holds any of these live tags */
-                            tags?: string[];
-                            /** @description the member is at any of these tier levels */
-                            tier_level_ids?: string[];
-                            /** @description custom profile attribute = value (a list attribute contains it; a list of values: any of them) */
-                            attributes?: {
-                                [key: string]: unknown;
-                            };
-                        };
-                        opt_in_required?: boolean;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        opt_in_start?: string;
-                        /** @description ISO 8601 or YYYY-MM-DD HH:MM:SS (UTC) */
-                        opt_in_end?: string;
-                        point_account_id?: string;
-                        behaviors?: {
-                            id: number;
-                            name: string;
-                            external_behavior_id: string;
-                            /** @description the behaviour's own event id (default: external_behavior_id) */
-                            event_name?: string;
-                            type: "composite" | "count" | "unique";
-                            points?: number;
-                            max_times_repeatable?: number | null;
-                            max_times_repeatable_per_period?: number | null;
-                            /** @description seconds */
-                            period?: number | null;
-                            /** @description seconds */
-                            min_time_between_events?: number | null;
-                            /** @description occurrences count on consecutive days only (a gap starts over) */
-                            consecutive?: boolean;
-                            /** @description composite: the goals, in groups */
-                            goals?: {
-                                name: string;
-                                event_name: string;
-                                earn_count?: number;
-                                /** @description needed to complete the behaviour (default true) */
-                                required?: boolean;
-                                points?: number;
-                                group_id?: string | number;
-                                max_times_repeatable?: number | null;
-                                max_times_repeatable_per_period?: number | null;
-                                /** @description seconds */
-                                period?: number | null;
-                                /** @description seconds */
-                                min_time_between_events?: number | null;
-                                /** @description occurrences count on consecutive days only (a gap starts over) */
-                                consecutive?: boolean;
-                            }[];
-                            /** @description count / unique: the event counted */
-                            count_event?: string;
-                            /** @description count / unique: occurrences (distinct stores for unique) needed */
-                            earn_count?: number;
-                        }[];
-                    }[];
-                    /** @description rules: a trigger, conditions, limits and outcomes; rules not listed are retired */
-                    rules?: {
-                        id: string;
-                        name: string;
-                        active?: boolean;
-                        trigger: {
-                            type: "event" | "purchase" | "signup" | "profile_change" | "tag" | "tier_change";
-                            /** @description event: the event name (required); tag: the tag; tier_change: the level id reached; absent: any */
-                            name?: string;
-                        };
-                        conditions?: {
-                            /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                            fact: string;
-                            op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                            value?: unknown;
-                            /** @description events.<name>: only events within this many seconds */
-                            within_seconds?: number;
-                        } | {
-                            all: ({
-                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                fact: string;
-                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                value?: unknown;
-                                /** @description events.<name>: only events within this many seconds */
-                                within_seconds?: number;
-                            } | {
-                                all: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                any: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                not: {
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                };
-                            })[];
-                        } | {
-                            any: ({
-                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                fact: string;
-                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                value?: unknown;
-                                /** @description events.<name>: only events within this many seconds */
-                                within_seconds?: number;
-                            } | {
-                                all: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                any: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                not: {
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                };
-                            })[];
-                        } | {
-                            not: {
-                                /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                fact: string;
-                                op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                value?: unknown;
-                                /** @description events.<name>: only events within this many seconds */
-                                within_seconds?: number;
-                            } | {
-                                all: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                any: ({
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                })[];
-                            } | {
-                                not: {
-                                    /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                    fact: string;
-                                    op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                    value?: unknown;
-                                    /** @description events.<name>: only events within this many seconds */
-                                    within_seconds?: number;
-                                } | {
-                                    all: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    any: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    }[];
-                                } | {
-                                    not: {
-                                        /** @description context.<path>, member.<attribute>, profile.<path>, tags.<tag>, tier.level, tier.rank, events.<name> */
-                                        fact: string;
-                                        op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "not_in" | "contains" | "exists";
-                                        value?: unknown;
-                                        /** @description events.<name>: only events within this many seconds */
-                                        within_seconds?: number;
-                                    };
-                                };
-                            };
-                        };
-                        limits?: {
-                            /** @description times per member, ever */
-                            total?: number;
-                            /** @description times per member within any `seconds` ending at the event */
-                            per_period?: {
-                                count: number;
-                                seconds: number;
-                            };
-                            /** @description at least this long between two achievements */
-                            min_seconds_between?: number;
-                            /** @description achieved when the trigger happened on this many consecutive (UTC) days, the event's day last; a streak counts once */
-                            consecutive_days?: number;
-                        };
-                        outcomes: ({
-                            /** @enum {string} */
-                            type: "points";
-                            point_account_id: string;
-                            amount: (number | string) | {
-                                per: number | string;
-                                /** @description a dotted path into the event context */
-                                of: string;
-                                points?: number | string;
-                            };
-                            point_source_id?: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "offer";
-                            offer_id: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "tag";
-                            tag: string;
-                            /** @description seconds; absent: a counter tag */
-                            ttl?: number;
-                        } | {
-                            /** @enum {string} */
-                            type: "tier";
-                            tier_level_id: string;
-                            tier_system_id?: string;
-                        } | {
-                            /** @enum {string} */
-                            type: "attribute";
-                            /** @description a custom profile attribute */
-                            name: string;
-                            value?: unknown;
-                            /** @description a dotted path into the event context */
-                            from?: string;
-                        })[];
-                    }[];
-                    reward_stores?: {
-                        id: string;
-                        internal_name: string;
-                        texts?: {
-                            culture: string;
-                            name: string;
-                            description?: string;
-                        }[];
-                        point_account_id: string;
-                        /** Format: date-time */
-                        start_date?: string;
-                        /** Format: date-time */
-                        end_date?: string;
-                        eligibility?: {
-                            tier_level_ids?: string[];
-                            tags?: string[];
-                        };
-                        offers: {
-                            id: string;
-                            offer_id: string;
-                            price: number | string;
-                            /** Format: date-time */
-                            start_date?: string;
-                            /** Format: date-time */
-                            end_date?: string;
-                            total_limit?: number;
-                            per_member_limit?: number;
-                        }[];
-                    }[];
-                };
+                "application/json": components["schemas"]["Program"];
+                "application/yaml": components["schemas"]["Program"];
+                "text/yaml": components["schemas"]["Program"];
             };
         };
         responses: {
-            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
-            400: {
+            /** @description Default Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            code: "invalid_json" | "body_too_large" | "missing_data" | "argument_error";
-                            message: string;
-                        };
+                        status: "ok";
+                        created_retailer: boolean;
+                        program: components["schemas"]["Program"];
                     };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
                 };
             };
             /** @description Missing or invalid credentials (access_denied) */
@@ -13112,15 +17098,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "access_denied";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -13129,19 +17107,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "error";
-                        errors: {
-                            /** @enum {string} */
-                            code: "unsupported_media_type";
-                            message: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
-            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
-            503: {
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13151,10 +17121,28 @@ export interface operations {
                         status: "error";
                         errors: {
                             /** @enum {string} */
-                            code: "service_unavailable";
+                            code: "validation";
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
                 };
             };
         };

@@ -5,8 +5,10 @@ import { parse as parseYaml } from 'yaml';
 import { DomainError } from '../../errors.js';
 import { issueCredentials, listCredentials, revokeCredential, rotateCredential, type RotatedCredential } from '../../modules/tenants/credentials.js';
 import { createRetailer, findRetailer, listRetailers } from '../../modules/tenants/service.js';
-import { applyProgram, exportProgram, ProgramSchema, validateProgram } from '../../modules/program/service.js';
+import { applyProgram, exportProgram, validateProgram } from '../../modules/program/service.js';
 import { accessDenied, headerValue, registerSurface, errorEnvelope, type Surface } from '../surface.js';
+import { fails, IsoTime, Obj, Uuid } from '../contract.js';
+import { AdminCredential, AdminRotatedCredential, AdminTenant, IssuedSecrets, Program } from './schemas.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -66,8 +68,10 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'List the retailers, oldest first',
+        description: 'A page of the retailers (skip, take: at most 1000, 100 by default) and how many there are in all.',
         tags,
         querystring: Type.Object({ skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })), take: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }),
+        response: { 200: Obj({ skip: Type.Integer(), take: Type.Integer(), total: Type.Integer(), retailers: Type.Array(AdminTenant) }) },
       },
     },
     async (request) => {
@@ -79,7 +83,22 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/tenants',
-    { schema: { summary: 'Create a retailer with one store and credentials for every surface', tags, body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }) } },
+    {
+      schema: {
+        summary: 'Create a retailer with one store and credentials for every surface',
+        description: 'Creates the retailer, a store named after it and a set of credentials for Core, Connect and Cloud POS; the secrets are shown only in this answer. Not idempotent: each call creates another retailer.',
+        tags,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }),
+        response: {
+          201: Obj({
+            retailer_id: Uuid,
+            store_id: Type.String({ format: 'uuid', description: "the retailer's first store: the POS envelope's store_id" }),
+            ...IssuedSecrets,
+            client_id: Type.String({ format: 'uuid', description: "the POS envelope's client_id (the retailer id)" }),
+          }),
+        },
+      },
+    },
     async (request, reply) => {
       const tenant = await db.transaction().execute((tx) => createRetailer(tx, { name: request.body.name.trim() }));
       // the retailer id is also the POS envelope's client_id
@@ -87,34 +106,69 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/tenants/:retailer_id', { schema: { summary: "A retailer and its configuration", tags, params: RetailerPath } }, async (request) => {
-    const retailer = await knownRetailer(request.params.retailer_id);
-    return { retailer_id: retailer.id, name: retailer.name, created_at: retailer.created_at.toISOString(), program: await exportProgram(db, retailer.id) };
-  });
+  app.get(
+    '/tenants/:retailer_id',
+    {
+      schema: {
+        summary: 'A retailer and its configuration',
+        description: 'The retailer with its whole configuration as a program document (the same as GET …/program).',
+        tags,
+        params: RetailerPath,
+        response: { 200: Obj({ retailer_id: Uuid, name: Type.String(), created_at: IsoTime, program: Program }), ...fails('not_found') },
+      },
+    },
+    async (request) => {
+      const retailer = await knownRetailer(request.params.retailer_id);
+      return { retailer_id: retailer.id, name: retailer.name, created_at: retailer.created_at.toISOString(), program: await exportProgram(db, retailer.id) };
+    },
+  );
 
   app.get(
     '/tenants/:retailer_id/credentials',
-    { schema: { summary: "The retailer's credentials (keys and dates; never secrets), revoked and expired ones included", tags, params: RetailerPath } },
+    {
+      schema: {
+        summary: "The retailer's credentials (keys and dates; never secrets), revoked and expired ones included",
+        description: 'Oldest first. A rotated credential and its successor share a key; the rotated one has an expires_at.',
+        tags,
+        params: RetailerPath,
+        response: { 200: Obj({ retailer_id: Uuid, credentials: Type.Array(AdminCredential) }), ...fails('not_found') },
+      },
+    },
     async (request) => {
       const retailer = await knownRetailer(request.params.retailer_id);
       return { retailer_id: retailer.id, credentials: await listCredentials(db, retailer.id) };
     },
   );
 
-  app.post('/tenants/:retailer_id/credentials', { schema: { summary: 'Issue a new set of credentials (the secrets are shown once)', tags, params: RetailerPath } }, async (request, reply) => {
-    const retailer = await knownRetailer(request.params.retailer_id);
-    const credentials = await db.transaction().execute((tx) => issueCredentials(tx, retailer.id));
-    return reply.code(201).send({ retailer_id: retailer.id, ...credentials });
-  });
+  app.post(
+    '/tenants/:retailer_id/credentials',
+    {
+      schema: {
+        summary: 'Issue a new set of credentials (the secrets are shown once)',
+        description: 'Adds credentials for Core, Connect and Cloud POS with new keys; the existing ones keep working until revoked. Each call issues another set.',
+        tags,
+        params: RetailerPath,
+        response: { 201: Obj({ retailer_id: Uuid, ...IssuedSecrets }), ...fails('not_found') },
+      },
+    },
+    async (request, reply) => {
+      const retailer = await knownRetailer(request.params.retailer_id);
+      const credentials = await db.transaction().execute((tx) => issueCredentials(tx, retailer.id));
+      return reply.code(201).send({ retailer_id: retailer.id, ...credentials });
+    },
+  );
 
   app.delete(
     '/tenants/:retailer_id/credentials/:credential_id',
     {
       schema: {
         summary: 'Revoke a credential at once',
-        description: 'The secret stops working at once in this server process; other processes serving the same database stop accepting it within 5 seconds.',
+        description:
+          'The secret stops working at once in this server process; other processes serving the same database stop accepting it within 5 seconds. ' +
+          'Idempotent: revoking again answers the credential with its first revocation time.',
         tags,
         params: CredentialPath,
+        response: { 200: AdminCredential, ...fails('not_found') },
       },
     },
     async (request) => {
@@ -137,6 +191,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: CredentialPath,
         // no body at all is the default overlap
         body: Type.Union([Type.Object({ overlap_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400, description: 'seconds the old secret keeps working (default 0)' })) }), Type.Null()]),
+        response: { 201: AdminRotatedCredential, ...fails('not_found', 'validation') },
       },
     },
     async (request, reply) => {
@@ -148,8 +203,18 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/tenants/:retailer_id/program', { schema: { summary: "The retailer's configuration as a program document", tags, params: RetailerPath } }, async (request) =>
-    exportProgram(db, request.params.retailer_id.toLowerCase()),
+  app.get(
+    '/tenants/:retailer_id/program',
+    {
+      schema: {
+        summary: "The retailer's configuration as a program document",
+        description: 'Every section of the configuration as it is now, in the form PUT …/program takes.',
+        tags,
+        params: RetailerPath,
+        response: { 200: Program, ...fails('not_found') },
+      },
+    },
+    async (request) => exportProgram(db, request.params.retailer_id.toLowerCase()),
   );
 
   app.put(
@@ -157,18 +222,22 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: "Make the retailer's configuration match a program document (idempotent)",
-        description: 'The document is JSON (application/json) or YAML (application/yaml or text/yaml), as a program file.',
+        description:
+          'The document is JSON (application/json) or YAML (application/yaml or text/yaml), as a program file. ' +
+          'Listed things are created or changed, things a listed section leaves out are retired, absent sections are left as they are; the retailer is created when it does not exist. ' +
+          'Applying the same document again changes nothing. The answer holds the configuration as it is after.',
         tags,
         params: RetailerPath,
         consumes: ['application/json', ...PROGRAM_TYPES],
-        body: ProgramSchema,
+        body: Program,
+        response: { 200: Obj({ status: Type.Literal('ok'), created_retailer: Type.Boolean(), program: Program }), ...fails('validation') },
       },
     },
     async (request) => {
       const program = validateProgram(request.body);
       const retailerId = request.params.retailer_id.toLowerCase();
       const result = await db.transaction().execute((tx) => applyProgram(tx, retailerId, program));
-      return { status: 'ok', created_retailer: result.createdRetailer, program: await exportProgram(db, retailerId) };
+      return { status: 'ok' as const, created_retailer: result.createdRetailer, program: await exportProgram(db, retailerId) };
     },
   );
 };

@@ -23,6 +23,9 @@ export async function memberOf(db: Db, request: FastifyRequest, userId: string):
   return member;
 }
 
+/** A Connect success answer (connectAnswer in schemas.ts documents it). */
+export const ok = <T>(payload: T) => ({ status: 'ok' as const, payload });
+
 /** Connect and POS timestamps: ISO 8601 UTC. */
 export const isoTime = (date: Date): string => date.toISOString();
 

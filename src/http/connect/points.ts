@@ -5,7 +5,9 @@ import { parseAmount, toDecimal, toJson, ZERO, type Amount } from '../../modules
 import type { DetailResult, PointChangeOutcome, PointDetail } from '../../modules/points/ledger.js';
 import { auditLog, memberBalances, type Balances } from '../../modules/points/queries.js';
 import { actorOf, tenantOf } from '../context.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf, parseTime } from './common.js';
+import { fails, Nullable, Obj } from '../contract.js';
+import { checkRetailer, ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
+import { connectAnswer, ConnectPointAuditLogEntry, ConnectPointBalances, ConnectPointDeposit, ConnectPointDepositResult, ConnectPointSpend, ItemError, ItemStatus, PointSpend } from './schemas.js';
 
 const Opt = Type.Optional;
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -72,19 +74,25 @@ function spendDetails(details: Static<typeof SpendDetail>[]): PointDetail[] {
 
 const sum = (values: Amount[]) => values.reduce((a, b) => a + b, ZERO);
 
-/** One answer row per account a detail touched; a failed detail answers one row with its code. */
-function detailRows(results: DetailResult[], verb: 'deposited' | 'spent') {
-  return results.flatMap((r): Record<string, unknown>[] => {
+/** A deposit's or spend's result row but its amount. */
+type ChangeRow = Omit<Static<typeof ConnectPointDepositResult>, 'amount_deposited'>;
+
+/**
+ * One answer row per account a detail touched; a failed detail answers one row
+ * with its code. `amountOf` names the row's amount (amount_deposited or amount_spent).
+ */
+function detailRows<A>(results: DetailResult[], sign: 1n | -1n, amountOf: (amount: number) => A) {
+  return results.flatMap((r): (ChangeRow & A)[] => {
     const echo = { reference_id: r.detail.reference_id ?? null, reference_type: r.detail.reference_type ?? null, idempotency_id: r.detail.idempotency_id ?? null, point_source_id: r.detail.point_source_id ?? null };
     if (!r.ok) {
       const account = r.detail.kind === 'deposit' ? r.detail.point_account_id : (r.detail.point_account_ids?.[0] ?? null);
-      return [{ account_name: null, user_point_account_id: null, point_account_id: account, [`amount_${verb}`]: 0, remaining_balance: 0, life_time_value: 0, ...echo, error_status: r.error!.code, message: r.error!.message }];
+      return [{ account_name: null, user_point_account_id: null, point_account_id: account, ...amountOf(0), remaining_balance: 0, life_time_value: 0, ...echo, error_status: r.error!.code, message: r.error!.message }];
     }
     return r.lines.map((l) => ({
       account_name: l.account_name,
       user_point_account_id: l.user_point_account_id,
       point_account_id: l.point_account_id,
-      [`amount_${verb}`]: toJson(verb === 'spent' ? -l.amount : l.amount),
+      ...amountOf(toJson(sign * l.amount)),
       remaining_balance: toJson(l.available_balance),
       life_time_value: toJson(l.life_time_value),
       ...echo,
@@ -94,15 +102,16 @@ function detailRows(results: DetailResult[], verb: 'deposited' | 'spent') {
   });
 }
 
-function pointsAnswer(memberId: string, retailerId: string, outcome: PointChangeOutcome, verb: 'deposited' | 'spent') {
+/** A deposit's or spend's answer: its rows and their summary; spends count positive (`sign` -1). */
+function pointsAnswer<A>(memberId: string, retailerId: string, outcome: PointChangeOutcome, sign: 1n | -1n, amountOf: (amount: number) => A) {
   const applied = outcome.results.filter((r) => r.ok).flatMap((r) => r.lines);
   const last = new Map(applied.map((l) => [l.point_account_id, l.available_balance]));
   return {
     retailer_id: retailerId,
     user_id: memberId,
-    details: detailRows(outcome.results, verb),
+    details: detailRows(outcome.results, sign, amountOf),
     summary: {
-      [`amount_${verb}`]: toJson(sum(applied.map((l) => (verb === 'spent' ? -l.amount : l.amount)))),
+      ...amountOf(toJson(sum(applied.map((l) => sign * l.amount)))),
       remaining_balance: toJson(sum([...last.values()])),
       succeeded: outcome.results.filter((r) => r.ok).length,
       failed: outcome.results.filter((r) => !r.ok).length,
@@ -110,6 +119,9 @@ function pointsAnswer(memberId: string, retailerId: string, outcome: PointChange
     time_of_occurrence: isoTime(outcome.time),
   };
 }
+
+const depositAnswer = (memberId: string, retailerId: string, outcome: PointChangeOutcome) => pointsAnswer(memberId, retailerId, outcome, 1n, (amount) => ({ amount_deposited: amount }));
+const spendAnswer = (memberId: string, retailerId: string, outcome: PointChangeOutcome) => pointsAnswer(memberId, retailerId, outcome, -1n, (amount) => ({ amount_spent: amount }));
 
 export function renderBalances(retailerId: string, memberId: string, balances: Balances) {
   return {
@@ -120,99 +132,207 @@ export function renderBalances(retailerId: string, memberId: string, balances: B
   };
 }
 
+const DepositAnswer = connectAnswer(ConnectPointDeposit);
+const SpendAnswer = connectAnswer(ConnectPointSpend);
+const BalancesAnswer = connectAnswer(ConnectPointBalances);
+const SpendBatchResult = Obj({
+  user_id: Type.String({ description: 'the user_id sent' }),
+  status: ItemStatus,
+  payload: Nullable({ ...PointSpend, description: "the member's spend; null when it failed" }),
+  errors: Nullable({ ...ItemError, description: 'why the spend failed (nothing of it applied); null when it applied' }),
+});
+const AuditAnswer = connectAnswer(
+  Obj({
+    results: Type.Array(ConnectPointAuditLogEntry, { description: 'newest first' }),
+    total_records: Type.Integer({ description: 'entries matching the filters, on every page' }),
+    skip: Type.Integer(),
+    take: Type.Integer(),
+  }),
+);
+
+/** What a deposit or spend can be refused with besides an unknown member or retailer. */
+const POINT_CHANGE_FAILS = ['point_account_not_found', 'point_account_inactive', 'point_source_not_found', 'point_source_not_allowed', 'maximum_balance_exceeded', 'idempotency_conflict'] as const;
+const MEMBER_FAILS = ['not_found', 'user_not_found', 'multiple_matches'] as const;
+
 /** /incentives/api/{1.0,2.0}/user_points/... and the point audit log (collection 4.2.x). */
 export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.deps;
   const tags = ['Connect: points'];
 
   for (const version of ['1.0', '2.0']) {
-    app.post(`/${version}/user_points/deposit`, { schema: { summary: 'Deposit points (4.2.1)', tags, body: DepositBody } }, async (request) => {
-      const b = request.body;
-      checkRetailer(request, b.retailer_id);
-      const outcome = await changePoints(db, actorOf(request), b.user_id, depositDetails(b.deposit_details), { allowPartialSuccess: b.allow_partial_success ?? false });
-      return { status: 'ok', payload: pointsAnswer(outcome.member.id, tenantOf(request).retailerId, outcome, 'deposited') };
-    });
+    app.post(
+      `/${version}/user_points/deposit`,
+      {
+        schema: {
+          summary: 'Deposit points (4.2.1)',
+          description:
+            "Adds each detail's points to its point account, with a ledger entry and the member's timeline, in one transaction; tier points may promote the member. " +
+            'A detail whose idempotency_id was applied before is answered as then and applies nothing. ' +
+            'Without allow_partial_success one refused detail refuses the whole request; with it, refused details are answered with their error_status and the others apply.',
+          tags,
+          body: DepositBody,
+          response: { 200: DepositAnswer, ...fails(...MEMBER_FAILS, ...POINT_CHANGE_FAILS) },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        checkRetailer(request, b.retailer_id);
+        const outcome = await changePoints(db, actorOf(request), b.user_id, depositDetails(b.deposit_details), { allowPartialSuccess: b.allow_partial_success ?? false });
+        return ok(depositAnswer(outcome.member.id, tenantOf(request).retailerId, outcome));
+      },
+    );
 
-    app.post(`/${version}/user_points/spend_multiple`, { schema: { summary: 'Spend points from given or default accounts; returns put points back (4.2.3)', tags, body: SpendBody } }, async (request) => {
-      const b = request.body;
-      checkRetailer(request, b.retailer_id);
-      const outcome = await changePoints(db, actorOf(request), b.user_id, spendDetails(b.spend_details), { allowPartialSuccess: b.allow_partial_success ?? false });
-      return { status: 'ok', payload: pointsAnswer(outcome.member.id, tenantOf(request).retailerId, outcome, 'spent') };
-    });
+    app.post(
+      `/${version}/user_points/spend_multiple`,
+      {
+        schema: {
+          summary: 'Spend points from given or default accounts; returns put points back (4.2.3)',
+          description:
+            'Takes each detail\'s points from the accounts it names, in order (absent: the default accounts), in one transaction; is_return puts the points back, ' +
+            "force_spend lets the last account go negative. A detail whose idempotency_id was applied before is answered as then and applies nothing. " +
+            'Without allow_partial_success one refused detail (insufficient_points …) refuses the whole request; with it, refused details are answered with their error_status and the others apply.',
+          tags,
+          body: SpendBody,
+          response: { 200: SpendAnswer, ...fails(...MEMBER_FAILS, 'insufficient_points', ...POINT_CHANGE_FAILS) },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        checkRetailer(request, b.retailer_id);
+        const outcome = await changePoints(db, actorOf(request), b.user_id, spendDetails(b.spend_details), { allowPartialSuccess: b.allow_partial_success ?? false });
+        return ok(spendAnswer(outcome.member.id, tenantOf(request).retailerId, outcome));
+      },
+    );
 
-    app.post(`/${version}/user_points/balance`, { schema: { summary: "A member's balances (4.2.5)", tags, body: BalanceBody } }, async (request) => {
-      const b = request.body;
-      checkRetailer(request, b.retailer_id);
-      const member = await memberOf(db, request, b.user_id);
-      return { status: 'ok', payload: renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id, b.point_account_ids)) };
-    });
+    app.post(
+      `/${version}/user_points/balance`,
+      {
+        schema: {
+          summary: "A member's balances (4.2.5)",
+          description: "The member's available balance and lifetime value in each of the retailer's point accounts (or in those of point_account_ids), zero in an account the member never used. Changes nothing.",
+          tags,
+          body: BalanceBody,
+          response: { 200: BalancesAnswer, ...fails(...MEMBER_FAILS, 'point_account_not_found') },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        checkRetailer(request, b.retailer_id);
+        const member = await memberOf(db, request, b.user_id);
+        return ok(renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id, b.point_account_ids)));
+      },
+    );
   }
 
-  app.post('/1.0/user_points/all_balances', { schema: { summary: 'Balances of every point account', tags, body: Type.Object({ ...ConnectBase, user_id: Id }) } }, async (request) => {
-    checkRetailer(request, request.body.retailer_id);
-    const member = await memberOf(db, request, request.body.user_id);
-    return { status: 'ok', payload: { point_account_balances: renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id)) } };
-  });
+  app.post(
+    '/1.0/user_points/all_balances',
+    {
+      schema: {
+        summary: 'Balances of every point account',
+        description: "The member's balance in every point account of the retailer, zero in an account the member never used. Changes nothing.",
+        tags,
+        body: Type.Object({ ...ConnectBase, user_id: Id }),
+        response: { 200: connectAnswer(Obj({ point_account_balances: ConnectPointBalances })), ...fails(...MEMBER_FAILS) },
+      },
+    },
+    async (request) => {
+      checkRetailer(request, request.body.retailer_id);
+      const member = await memberOf(db, request, request.body.user_id);
+      return ok({ point_account_balances: renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id)) });
+    },
+  );
 
-  app.post('/2.0/user_points/spend_multiple_batch', { schema: { summary: 'Spends for many members, each answered (4.2.4)', tags, body: BatchBody } }, async (request) => {
-    const b = request.body;
-    checkRetailer(request, b.retailer_id);
-    const actor = actorOf(request);
-    const results = [];
-    // each member's spend is its own transaction: one member's failure leaves the others applied
-    for (const spend of b.spend_requests) {
-      try {
-        const outcome = await changePoints(db, actor, spend.user_id, spendDetails(spend.spend_details), { allowPartialSuccess: spend.allow_partial_success ?? false });
-        results.push({ user_id: spend.user_id, status: 'ok', payload: pointsAnswer(outcome.member.id, actor.retailerId, outcome, 'spent'), errors: null });
-      } catch (err) {
-        const answer = toErrorAnswer(err);
-        if (answer.status >= 500) throw err;
-        results.push({ user_id: spend.user_id, status: 'error', payload: null, errors: { code: answer.code, message: answer.message } });
+  app.post(
+    '/2.0/user_points/spend_multiple_batch',
+    {
+      schema: {
+        summary: 'Spends for many members, each answered (4.2.4)',
+        description:
+          "Spends for each member as spend_multiple does, each member in its own transaction: a member's refused spend (an unknown member, insufficient_points …) " +
+          'is answered in its result with its error and leaves the other members\' spends applied. Results come in the order of spend_requests.',
+        tags,
+        body: BatchBody,
+        response: { 200: connectAnswer(Obj({ results: Type.Array(SpendBatchResult) })), ...fails('not_found') },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const actor = actorOf(request);
+      const results: Static<typeof SpendBatchResult>[] = [];
+      // each member's spend is its own transaction: one member's failure leaves the others applied
+      for (const spend of b.spend_requests) {
+        try {
+          const outcome = await changePoints(db, actor, spend.user_id, spendDetails(spend.spend_details), { allowPartialSuccess: spend.allow_partial_success ?? false });
+          results.push({ user_id: spend.user_id, status: 'ok', payload: spendAnswer(outcome.member.id, actor.retailerId, outcome), errors: null });
+        } catch (err) {
+          const answer = toErrorAnswer(err);
+          if (answer.status >= 500) throw err;
+          results.push({ user_id: spend.user_id, status: 'error', payload: null, errors: { code: answer.code, message: answer.message } });
+        }
       }
-    }
-    return { status: 'ok', payload: { results } };
-  });
+      return ok({ results });
+    },
+  );
 
-  const audit = async (request: { body: Static<typeof AuditBody> } & Parameters<typeof tenantOf>[0]) => {
-    const b = request.body;
-    checkRetailer(request, b.retailer_id);
-    const member = await memberOf(db, request, b.user_id);
-    const page = await auditLog(db, member.retailer_id, member.id, {
-      pointSourceIds: b.point_source_ids,
-      pointAccountIds: b.point_account_ids,
-      modificationTypes: b.modification_types,
-      excludeModificationTypes: b.exclude_specified_modification_types,
-      from: b.start_date ? parseTime(b.start_date, 'start_date') : undefined,
-      to: b.end_date ? parseTime(b.end_date, 'end_date') : undefined,
-      skip: b.skip ?? 0,
-      take: b.take ?? 100,
-    });
-    const results = page.entries.map((e) => ({
-      id: e.id,
-      retailer_id: member.retailer_id,
-      user_id: member.id,
-      account_name: e.account_name,
-      point_account_id: e.point_account_id,
-      user_point_account_id: e.user_point_account_id,
-      // the signed amount as text: its first character is the sign, and clients read it as a number
-      modification: `${e.amount < ZERO ? '-' : '+'}${toDecimal(e.amount < ZERO ? -e.amount : e.amount)}`,
-      amount: toJson(e.amount < ZERO ? -e.amount : e.amount),
-      amount_spent: toJson(e.amount < ZERO && e.modification_type !== 'expiry' ? -e.amount : ZERO),
-      amount_expired: toJson(e.modification_type === 'expiry' ? -e.amount : ZERO),
-      balance_after: toJson(e.balance_after),
-      modification_type: e.modification_type,
-      point_source_id: e.point_source_id,
-      point_source_name: e.point_source_name,
-      reference_id: e.reference_id,
-      reference_type: e.reference_type,
-      time_of_occurrence: isoTime(e.effective_at),
-      create_date: isoTime(e.inserted_at),
-      request_id: e.request_id,
-      transaction_id: e.transaction_id,
-      idempotency_id: e.idempotency_id,
-    }));
-    return { status: 'ok', payload: { results, total_records: page.total, skip: b.skip ?? 0, take: b.take ?? 100 } };
-  };
-  app.post('/2.0/user_points/fetch_point_audit_logs', { schema: { summary: 'Point audit log, newest first (4.2.2)', tags, body: AuditBody } }, audit);
-  app.post('/1.0/point_audit_logs/fetch_point_audit_logs', { schema: { summary: 'Point audit log (1.0 form)', tags, body: AuditBody } }, audit);
+  const audits = [
+    ['/2.0/user_points/fetch_point_audit_logs', 'Point audit log, newest first (4.2.2)'],
+    ['/1.0/point_audit_logs/fetch_point_audit_logs', 'Point audit log (1.0 form)'],
+  ] as const;
+  for (const [url, summary] of audits) {
+    app.post(
+      url,
+      {
+        schema: {
+          summary,
+          description:
+            "Every change of the member's balances (deposits, spends, returns, expiries, merges), newest first by effective time, " +
+            'filtered by point source, account, modification type (kept, or left out with exclude_specified_modification_types) and effective time, and paged by skip and take. Changes nothing.',
+          tags,
+          body: AuditBody,
+          response: { 200: AuditAnswer, ...fails(...MEMBER_FAILS) },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        checkRetailer(request, b.retailer_id);
+        const member = await memberOf(db, request, b.user_id);
+        const page = await auditLog(db, member.retailer_id, member.id, {
+          pointSourceIds: b.point_source_ids,
+          pointAccountIds: b.point_account_ids,
+          modificationTypes: b.modification_types,
+          excludeModificationTypes: b.exclude_specified_modification_types,
+          from: b.start_date ? parseTime(b.start_date, 'start_date') : undefined,
+          to: b.end_date ? parseTime(b.end_date, 'end_date') : undefined,
+          skip: b.skip ?? 0,
+          take: b.take ?? 100,
+        });
+        const results = page.entries.map((e) => ({
+          id: e.id,
+          retailer_id: member.retailer_id,
+          user_id: member.id,
+          account_name: e.account_name,
+          point_account_id: e.point_account_id,
+          user_point_account_id: e.user_point_account_id,
+          // the signed amount as text: its first character is the sign, and clients read it as a number
+          modification: `${e.amount < ZERO ? '-' : '+'}${toDecimal(e.amount < ZERO ? -e.amount : e.amount)}`,
+          amount: toJson(e.amount < ZERO ? -e.amount : e.amount),
+          amount_spent: toJson(e.amount < ZERO && e.modification_type !== 'expiry' ? -e.amount : ZERO),
+          amount_expired: toJson(e.modification_type === 'expiry' ? -e.amount : ZERO),
+          balance_after: toJson(e.balance_after),
+          modification_type: e.modification_type,
+          point_source_id: e.point_source_id,
+          point_source_name: e.point_source_name,
+          reference_id: e.reference_id,
+          reference_type: e.reference_type,
+          time_of_occurrence: isoTime(e.effective_at),
+          create_date: isoTime(e.inserted_at),
+          request_id: e.request_id,
+          transaction_id: e.transaction_id,
+          idempotency_id: e.idempotency_id,
+        }));
+        return ok({ results, total_records: page.total, skip: b.skip ?? 0, take: b.take ?? 100 });
+      },
+    );
+  }
 };

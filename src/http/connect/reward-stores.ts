@@ -17,8 +17,11 @@ import {
   type SortColumn,
   type StoreOfferListing,
 } from '../../modules/reward-stores/service.js';
+import { fails, Obj, Uuid } from '../contract.js';
 import { actorOf, tenantOf } from '../context.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf, parseTime } from './common.js';
+import { checkRetailer, ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
+import { connectAnswer } from './schemas.js';
+import { ConnectRewardStore, RewardPurchase, RewardStoreOffer, storeFields, StorePage, StorePointBalance } from './offer-schemas.js';
 
 const Opt = Type.Optional;
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -167,94 +170,196 @@ export const rewardStoreRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['Connect: reward stores'];
   const path = (name: string) => `/2.0/offers/rewardstores/${name}`;
 
-  app.post(path('get_reward_stores'), { schema: { summary: 'Reward stores, searched and paged (3.4.1)', tags, body: StoresBody } }, async (request) => {
-    const b = request.body;
-    checkRetailer(request, b.retailer_id);
-    const paging = pagingOf(b);
-    let activeFrom: Date | undefined;
-    let activeTo: Date | undefined;
-    if (b.search_active_date) {
-      activeFrom = parseTime(b.search_active_date, 'search_active_date');
-      // a date alone means any time that day
-      activeTo = /^\d{4}-\d\d-\d\d$/.test(b.search_active_date.trim()) ? new Date(activeFrom.getTime() + 86_400_000 - 1) : activeFrom;
-    }
-    const { total, stores } = await listRewardStores(db, tenantOf(request).retailerId, {
-      ...paging,
-      name: b.search_name,
-      ids: b.search_reward_store_ids,
-      eligibility: b.search_eligibility,
-      activeFrom,
-      activeTo,
-    });
-    return { status: 'ok', payload: { reward_stores: stores.map((s) => renderStore(s, b.culture)), ...page(total, paging) } };
-  });
+  app.post(
+    path('get_reward_stores'),
+    {
+      schema: {
+        summary: 'Reward stores, searched and paged (3.4.1)',
+        description:
+          "The retailer's reward stores (retired ones never), searched by a part of a name, by ids, by the tier level ids or tags their eligibility lists, and by a time they are open at (a date alone: any time that day), sorted by internal_name, start_date or end_date and paged. Changes nothing.",
+        tags,
+        body: StoresBody,
+        response: { 200: connectAnswer(Obj({ reward_stores: Type.Array(ConnectRewardStore), ...StorePage })), ...fails('not_found') },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const paging = pagingOf(b);
+      let activeFrom: Date | undefined;
+      let activeTo: Date | undefined;
+      if (b.search_active_date) {
+        activeFrom = parseTime(b.search_active_date, 'search_active_date');
+        // a date alone means any time that day
+        activeTo = /^\d{4}-\d\d-\d\d$/.test(b.search_active_date.trim()) ? new Date(activeFrom.getTime() + 86_400_000 - 1) : activeFrom;
+      }
+      const { total, stores } = await listRewardStores(db, tenantOf(request).retailerId, {
+        ...paging,
+        name: b.search_name,
+        ids: b.search_reward_store_ids,
+        eligibility: b.search_eligibility,
+        activeFrom,
+        activeTo,
+      });
+      return ok({ reward_stores: stores.map((s) => renderStore(s, b.culture)), ...page(total, paging) });
+    },
+  );
 
-  app.post(path('get_reward_store_offers'), { schema: { summary: "Offers of reward stores, filtered and paged; with user_id, only what the member can buy now (3.4.2)", tags, body: StoreOffersBody } }, async (request) => {
-    const b = request.body;
-    checkRetailer(request, b.retailer_id);
-    const paging = pagingOf(b);
-    const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
-    const min = b.min_price ?? b.price_range?.min;
-    const max = b.max_price ?? b.price_range?.max;
-    const { total, rows } = await listStoreOffers(db, tenantOf(request).retailerId, {
-      ...paging,
-      storeIds: b.reward_store_ids,
-      onlyActive: b.limit_to_only_active,
-      excludeFree: b.exclude_free_offers,
-      includeExpired: b.include_expired,
-      minPrice: min === undefined ? undefined : parseAmount(min, 'min_price'),
-      maxPrice: max === undefined ? undefined : parseAmount(max, 'max_price'),
-      memberId: member?.id,
-      quantity: b.quantity,
-    });
-    return { status: 'ok', payload: { reward_store_offers: rows.map((r) => renderStoreOffer(r, b.culture)), ...page(total, paging) } };
-  });
+  app.post(
+    path('get_reward_store_offers'),
+    {
+      schema: {
+        summary: 'Offers of reward stores, filtered and paged; with user_id, only what the member can buy now (3.4.2)',
+        description:
+          "The store offers of the stores named (at most 100; absent: every store), filtered by price, free or not, on sale now (limit_to_only_active) and ended ones (kept only with include_expired), sorted and paged, with their offers in the request's culture. " +
+          "With user_id, only what the member can buy now `quantity` times: stores it is eligible for, on sale, within the limits and affordable with its balance. Changes nothing.",
+        tags,
+        body: StoreOffersBody,
+        response: {
+          200: connectAnswer(Obj({ reward_store_offers: Type.Array(RewardStoreOffer), ...StorePage })),
+          ...fails('not_found', 'user_not_found', 'multiple_matches', 'reward_store_not_found'),
+        },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const paging = pagingOf(b);
+      const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
+      const min = b.min_price ?? b.price_range?.min;
+      const max = b.max_price ?? b.price_range?.max;
+      const { total, rows } = await listStoreOffers(db, tenantOf(request).retailerId, {
+        ...paging,
+        storeIds: b.reward_store_ids,
+        onlyActive: b.limit_to_only_active,
+        excludeFree: b.exclude_free_offers,
+        includeExpired: b.include_expired,
+        minPrice: min === undefined ? undefined : parseAmount(min, 'min_price'),
+        maxPrice: max === undefined ? undefined : parseAmount(max, 'max_price'),
+        memberId: member?.id,
+        quantity: b.quantity,
+      });
+      return ok({ reward_store_offers: rows.map((r) => renderStoreOffer(r, b.culture)), ...page(total, paging) });
+    },
+  );
 
-  app.post(path('get_reward_stores_containing_offer'), { schema: { summary: 'Reward stores selling an offer (3.4.3)', tags, body: ContainingBody } }, async (request) => {
-    const b = request.body;
-    checkRetailer(request, b.retailer_id);
-    const paging = pagingOf(b);
-    const { offer, total, stores } = await storesContainingOffer(db, tenantOf(request).retailerId, b.offer_id, paging);
-    return {
-      status: 'ok',
-      payload: {
+  app.post(
+    path('get_reward_stores_containing_offer'),
+    {
+      schema: {
+        summary: 'Reward stores selling an offer (3.4.3)',
+        description: 'The reward stores (retired ones never) that sell the offer, named by its root or a version id, with the ids of their store offers of it, sorted and paged. Changes nothing.',
+        tags,
+        body: ContainingBody,
+        response: {
+          200: connectAnswer(
+            Obj({
+              offer_id: Type.String({ format: 'uuid', description: "the offer's current version" }),
+              root_offer_id: Uuid,
+              reward_stores: Type.Array(Obj({ ...storeFields, reward_store_offer_ids: Type.Array(Uuid) })),
+              ...StorePage,
+            }),
+          ),
+          ...fails('not_found', 'offer_not_found'),
+        },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const paging = pagingOf(b);
+      const { offer, total, stores } = await storesContainingOffer(db, tenantOf(request).retailerId, b.offer_id, paging);
+      return ok({
         offer_id: offer.id,
         root_offer_id: offer.root_offer_id,
         reward_stores: stores.map((s) => ({ ...renderStore(s, b.culture), reward_store_offer_ids: s.storeOfferIds })),
         ...page(total, paging),
-      },
-    };
-  });
+      });
+    },
+  );
 
-  app.post(path('purchase_offer'), { schema: { summary: "Buy a store offer with the member's points; all or nothing (3.4.4)", tags, body: PurchaseBody } }, async (request) => {
-    const b = request.body;
-    checkRetailer(request, b.retailer_id);
-    const purchase = await purchaseReward(db, actorOf(request), b.user_id, b.reward_store_id, b.reward_store_offer_id, b.quantity ?? 1);
-    return { status: 'ok', payload: renderPurchase(purchase) };
-  });
-
-  app.post(path('get_user_reward_stores'), { schema: { summary: 'Reward stores the member may use now, with balances on request (3.4.5)', tags, body: UserStoresBody } }, async (request) => {
-    const b = request.body;
-    checkRetailer(request, b.retailer_id);
-    const paging = pagingOf(b);
-    const member = await memberOf(db, request, b.user_id);
-    const { total, stores } = await memberRewardStores(db, member.retailer_id, member.id, paging);
-    const balances = b.include_point_balances ? new Map((await memberBalances(db, member.retailer_id, member.id)).details.map((d) => [d.point_account_id, d])) : undefined;
-    const reward_stores = stores.map((s) => {
-      const rendered = renderStore(s, b.culture);
-      if (!balances) return rendered;
-      const balance = balances.get(s.point_account_id);
-      return {
-        ...rendered,
-        point_balance: {
-          point_account_id: s.point_account_id,
-          account_name: balance?.account_name ?? '',
-          user_point_account_id: balance?.user_point_account_id ?? '',
-          available_balance: toJson(balance?.available_balance ?? ZERO),
-          life_time_value: toJson(balance?.life_time_value ?? ZERO),
+  app.post(
+    path('purchase_offer'),
+    {
+      schema: {
+        summary: "Buy a store offer with the member's points; all or nothing (3.4.4)",
+        description:
+          "Buys the store offer `quantity` times for the member in one transaction: the store must be open and the member eligible, the store offer on sale and within its total and per-member limits, and the offer issuable; " +
+          "the price times the quantity is spent from the store's point account and the offer is issued once per unit (OFFER_PURCHASED). Any refusal, too few points included, changes nothing. " +
+          'A repeated Message-ID answers the first answer again.',
+        tags,
+        body: PurchaseBody,
+        response: {
+          200: connectAnswer(RewardPurchase),
+          ...fails(
+            'not_found',
+            'user_not_found',
+            'multiple_matches',
+            'reward_store_not_found',
+            'store_offer_not_found',
+            'offer_not_available',
+            'member_not_eligible',
+            'inventory_exhausted',
+            'purchase_limit_reached',
+            'insufficient_points',
+            'point_account_not_found',
+            'point_account_inactive',
+          ),
         },
-      };
-    });
-    return { status: 'ok', payload: { user_id: member.id, reward_stores, ...page(total, paging) } };
-  });
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const purchase = await purchaseReward(db, actorOf(request), b.user_id, b.reward_store_id, b.reward_store_offer_id, b.quantity ?? 1);
+      return ok(renderPurchase(purchase));
+    },
+  );
+
+  app.post(
+    path('get_user_reward_stores'),
+    {
+      schema: {
+        summary: 'Reward stores the member may use now, with balances on request (3.4.5)',
+        description:
+          "The reward stores open now that the member is eligible for (by tier level or tag), sorted and paged; with include_point_balances, each with the member's balance in its point account. Changes nothing.",
+        tags,
+        body: UserStoresBody,
+        response: {
+          200: connectAnswer(
+            Obj({
+              user_id: Uuid,
+              reward_stores: Type.Array(Obj({ ...storeFields, point_balance: Type.Optional(StorePointBalance) })),
+              ...StorePage,
+            }),
+          ),
+          ...fails('not_found', 'user_not_found', 'multiple_matches'),
+        },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      checkRetailer(request, b.retailer_id);
+      const paging = pagingOf(b);
+      const member = await memberOf(db, request, b.user_id);
+      const { total, stores } = await memberRewardStores(db, member.retailer_id, member.id, paging);
+      const balances = b.include_point_balances ? new Map((await memberBalances(db, member.retailer_id, member.id)).details.map((d) => [d.point_account_id, d])) : undefined;
+      const reward_stores = stores.map((s) => {
+        const rendered = renderStore(s, b.culture);
+        if (!balances) return rendered;
+        const balance = balances.get(s.point_account_id);
+        return {
+          ...rendered,
+          point_balance: {
+            point_account_id: s.point_account_id,
+            account_name: balance?.account_name ?? '',
+            user_point_account_id: balance?.user_point_account_id ?? '',
+            available_balance: toJson(balance?.available_balance ?? ZERO),
+            life_time_value: toJson(balance?.life_time_value ?? ZERO),
+          },
+        };
+      });
+      return ok({ user_id: member.id, reward_stores, ...page(total, paging) });
+    },
+  );
 };

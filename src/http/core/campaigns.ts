@@ -1,4 +1,4 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { DomainError, notFound } from '../../errors.js';
 import type { Db } from '../../db/index.js';
 import { lockMemberRef } from '../../modules/members/service.js';
@@ -19,6 +19,12 @@ import {
 import { actorOf, tenantOf } from '../context.js';
 import { coreTime } from './render.js';
 import { memberFromPath } from './users.js';
+import { fails, Obj } from '../contract.js';
+import { CoreCampaignBehavior, CoreCampaignV1, CoreCampaignV2, CoreOk, coreAnswer, memberLookup } from './schemas.js';
+
+const PromotionsAnswer = coreAnswer({ campaigns: Obj({ promotions: Type.Array(CoreCampaignV1) }) });
+/** A campaign award that cannot be deposited refuses the events that earned it. */
+const AWARD_FAILS = ['point_account_not_found', 'point_account_inactive', 'maximum_balance_exceeded'] as const;
 
 const limits = (l: Limits) => ({
   max_times_repeatable: l.max_times_repeatable,
@@ -28,7 +34,7 @@ const limits = (l: Limits) => ({
 });
 
 /** A behaviour in the `behaviors` object of the 2.1 / 2.3 / 2.4 examples. */
-function renderBehavior(b: BehaviorView) {
+function renderBehavior(b: BehaviorView): Static<typeof CoreCampaignBehavior> {
   const def = b.def;
   const head = { external_behavior_id: def.external_behavior_id, type: def.type, points: def.points, achieved: b.achieved, can_skip: true, skipped: 0, ...limits(def), consecutive: def.consecutive };
   if (def.type !== 'composite') {
@@ -69,7 +75,7 @@ function renderBehavior(b: BehaviorView) {
 const behaviorsObject = (v: CampaignView) => Object.fromEntries(v.behaviors.map((b) => [b.def.name, renderBehavior(b)]));
 
 /** The v1 promotion (2.1); `progress: false` for the retailer's list. */
-function renderV1(v: CampaignView, options: { progress: boolean } = { progress: true }) {
+function renderV1(v: CampaignView, options: { progress: boolean } = { progress: true }): Static<typeof CoreCampaignV1> {
   const c = v.campaign;
   return {
     campaign_id: c.id,
@@ -123,7 +129,7 @@ export interface Sections {
 }
 
 /** The v2 campaign (2.3, 2.4), with the sections asked for. */
-function renderV2(v: CampaignView, sections: Sections) {
+function renderV2(v: CampaignView, sections: Sections): Static<typeof CoreCampaignV2> {
   const c = v.campaign;
   return {
     campaign_id: c.id,
@@ -224,7 +230,13 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.deps;
   const tags = ['Core: campaigns'];
 
-  app.get('/campaigns', { schema: { summary: "The retailer's campaigns (v1: `campaigns.promotions`)", tags } }, async (request) => {
+  const catalogSchema = {
+    summary: "The retailer's campaigns (v1: `campaigns.promotions`)",
+    description: 'Every campaign of the program that is not retired, oldest start first, with its behaviours and no member progress.',
+    tags,
+    response: { 200: PromotionsAnswer },
+  };
+  app.get('/campaigns', { schema: catalogSchema }, async (request) => {
     const tenant = tenantOf(request);
     const catalog = await campaignCatalog(db, tenant.retailerId);
     const empty: MemberProgress = { optedIn: new Map(), states: new Map(), behaviors: new Map(), goals: new Map() };
@@ -233,19 +245,27 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
       .map((c): CampaignView => ({ campaign: c, state: 'qualified', qualified: true, optedIn: false, behaviors: c.behaviors.map((b) => behaviorView(b, empty, isRunning(c, now))) }))
       .sort(byStartAscending)
       .map((v) => renderV1(v, { progress: false }));
-    return { status: 'ok', campaigns: { promotions } };
+    return { status: 'ok' as const, campaigns: { promotions } };
   });
 
   for (const [base, params, campaignParams] of [
     ['/users/:user_id', MemberParams.user, MemberParams.userCampaign],
     ['/external/users/:external_id', MemberParams.external, MemberParams.externalCampaign],
   ] as const) {
-    app.get(`${base}/campaigns`, { schema: { summary: "A member's campaigns with progress and behaviours (2.1)", tags, params } }, async (request) => {
+    const lookup = memberLookup(base);
+    const listSchema = {
+      summary: "A member's campaigns with progress and behaviours (2.1)",
+      description: 'The campaigns with behaviours that the member qualifies for, oldest start first, with its progress on each behaviour.',
+      tags,
+      params,
+      response: { 200: PromotionsAnswer, ...fails(...lookup) },
+    };
+    app.get(`${base}/campaigns`, { schema: listSchema }, async (request) => {
       const tenant = tenantOf(request);
       const member = await memberFromPath(db, tenant, request.params);
       const views = await memberCampaignViews(db, tenant.retailerId, member.id);
       // promotions: the campaigns with behaviours to achieve
-      return { status: 'ok', campaigns: { promotions: views.filter((v) => v.behaviors.length).sort(byStartAscending).map((v) => renderV1(v)) } };
+      return { status: 'ok' as const, campaigns: { promotions: views.filter((v) => v.behaviors.length).sort(byStartAscending).map((v) => renderV1(v)) } };
     });
 
     const optInHandler = async (request: { params: { user_id?: string; external_id?: string; campaign_id: string } } & Parameters<typeof actorOf>[0]) => {
@@ -256,9 +276,15 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
         const locked = await lockMemberRef(tx, tenant.retailerId, member.id);
         await optIn(tx, actorOf(request), locked, campaign);
       });
-      return { status: 'ok' };
+      return { status: 'ok' as const };
     };
-    const optInSchema = { summary: 'Opt a member into a campaign (2.2; GET as the collection sends it, or POST)', tags, params: campaignParams };
+    const optInSchema = {
+      summary: 'Opt a member into a campaign (2.2; GET as the collection sends it, or POST)',
+      description: "Opts the member into a running campaign (by id or permalink) whose audience takes it, within the campaign's opt-in window; opting in again changes nothing.",
+      tags,
+      params: campaignParams,
+      response: { 200: CoreOk, ...fails(...lookup, 'not_found', 'not_available') },
+    };
     app.get(`${base}/campaigns/:campaign_id/opt_in`, { schema: optInSchema }, optInHandler);
     app.post(`${base}/campaigns/:campaign_id/opt_in`, { schema: optInSchema }, optInHandler);
 
@@ -267,9 +293,12 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
       {
         schema: {
           summary: "Record occurrences of a campaign's events (1.3.2): {\"<event_name>\": [{\"qty\": 1, \"store\": \"A1B2\"}]}",
+          description:
+            "Counts occurrences of events toward the member's goals in this campaign (running and available to the member), with their quantities, stores and dates; behaviours achieved award their points in the same transaction.",
           tags,
           params: campaignParams,
           body: Type.Record(Type.String(), Type.Unknown()),
+          response: { 200: CoreOk, ...fails(...lookup, 'not_found', 'not_available', ...AWARD_FAILS) },
         },
       },
       async (request) => {
@@ -283,7 +312,7 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
           const locked = await lockMemberRef(tx, tenant.retailerId, member.id);
           for (const { event, occurrences } of events) await recordCampaignEvent(tx, actorOf(request), locked, event, occurrences, { campaignId: campaign.id });
         });
-        return { status: 'ok' };
+        return { status: 'ok' as const };
       },
     );
   }
@@ -297,7 +326,25 @@ export const campaignRoutesV2: FastifyPluginAsyncTypebox = async (app) => {
     ['/external/users/:external_id', MemberParams.external, MemberParams.externalCampaign],
     ['/users/:user_id', MemberParams.user, MemberParams.userCampaign],
   ] as const) {
-    app.get(`${base}/campaigns`, { schema: { summary: "A member's campaigns, newest first, paged, with `sections` (2.3)", tags, params, querystring: PagedQuery } }, async (request) => {
+    const lookup = memberLookup(base);
+    const listSchema = {
+      summary: "A member's campaigns, newest first, paged, with `sections` (2.3)",
+      description: 'The campaigns the member sees, newest start first, one page of them; `sections` adds the progress and the behaviours of each.',
+      tags,
+      params,
+      querystring: PagedQuery,
+      response: {
+        200: Obj({
+          page: Type.Integer(),
+          page_size: Type.Integer(),
+          number_of_pages: Type.Integer({ description: 'at least 1' }),
+          status: Type.Literal('ok'),
+          campaigns: Type.Array(CoreCampaignV2),
+        }),
+        ...fails(...lookup),
+      },
+    };
+    app.get(`${base}/campaigns`, { schema: listSchema }, async (request) => {
       const tenant = tenantOf(request);
       const member = await memberFromPath(db, tenant, request.params);
       const sections = parseSections(request.query.sections);
@@ -308,20 +355,29 @@ export const campaignRoutesV2: FastifyPluginAsyncTypebox = async (app) => {
         page,
         page_size: pageSize,
         number_of_pages: Math.max(1, Math.ceil(views.length / pageSize)),
-        status: 'ok',
+        status: 'ok' as const,
         campaigns: views.slice((page - 1) * pageSize, page * pageSize).map((v) => renderV2(v, sections)),
       };
     });
 
     app.get(
       `${base}/campaigns/:campaign_id`,
-      { schema: { summary: 'One campaign of a member by id or permalink, with `sections` (2.4)', tags, params: campaignParams, querystring: SectionsQuery } },
+      {
+        schema: {
+          summary: 'One campaign of a member by id or permalink, with `sections` (2.4)',
+          description: 'A running campaign available to the member, by id or permalink; `sections` adds its progress and behaviours.',
+          tags,
+          params: campaignParams,
+          querystring: SectionsQuery,
+          response: { 200: coreAnswer({ campaign: CoreCampaignV2 }), ...fails(...lookup, 'not_found', 'not_available') },
+        },
+      },
       async (request) => {
         const tenant = tenantOf(request);
         const member = await memberFromPath(db, tenant, request.params);
         const campaign = await campaignFromPath(db, tenant, request.params.campaign_id);
         const view = await availableView(db, tenant, member.id, campaign);
-        return { status: 'ok', campaign: renderV2(view, parseSections(request.query.sections)) };
+        return { status: 'ok' as const, campaign: renderV2(view, parseSections(request.query.sections)) };
       },
     );
   }

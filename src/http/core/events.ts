@@ -5,6 +5,8 @@ import { eventName } from '../../modules/events/service.js';
 import { parseTime } from '../connect/common.js';
 import { actorOf } from '../context.js';
 import { coreTime } from './render.js';
+import { fails } from '../contract.js';
+import { CoreEventResult, coreAnswer } from './schemas.js';
 
 const MAX_EVENTS = 100;
 
@@ -102,9 +104,16 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Record custom events for members; matching rules apply their outcomes (1.3.1)',
+        description:
+          "Records up to 100 custom events, each for the member its user_id (a member id or an external id) names, in its own transaction: the rules it triggers apply their outcomes and it counts toward the member's campaigns. The whole body is checked before any event is recorded.",
         tags: ['Core: events'],
         params: Type.Object({ appkey: Type.String() }),
         body: Type.Unknown({ description: '{"events": {"name", "user_id" | "external_id", "context"}}, {"events": {"<name>": {"qty", "date", ...}}, "user_id": ...}, {"events": {"<name>": 1}}, or a list of these' }),
+        response: {
+          200: coreAnswer({ events: Type.Array(CoreEventResult, { description: 'one per event, in the order given' }) }),
+          // a campaign award that cannot be deposited refuses its event
+          ...fails('user_not_found', 'multiple_matches', 'point_account_not_found', 'point_account_inactive', 'maximum_balance_exceeded'),
+        },
       },
     },
     async (request) => {
@@ -123,7 +132,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
           outcomes: r.outcomes,
         });
       }
-      return { status: 'ok', events };
+      return { status: 'ok' as const, events };
     },
   );
 };

@@ -2,6 +2,7 @@ import type { Member } from '../../modules/members/service.js';
 import { maskPhone } from '../../modules/members/values.js';
 import { EVENT_TYPES, eventTypeById } from '../../modules/timeline/catalog.js';
 import { payloadOf, type TimelineRow } from '../../modules/timeline/service.js';
+import type { tierDetails } from '../connect/tiers.js';
 
 /** Core dates: `YYYY-MM-DD HH:MM:SS` in UTC, as strictly typed clients parse them. */
 export function coreTime(date: Date): string {
@@ -14,7 +15,7 @@ export interface UserRenderOptions {
   identifiers?: boolean;
   /** The custom profile, when asked for: defaults merged with the member's values. */
   profileDefaults?: Record<string, unknown>;
-  tierDetails?: unknown;
+  tierDetails?: Awaited<ReturnType<typeof tierDetails>>;
   availablePoints?: number;
 }
 

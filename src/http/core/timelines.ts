@@ -4,6 +4,16 @@ import { listTimeline } from '../../modules/timeline/service.js';
 import { tenantOf } from '../context.js';
 import { EVENT_TYPE_LIST, renderTimelineEntry } from './render.js';
 import { memberFromPath } from './users.js';
+import { fails, Nullable } from '../contract.js';
+import { CoreTimelineEntry, CoreTimelineEventType, coreAnswer, memberLookup } from './schemas.js';
+
+const TimelineAnswer = coreAnswer({
+  result: Type.Array(CoreTimelineEntry, { description: 'newest first' }),
+  grouping_field: Type.Null(),
+  count: Type.Integer({ description: 'entries in this page' }),
+  next_cursor: Nullable(Type.String({ description: 'the cursor of the next page; null on the last one' })),
+  event_types: Type.Array(CoreTimelineEventType, { description: 'the catalog of event types' }),
+});
 
 const TimelineQuery = Type.Object({
   count: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'page size (default 100)' })),
@@ -29,7 +39,17 @@ export const timelineRoutes: FastifyPluginAsyncTypebox = async (app) => {
   ] as const) {
     app.get(
       base,
-      { schema: { summary: "A member's timeline, newest first (1.4.1): END_USER_MEMBER_STATEMENT or ACCOUNT_AUDIT_LOG", tags: ['Core: timeline'], params, querystring: TimelineQuery } },
+      {
+        schema: {
+          summary: "A member's timeline, newest first (1.4.1): END_USER_MEMBER_STATEMENT or ACCOUNT_AUDIT_LOG",
+          description:
+            "One page of the member's timeline entries in the view named (any case), newest first, optionally only since a time and of some event types. Page on with `next_cursor` (or `offset`).",
+          tags: ['Core: timeline'],
+          params,
+          querystring: TimelineQuery,
+          response: { 200: TimelineAnswer, ...fails(...memberLookup(base), 'not_found') },
+        },
+      },
       async (request) => {
         const tenant = tenantOf(request);
         const member = await memberFromPath(db, tenant, request.params);
@@ -44,7 +64,7 @@ export const timelineRoutes: FastifyPluginAsyncTypebox = async (app) => {
           offset: q.offset,
         });
         const result = page.rows.map((row) => renderTimelineEntry(row, member.player_id, tenant.retailerNumber));
-        return { status: 'ok', result, grouping_field: null, count: result.length, next_cursor: page.nextCursor, event_types: EVENT_TYPE_LIST };
+        return { status: 'ok' as const, result, grouping_field: null, count: result.length, next_cursor: page.nextCursor, event_types: EVENT_TYPE_LIST };
       },
     );
   }

@@ -20,6 +20,8 @@ import { toJson } from '../../modules/points/amount.js';
 import { tierDetails } from '../connect/tiers.js';
 import { actorOf, tenantOf } from '../context.js';
 import { changeProfile, enrollMember } from '../../flows/members.js';
+import { fails } from '../contract.js';
+import { CoreOk, CorePlayer, CoreUser, CoreUserAnswer, coreAnswer, memberLookup } from './schemas.js';
 
 const Str = (max = 255) => Type.String({ maxLength: max });
 const Opt = Type.Optional;
@@ -105,10 +107,18 @@ async function renderOptions(db: Db, tenant: Tenant, member: Member, query: Prof
 export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.deps;
 
-  app.post('/users', { schema: { summary: 'Create a member profile (1.1.1)', tags: ['Core: members'], body: UserBody } }, async (request) => {
+  const createSchema = {
+    summary: 'Create a member profile (1.1.1)',
+    description:
+      'Enrols a member with its standard and custom attributes, external ids and phone numbers, and runs the signup rules. A `referrer_code` names the member who referred this one. The answer shows the identifiers and the custom profile.',
+    tags: ['Core: members'],
+    body: UserBody,
+    response: { 200: CoreUserAnswer, ...fails('validation', 'duplicate_email', 'duplicate_external_id') },
+  };
+  app.post('/users', { schema: createSchema }, async (request) => {
     const tenant = tenantOf(request);
     const member = await enrollMember(db, actorOf(request), memberInput(request.body.user, true));
-    return { status: 'ok', user: renderUser(member, { identifiers: true, profileDefaults: await customProfileDefaults(db, tenant.retailerId) }) };
+    return { status: 'ok' as const, user: renderUser(member, { identifiers: true, profileDefaults: await customProfileDefaults(db, tenant.retailerId) }) };
   });
 
   app.get(
@@ -116,8 +126,11 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Find one member by email, external id or mobile number (1.1.2)',
+        description:
+          'Finds the member with this email, external id (of any type unless `external_id_type` is given) or mobile number, tried in that order. An external id or number that several members share is refused.',
         tags: ['Core: members'],
         querystring: Type.Composite([ProfileQuery, Type.Object({ email: Opt(Str(254)), external_id: Opt(Str()), external_id_type: Opt(Str(100)), mobile_number: Opt(Str(40)) })]),
+        response: { 200: CoreUserAnswer, ...fails('user_not_found', 'multiple_matches') },
       },
     },
     async (request) => {
@@ -129,7 +142,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       else if (mobile_number) member = await findByPhone(db, tenant.retailerId, mobile_number);
       else throw new DomainError('missing_data', 'email: give email, external_id or mobile_number', 'email');
       if (!member) throw memberNotFound();
-      return { status: 'ok', user: renderUser(member, await renderOptions(db, tenant, member, request.query)) };
+      return { status: 'ok' as const, user: renderUser(member, await renderOptions(db, tenant, member, request.query)) };
     },
   );
 
@@ -138,6 +151,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Advanced member search (1.7.1)',
+        description: 'The members matching every criterion given (exact, case-insensitive), sorted, at most `limit` of them, with the number of all matches.',
         tags: ['Core: members'],
         querystring: Type.Object({
           first_name: Opt(Str()),
@@ -150,6 +164,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
           limit: Opt(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
           'advanced_search_params[user_profile]': Opt(Type.Boolean()),
         }),
+        response: { 200: coreAnswer({ total_count: Type.Integer({ description: 'every match, not only those answered' }), players: Type.Array(CorePlayer) }) },
       },
     },
     async (request) => {
@@ -169,7 +184,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
         limit: q.limit ?? 10,
       });
       const defaults = q['advanced_search_params[user_profile]'] ? await customProfileDefaults(db, tenant.retailerId) : undefined;
-      return { status: 'ok', total_count: result.total, players: result.members.map((m) => renderPlayer(m, defaults)) };
+      return { status: 'ok' as const, total_count: result.total, players: result.members.map((m) => renderPlayer(m, defaults)) };
     },
   );
 
@@ -178,15 +193,17 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Several members by id',
+        description: 'The members with these ids, in enrolment order; an id that names no active member is left out.',
         tags: ['Core: members'],
         querystring: Type.Composite([ProfileQuery, Type.Object({ user_ids: Type.Array(Str(64), { minItems: 1, maxItems: 100 }) })]),
+        response: { 200: coreAnswer({ users: Type.Array(CoreUser) }) },
       },
     },
     async (request) => {
       const tenant = tenantOf(request);
       const members = await getMembers(db, tenant.retailerId, request.query.user_ids);
       const users = await Promise.all(members.map(async (m) => renderUser(m, await renderOptions(db, tenant, m, request.query))));
-      return { status: 'ok', users };
+      return { status: 'ok' as const, users };
     },
   );
 
@@ -195,27 +212,53 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     ['/external/users/:external_id', MemberPath.external],
   ] as const) {
     const tags = ['Core: members'];
-    app.get(base, { schema: { summary: 'Get a member profile (1.1.3)', tags, params, querystring: ProfileQuery } }, async (request) => {
+    const lookup = memberLookup(base);
+    const getSchema = {
+      summary: 'Get a member profile (1.1.3)',
+      description: 'The member profile; `show_identifiers`, `user[user_profile]` and `expand_incentives` add its external ids, custom profile and tier details.',
+      tags,
+      params,
+      querystring: ProfileQuery,
+      response: { 200: CoreUserAnswer, ...fails(...lookup) },
+    };
+    app.get(base, { schema: getSchema }, async (request) => {
       const tenant = tenantOf(request);
       const member = await memberFromPath(db, tenant, request.params);
-      return { status: 'ok', user: renderUser(member, await renderOptions(db, tenant, member, request.query)) };
+      return { status: 'ok' as const, user: renderUser(member, await renderOptions(db, tenant, member, request.query)) };
     });
 
-    app.put(base, { schema: { summary: 'Update standard and custom attributes (1.1.4)', tags, params, querystring: ProfileQuery, body: UserBody } }, async (request) => {
+    const putSchema = {
+      summary: 'Update standard and custom attributes (1.1.4)',
+      description:
+        'Changes the attributes given, merges the custom ones into the profile (a null removes one) and adds external ids (`clear_identifiers` keeps only those listed); the profile_change rules of every changed attribute run. Sending the answer back changes nothing.',
+      tags,
+      params,
+      querystring: ProfileQuery,
+      body: UserBody,
+      response: { 200: CoreUserAnswer, ...fails(...lookup, 'validation', 'duplicate_email', 'duplicate_external_id') },
+    };
+    app.put(base, { schema: putSchema }, async (request) => {
       const tenant = tenantOf(request);
       const found = await memberFromPath(db, tenant, request.params);
       const user = { ...request.body.user };
       // the default photo the answer shows is no change when sent back
       if (user.profile_photo_url === DEFAULT_PHOTO && found.profile_photo_url === null) delete user.profile_photo_url;
       const member = await changeProfile(db, actorOf(request), found.id, memberInput(user, false));
-      return { status: 'ok', user: renderUser(member, await renderOptions(db, tenant, member, request.query, { profile: true })) };
+      return { status: 'ok' as const, user: renderUser(member, await renderOptions(db, tenant, member, request.query, { profile: true })) };
     });
 
-    app.delete(base, { schema: { summary: 'Close a member account', tags, params } }, async (request) => {
+    const deleteSchema = {
+      summary: 'Close a member account',
+      description: 'Closes the account: the member is no longer found, its email and external ids are free for a new enrolment, its history stays.',
+      tags,
+      params,
+      response: { 200: CoreOk, ...fails(...lookup) },
+    };
+    app.delete(base, { schema: deleteSchema }, async (request) => {
       const tenant = tenantOf(request);
       const found = await memberFromPath(db, tenant, request.params);
       await db.transaction().execute((tx) => deleteMember(tx, actorOf(request), found.id));
-      return { status: 'ok' };
+      return { status: 'ok' as const };
     });
   }
 };

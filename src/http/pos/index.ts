@@ -16,12 +16,12 @@ export function registerPosApi(app: FastifyInstance): void {
       return tenant;
     },
     errorBody: posErrorEnvelope,
+    // lookup changes nothing, and send_transaction is kept once per (store, transaction_id)
+    // and answers with its id: answering either again is the same as replaying it
+    unreplayed: UNKEPT,
     // the same request_id with the same body, store and operation gets the stored answer;
     // with another body it is a new request (integrations send "1" every time)
     replayKey(request) {
-      // lookup changes nothing, and send_transaction is kept once per (store, transaction_id)
-      // and answers with its id: answering either again is the same as replaying it
-      if (UNKEPT.test(request.url.split('?')[0])) return undefined;
       const body = request.body as { request_id?: unknown; store_id?: unknown } | undefined;
       if (typeof body?.request_id !== 'string' && typeof body?.request_id !== 'number') return undefined;
       const digest = createHash('sha256').update(request.rawBody ?? '').digest('base64url');

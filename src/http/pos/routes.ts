@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
-import { DomainError, memberNotFound } from '../../errors.js';
+import { DomainError, memberNotFound, type ErrorCode } from '../../errors.js';
 import type { Member } from '../../modules/members/service.js';
 import { lookupMember, type LookupKey } from '../../modules/members/lookup.js';
 import { offerText, offerVersionsByIds, type Offer } from '../../modules/offers/catalog.js';
@@ -24,6 +24,8 @@ import { ConfigCache } from '../../lib/config-cache.js';
 import { claimTransaction, sendTransaction } from '../../flows/send-transaction.js';
 import { actorOf, tenantOf } from '../context.js';
 import { renderProfile } from '../core/render.js';
+import { fails } from '../contract.js';
+import { PosDiscount, PosMember, PosTransactionAnswer, posAnswer } from './schemas.js';
 
 const Opt = Type.Optional;
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -104,14 +106,14 @@ function discountView(uo: Pick<UserOffer, 'id' | 'member_id' | 'redemption_code'
   return {
     reference_id: uo.id,
     user_id: uo.member_id,
-    reference_id_type: 'userofferid',
+    reference_id_type: 'userofferid' as const,
     pos_discount_id: offer.pos_discount_id,
     status,
     display_name: offerText(offer, culture).title,
     image_url: offer.media[0]?.uri ?? null,
     discounted_line_ids: discount.lines.map((l) => l.line_id),
     discounted_line_id_quantities: discount.lines.map((l) => toJson(l.quantity)),
-    discount_source: 'sessionm',
+    discount_source: 'sessionm' as const,
     amount: toJson(discount.amount),
     stack_order: 0,
     applied_time: appliedAt ? appliedAt.toISOString() : null,
@@ -157,7 +159,12 @@ function posTime(value?: string): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-const ok = (payload: unknown, status: 'OK' | 'success' = 'OK') => ({ status, payload, errors: null });
+const ok = <T>(payload: T) => ({ status: 'OK' as const, payload, errors: null });
+
+/** Every operation checks its envelope: client_id must be the token's retailer, store_id one of its stores. */
+const ENVELOPE_ERRORS: ErrorCode[] = ['not_found', 'store_not_found'];
+/** Why a user offer cannot be used now (assertRedeemable). */
+const NOT_REDEEMABLE: ErrorCode[] = ['user_offer_not_found', 'offer_locked', 'already_redeemed', 'offer_revoked', 'offer_expired', 'offer_not_redeemable', 'offer_not_yet_valid', 'store_not_allowed'];
 
 /** /api/2.0/... (collection 5.1–5.3). */
 export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -169,7 +176,11 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Find the member at the till: profile, points, accounts and the offers usable now (5.1)',
+        description:
+          'Finds the active member by the first of email, phone, user_id (a member id or an external id) and external_customer_id given; changes nothing. ' +
+          'Without a transaction every issued offer is listed with a zero discount; with one, only the offers usable at this store that discount this basket, with their discount.',
         tags,
+        response: { 200: posAnswer(Type.Array(PosMember), 'success'), ...fails(...ENVELOPE_ERRORS, 'user_not_found', 'multiple_matches') },
         body: envelope({ email: Opt(Type.String({ maxLength: 254 })), phone: Opt(Type.String({ maxLength: 40 })), user_id: Opt(Id), external_customer_id: Opt(Type.String({ maxLength: 255 })), transaction: Opt(PosTransaction) }),
       },
     },
@@ -200,8 +211,9 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const discount = discountFor(offer, basket);
         if (discount.amount > ZERO) usable.push(discountView(uo, offer, 'INFO', discount, b.culture));
       }
-      return ok(
-        [
+      return {
+        status: 'success' as const,
+        payload: [
           {
             user_reference_id: member.id,
             user_account_id: member.id,
@@ -223,51 +235,106 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
             })),
           },
         ],
-        'success',
-      );
+        errors: null,
+      };
     },
   );
 
   const OfferAction = envelope({ offer_lookup_code: Type.String({ minLength: 1, maxLength: 200 }), offer_lookup_type: Opt(Type.String({ maxLength: 40 })), transaction: Opt(PosTransaction) });
 
-  app.post('/2.0/redeem', { schema: { summary: 'Redeem an offer on the basket now (5.2.1)', tags, body: OfferAction } }, async (request) => {
-    const b = request.body;
-    await checkEnvelope(db, request, b);
-    const p = b.request_payload;
-    const result = await db.transaction().execute(async (tx) => {
-      const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
-      return redeemUserOffer(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction?.transaction_id, basket: p.transaction ? posBasket(p.transaction) : undefined });
-    });
-    return ok(discountView(result.userOffer, result.offer, 'REDEEMED', result.discount, b.culture, result.userOffer.redeemed_at));
-  });
+  app.post(
+    '/2.0/redeem',
+    {
+      schema: {
+        summary: 'Redeem an offer on the basket now (5.2.1)',
+        description:
+          'Redeems one use of the user offer named by offer_lookup_code (its id or its redemption code) and answers its discount on the basket (0 without one). ' +
+          'An offer locked to another transaction is refused; one locked to this transaction_id is redeemed. A void of the transaction later reinstates it.',
+        tags,
+        body: OfferAction,
+        response: { 200: posAnswer(PosDiscount), ...fails(...ENVELOPE_ERRORS, ...NOT_REDEEMABLE) },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      await checkEnvelope(db, request, b);
+      const p = b.request_payload;
+      const result = await db.transaction().execute(async (tx) => {
+        const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
+        return redeemUserOffer(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction?.transaction_id, basket: p.transaction ? posBasket(p.transaction) : undefined });
+      });
+      return ok(discountView(result.userOffer, result.offer, 'REDEEMED', result.discount, b.culture, result.userOffer.redeemed_at));
+    },
+  );
 
-  app.post('/2.0/lock', { schema: { summary: 'Reserve an offer for this transaction (5.2.2); lock again when the basket changes', tags, body: OfferAction } }, async (request) => {
-    const b = request.body;
-    await checkEnvelope(db, request, b);
-    const p = b.request_payload;
-    if (!p.transaction?.transaction_id) throw new DomainError('missing_data', 'request_payload.transaction.transaction_id: required to lock an offer', 'transaction_id');
-    const result = await db.transaction().execute(async (tx) => {
-      const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
-      return lockUserOfferFor(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction!.transaction_id, basket: posBasket(p.transaction!) });
-    });
-    return ok(discountView(result.userOffer, result.offer, 'LOCKED', result.discount, b.culture, result.userOffer.locked_at));
-  });
+  app.post(
+    '/2.0/lock',
+    {
+      schema: {
+        summary: 'Reserve an offer for this transaction (5.2.2); lock again when the basket changes',
+        description:
+          'Locks the user offer named by offer_lookup_code to transaction.transaction_id (required) and answers its discount on the basket. ' +
+          'Locking again with the same transaction_id is allowed and prices the new basket; sending the transaction redeems the offer, unlock releases it.',
+        tags,
+        body: OfferAction,
+        response: { 200: posAnswer(PosDiscount), ...fails(...ENVELOPE_ERRORS, ...NOT_REDEEMABLE) },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      await checkEnvelope(db, request, b);
+      const p = b.request_payload;
+      if (!p.transaction?.transaction_id) throw new DomainError('missing_data', 'request_payload.transaction.transaction_id: required to lock an offer', 'transaction_id');
+      const result = await db.transaction().execute(async (tx) => {
+        const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
+        return lockUserOfferFor(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction!.transaction_id, basket: posBasket(p.transaction!) });
+      });
+      return ok(discountView(result.userOffer, result.offer, 'LOCKED', result.discount, b.culture, result.userOffer.locked_at));
+    },
+  );
 
   const ByUserOffer = envelope({ user_offer_id: Id, employee_id: Opt(Type.Union([Type.String({ maxLength: 100 }), Type.Number()])) });
 
-  app.post('/2.0/unlock', { schema: { summary: 'Release a locked offer (5.3.2)', tags, body: ByUserOffer } }, async (request) => {
-    const b = request.body;
-    await checkEnvelope(db, request, b);
-    await db.transaction().execute((tx) => unlockUserOffer(tx, actorOf(request), b.request_payload.user_offer_id, { force: true }));
-    return ok(null);
-  });
+  app.post(
+    '/2.0/unlock',
+    {
+      schema: {
+        summary: 'Release a locked offer (5.3.2)',
+        description: 'Releases the lock on the user offer whatever transaction holds it: the offer is issued again. An offer that is not locked is refused.',
+        tags,
+        body: ByUserOffer,
+        response: {
+          200: posAnswer(Type.Null()),
+          ...fails(...ENVELOPE_ERRORS, 'user_offer_not_found', 'offer_not_locked', 'already_redeemed', 'offer_revoked', 'offer_expired', 'offer_not_redeemable'),
+        },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      await checkEnvelope(db, request, b);
+      await db.transaction().execute((tx) => unlockUserOffer(tx, actorOf(request), b.request_payload.user_offer_id, { force: true }));
+      return ok(null);
+    },
+  );
 
-  app.post('/2.0/reinstate', { schema: { summary: 'Return a redeemed offer to the member (5.3.1)', tags, body: ByUserOffer } }, async (request) => {
-    const b = request.body;
-    await checkEnvelope(db, request, b);
-    await db.transaction().execute((tx) => reinstateUserOffer(tx, actorOf(request), b.request_payload.user_offer_id));
-    return ok(null);
-  });
+  app.post(
+    '/2.0/reinstate',
+    {
+      schema: {
+        summary: 'Return a redeemed offer to the member (5.3.1)',
+        description: "Reverts the user offer's latest redemption: the use is given back and the offer is issued again. An offer with no redemption left to revert, or revoked, is refused.",
+        tags,
+        body: ByUserOffer,
+        response: { 200: posAnswer(Type.Null()), ...fails(...ENVELOPE_ERRORS, 'user_offer_not_found', 'offer_not_redeemed', 'offer_revoked') },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      await checkEnvelope(db, request, b);
+      await db.transaction().execute((tx) => reinstateUserOffer(tx, actorOf(request), b.request_payload.user_offer_id));
+      return ok(null);
+    },
+  );
   const Text = Type.Union([Type.String({ maxLength: 200 }), Type.Number()]);
   const Payment = Type.Object({
     receipt_code: Opt(Type.String({ maxLength: 200 })),
@@ -313,7 +380,20 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/2.0/send_transaction',
-    { schema: { summary: 'Send or void a transaction: stored once, its offers redeemed, its points earned; a void reverses them once (5.4)', tags, body: SendTransaction } },
+    {
+      schema: {
+        summary: 'Send or void a transaction: stored once, its offers redeemed, its points earned; a void reverses them once (5.4)',
+        description:
+          'A transaction is kept once per store and transaction_id: sending it again answers the same id and changes nothing, again with other lines applies the difference, again with is_voided reverses its points and redemptions once. ' +
+          "With a member (user_id, or a payment's user_id) the offers locked to it or named in its discounts are redeemed and the purchase rules and campaigns earn points; without one it is stored for a later claim by receipt_code.",
+        tags,
+        body: SendTransaction,
+        response: {
+          200: posAnswer(PosTransactionAnswer),
+          ...fails(...ENVELOPE_ERRORS, 'user_not_found', 'multiple_matches', 'point_account_not_found', 'point_account_inactive', 'maximum_balance_exceeded', 'offer_revoked'),
+        },
+      },
+    },
     async (request) => {
       const b = request.body;
       await checkEnvelope(db, request, b);
@@ -356,7 +436,14 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'A member claims an anonymous transaction by its receipt code and earns its points',
+        description:
+          "The transaction sent without a member becomes the member's and earns (or, for a return, takes back) as if it had been sent with them. " +
+          "Claiming one's own again changes nothing; one another member claimed, or a voided one, is not available.",
         tags,
+        response: {
+          200: posAnswer(PosTransactionAnswer),
+          ...fails(...ENVELOPE_ERRORS, 'user_not_found', 'multiple_matches', 'not_available', 'point_account_not_found', 'point_account_inactive', 'maximum_balance_exceeded'),
+        },
         body: envelope({ receipt_code: Type.String({ minLength: 1, maxLength: 200 }), user_id: Type.String({ minLength: 1, maxLength: 255 }) }),
       },
     },

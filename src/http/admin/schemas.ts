@@ -2,7 +2,7 @@
 // they are issued) and program documents.
 import { Type } from '@sinclair/typebox';
 import { ProgramSchema } from '../../modules/program/service.js';
-import { component, IsoTime, Nullable, Obj, Uuid } from '../contract.js';
+import { component, IsoTime, Nullable, Obj, OneOf, Uuid } from '../contract.js';
 
 /** A retailer (a tenant) as the list names it. */
 export const AdminTenant = component('AdminTenant', Obj({ retailer_id: Uuid, name: Type.String(), created_at: IsoTime }));
@@ -10,7 +10,7 @@ export const AdminTenant = component('AdminTenant', Obj({ retailer_id: Uuid, nam
 const CredentialFields = {
   credential_id: Uuid,
   retailer_id: Uuid,
-  surface: Type.Unsafe<'core' | 'connect' | 'pos'>({ type: 'string', enum: ['core', 'connect', 'pos'], description: 'the API the credential opens' }),
+  surface: OneOf(['core', 'connect', 'pos'], { description: 'the API the credential opens' }),
   key: Type.String({ description: 'Core appkey, Connect appkey_connect, or the part of the POS token before the dot' }),
   created_at: IsoTime,
   revoked_at: Nullable(IsoTime),

@@ -3,7 +3,7 @@
 // offer's media, a redemption, a reward store), next to the one-operation
 // shapes of the catalog, history and purchase.
 import { Type, type TProperties } from '@sinclair/typebox';
-import { component, CoreTime, FreeForm, IsoTime, Nullable, Obj, Uuid } from '../contract.js';
+import { component, CoreTime, FreeForm, IsoTime, Nullable, Obj, OneOf, Uuid } from '../contract.js';
 
 const Opt = Type.Optional;
 const Count = Type.Integer({ minimum: 0 });
@@ -177,7 +177,7 @@ export const OfferDetails = Obj({
   acquisition_count: Type.Integer(),
   redemption_count: Type.Integer(),
   discount_amount: Type.Number(),
-  discount_type: Type.Unsafe<string>({ type: 'string', enum: ['%', '$'], description: '% for percent types, $ otherwise' }),
+  discount_type: OneOf(['%', '$'], { description: '% for percent types, $ otherwise' }),
   configured_restrictions: Type.Integer({ description: 'how many of location, catalog, purchase and redemption restrictions are set' }),
   parents_count: Type.Integer(),
   children_count: Type.Integer({ description: 'offers that name this one as a parent' }),

@@ -1,7 +1,7 @@
 // The answers of the Connect points, tiers and events operations, and the
 // pieces several of them share (registered once as components).
 import { Type, type TSchema } from '@sinclair/typebox';
-import { component, IsoTime, Nullable, Obj } from '../contract.js';
+import { component, IsoTime, Nullable, Obj, OneOf } from '../contract.js';
 
 /** A Connect success answer: `{status: 'ok', payload}`. */
 export const connectAnswer = <T extends TSchema>(payload: T) => Obj({ status: Type.Literal('ok'), payload });
@@ -10,7 +10,7 @@ export const connectAnswer = <T extends TSchema>(payload: T) => Obj({ status: Ty
 export const ItemError = Obj({ code: Type.String({ description: 'a domain error code, as the error answers give' }), message: Type.String() });
 
 /** Whether a batch item applied. */
-export const ItemStatus = Type.Unsafe<'ok' | 'error'>({ type: 'string', enum: ['ok', 'error'] });
+export const ItemStatus = OneOf(['ok', 'error']);
 
 const Points = (description?: string) => Type.Number(description ? { description } : {});
 
@@ -168,7 +168,7 @@ export const ConnectRuleOutcome = component(
   Obj({
     rule_id: Type.String(),
     rule_name: Type.String(),
-    discriminator: Type.Unsafe<'points' | 'offer' | 'tag' | 'tier' | 'attribute'>({ type: 'string', enum: ['points', 'offer', 'tag', 'tier', 'attribute'], description: "the outcome's type" }),
+    discriminator: OneOf(['points', 'offer', 'tag', 'tier', 'attribute'], { description: "the outcome's type" }),
     is_outcome_applied: Type.Boolean(),
     points_awarded: Points('points deposited by a points outcome; 0 otherwise'),
     point_account_id: Type.Optional(Type.String()),

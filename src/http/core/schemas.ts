@@ -2,11 +2,8 @@
 // (registered once as components).
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ErrorCode } from '../../errors.js';
-import { component, CoreTime, FreeForm, Nullable, Obj } from '../contract.js';
+import { component, CoreTime, FreeForm, Nullable, Obj, OneOf } from '../contract.js';
 import { ConnectRuleOutcome, ConnectTierDetails } from '../connect/schemas.js';
-
-/** A string with one of these values (an enum, not a union: see contract.ts). */
-const OneOf = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: values });
 
 /** A Core success answer: `{status: 'ok', ...fields}`. */
 export const coreAnswer = <T extends Record<string, TSchema>>(fields: T) => Obj({ status: Type.Literal('ok'), ...fields });

@@ -1,7 +1,7 @@
 // The Cloud POS answers: the envelope around every success and the shared
 // pieces (a member at the till, a discount, a stored transaction).
 import { Type, type TSchema } from '@sinclair/typebox';
-import { component, FreeForm, IsoTime, Nullable, Obj, Uuid } from '../contract.js';
+import { component, FreeForm, IsoTime, Nullable, Obj, OneOf, Uuid } from '../contract.js';
 
 /** The POS success envelope; lookup answers `status: "success"`, every other operation `"OK"`. */
 export const posAnswer = <T extends TSchema, S extends 'OK' | 'success' = 'OK'>(payload: T, status: S = 'OK' as S) => Obj({ status: Type.Literal(status), payload, errors: Type.Null() });
@@ -14,7 +14,7 @@ export const PosDiscount = component(
     user_id: Uuid,
     reference_id_type: Type.Literal('userofferid'),
     pos_discount_id: Nullable(Type.String({ description: "the till's own discount id for the offer" })),
-    status: Type.Unsafe<'INFO' | 'REDEEMED' | 'LOCKED'>({ type: 'string', enum: ['INFO', 'REDEEMED', 'LOCKED'], description: 'INFO at lookup, REDEEMED by redeem, LOCKED by lock' }),
+    status: OneOf(['INFO', 'REDEEMED', 'LOCKED'], { description: 'INFO at lookup, REDEEMED by redeem, LOCKED by lock' }),
     display_name: Type.String({ description: "the offer's title in the request's culture" }),
     image_url: Nullable(Type.String()),
     discounted_line_ids: Type.Array(Type.String(), { description: 'the basket lines the discount applies to; empty without a basket' }),

@@ -93,7 +93,7 @@ describe('the data-directory lock of the embedded database', () => {
     try {
       let output = '';
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the server did not start: ${output}`)), 20_000);
+        const timer = setTimeout(() => reject(new Error(`the server did not start: ${output}`)), 60_000);
         const onData = (chunk: Buffer) => {
           output += chunk;
           if (output.includes('loyalist is serving')) {

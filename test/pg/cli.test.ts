@@ -31,7 +31,7 @@ function loyalist(args: string[], env: Record<string, string>): Promise<Run> {
     Object.entries(process.env).filter(([k]) => !['PORT', 'HOST', 'DATA_DIR', 'ADMIN_TOKEN', 'DATABASE_URL', 'LOG_LEVEL'].includes(k)),
   ) as Record<string, string>;
   return new Promise((resolve) => {
-    execFile(BIN, args, { env: { ...clean, ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(BIN, args, { env: { ...clean, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -4,12 +4,14 @@ import { recordCampaignEvent } from '../modules/campaigns/index.js';
 import { rollbackCampaignGoals } from '../modules/campaigns/rollback.js';
 import { lockMemberRef, subjectOf, type Actor, type MemberSummary } from '../modules/members/service.js';
 import type { Basket } from '../modules/offers/discount.js';
-import { redeemUserOffer, reinstateUserOffer } from '../modules/offers/user-offers.js';
+import { redeemUserOffer, redemptionsOfTransaction, reinstateUserOffer } from '../modules/offers/user-offers.js';
 import { applyPointChanges, writeAlso, type AlsoWrite, type BalanceRow, type PointDetail } from '../modules/points/ledger.js';
 import { fromDb, min, parseAmount, toJson, ZERO, type Amount } from '../modules/points/amount.js';
+import { pointsAddedSince } from '../modules/points/queries.js';
 import { evaluate, requirements } from '../modules/rules/conditions.js';
 import type { OutcomeConfig } from '../modules/rules/config.js';
-import { matchingRules, memberFacts, promoteAfter, runRules, type RuleOutcome } from '../modules/rules/engine.js';
+import { matchingRules } from '../modules/rules/config.js';
+import { memberFacts, promoteAfter, runRules, type RuleOutcome } from '../modules/rules/engine.js';
 import { pointsFor } from '../modules/rules/outcomes.js';
 import type { TimelineEntry } from '../modules/timeline/service.js';
 import { recordTimeline } from '../modules/timeline/service.js';
@@ -152,16 +154,7 @@ async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, re
   const campaigns = await recordCampaignEvent(tx, actor, member, 'purchase', [{ qty: 1, store: p.storeId, occurredAt: p.occurredAt }]);
   if (campaigns.points > 0) {
     // campaign awards are this transaction's deposits of reference type 'campaign' since it began (under the member's lock)
-    const rows = await tx
-      .selectFrom('point_ledger')
-      .select(['point_account_id', 'amount'])
-      .where('retailer_id', '=', actor.retailerId)
-      .where('member_id', '=', member.id)
-      .where('reference_type', '=', 'campaign')
-      .where('effective_at', '>=', started)
-      .where('amount', '>', '0')
-      .execute();
-    parts.push(...rows.map((r) => ({ point_account_id: r.point_account_id, amount: fromDb(r.amount) })));
+    parts.push(...(await pointsAddedSince(tx, actor.retailerId, member.id, 'campaign', started)));
   }
   const earned = sumEarned(parts);
   // the goals this purchase counted toward and left open, for a void to take back
@@ -386,17 +379,8 @@ async function voidTransaction(tx: Db, actor: Actor, row: PosTransactionRow, hel
     );
   }
   // every redemption this transaction made (at send, or by redeem with its transaction id at the till)
-  const redemptions = await tx
-    .selectFrom('offer_redemptions')
-    .select('user_offer_id')
-    .distinct()
-    .where('retailer_id', '=', actor.retailerId)
-    .where('transaction_key', '=', row.transaction_id)
-    .where('member_id', '=', row.member_id)
-    .where('store_id', '=', row.store_id)
-    .where('reinstated_at', 'is', null)
-    .execute();
-  for (const r of redemptions) await reinstateUserOffer(tx, actor, r.user_offer_id);
+  const redeemed = await redemptionsOfTransaction(tx, actor.retailerId, { transactionKey: row.transaction_id, memberId: row.member_id, storeId: row.store_id });
+  for (const userOfferId of redeemed) await reinstateUserOffer(tx, actor, userOfferId);
   await rollbackCampaignGoals(tx, actor, member, row.campaign_goals, row.store_id);
   await recordTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, purchaseOf(row), true)]);
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../db/index.js';
 import { lockMember } from '../modules/members/service.js';
 import { findRetailer } from '../modules/tenants/service.js';
-import { evaluateTier, listTierSystems, membersDueForMaintenance } from '../modules/tiers/service.js';
+import { evaluateTier, listTierSystems, membersDueForMaintenance, stopMaintenance } from '../modules/tiers/service.js';
 
 /**
  * Tier maintenance (the worker): members whose period has ended are
@@ -16,13 +16,7 @@ export async function runTierMaintenance(tx: Db, now = new Date(), limit = 100):
     const system = member && (await listTierSystems(tx, placement.retailer_id)).find((s) => s.id === placement.tier_system_id);
     if (!retailer || !member || !system) {
       // a closed account or a retired tier system: nothing to maintain any more
-      await tx
-        .updateTable('member_tiers')
-        .set({ next_maintenance_eval_date: null })
-        .where('retailer_id', '=', placement.retailer_id)
-        .where('member_id', '=', placement.member_id)
-        .where('tier_system_id', '=', placement.tier_system_id)
-        .execute();
+      await stopMaintenance(tx, placement.retailer_id, placement.member_id, placement.tier_system_id);
       continue;
     }
     await evaluateTier(tx, { retailerId: retailer.id, retailerNumber: retailer.number, requestId: 'tier-maintenance' }, member, system, 'qualify', now);

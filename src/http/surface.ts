@@ -30,6 +30,11 @@ export interface Surface {
   replayKey?: (request: FastifyRequest) => string | undefined;
   /** Routes (their path) that are never replayed. */
   unreplayed?: RegExp;
+  /**
+   * Checks that what the request names (a Connect retailer_id, a POS client_id
+   * and store_id) belongs to the credentials' retailer, before any handler runs.
+   */
+  checkTenancy?: (request: FastifyRequest) => Promise<void> | void;
   /** Free-form maps in request bodies, inside which a null is kept (it removes an attribute). */
   freeForm?: ReadonlySet<string>;
 }
@@ -73,6 +78,8 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
         const mistyped = mistypedNumber(schema?.body, request.body) ?? mistypedNumber(schema?.querystring, request.query) ?? mistypedNumber(schema?.params, request.params);
         if (mistyped) throw refusal(mistyped);
       });
+      const { checkTenancy } = surface;
+      if (checkTenancy) scope.addHook('preHandler', async (request) => checkTenancy(request));
       if (surface.replayKey) {
         const replayKey = surface.replayKey;
         scope.addHook('preHandler', async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.js';
-import { enqueue, runNextJob, type JobHandler } from '../modules/jobs/queue.js';
+import { enqueue, runNextJob, withdrawJob, type JobHandler } from '../modules/jobs/queue.js';
 import { purgeExpiredTags } from '../modules/tags/service.js';
 import { purgeReplays } from '../modules/replays/service.js';
 import { runTierMaintenance } from '../flows/tier-maintenance.js';
@@ -31,7 +31,7 @@ export function jobHandlers(options: WorkerOptions = {}): Record<string, JobHand
     handlers[queue] = async (tx, payload) => {
       await run(tx, payload);
       // the job row is deleted when this commits; the dedupe key lets the next one in
-      await tx.deleteFrom('jobs').where('queue', '=', queue).where('dedupe_key', '=', queue).execute();
+      await withdrawJob(tx, queue, queue);
       await enqueue(tx, { queue, dedupeKey: queue, runAt: new Date(Date.now() + everySeconds * 1000), maxAttempts: PERIODIC_MAX_ATTEMPTS });
     };
   }

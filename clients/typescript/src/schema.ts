@@ -11523,14 +11523,14 @@ export interface operations {
                     transaction?: {
                         store_id?: string;
                         pos_transaction_key?: string;
-                        check_amount?: number | string;
+                        check_amount?: string | number;
                         items?: {
                             pos_item_key?: string;
                             item_id?: string;
                             pos_cat_key?: string;
-                            quantity?: number | string;
-                            item_amount?: number | string;
-                            sub_total?: number | string;
+                            quantity?: string | number;
+                            item_amount?: string | number;
+                            sub_total?: string | number;
                             is_void?: boolean;
                             external_line_item_id?: string;
                         }[];
@@ -11811,14 +11811,14 @@ export interface operations {
                     transaction?: {
                         store_id?: string;
                         pos_transaction_key?: string;
-                        check_amount?: number | string;
+                        check_amount?: string | number;
                         items?: {
                             pos_item_key?: string;
                             item_id?: string;
                             pos_cat_key?: string;
-                            quantity?: number | string;
-                            item_amount?: number | string;
-                            sub_total?: number | string;
+                            quantity?: string | number;
+                            item_amount?: string | number;
+                            sub_total?: string | number;
                             is_void?: boolean;
                             external_line_item_id?: string;
                         }[];
@@ -15136,14 +15136,14 @@ export interface operations {
                         external_customer_id?: string;
                         transaction?: {
                             transaction_id?: string;
-                            subtotal?: number | string;
+                            subtotal?: string | number;
                             items?: {
                                 line_id?: string | number;
                                 item_id?: string | number;
                                 category_id?: string;
-                                quantity?: number | string;
-                                unit_price?: number | string;
-                                subtotal?: number | string;
+                                quantity?: string | number;
+                                unit_price?: string | number;
+                                subtotal?: string | number;
                                 modifies_line_id?: string | number;
                                 is_voided?: boolean;
                             }[];
@@ -15316,14 +15316,14 @@ export interface operations {
                         offer_lookup_type?: string;
                         transaction?: {
                             transaction_id?: string;
-                            subtotal?: number | string;
+                            subtotal?: string | number;
                             items?: {
                                 line_id?: string | number;
                                 item_id?: string | number;
                                 category_id?: string;
-                                quantity?: number | string;
-                                unit_price?: number | string;
-                                subtotal?: number | string;
+                                quantity?: string | number;
+                                unit_price?: string | number;
+                                subtotal?: string | number;
                                 modifies_line_id?: string | number;
                                 is_voided?: boolean;
                             }[];
@@ -15515,14 +15515,14 @@ export interface operations {
                         offer_lookup_type?: string;
                         transaction?: {
                             transaction_id?: string;
-                            subtotal?: number | string;
+                            subtotal?: string | number;
                             items?: {
                                 line_id?: string | number;
                                 item_id?: string | number;
                                 category_id?: string;
-                                quantity?: number | string;
-                                unit_price?: number | string;
-                                subtotal?: number | string;
+                                quantity?: string | number;
+                                unit_price?: string | number;
+                                subtotal?: string | number;
                                 modifies_line_id?: string | number;
                                 is_voided?: boolean;
                             }[];
@@ -16031,8 +16031,8 @@ export interface operations {
                         table_id?: string | number;
                         channel?: string;
                         guest_count?: number;
-                        subtotal?: number | string;
-                        tax_total?: number | string;
+                        subtotal?: string | number;
+                        tax_total?: string | number;
                         open_time?: string;
                         modified_time?: string;
                         is_voided?: boolean;
@@ -16042,9 +16042,9 @@ export interface operations {
                             line_id?: string | number;
                             item_id?: string | number;
                             category_id?: string;
-                            quantity?: number | string;
-                            unit_price?: number | string;
-                            subtotal?: number | string;
+                            quantity?: string | number;
+                            unit_price?: string | number;
+                            subtotal?: string | number;
                             modifies_line_id?: string | number;
                             is_voided?: boolean;
                         }[];
@@ -16053,7 +16053,7 @@ export interface operations {
                             payment_id?: string | number;
                             user_id?: string;
                             user_id_type?: string;
-                            amount?: number | string;
+                            amount?: string | number;
                             type?: string;
                             payment_time?: string;
                         }[];
@@ -16062,7 +16062,7 @@ export interface operations {
                             reference_id_type?: string;
                             pos_discount_id?: (string | number) | (never | null);
                             status?: string;
-                            amount?: number | string;
+                            amount?: string | number;
                         }[];
                     };
                 };

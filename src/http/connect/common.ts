@@ -11,11 +11,6 @@ export const ConnectBase = {
   culture: Type.Optional(Type.String({ maxLength: 20 })),
 };
 
-/** The body's retailer_id must be the credential's retailer (compared case-insensitively). */
-export function checkRetailer(request: FastifyRequest, retailerId: string): void {
-  if (retailerId.toLowerCase() !== tenantOf(request).retailerId) throw new DomainError('not_found', 'retailer_id: no such retailer for these credentials', 'retailer_id');
-}
-
 /** `user_id` of a Connect body: a member id or one of the retailer's external ids. */
 export async function memberOf(db: Db, request: FastifyRequest, userId: string): Promise<Member> {
   const member = await resolveMemberRef(db, tenantOf(request).retailerId, userId);

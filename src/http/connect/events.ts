@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { ingestEvent } from '../../flows/ingest-event.js';
 import { actorOf, tenantOf } from '../context.js';
 import { fails, IsoTime, Obj } from '../contract.js';
-import { checkRetailer, ConnectBase, isoTime, ok, parseTime } from './common.js';
+import { ConnectBase, isoTime, ok, parseTime } from './common.js';
 import { connectAnswer, ConnectRuleOutcome } from './schemas.js';
 
 const TriggerBody = Type.Object({
@@ -49,7 +49,6 @@ export const eventConnectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const occurredAt = b.time_of_occurrence ? parseTime(b.time_of_occurrence, 'time_of_occurrence') : undefined;
       const r = await ingestEvent(db, actorOf(request), { userRef: b.user_id, name: b.event_lookup, occurredAt, context: b.context ?? {} });
       return ok({

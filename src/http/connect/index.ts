@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { accessDenied, basicCredentials, messageIdKey, registerSurface, errorEnvelope, type Surface } from '../surface.js';
+import { DomainError } from '../../errors.js';
+import { tenantOf } from '../context.js';
 import { eventConnectRoutes } from './events.js';
 import { offerRoutes } from './offers.js';
 import { pointRoutes } from './points.js';
@@ -18,6 +20,13 @@ export function registerConnectApi(app: FastifyInstance): void {
       return tenant;
     },
     errorBody: errorEnvelope,
+    // every Connect body names its retailer (ConnectBase requires it): the credentials' one, compared case-insensitively
+    checkTenancy(request) {
+      const retailerId = (request.body as { retailer_id?: unknown } | undefined)?.retailer_id;
+      if (typeof retailerId === 'string' && retailerId.toLowerCase() !== tenantOf(request).retailerId) {
+        throw new DomainError('not_found', 'retailer_id: no such retailer for these credentials', 'retailer_id');
+      }
+    },
   };
   registerSurface(app, surface, '/offers/api', async (scope) => {
     await scope.register(offerRoutes);

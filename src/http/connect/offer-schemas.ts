@@ -4,8 +4,8 @@
 // shapes of the catalog, history and purchase.
 import { Type, type TProperties } from '@sinclair/typebox';
 import { component, CoreTime, FreeForm, IsoTime, Nullable, Obj, OneOf, Uuid } from '../contract.js';
+import { Opt } from '../inputs.js';
 
-const Opt = Type.Optional;
 const Count = Type.Integer({ minimum: 0 });
 /** An ISO 8601 instant or null; `when` says what null means. */
 const At = (when?: string) => Nullable(when ? Type.String({ description: `ISO 8601 instant; ${when}` }) : IsoTime);

@@ -23,7 +23,7 @@ import { customProfileDefaults } from '../../modules/program/custom-attributes.j
 import { fails, IsoTime, Nullable, Obj, Uuid } from '../contract.js';
 import { actorOf, tenantOf } from '../context.js';
 import { renderUser } from '../core/render.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
+import { ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
 import {
   ConnectOffer,
   ConnectOfferMedia,
@@ -41,26 +41,24 @@ import {
 } from './offer-schemas.js';
 import { connectAnswer } from './schemas.js';
 import { historyItem, NO_GROUP, offerDetails, offerOverview, offerRecord, userOfferItem, userOfferRecord } from './offer-views.js';
+import { AmountInput, Id, Opt } from '../inputs.js';
 
-const Opt = Type.Optional;
-const Id = Type.String({ minLength: 1, maxLength: 64 });
 const Page = { skip: Opt(Type.Integer({ minimum: 0, default: 0 })), take: Opt(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) };
-const Money = Type.Union([Type.Number(), Type.String({ maxLength: 40 })]);
 
 const TransactionItem = Type.Object({
   pos_item_key: Opt(Type.String({ maxLength: 200 })),
   item_id: Opt(Type.String({ maxLength: 200 })),
   pos_cat_key: Opt(Type.String({ maxLength: 200 })),
-  quantity: Opt(Money),
-  item_amount: Opt(Money),
-  sub_total: Opt(Money),
+  quantity: Opt(AmountInput),
+  item_amount: Opt(AmountInput),
+  sub_total: Opt(AmountInput),
   is_void: Opt(Type.Boolean()),
   external_line_item_id: Opt(Type.String({ maxLength: 200 })),
 });
 const Transaction = Type.Object({
   store_id: Opt(Id),
   pos_transaction_key: Opt(Type.String({ maxLength: 200 })),
-  check_amount: Opt(Money),
+  check_amount: Opt(AmountInput),
   items: Opt(Type.Array(TransactionItem, { maxItems: 1000 })),
 });
 
@@ -151,7 +149,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const users = b.user_ids ?? (b.user_id ? [b.user_id] : []);
       if (!users.length) throw new DomainError('missing_data', 'user_id: give user_id or user_ids', 'user_id');
       const { offer, issued } = await issueToMembers(db, actorOf(request), b.offer_id, users, { quantity: b.quantity ?? 1, exactVersion: b.issue_exact_version ?? false });
@@ -194,7 +191,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const { userOffer, offer } = await db.transaction().execute((tx) => revokeUserOffer(tx, actorOf(request), b.user_offer_id, b.reason));
       return ok({ user_id: userOffer.member_id, user_offer_id: userOffer.id, offer_id: offer.id, root_offer_id: offer.root_offer_id, pos_discount_id: offer.pos_discount_id ?? '' });
     },
@@ -230,7 +226,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
       const updated = await db.transaction().execute((tx) =>
         updateUserOffer(
@@ -288,7 +283,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const { from, to, results } = await moveOffers(db, actorOf(request), b.source_user_id, b.destination_user_id, b.user_offers_id_list);
       return ok({
         source_user_id: from.id,
@@ -341,7 +335,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const page = await catalogPage(tenantOf(request).retailerId, b);
       return ok({ total_records: page.total, results: page.offers.map((o) => offerOverview(o, page.counts(o), b.culture)) });
     },
@@ -360,7 +353,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const retailerId = tenantOf(request).retailerId;
       const page = await catalogPage(retailerId, b);
       const all = (await listOffers(db, retailerId, { sort: 'created', descending: false, skip: 0, take: 10000 })).offers;
@@ -391,7 +383,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const offer = await getOffer(db, tenantOf(request).retailerId, b.offer_id, { exactVersion: b.get_active_version === false });
       const restrictions = !!(b.include_purchase_restrictions || b.include_redemption_restrictions || b.include_location_restrictions || b.include_catalog_restrictions);
       return ok({ offer: offerRecord(offer, { restrictions, culture: b.culture }) });
@@ -418,7 +409,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const retailerId = tenantOf(request).retailerId;
       const ref = b.values.member_id ?? b.values.user_id ?? b.values.external_id;
       const found = ref ? await resolveMemberRef(db, retailerId, ref) : undefined;
@@ -467,7 +457,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const member = await memberOf(db, request, b.user_id);
       const offers = await usableOffers(member.retailer_id, member.id, b.include_pending_extended_data ?? false, b.skip ?? 0, b.take ?? 100, b.culture);
       const balances = await memberBalances(db, member.retailer_id, member.id);
@@ -513,7 +502,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const retailerId = tenantOf(request).retailerId;
       const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
       const uo = await findUserOffer(db, retailerId, b.user_offer_id);
@@ -538,7 +526,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const retailerId = tenantOf(request).retailerId;
       const ids: string[] = [];
       for (const ref of b.user_ids) {
@@ -570,7 +557,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const ctx = { storeId: b.transaction?.store_id ?? b.store_id, transactionKey: b.transaction?.pos_transaction_key, basket: b.transaction ? basketOf(b.transaction) : undefined, force: b.force_redeem };
       const result = await db.transaction().execute((tx) => (b.apply_lock_only ? lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx) : redeemUserOffer(tx, actorOf(request), b.user_offer_id, ctx)));
       return ok(redemptionAnswer(result, b.apply_lock_only ? 'locked' : 'redeemed'));
@@ -592,7 +578,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
       const result = await db.transaction().execute(async (tx) => {
         const uo = await findUserOffer(tx, tenantOf(request).retailerId, b.user_offer_id);
@@ -618,7 +603,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const ctx = { storeId: b.store_id ?? b.transaction?.store_id, transactionKey: b.pos_transaction_key, basket: b.transaction ? basketOf(b.transaction) : undefined };
       const result = await db.transaction().execute((tx) => lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx));
       return ok(redemptionAnswer(result, 'locked'));
@@ -640,7 +624,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const uo = await db.transaction().execute((tx) => unlockUserOffer(tx, actorOf(request), b.user_offer_id, { force: b.force_unlock, transactionKey: b.pos_transaction_key }));
       return ok({ user_offer_id: uo.id, user_id: uo.member_id, user_offer: userOfferRecord(uo) });
     },
@@ -661,7 +644,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const uo = await db.transaction().execute((tx) => reinstateUserOffer(tx, actorOf(request), b.user_offer_id));
       return ok({ user_offer_id: uo.id, user_id: uo.member_id, user_offer: userOfferRecord(uo) });
     },

@@ -6,18 +6,11 @@ import type { DetailResult, PointChangeOutcome, PointDetail } from '../../module
 import { auditLog, memberBalances, type Balances } from '../../modules/points/queries.js';
 import { actorOf, tenantOf } from '../context.js';
 import { fails, Nullable, Obj } from '../contract.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
+import { ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
 import { connectAnswer, ConnectPointAuditLogEntry, ConnectPointBalances, ConnectPointDeposit, ConnectPointDepositResult, ConnectPointSpend, ItemError, ItemStatus, PointSpend } from './schemas.js';
+import { AmountInput, Id, Opt } from '../inputs.js';
 
-const Opt = Type.Optional;
-const Id = Type.String({ minLength: 1, maxLength: 64 });
 const Text = Type.String({ maxLength: 255 });
-/**
- * Amounts as JSON numbers or decimal strings; parsed exactly, never through a
- * float. String first: type coercion then reads a number as its decimal text
- * and refuses a boolean (`true` would otherwise be coerced to 1).
- */
-const AmountField = Type.Union([Type.String({ maxLength: 40 }), Type.Number()]);
 
 const Common = {
   point_source_id: Opt(Id),
@@ -28,10 +21,10 @@ const Common = {
   rank: Opt(Type.Integer()),
 };
 
-const DepositDetail = Type.Object({ ...Common, point_account_id: Id, amount: AmountField });
+const DepositDetail = Type.Object({ ...Common, point_account_id: Id, amount: AmountInput });
 const SpendDetail = Type.Object({
   ...Common,
-  amount: AmountField,
+  amount: AmountInput,
   point_account_ids: Opt(Type.Array(Id, { maxItems: 50 })),
   force_spend: Opt(Type.Boolean()),
   is_return: Opt(Type.Boolean()),
@@ -176,7 +169,6 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const b = request.body;
-        checkRetailer(request, b.retailer_id);
         const outcome = await changePoints(db, actorOf(request), b.user_id, depositDetails(b.deposit_details), { allowPartialSuccess: b.allow_partial_success ?? false });
         return ok(depositAnswer(outcome.member.id, tenantOf(request).retailerId, outcome));
       },
@@ -198,7 +190,6 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const b = request.body;
-        checkRetailer(request, b.retailer_id);
         const outcome = await changePoints(db, actorOf(request), b.user_id, spendDetails(b.spend_details), { allowPartialSuccess: b.allow_partial_success ?? false });
         return ok(spendAnswer(outcome.member.id, tenantOf(request).retailerId, outcome));
       },
@@ -217,7 +208,6 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const b = request.body;
-        checkRetailer(request, b.retailer_id);
         const member = await memberOf(db, request, b.user_id);
         return ok(renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id, b.point_account_ids)));
       },
@@ -236,7 +226,6 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      checkRetailer(request, request.body.retailer_id);
       const member = await memberOf(db, request, request.body.user_id);
       return ok({ point_account_balances: renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id)) });
     },
@@ -257,7 +246,6 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const actor = actorOf(request);
       const results: Static<typeof SpendBatchResult>[] = [];
       // each member's spend is its own transaction: one member's failure leaves the others applied
@@ -295,7 +283,6 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const b = request.body;
-        checkRetailer(request, b.retailer_id);
         const member = await memberOf(db, request, b.user_id);
         const page = await auditLog(db, member.retailer_id, member.id, {
           pointSourceIds: b.point_source_ids,

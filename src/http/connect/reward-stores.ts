@@ -19,13 +19,11 @@ import {
 } from '../../modules/reward-stores/service.js';
 import { fails, Obj, Uuid } from '../contract.js';
 import { actorOf, tenantOf } from '../context.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
+import { ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
 import { connectAnswer } from './schemas.js';
 import { ConnectRewardStore, RewardPurchase, RewardStoreOffer, storeFields, StorePage, StorePointBalance } from './offer-schemas.js';
+import { AmountInput, Id, Opt } from '../inputs.js';
 
-const Opt = Type.Optional;
-const Id = Type.String({ minLength: 1, maxLength: 64 });
-const AmountField = Type.Union([Type.String({ maxLength: 40 }), Type.Number()]);
 
 const PagingFields = {
   sort_column: Opt(Type.String({ maxLength: 40 })),
@@ -53,9 +51,9 @@ const StoreOffersBody = Type.Object({
   limit_to_only_active: Opt(Type.Boolean()),
   exclude_free_offers: Opt(Type.Boolean()),
   include_expired: Opt(Type.Boolean()),
-  min_price: Opt(AmountField),
-  max_price: Opt(AmountField),
-  price_range: Opt(Type.Object({ min: Opt(AmountField), max: Opt(AmountField) })),
+  min_price: Opt(AmountInput),
+  max_price: Opt(AmountInput),
+  price_range: Opt(Type.Object({ min: Opt(AmountInput), max: Opt(AmountInput) })),
   /** With user_id: what the member can buy this many of. */
   quantity: Opt(Type.Integer({ minimum: 1, maximum: 100 })),
 });
@@ -184,7 +182,6 @@ export const rewardStoreRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const paging = pagingOf(b);
       let activeFrom: Date | undefined;
       let activeTo: Date | undefined;
@@ -223,7 +220,6 @@ export const rewardStoreRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const paging = pagingOf(b);
       const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
       const min = b.min_price ?? b.price_range?.min;
@@ -266,7 +262,6 @@ export const rewardStoreRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const paging = pagingOf(b);
       const { offer, total, stores } = await storesContainingOffer(db, tenantOf(request).retailerId, b.offer_id, paging);
       return ok({
@@ -310,7 +305,6 @@ export const rewardStoreRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const purchase = await purchaseReward(db, actorOf(request), b.user_id, b.reward_store_id, b.reward_store_offer_id, b.quantity ?? 1);
       return ok(renderPurchase(purchase));
     },
@@ -339,7 +333,6 @@ export const rewardStoreRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const paging = pagingOf(b);
       const member = await memberOf(db, request, b.user_id);
       const { total, stores } = await memberRewardStores(db, member.retailer_id, member.id, paging);

@@ -10,12 +10,11 @@ import { DomainError } from '../../errors.js';
 import { toErrorAnswer } from '../errors.js';
 import { actorOf } from '../context.js';
 import { fails, Nullable, Obj } from '../contract.js';
-import { checkRetailer, ConnectBase, isoTime, memberOf, ok } from './common.js';
+import { ConnectBase, isoTime, memberOf, ok } from './common.js';
 import { renderBalances } from './points.js';
 import { connectAnswer, ConnectMemberTierLevel, ConnectTierDetails, ItemError, ItemStatus } from './schemas.js';
+import { Id, Opt } from '../inputs.js';
 
-const Opt = Type.Optional;
-const Id = Type.String({ minLength: 1, maxLength: 64 });
 
 const overview = (system: TierSystem, level: TierLevel) => ({ id: level.id, tier_system_id: system.id, name: level.name, rank: level.rank, status: 'active' });
 
@@ -115,7 +114,6 @@ export const tierRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const member = await memberOf(db, request, b.user_id);
       return ok(await tierDetails(db, member, { progress: b.include_progress, overview: b.include_tier_overview, balances: b.include_point_account_balances }));
     },
@@ -137,7 +135,6 @@ export const tierRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const actor = actorOf(request);
       if (b.user_id && !b.user_ids) {
         const member = await memberOf(db, request, b.user_id);
@@ -178,7 +175,6 @@ export const tierRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      checkRetailer(request, b.retailer_id);
       const member = await memberOf(db, request, b.user_id);
       const change = await moveMemberToLevel(db, actorOf(request), member.id, b.tier_system_id, b.tier_level_id, {
         processIntermediateLevels: b.process_intermediate_levels,

@@ -22,9 +22,9 @@ import { actorOf, tenantOf } from '../context.js';
 import { changeProfile, enrollMember } from '../../flows/members.js';
 import { fails } from '../contract.js';
 import { CoreOk, CorePlayer, CoreUser, CoreUserAnswer, coreAnswer, memberLookup } from './schemas.js';
+import { Opt } from '../inputs.js';
 
 const Str = (max = 255) => Type.String({ maxLength: max });
-const Opt = Type.Optional;
 
 const PhoneNumber = Type.Object({
   phone_number: Type.String({ minLength: 1, maxLength: 40 }),

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Db } from '../../db/index.js';
+import { DomainError } from '../../errors.js';
+import { ConfigCache } from '../../lib/config-cache.js';
+import { findStore } from '../../modules/tenants/service.js';
+import { tenantOf } from '../context.js';
 import { accessDenied, headerValue, registerSurface, posErrorEnvelope, type Surface } from '../surface.js';
 import { posRoutes } from './routes.js';
 
@@ -16,6 +21,8 @@ export function registerPosApi(app: FastifyInstance): void {
       return tenant;
     },
     errorBody: posErrorEnvelope,
+    // every POS body names its client and store (the schemas require both)
+    checkTenancy: (request) => checkEnvelope(app.deps.db, request),
     // lookup changes nothing, and send_transaction is kept once per (store, transaction_id)
     // and answers with its id: answering either again is the same as replaying it
     unreplayed: UNKEPT,
@@ -29,4 +36,27 @@ export function registerPosApi(app: FastifyInstance): void {
     },
   };
   registerSurface(app, surface, '/api', posRoutes);
+}
+
+/** The retailer's stores the tills name, kept for a few seconds like other configuration (every POS request checks its store); a retired store is refused within the cache's lifetime. */
+const storesCache = new ConfigCache<Set<string>>();
+
+async function knownStore(db: Db, retailerId: string, storeId: string): Promise<boolean> {
+  const stores = await storesCache.get(retailerId, async () => new Set());
+  const key = storeId.toLowerCase();
+  if (stores.has(key)) return true;
+  // only found stores are kept: a store added meanwhile is known at once
+  const known = (await findStore(db, retailerId, key)) !== undefined;
+  if (known && stores.size < 1000) stores.add(key);
+  return known;
+}
+
+/** The envelope's client_id must be the token's retailer and store_id one of its stores. */
+async function checkEnvelope(db: Db, request: FastifyRequest): Promise<void> {
+  const body = request.body as { client_id?: unknown; store_id?: unknown } | undefined;
+  // a path no route serves (answered 404 by the scope) has no envelope to check
+  if (typeof body?.client_id !== 'string' || typeof body.store_id !== 'string') return;
+  const tenant = tenantOf(request);
+  if (body.client_id.toLowerCase() !== tenant.retailerId) throw new DomainError('not_found', 'client_id: no such client for this token', 'client_id');
+  if (!(await knownStore(db, tenant.retailerId, body.store_id))) throw new DomainError('store_not_found', `store_id: store ${body.store_id} not found`, 'store_id');
 }

@@ -1,5 +1,4 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
 import { DomainError, memberNotFound, type ErrorCode } from '../../errors.js';
 import type { Member } from '../../modules/members/service.js';
@@ -19,17 +18,13 @@ import {
 } from '../../modules/offers/user-offers.js';
 import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amount.js';
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
-import { findStore } from '../../modules/tenants/service.js';
-import { ConfigCache } from '../../lib/config-cache.js';
 import { claimTransaction, sendTransaction } from '../../flows/send-transaction.js';
 import { actorOf, tenantOf } from '../context.js';
 import { renderProfile } from '../core/render.js';
 import { fails } from '../contract.js';
 import { PosDiscount, PosMember, PosTransactionAnswer, posAnswer } from './schemas.js';
+import { AmountInput, Id, Opt } from '../inputs.js';
 
-const Opt = Type.Optional;
-const Id = Type.String({ minLength: 1, maxLength: 64 });
-const Num = Type.Union([Type.Number(), Type.String({ maxLength: 40 })]);
 
 /** The POS envelope around every request (collection 5.x). */
 const envelope = <T extends Parameters<typeof Type.Object>[0]>(payload: T) =>
@@ -39,15 +34,15 @@ const Item = Type.Object({
   line_id: Opt(Type.Union([Type.String({ maxLength: 100 }), Type.Number()])),
   item_id: Opt(Type.Union([Type.String({ maxLength: 200 }), Type.Number()])),
   category_id: Opt(Type.String({ maxLength: 200 })),
-  quantity: Opt(Num),
-  unit_price: Opt(Num),
-  subtotal: Opt(Num),
+  quantity: Opt(AmountInput),
+  unit_price: Opt(AmountInput),
+  subtotal: Opt(AmountInput),
   modifies_line_id: Opt(Type.Union([Type.String({ maxLength: 100 }), Type.Number()])),
   is_voided: Opt(Type.Boolean()),
 });
 export const PosTransaction = Type.Object({
   transaction_id: Opt(Type.String({ maxLength: 200 })),
-  subtotal: Opt(Num),
+  subtotal: Opt(AmountInput),
   items: Opt(Type.Array(Item, { maxItems: 1000 })),
 });
 export type PosTransaction = Static<typeof PosTransaction>;
@@ -79,26 +74,6 @@ export function posBasket(transaction: PosTransaction): Basket {
     byId.set(lineId, line);
   });
   return { lines, subtotal: transaction.subtotal === undefined ? undefined : parseAmount(transaction.subtotal, 'transaction.subtotal') };
-}
-
-/** The retailer's stores the tills name, kept for a few seconds like other configuration (every POS request checks its store); a retired store is refused within the cache's lifetime. */
-const storesCache = new ConfigCache<Set<string>>();
-
-async function knownStore(db: Db, retailerId: string, storeId: string): Promise<boolean> {
-  const stores = await storesCache.get(retailerId, async () => new Set());
-  const key = storeId.toLowerCase();
-  if (stores.has(key)) return true;
-  // only found stores are kept: a store added meanwhile is known at once
-  const known = (await findStore(db, retailerId, key)) !== undefined;
-  if (known && stores.size < 1000) stores.add(key);
-  return known;
-}
-
-/** The envelope's client_id must be the token's retailer and store_id one of its stores. */
-export async function checkEnvelope(db: Db, request: FastifyRequest, body: { client_id: string; store_id: string }): Promise<void> {
-  const tenant = tenantOf(request);
-  if (body.client_id.toLowerCase() !== tenant.retailerId) throw new DomainError('not_found', 'client_id: no such client for this token', 'client_id');
-  if (!(await knownStore(db, tenant.retailerId, body.store_id))) throw new DomainError('store_not_found', `store_id: store ${body.store_id} not found`, 'store_id');
 }
 
 /** The POS discount object (5.2.1): what the offer does to the basket. */
@@ -186,7 +161,6 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await checkEnvelope(db, request, b);
       const retailerId = tenantOf(request).retailerId;
       const p = b.request_payload;
       // one statement: the member with its issued offers and balances
@@ -257,7 +231,6 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await checkEnvelope(db, request, b);
       const p = b.request_payload;
       const result = await db.transaction().execute(async (tx) => {
         const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
@@ -282,7 +255,6 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await checkEnvelope(db, request, b);
       const p = b.request_payload;
       if (!p.transaction?.transaction_id) throw new DomainError('missing_data', 'request_payload.transaction.transaction_id: required to lock an offer', 'transaction_id');
       const result = await db.transaction().execute(async (tx) => {
@@ -311,7 +283,6 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await checkEnvelope(db, request, b);
       await db.transaction().execute((tx) => unlockUserOffer(tx, actorOf(request), b.request_payload.user_offer_id, { force: true }));
       return ok(null);
     },
@@ -330,7 +301,6 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await checkEnvelope(db, request, b);
       await db.transaction().execute((tx) => reinstateUserOffer(tx, actorOf(request), b.request_payload.user_offer_id));
       return ok(null);
     },
@@ -341,7 +311,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     payment_id: Opt(Text),
     user_id: Opt(Type.String({ maxLength: 255 })),
     user_id_type: Opt(Type.String({ maxLength: 40 })),
-    amount: Opt(Num),
+    amount: Opt(AmountInput),
     type: Opt(Type.String({ maxLength: 60 })),
     payment_time: Opt(Type.String({ maxLength: 60 })),
   });
@@ -350,7 +320,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     reference_id_type: Opt(Type.String({ maxLength: 40 })),
     pos_discount_id: Opt(Type.Union([Text, Type.Null()])),
     status: Opt(Type.String({ maxLength: 40 })),
-    amount: Opt(Num),
+    amount: Opt(AmountInput),
   });
   const SendTransaction = Type.Object({
     store_id: Id,
@@ -365,8 +335,8 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       table_id: Opt(Text),
       channel: Opt(Type.String({ maxLength: 60 })),
       guest_count: Opt(Type.Integer({ minimum: 0, maximum: 100000 })),
-      subtotal: Opt(Num),
-      tax_total: Opt(Num),
+      subtotal: Opt(AmountInput),
+      tax_total: Opt(AmountInput),
       open_time: Opt(Type.String({ maxLength: 60 })),
       modified_time: Opt(Type.String({ maxLength: 60 })),
       is_voided: Opt(Type.Boolean()),
@@ -396,7 +366,6 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await checkEnvelope(db, request, b);
       const p = b.request_payload;
       const payments = p.payments ?? [];
       const discounts = p.discounts ?? [];
@@ -449,7 +418,6 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await checkEnvelope(db, request, b);
       const result = await claimTransaction(db, actorOf(request), b.request_payload.user_id, b.request_payload.receipt_code);
       return ok({ transaction: { id: result.id } });
     },

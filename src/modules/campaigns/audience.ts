@@ -1,5 +1,6 @@
 import type { Db } from '../../db/index.js';
 import type { CampaignAudience } from '../../db/schema.js';
+import { memberStatusAndProfile } from '../members/service.js';
 import { customProfileDefaults } from '../program/custom-attributes.js';
 import { getTags } from '../tags/service.js';
 import { memberTiers } from '../tiers/service.js';
@@ -19,7 +20,7 @@ export const isEmptyAudience = (a: CampaignAudience) => !a.tags?.length && !a.ti
 
 /** Loads the facts of one member; `full: false` reads only the account status (no campaign has an audience). */
 export async function audienceFacts(db: Db, retailerId: string, memberId: string, full = true, now = new Date()): Promise<AudienceFacts> {
-  const row = await db.selectFrom('members').select(['account_status', 'user_profile']).where('retailer_id', '=', retailerId).where('id', '=', memberId).executeTakeFirst();
+  const row = await memberStatusAndProfile(db, retailerId, memberId);
   const restricted = row?.account_status === 'restricted';
   if (!full || restricted || !row) return { restricted, tags: new Set(), tierLevelIds: new Set(), profile: row?.user_profile ?? {} };
   const [tags, tiers, defaults] = await Promise.all([getTags(db, retailerId, memberId, now), memberTiers(db, retailerId, memberId), customProfileDefaults(db, retailerId)]);

@@ -3,6 +3,7 @@ import type { Db } from '../../db/index.js';
 import type { CampaignAudience } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { ConfigCache } from '../../lib/config-cache.js';
+import { programPointAccounts } from '../points/accounts.js';
 
 const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
@@ -314,8 +315,7 @@ export async function applyCampaignConfig(tx: Db, retailerId: string, campaigns:
   catalogCache.invalidate(retailerId);
   checkCampaignConfig(campaigns);
   const now = new Date();
-  // read here, not through the points module's cache: the program's accounts may have been written in this transaction
-  const accounts = await tx.selectFrom('point_accounts').select(['id', 'is_default', 'active']).where('retailer_id', '=', retailerId).where('retired_at', 'is', null).execute();
+  const accounts = await programPointAccounts(tx, retailerId);
   const known = new Set(accounts.map((a) => a.id));
   const hasDefault = accounts.some((a) => a.is_default && a.active);
 

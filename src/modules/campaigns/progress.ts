@@ -2,7 +2,7 @@ import { sql, type OperationNodeSource, type RawBuilder } from 'kysely';
 import { recordset } from '../../db/rows.js';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
-import type { Actor, MemberSummary } from '../members/service.js';
+import { accountStatusQuery, type Actor, type MemberSummary } from '../members/service.js';
 import { listPointAccounts } from '../points/accounts.js';
 import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { parseAmount } from '../points/amount.js';
@@ -78,7 +78,7 @@ export function progressRead(retailerId: string, memberId: string, behaviorIds: 
   const optIns = sql`(SELECT coalesce(json_agg(json_build_object('campaign_id', campaign_id, 'opted_in_at', opted_in_at, 'state', state)), '[]'::json) FROM member_campaigns
                       WHERE retailer_id = ${retailerId} AND member_id = ${memberId}
                         AND ${options.optIns === false ? states : sql`(opted_in_at IS NOT NULL OR ${states})`})`;
-  const status = options.status ? sql`(SELECT account_status FROM members WHERE retailer_id = ${retailerId} AND id = ${memberId})` : sql`NULL::text`;
+  const status = options.status ? accountStatusQuery(retailerId, memberId) : sql`NULL::text`;
   return sql`(SELECT row_to_json(p) FROM (
               SELECT ${status} AS account_status, ${optIns} AS campaigns,
                      (SELECT coalesce(json_agg(json_build_object('behavior_id', behavior_id, 'achieved', achieved, 'achieved_at', achieved_at, 'last_event_at', last_event_at)), '[]'::json)

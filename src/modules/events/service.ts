@@ -3,7 +3,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { MemberEventsTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
-import type { Actor, MemberSummary } from '../members/service.js';
+import { lockActiveMemberQuery, type Actor, type MemberSummary } from '../members/service.js';
 
 export type MemberEvent = Selectable<MemberEventsTable>;
 
@@ -60,11 +60,7 @@ function eventRow(actor: Actor, memberId: string, input: EventInput, now: Date) 
 export async function lockAndRecordEvent(tx: Db, actor: Actor, memberId: string, input: EventInput, now = new Date()): Promise<{ member: MemberSummary; event: MemberEvent } | undefined> {
   const row = eventRow(actor, memberId, input, now);
   const { rows } = await sql<MemberEvent & { m_id: string; m_player_id: MemberSummary['player_id']; m_first_name: MemberSummary['first_name']; m_last_name: MemberSummary['last_name'] }>`
-    WITH m AS (
-      SELECT id, player_id, first_name, last_name FROM members
-       WHERE retailer_id = ${actor.retailerId} AND id = ${memberId} AND lifecycle = 'active'
-         FOR NO KEY UPDATE
-    ), e AS (
+    WITH m AS (${lockActiveMemberQuery(actor.retailerId, memberId)}), e AS (
       INSERT INTO member_events (retailer_id, member_id, id, name, qty, occurred_at, received_at, context, request_id)
       SELECT ${row.retailer_id}, m.id, ${row.id}, ${row.name}, ${row.qty}, ${row.occurred_at}, ${row.received_at}, ${row.context}::jsonb, ${row.request_id} FROM m
       RETURNING *

@@ -25,6 +25,11 @@ export async function enqueue(tx: Db, job: JobSpec): Promise<void> {
     .execute();
 }
 
+/** Withdraws the job of a queue with a dedupe key, in the caller's transaction (a new one with that key can then be enqueued). */
+export async function withdrawJob(tx: Db, queue: string, dedupeKey: string): Promise<void> {
+  await tx.deleteFrom('jobs').where('queue', '=', queue).where('dedupe_key', '=', dedupeKey).execute();
+}
+
 export type JobHandler = (tx: Db, payload: Record<string, unknown>) => Promise<void>;
 
 export interface JobOutcome {

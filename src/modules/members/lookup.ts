@@ -1,10 +1,10 @@
 import { CompiledQuery } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
-import type { UserOffer } from '../offers/user-offers.js';
+import { usableUserOffersText, type UsableUserOfferTuple, type UserOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
 import { fromDb, ZERO, type Amount } from '../points/amount.js';
-import type { AccountBalance } from '../points/queries.js';
+import { balanceTuplesText, type AccountBalance, type BalanceTuple } from '../points/queries.js';
 import { isUuid } from '../../lib/ids.js';
 import { digitsOf } from './values.js';
 
@@ -50,10 +50,8 @@ interface Row {
   profile_version: number;
   user_profile: Record<string, unknown>;
   phone: string | null;
-  // [id, offer_id, status, redemption_start_date, redemption_end_date, lock_key, redemption_code, custom_data]
-  offers: [string, string, number, string | null, string | null, string | null, string, string | null][];
-  // [point_account_id, id, available_balance, life_time_value]
-  balances: [string, string, string, string][] | null;
+  offers: UsableUserOfferTuple[];
+  balances: BalanceTuple[] | null;
 }
 
 /**
@@ -65,11 +63,8 @@ interface Row {
  */
 const select = (keys: string) => `SELECT m.id, m.first_name, m.last_name, m.email, m.profile_version, m.user_profile,
   (SELECT p.phone_number FROM member_phone_numbers p WHERE p.retailer_id = m.retailer_id AND p.member_id = m.id ORDER BY p.position LIMIT 1) AS phone,
-  (SELECT coalesce(json_agg(json_build_array(u.id, u.offer_id, u.status, u.redemption_start_date, u.redemption_end_date, u.lock_key, u.redemption_code, u.custom_data) ORDER BY u.acquired_at DESC, u.id), '[]')
-     FROM (SELECT * FROM user_offers u WHERE u.retailer_id = m.retailer_id AND u.member_id = m.id AND u.status = 1 AND (u.redemption_end_date IS NULL OR u.redemption_end_date >= $3)
-           ORDER BY u.acquired_at DESC, u.id LIMIT 1000) u) AS offers,
-  (SELECT json_agg(json_build_array(a.point_account_id, a.id, a.available_balance::text, a.life_time_value::text))
-     FROM member_point_accounts a WHERE a.retailer_id = m.retailer_id AND a.member_id = m.id) AS balances
+  ${usableUserOffersText('m.retailer_id', 'm.id', '$3')} AS offers,
+  ${balanceTuplesText('m.retailer_id', 'm.id')} AS balances
 FROM (${keys}) k,
   LATERAL (SELECT * FROM members m WHERE m.retailer_id = $1 AND m.id = k.member_id AND m.lifecycle = 'active' LIMIT 1) m
 LIMIT 2`;

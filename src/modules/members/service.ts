@@ -341,6 +341,29 @@ export async function memberSummary(db: Db, retailerId: string, id: string): Pro
   return db.selectFrom('members').select(['id', 'player_id', 'first_name', 'last_name']).where('retailer_id', '=', retailerId).where('id', '=', id).executeTakeFirst();
 }
 
+/** The profile row of any member of the retailer, active or not (rule conditions on the member); throws when there is none. */
+export async function memberRow(db: Db, retailerId: string, id: string): Promise<MemberRow> {
+  return db.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+/** Any member's account status and custom profile (what campaign audiences look at). */
+export async function memberStatusAndProfile(db: Db, retailerId: string, id: string): Promise<Pick<MemberRow, 'account_status' | 'user_profile'> | undefined> {
+  return db.selectFrom('members').select(['account_status', 'user_profile']).where('retailer_id', '=', retailerId).where('id', '=', id).executeTakeFirst();
+}
+
+/** A member's account status as a subquery, for a statement of the caller's. */
+export const accountStatusQuery = (retailerId: string, memberId: string) =>
+  sql<string | null>`(SELECT account_status FROM members WHERE retailer_id = ${retailerId} AND id = ${memberId})`;
+
+/**
+ * The statement that locks an active member (as lockMemberRef does) and
+ * answers its summary, for a caller's statement to run as a CTE.
+ */
+export const lockActiveMemberQuery = (retailerId: string, memberId: string) =>
+  sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members
+                      WHERE retailer_id = ${retailerId} AND id = ${memberId} AND lifecycle = 'active'
+                        FOR NO KEY UPDATE`;
+
 /**
  * Locks an active member for the rest of the transaction, found by id or, as
  * Connect and POS bodies allow, by one of its external ids. One query when

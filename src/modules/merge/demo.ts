@@ -1,4 +1,5 @@
 import type { Db } from '../../db/index.js';
+import { memberState } from '../members/merge.js';
 import { createMember, type Actor } from '../members/service.js';
 import { mergeMembers } from './service.js';
 
@@ -17,8 +18,7 @@ export const DEMO_EARLIER_VICTIM_EXTERNAL_ID = 'BRANDX-VICTIM-000';
 export async function seedDemoMerge(tx: Db, actor: Actor): Promise<void> {
   const existing = await tx.selectFrom('member_merges').select('id').where('retailer_id', '=', actor.retailerId).where('id', '=', DEMO_MERGE_ID).executeTakeFirst();
   if (existing) return;
-  const victim = await tx.selectFrom('members').select(['id', 'lifecycle']).where('retailer_id', '=', actor.retailerId).where('id', '=', DEMO_EARLIER_VICTIM_ID).executeTakeFirst();
-  if (!victim) {
+  if (!(await memberState(tx, actor.retailerId, DEMO_EARLIER_VICTIM_ID))) {
     await createMember(tx, actor, {
       id: DEMO_EARLIER_VICTIM_ID,
       email: 'earlier.account@brandx.example',

@@ -171,6 +171,13 @@ export async function offersByIds(db: Db, retailerId: string, ids: string[]): Pr
 }
 
 /**
+ * The offers' current versions as a subquery for a caller's statement to join
+ * (`.innerJoin(currentOffersQuery(db).as('o'), …)`, scoped by the join's
+ * retailer_id); PostgreSQL flattens it into that statement's plan.
+ */
+export const currentOffersQuery = (db: Db) => db.selectFrom('offers').selectAll().where('is_current', '=', true);
+
+/**
  * Offer versions by id, kept per retailer for a few seconds like the rest of
  * the program (the till prices every lookup with them). A version's configured
  * content never changes (a change adds a version with a new id), so a kept

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { sql, type Selectable } from 'kysely';
+import { sql, type Expression, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { UserOffersTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
@@ -104,6 +104,33 @@ export function assertIssuable(offer: Offer, now = new Date()): void {
   if (offer.status !== OFFER_ACTIVE || offer.retired_at) throw new DomainError('offer_not_available', `offer ${offer.id} is not active`, 'offer_id');
   if (offer.acquisition_start_date && offer.acquisition_start_date > now) throw new DomainError('offer_not_available', `offer ${offer.id} cannot be acquired before ${offer.acquisition_start_date.toISOString()}`, 'offer_id');
   if (offer.acquisition_end_date && offer.acquisition_end_date < now) throw new DomainError('offer_not_available', `offer ${offer.id} could be acquired until ${offer.acquisition_end_date.toISOString()}`, 'offer_id');
+}
+
+/**
+ * The count of an offer's user offers as a subquery for a caller's statement
+ * (`retailer` and `rootOffer` name its columns), as issueOffer counts them:
+ * all of them (the inventory used) or, with `memberId`, the member's not
+ * revoked (toward the per-member limit).
+ */
+export const offerIssuedCountQuery = (retailer: Expression<unknown>, rootOffer: Expression<unknown>, memberId?: string) =>
+  memberId === undefined
+    ? sql<number>`(SELECT count(*) FROM user_offers u WHERE u.retailer_id = ${retailer} AND u.root_offer_id = ${rootOffer})`
+    : sql<number>`(SELECT count(*) FROM user_offers u WHERE u.retailer_id = ${retailer} AND u.root_offer_id = ${rootOffer} AND u.member_id = ${memberId} AND u.status <> ${STATUS.revoked})`;
+
+/** The count of a reward store offer's purchases (user offers not revoked; with `memberId`, the member's) as a subquery for a caller's statement. */
+export const storeOfferPurchaseCountQuery = (retailer: Expression<unknown>, storeOffer: Expression<unknown>, memberId?: string) =>
+  sql<number>`(SELECT count(*) FROM user_offers u WHERE u.retailer_id = ${retailer} AND u.reward_store_offer_id = ${storeOffer} AND u.status <> ${STATUS.revoked}${memberId === undefined ? sql`` : sql` AND u.member_id = ${memberId}`})`;
+
+/** A reward store offer's purchases (user offers not revoked): in all, and the member's. */
+export async function storeOfferPurchases(db: Db, retailerId: string, storeOfferId: string, memberId: string): Promise<{ total: number; member: number }> {
+  const row = await db
+    .selectFrom('user_offers')
+    .select([sql<number>`count(*)`.as('total'), sql<number>`count(*) FILTER (WHERE member_id = ${memberId})`.as('member')])
+    .where('retailer_id', '=', retailerId)
+    .where('reward_store_offer_id', '=', storeOfferId)
+    .where('status', '!=', STATUS.revoked)
+    .executeTakeFirstOrThrow();
+  return { total: Number(row.total), member: Number(row.member) };
 }
 
 /** Loads a user offer of the retailer and locks it for the rest of the transaction. */
@@ -404,6 +431,21 @@ export async function unlockUserOffer(tx: Db, actor: Actor, userOfferId: string,
   return updated;
 }
 
+/** The user offers a POS transaction redeemed (by its key, member and store) and not reinstated since. */
+export async function redemptionsOfTransaction(db: Db, retailerId: string, t: { transactionKey: string; memberId: string; storeId: string }): Promise<string[]> {
+  const rows = await db
+    .selectFrom('offer_redemptions')
+    .select('user_offer_id')
+    .distinct()
+    .where('retailer_id', '=', retailerId)
+    .where('transaction_key', '=', t.transactionKey)
+    .where('member_id', '=', t.memberId)
+    .where('store_id', '=', t.storeId)
+    .where('reinstated_at', 'is', null)
+    .execute();
+  return rows.map((r) => r.user_offer_id);
+}
+
 /** Returns a redeemed use to the member: the latest redemption is reverted and the offer is issued again. */
 export async function reinstateUserOffer(tx: Db, actor: Actor, userOfferId: string): Promise<UserOffer> {
   const uo = await lockUserOffer(tx, actor.retailerId, userOfferId);
@@ -465,3 +507,24 @@ export async function listUserOffers(db: Db, retailerId: string, memberIds: stri
     .execute();
   return { total: Number(total), rows };
 }
+
+/** A user offer as the lookup reads it: [id, offer_id, status, redemption_start_date, redemption_end_date, lock_key, redemption_code, custom_data]. */
+export type UsableUserOfferTuple = [string, string, number, string | null, string | null, string | null, string, string | null];
+
+/**
+ * The SELECT of a member's issued user offers not past their redemption end
+ * at `now` (newest first, at most 1000) as a json array of
+ * UsableUserOfferTuple, as SQL text for a caller's raw statement: `retailer`,
+ * `member` and `now` are expressions of that statement (its text stays constant).
+ */
+export const usableUserOffersText = (retailer: string, member: string, now: string) => `(SELECT coalesce(json_agg(json_build_array(u.id, u.offer_id, u.status, u.redemption_start_date, u.redemption_end_date, u.lock_key, u.redemption_code, u.custom_data) ORDER BY u.acquired_at DESC, u.id), '[]')
+     FROM (SELECT * FROM user_offers u WHERE u.retailer_id = ${retailer} AND u.member_id = ${member} AND u.status = ${STATUS.issued} AND (u.redemption_end_date IS NULL OR u.redemption_end_date >= ${now})
+           ORDER BY u.acquired_at DESC, u.id LIMIT 1000) u)`;
+
+/** The ids of the member's user offers locked to a POS transaction or named by its discounts (issued or locked), as an array for a caller's statement. */
+export const transactionUserOfferIdsQuery = (retailerId: string, memberId: string | null, transactionKey: string, userOfferIds: string[]) =>
+  sql<string[]>`ARRAY(SELECT u.id FROM user_offers u
+                  WHERE u.retailer_id = ${retailerId} AND u.member_id = ${memberId}
+                    AND ((u.lock_key = ${transactionKey} AND u.status = ${STATUS.locked})
+                         OR (u.id = ANY(${userOfferIds}::uuid[]) AND u.status IN (${STATUS.issued}, ${STATUS.locked})))
+                  ORDER BY u.id)::text[]`;

@@ -43,6 +43,15 @@ async function loadPointAccounts(db: Db, retailerId: string): Promise<PointAccou
   return rows.map((r) => ({ ...r, maximum_balance: r.maximum_balance === null ? null : fromDb(r.maximum_balance) }));
 }
 
+/**
+ * The retailer's point accounts as a program apply checks names against:
+ * read in its transaction, not through the cache, since the same program may
+ * have written them there.
+ */
+export function programPointAccounts(tx: Db, retailerId: string): Promise<Pick<PointAccount, 'id' | 'is_default' | 'active'>[]> {
+  return tx.selectFrom('point_accounts').select(['id', 'is_default', 'active']).where('retailer_id', '=', retailerId).where('retired_at', 'is', null).execute();
+}
+
 export interface PointAccountConfig {
   id: string;
   name: string;

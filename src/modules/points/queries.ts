@@ -72,6 +72,63 @@ export async function availablePoints(db: Db, retailerId: string, memberId: stri
   return fromDb(row.total);
 }
 
+/** A member's point account as the lookup reads it: [point_account_id, id, available_balance, life_time_value], amounts as text. */
+export type BalanceTuple = [string, string, string, string];
+
+/**
+ * The SELECT of a member's point accounts as a json array of BalanceTuple
+ * (null without any), as SQL text for a caller's raw statement: `retailer`
+ * and `member` are expressions of that statement (its text stays constant).
+ */
+export const balanceTuplesText = (retailer: string, member: string) => `(SELECT json_agg(json_build_array(a.point_account_id, a.id, a.available_balance::text, a.life_time_value::text))
+     FROM member_point_accounts a WHERE a.retailer_id = ${retailer} AND a.member_id = ${member})`;
+
+/** The member's lifetime points in each of `accountIds` it has used. */
+export async function memberLifetimePoints(db: Db, retailerId: string, memberId: string, accountIds: string[]): Promise<Map<string, Amount>> {
+  const rows = await db
+    .selectFrom('member_point_accounts')
+    .select(['point_account_id', 'life_time_value as value'])
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .where('point_account_id', 'in', accountIds)
+    .execute();
+  return new Map(rows.map((r) => [r.point_account_id, fromDb(r.value)]));
+}
+
+/** The SELECT of memberLifetimePoints as one json column ([{ point_account_id, value }], value as text), for a caller's statement. */
+export const memberLifetimePointsJson = (retailerId: string, memberId: string, accountIds: string[]) =>
+  sql<{ point_account_id: string; value: string }[]>`(SELECT coalesce(json_agg(json_build_object('point_account_id', point_account_id, 'value', life_time_value::text)), '[]'::json)
+              FROM member_point_accounts WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ANY(${accountIds}::uuid[]))`;
+
+/** The points deposited (or merged in) into each of `accountIds` after `after`, for the accounts that had any. */
+export async function pointsDepositedAfter(db: Db, retailerId: string, memberId: string, accountIds: string[], after: Date): Promise<Map<string, Amount>> {
+  const rows = await db
+    .selectFrom('point_ledger')
+    .select(['point_account_id', sql<string>`sum(amount)`.as('value')])
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .where('point_account_id', 'in', accountIds)
+    .where('modification_type', 'in', ['deposit', 'merge_in'])
+    .where('effective_at', '>', after)
+    .groupBy('point_account_id')
+    .execute();
+  return new Map(rows.map((r) => [r.point_account_id, fromDb(r.value)]));
+}
+
+/** The member's entries of `referenceType` that added points, effective at `since` or later. */
+export async function pointsAddedSince(db: Db, retailerId: string, memberId: string, referenceType: string, since: Date): Promise<{ point_account_id: string; amount: Amount }[]> {
+  const rows = await db
+    .selectFrom('point_ledger')
+    .select(['point_account_id', 'amount'])
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .where('reference_type', '=', referenceType)
+    .where('effective_at', '>=', since)
+    .where('amount', '>', '0')
+    .execute();
+  return rows.map((r) => ({ point_account_id: r.point_account_id, amount: fromDb(r.amount) }));
+}
+
 export interface AuditQuery {
   pointSourceIds?: string[];
   pointAccountIds?: string[];

@@ -1,5 +1,16 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
+import { exportMemberCampaigns } from '../campaigns/privacy.js';
+import { exportMemberEvents } from '../events/privacy.js';
+import { exportMemberIdentifiers, exportMemberProfile } from '../members/privacy.js';
+import { exportMemberMerges, exportMergedInto } from '../merge/privacy.js';
+import { exportMemberOffers } from '../offers/privacy.js';
+import { exportMemberPoints } from '../points/privacy.js';
+import { exportMemberAchievements } from '../rules/privacy.js';
+import { exportMemberTags } from '../tags/privacy.js';
+import { exportMemberTiers } from '../tiers/privacy.js';
+import { exportMemberTimeline } from '../timeline/privacy.js';
+import { exportMemberTransactions } from '../transactions/privacy.js';
 import { memberTables } from './forget.js';
 
 /** Where each member-owned table goes in the export document; tables not named here go under `other`. */
@@ -26,33 +37,56 @@ const SECTIONS: Record<string, string> = {
 
 export const EXPORT_FORMAT = 'loyalist.member-data/1';
 
+/** Each module's part of the export: its member-owned tables' rows, by table. */
+const PARTS: ((db: Db, retailerId: string, memberId: string) => Promise<Record<string, Record<string, unknown>[]>>)[] = [
+  exportMemberIdentifiers,
+  exportMemberTags,
+  exportMemberPoints,
+  exportMemberTiers,
+  exportMemberOffers,
+  exportMemberCampaigns,
+  exportMemberEvents,
+  exportMemberAchievements,
+  exportMemberTransactions,
+  exportMemberTimeline,
+  exportMemberMerges,
+  exportPrivacyRequests,
+];
+
+/** The member's privacy requests, without the documents of earlier exports (they are not copied into new ones). */
+async function exportPrivacyRequests(db: Db, retailerId: string, memberId: string): Promise<{ privacy_requests: Record<string, unknown>[] }> {
+  const { rows } = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) - 'document' AS row FROM privacy_requests x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
+  return { privacy_requests: rows.map((r) => r.row) };
+}
+
 /**
  * A complete, machine-readable copy of everything held about a member: the
- * profile and every row of every member-owned table (found in the catalog,
- * so tables added later are included), grouped in named sections.
+ * profile and every row of every member-owned table, each module giving its
+ * part, grouped in named sections.
  */
 export async function buildExport(db: Db, retailerId: string, memberId: string): Promise<Record<string, unknown>> {
-  const profile = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(m) AS row FROM members m WHERE retailer_id = ${retailerId} AND id = ${memberId}`.execute(db);
   const document: Record<string, unknown> = {
     format: EXPORT_FORMAT,
     generated_at: new Date().toISOString(),
     retailer_id: retailerId,
     user_id: memberId,
-    profile: profile.rows[0]?.row ?? null,
+    profile: await exportMemberProfile(db, retailerId, memberId),
   };
   const other: Record<string, unknown> = {};
-  for (const t of await memberTables(db)) {
-    if (t.table === 'members') continue;
-    // earlier exports are not copied into new ones
-    const select = t.table === 'privacy_requests' ? sql`to_jsonb(x) - 'document'` : sql`to_jsonb(x)`;
-    const { rows } = await sql<{ row: Record<string, unknown> }>`SELECT ${select} AS row FROM ${sql.table(t.table)} x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
-    const data = rows.map((r) => r.row);
-    const section = SECTIONS[t.table];
-    if (section) document[section] = data;
-    else other[t.table] = data;
+  const exported = new Set<string>();
+  for (const part of PARTS) {
+    for (const [table, data] of Object.entries(await part(db, retailerId, memberId))) {
+      exported.add(table);
+      const section = SECTIONS[table];
+      if (section) document[section] = data;
+      else other[table] = data;
+    }
   }
-  const merged = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM member_merges x WHERE retailer_id = ${retailerId} AND victim_id = ${memberId}`.execute(db);
-  if (merged.rows.length) document.merged_into = merged.rows.map((r) => r.row);
+  // the catalog knows every member-owned table, also one added later: a copy without it would be incomplete
+  const missing = (await memberTables(db)).map((t) => t.table).filter((t) => t !== 'members' && !exported.has(t));
+  if (missing.length) throw new Error(`no module exports the member data in ${missing.join(', ')}`);
+  const merged = await exportMergedInto(db, retailerId, memberId);
+  if (merged.length) document.merged_into = merged;
   document.other = other;
   return document;
 }

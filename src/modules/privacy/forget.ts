@@ -1,7 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
-import { digitsOf } from '../members/values.js';
+import { forgetProfile, namingValues } from '../members/privacy.js';
+import { scrubMergedVictim } from '../merge/privacy.js';
+import { dropReplaysMentioning } from '../replays/privacy.js';
+import { forgetMemberTags } from '../tags/privacy.js';
+import { forgetUserName } from '../timeline/privacy.js';
 
 /** A table that holds member-owned rows (retailer_id and member_id) and its text-like columns. */
 export interface MemberTable {
@@ -36,24 +39,7 @@ export async function memberTables(db: Db): Promise<MemberTable[]> {
 
 /** The strings that name the member: what forget removes wherever it appears. */
 export async function personalNeedles(tx: Db, retailerId: string, memberId: string): Promise<string[]> {
-  const member = await tx.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', memberId).executeTakeFirstOrThrow();
-  const identifiers = await tx.selectFrom('member_identifiers').select('external_id').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
-  const phones = await tx.selectFrom('member_phone_numbers').select(['phone_number', 'digits']).where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
-  const rawDob: unknown = member.dob;
-  const dob = rawDob instanceof Date ? rawDob.toISOString().slice(0, 10) : typeof rawDob === 'string' ? rawDob.slice(0, 10) : null;
-  const values = [
-    member.email,
-    member.first_name && member.last_name ? `${member.first_name} ${member.last_name}` : null,
-    member.first_name,
-    member.last_name,
-    member.address,
-    member.address2,
-    member.profile_photo_url,
-    member.referrer_code,
-    dob,
-    ...identifiers.map((i) => i.external_id),
-    ...phones.flatMap((p) => [p.phone_number, p.digits, digitsOf(p.phone_number)]),
-  ];
+  const values = await namingValues(tx, retailerId, memberId);
   // longest first, so that "First Last" goes before "First"; very short values would scrub unrelated text
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.trim().length >= 2).map((v) => v.trim()))].sort((a, b) => b.length - a.length);
 }
@@ -69,36 +55,9 @@ export async function personalNeedles(tx: Db, retailerId: string, memberId: stri
  */
 export async function forgetMemberData(tx: Db, retailerId: string, memberId: string): Promise<{ needles: number; tables: string[] }> {
   const needles = await personalNeedles(tx, retailerId, memberId);
-  await tx.deleteFrom('member_identifiers').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
-  await tx.deleteFrom('member_phone_numbers').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
-  await tx.deleteFrom('member_tags').where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
-  await tx
-    .updateTable('members')
-    .set({
-      lifecycle: 'forgotten',
-      email: null,
-      first_name: null,
-      last_name: null,
-      gender: null,
-      dob: null,
-      address: null,
-      address2: null,
-      city: null,
-      state: null,
-      zip: null,
-      country: null,
-      dma: null,
-      profile_photo_url: null,
-      opted_in: false,
-      user_profile: '{}',
-      referrer_code: `FORGOTTEN-${randomBytes(8).toString('hex').toUpperCase()}`,
-      updated_at: new Date(),
-    })
-    .where('retailer_id', '=', retailerId)
-    .where('id', '=', memberId)
-    .execute();
-  // the name every timeline entry carries
-  await sql`UPDATE timeline_events SET payload = jsonb_set(payload, '{user_name}', '""') WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND payload ? 'user_name'`.execute(tx);
+  await forgetProfile(tx, retailerId, memberId);
+  await forgetMemberTags(tx, retailerId, memberId);
+  await forgetUserName(tx, retailerId, memberId);
   // exports are copies of the data: they go
   await tx.updateTable('privacy_requests').set({ document: null }).where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
 
@@ -117,10 +76,9 @@ export async function forgetMemberData(tx: Db, retailerId: string, memberId: str
       if (Number(result.numAffectedRows ?? 0) > 0) touched.push(t.table);
     }
     // a merge names the victim too
-    await sql`UPDATE member_merges SET moved = loyalist_scrub_jsonb(moved, ${needles}::text[]) WHERE retailer_id = ${retailerId} AND victim_id = ${memberId}`.execute(tx);
+    await scrubMergedVictim(tx, retailerId, memberId, needles);
     // answers kept for Message-ID replays carry the profile: they go
-    const patterns = [memberId, ...needles].map((n) => `%${n.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
-    await sql`DELETE FROM message_replays WHERE retailer_id = ${retailerId} AND response_body ILIKE ANY (${patterns}::text[])`.execute(tx);
+    await dropReplaysMentioning(tx, retailerId, [memberId, ...needles]);
   }
   return { needles: needles.length, tables: touched };
 }

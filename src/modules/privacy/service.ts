@@ -2,8 +2,10 @@ import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { PrivacyRequestPart, PrivacyRequestsTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
-import { enqueue, type JobHandler } from '../jobs/queue.js';
+import { enqueue, withdrawJob, type JobHandler } from '../jobs/queue.js';
+import { lockAnyMember, restrictAccount } from '../members/privacy.js';
 import { memberSummary, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
+import { retailerNumber } from '../tenants/service.js';
 import { recordTimeline } from '../timeline/service.js';
 import { buildExport } from './export.js';
 import { forgetMemberData } from './forget.js';
@@ -89,12 +91,10 @@ export async function requestPrivacyAction(tx: Db, actor: Actor, member: MemberS
  * `restrict` the status toggles. The caller holds the member's lock.
  */
 export async function restrictMember(tx: Db, actor: Actor, member: MemberSummary, restrict: boolean): Promise<{ request: PrivacyRequest; restricted: boolean }> {
-  const row = await tx.selectFrom('members').select('account_status').where('retailer_id', '=', actor.retailerId).where('id', '=', member.id).executeTakeFirstOrThrow();
-  const wasRestricted = row.account_status === 'restricted';
   const restricted = restrict;
+  const changed = await restrictAccount(tx, actor.retailerId, member.id, restricted);
   const request = await insertRequest(tx, actor, member.id, restricted ? 'restrict' : 'reinstate', new Date(), true);
-  if (restricted !== wasRestricted) {
-    await tx.updateTable('members').set({ account_status: restricted ? 'restricted' : 'good', updated_at: new Date() }).where('retailer_id', '=', actor.retailerId).where('id', '=', member.id).execute();
+  if (changed) {
     await recordTimeline(tx, subjectOf(actor, member), [
       { type: restricted ? 'DATA_PROCESSING_RESTRICTED' : 'DATA_PROCESSING_REINSTATED', requestId: actor.requestId, payload: { privacy_request_id: Number(request.id) } },
     ]);
@@ -128,7 +128,7 @@ export async function cancelPrivacyRequest(tx: Db, actor: Actor, memberId: strin
     .where('id', '=', locked.id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await tx.deleteFrom('jobs').where('queue', '=', PRIVACY_QUEUE).where('dedupe_key', '=', `privacy:${locked.id}`).execute();
+  await withdrawJob(tx, PRIVACY_QUEUE, `privacy:${locked.id}`);
   return cancelled;
 }
 
@@ -140,10 +140,9 @@ export async function cancelPrivacyRequest(tx: Db, actor: Actor, memberId: strin
 export async function processPrivacyRequest(tx: Db, requestId: number | string, now = new Date()): Promise<PrivacyRequest | undefined> {
   const request = await tx.selectFrom('privacy_requests').selectAll().where('id', '=', String(requestId)).forUpdate().executeTakeFirst();
   if (!request || request.status !== 'pending') return request;
-  const retailer = await tx.selectFrom('retailers').select('number').where('id', '=', request.retailer_id).executeTakeFirstOrThrow();
-  const actor: Actor = { retailerId: request.retailer_id, retailerNumber: retailer.number, requestId: request.request_id ?? undefined };
+  const actor: Actor = { retailerId: request.retailer_id, retailerNumber: await retailerNumber(tx, request.retailer_id), requestId: request.request_id ?? undefined };
   // the member's row lock serializes this with every other write of the member
-  await tx.selectFrom('members').select('id').where('retailer_id', '=', request.retailer_id).where('id', '=', request.member_id).forUpdate().executeTakeFirstOrThrow();
+  await lockAnyMember(tx, request.retailer_id, request.member_id);
   let document: Record<string, unknown> | null = null;
   if (request.type === 'forget') {
     await forgetMemberData(tx, request.retailer_id, request.member_id);

@@ -3,12 +3,12 @@ import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
-import { applyStores, findRetailer, listStores } from '../tenants/service.js';
+import { applyRetailer, applyStores, findRetailer, listStores } from '../tenants/service.js';
 import { applyCustomAttributes, listCustomAttributes, type CustomAttributeType } from './custom-attributes.js';
 import { applyPointConfig, listPointAccounts, listPointSources } from '../points/accounts.js';
 import { parseAmount, toDecimal, toJson } from '../points/amount.js';
 import { applyOfferConfig, listOffers, OFFER_ACTIVE } from '../offers/catalog.js';
-import { applyRewardStoreConfig } from '../reward-stores/config.js';
+import { applyRewardStoreConfig, exportRewardStoreConfig } from '../reward-stores/config.js';
 import { applyCampaignConfig, CampaignsProgramSchema, checkCampaignConfig, exportCampaignConfig } from '../campaigns/index.js';
 import { applyRuleConfig, listRuleConfig, RulesProgramSchema } from '../rules/config.js';
 import { applyTierConfig } from '../tiers/config.js';
@@ -298,13 +298,7 @@ export function parseProgramText(text: string): Program {
  * same program again changes nothing.
  */
 export async function applyProgram(tx: Db, retailerId: string, program: Program): Promise<{ createdRetailer: boolean }> {
-  const existing = await findRetailer(tx, retailerId);
-  const name = program.retailer?.name;
-  if (!existing) {
-    await tx.insertInto('retailers').values({ id: retailerId, name: name ?? 'Retailer' }).execute();
-  } else if (name && name !== existing.name) {
-    await tx.updateTable('retailers').set({ name }).where('id', '=', retailerId).execute();
-  }
+  const { created } = await applyRetailer(tx, retailerId, program.retailer?.name);
   if (program.stores) {
     await applyStores(tx, retailerId, program.stores.map((s) => ({ id: s.id, name: s.name, external_id: s.external_id ?? null, time_zone: s.time_zone ?? null })));
   }
@@ -347,7 +341,7 @@ export async function applyProgram(tx: Db, retailerId: string, program: Program)
     );
   }
   if (program.rules) await applyRuleConfig(tx, retailerId, program.rules);
-  return { createdRetailer: !existing };
+  return { createdRetailer: created };
 }
 
 /** The retailer's configuration as it is now, as a program document. */
@@ -400,7 +394,7 @@ export async function exportProgram(db: Db, retailerId: string): Promise<Program
       parent_offer_ids: o.parent_offer_ids,
       ...(o.total_inventory !== null ? { total_inventory: o.total_inventory } : {}),
     })),
-    reward_stores: await exportRewardStores(db, retailerId),
+    reward_stores: await exportRewardStoreConfig(db, retailerId),
     campaigns: await exportCampaignConfig(db, retailerId),
     rules: await listRuleConfig(db, retailerId),
     tier_systems: (await listTierSystems(db, retailerId)).map((t) => ({
@@ -410,32 +404,4 @@ export async function exportProgram(db: Db, retailerId: string): Promise<Program
       levels: t.levels.map((l) => ({ id: l.id, name: l.name, rank: l.rank, thresholds: l.thresholds.map((th) => ({ point_account_id: th.point_account_id, points: toJson(th.points) })) })),
     })),
   };
-}
-
-/** The retailer's active reward stores and their active offers, as the program section that makes them. */
-async function exportRewardStores(db: Db, retailerId: string): Promise<NonNullable<Program['reward_stores']>> {
-  const stores = await db.selectFrom('reward_stores').selectAll().where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('id').execute();
-  const offers = await db.selectFrom('reward_store_offers').selectAll().where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('id').execute();
-  const dates = (w: { start_date: Date | null; end_date: Date | null }) => ({
-    ...(w.start_date ? { start_date: w.start_date.toISOString() } : {}),
-    ...(w.end_date ? { end_date: w.end_date.toISOString() } : {}),
-  });
-  return stores.map((s) => ({
-    id: s.id,
-    internal_name: s.internal_name,
-    texts: s.texts.map(({ culture, name, description }) => ({ culture, name, ...(description ? { description } : {}) })),
-    point_account_id: s.point_account_id,
-    ...dates(s),
-    eligibility: { tier_level_ids: s.eligibility.tier_level_ids ?? [], tags: s.eligibility.tags ?? [] },
-    offers: offers
-      .filter((o) => o.reward_store_id === s.id)
-      .map((o) => ({
-        id: o.id,
-        offer_id: o.root_offer_id,
-        price: toJson(parseAmount(o.price, 'price', false)),
-        ...dates(o),
-        ...(o.total_limit !== null ? { total_limit: o.total_limit } : {}),
-        ...(o.per_member_limit !== null ? { per_member_limit: o.per_member_limit } : {}),
-      })),
-  }));
 }

@@ -2,7 +2,8 @@ import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import { findOffer } from '../offers/catalog.js';
 import { isUuid } from '../../lib/ids.js';
-import { parseAmount, toDecimal, ZERO } from '../points/amount.js';
+import { programPointAccounts } from '../points/accounts.js';
+import { parseAmount, toDecimal, toJson, ZERO } from '../points/amount.js';
 
 /** What a program file says about a reward store and the offers it sells. */
 export interface RewardStoreConfig {
@@ -36,8 +37,7 @@ export async function applyRewardStoreConfig(tx: Db, retailerId: string, stores:
   const now = new Date();
   const storeIds = unique(stores.map((s) => s.id), 'reward_stores', 'id');
   unique(stores.flatMap((s) => s.offers.map((o) => o.id)), 'reward_stores[].offers', 'id');
-  // read here, not through the points module's cache: the program's accounts were written in this transaction
-  const accounts = new Set((await tx.selectFrom('point_accounts').select('id').where('retailer_id', '=', retailerId).where('retired_at', 'is', null).execute()).map((a) => a.id));
+  const accounts = new Set((await programPointAccounts(tx, retailerId)).map((a) => a.id));
 
   for (const [i, s] of stores.entries()) {
     const at = `reward_stores[${i}]`;
@@ -100,6 +100,34 @@ export async function applyRewardStoreConfig(tx: Db, retailerId: string, stores:
       .where('retired_at', 'is', null)
       .execute();
   }
+}
+
+/** The retailer's active reward stores and their active offers, as the program configuration that makes them (program export). */
+export async function exportRewardStoreConfig(db: Db, retailerId: string): Promise<RewardStoreConfig[]> {
+  const stores = await db.selectFrom('reward_stores').selectAll().where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('id').execute();
+  const offers = await db.selectFrom('reward_store_offers').selectAll().where('retailer_id', '=', retailerId).where('retired_at', 'is', null).orderBy('id').execute();
+  const window = (w: { start_date: Date | null; end_date: Date | null }) => ({
+    ...(w.start_date ? { start_date: w.start_date.toISOString() } : {}),
+    ...(w.end_date ? { end_date: w.end_date.toISOString() } : {}),
+  });
+  return stores.map((s) => ({
+    id: s.id,
+    internal_name: s.internal_name,
+    texts: s.texts.map(({ culture, name, description }) => ({ culture, name, ...(description ? { description } : {}) })),
+    point_account_id: s.point_account_id,
+    ...window(s),
+    eligibility: { tier_level_ids: s.eligibility.tier_level_ids ?? [], tags: s.eligibility.tags ?? [] },
+    offers: offers
+      .filter((o) => o.reward_store_id === s.id)
+      .map((o) => ({
+        id: o.id,
+        offer_id: o.root_offer_id,
+        price: toJson(parseAmount(o.price, 'price', false)),
+        ...window(o),
+        ...(o.total_limit !== null ? { total_limit: o.total_limit } : {}),
+        ...(o.per_member_limit !== null ? { per_member_limit: o.per_member_limit } : {}),
+      })),
+  }));
 }
 
 const invalid = (message: string) => new DomainError('validation', message);

@@ -4,8 +4,8 @@ import type { RewardStoreOffersTable, RewardStoresTable } from '../../db/schema.
 import { DomainError } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { isUuid } from '../../lib/ids.js';
-import { getOffer, OFFER_ACTIVE, offersByIds, type Offer } from '../offers/catalog.js';
-import { assertIssuable, issueOffer, STATUS, type UserOffer } from '../offers/user-offers.js';
+import { currentOffersQuery, getOffer, OFFER_ACTIVE, offersByIds, type Offer } from '../offers/catalog.js';
+import { assertIssuable, issueOffer, offerIssuedCountQuery, storeOfferPurchaseCountQuery, storeOfferPurchases, type UserOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
 import { fromDb, toDecimal, ZERO, type Amount } from '../points/amount.js';
 import { applyPointChanges } from '../points/ledger.js';
@@ -226,7 +226,7 @@ export async function listStoreOffers(db: Db, retailerId: string, q: StoreOfferQ
   let base = db
     .selectFrom('reward_store_offers as so')
     .innerJoin('reward_stores as rs', (j) => j.onRef('rs.retailer_id', '=', 'so.retailer_id').onRef('rs.id', '=', 'so.reward_store_id'))
-    .innerJoin('offers as o', (j) => j.onRef('o.retailer_id', '=', 'so.retailer_id').onRef('o.root_offer_id', '=', 'so.root_offer_id').on('o.is_current', '=', true))
+    .innerJoin(currentOffersQuery(db).as('o'), (j) => j.onRef('o.retailer_id', '=', 'so.retailer_id').onRef('o.root_offer_id', '=', 'so.root_offer_id'))
     .where('so.retailer_id', '=', retailerId)
     .where(
       'so.reward_store_id',
@@ -255,14 +255,14 @@ export async function listStoreOffers(db: Db, retailerId: string, q: StoreOfferQ
   if (q.memberId && wallet) {
     const member = q.memberId;
     const { balances, overdraft } = wallet;
-    const bought = (memberOnly: boolean) =>
-      sql<number>`(SELECT count(*) FROM user_offers u WHERE u.retailer_id = so.retailer_id AND u.reward_store_offer_id = so.id AND u.status <> ${STATUS.revoked}${memberOnly ? sql` AND u.member_id = ${member}` : sql``})`;
+    const bought = (memberId?: string) => storeOfferPurchaseCountQuery(sql.ref('so.retailer_id'), sql.ref('so.id'), memberId);
+    const issued = (memberId?: string) => offerIssuedCountQuery(sql.ref('o.retailer_id'), sql.ref('o.root_offer_id'), memberId);
     const maxPerMember = sql`nullif((o.restrictions->'purchase'->>'max_per_member')::int, 0)`;
     base = base.where(
-      sql<boolean>`(so.total_limit IS NULL OR ${bought(false)} + ${quantity} <= so.total_limit)
-        AND (so.per_member_limit IS NULL OR ${bought(true)} + ${quantity} <= so.per_member_limit)
-        AND (o.total_inventory IS NULL OR (SELECT count(*) FROM user_offers u WHERE u.retailer_id = o.retailer_id AND u.root_offer_id = o.root_offer_id) + ${quantity} <= o.total_inventory)
-        AND (${maxPerMember} IS NULL OR (SELECT count(*) FROM user_offers u WHERE u.retailer_id = o.retailer_id AND u.root_offer_id = o.root_offer_id AND u.member_id = ${member} AND u.status <> ${STATUS.revoked}) + ${quantity} <= ${maxPerMember})
+      sql<boolean>`(so.total_limit IS NULL OR ${bought()} + ${quantity} <= so.total_limit)
+        AND (so.per_member_limit IS NULL OR ${bought(member)} + ${quantity} <= so.per_member_limit)
+        AND (o.total_inventory IS NULL OR ${issued()} + ${quantity} <= o.total_inventory)
+        AND (${maxPerMember} IS NULL OR ${issued(member)} + ${quantity} <= ${maxPerMember})
         AND (rs.point_account_id = ANY(${overdraft}::uuid[]) OR so.price * ${quantity} <= coalesce((${JSON.stringify(balances)}::jsonb ->> rs.point_account_id::text)::numeric, 0))`,
     );
   }
@@ -298,17 +298,6 @@ export interface Purchase {
   pointsSpent: Amount;
   /** The member's balance in the store's point account afterwards. */
   remainingBalance: Amount;
-}
-
-async function purchasesOf(tx: Db, retailerId: string, storeOfferId: string, memberId: string): Promise<{ total: number; member: number }> {
-  const row = await tx
-    .selectFrom('user_offers')
-    .select([sql<number>`count(*)`.as('total'), sql<number>`count(*) FILTER (WHERE member_id = ${memberId})`.as('member')])
-    .where('retailer_id', '=', retailerId)
-    .where('reward_store_offer_id', '=', storeOfferId)
-    .where('status', '!=', STATUS.revoked)
-    .executeTakeFirstOrThrow();
-  return { total: Number(row.total), member: Number(row.member) };
 }
 
 /**
@@ -353,7 +342,7 @@ export async function purchaseStoreOffer(
   if (!storeOffer) throw new DomainError('store_offer_not_found', `reward store offer ${storeOfferId} not found in reward store ${store.id}`, 'reward_store_offer_id');
   if (!withinDates(storeOffer, now)) throw new DomainError('offer_not_available', `reward store offer ${storeOffer.id} is not on sale (${window(storeOffer)})`, 'reward_store_offer_id');
 
-  const bought = await purchasesOf(tx, retailerId, storeOffer.id, member.id);
+  const bought = await storeOfferPurchases(tx, retailerId, storeOffer.id, member.id);
   if (storeOffer.total_limit !== null && bought.total + quantity > storeOffer.total_limit) {
     throw new DomainError('inventory_exhausted', `reward store offer ${storeOffer.id}: ${Math.max(storeOffer.total_limit - bought.total, 0)} of ${storeOffer.total_limit} left`, 'quantity');
   }

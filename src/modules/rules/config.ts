@@ -2,10 +2,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
+import { ConfigCache } from '../../lib/config-cache.js';
 import { findOffer } from '../offers/catalog.js';
 import { parseAmount, ZERO } from '../points/amount.js';
+import { programPointAccounts } from '../points/accounts.js';
+import { programTierLevels } from '../tiers/config.js';
 import { ConditionSchema, type Condition } from './conditions.js';
-import { rulesCache } from './engine.js';
 
 export const TRIGGERS = ['event', 'purchase', 'signup', 'profile_change', 'tag', 'tier_change'] as const;
 export type TriggerType = (typeof TRIGGERS)[number];
@@ -114,8 +116,8 @@ export async function applyRuleConfig(tx: Db, retailerId: string, rules: RuleCon
     throw invalid(field, first.message);
   }
   rulesCache.invalidate(retailerId);
-  const accounts = new Set((await tx.selectFrom('point_accounts').select('id').where('retailer_id', '=', retailerId).where('retired_at', 'is', null).execute()).map((a) => a.id));
-  const levels = await tx.selectFrom('tier_levels').select(['id', 'tier_system_id']).where('retailer_id', '=', retailerId).where('retired_at', 'is', null).execute();
+  const accounts = new Set((await programPointAccounts(tx, retailerId)).map((a) => a.id));
+  const levels = await programTierLevels(tx, retailerId);
   const seen = new Set<string>();
   const now = new Date();
   for (const [i, r] of rules.entries()) {
@@ -205,4 +207,39 @@ export async function listRuleConfig(db: Db, retailerId: string): Promise<RuleCo
     ...(Object.keys(r.limits).length ? { limits: r.limits as RuleLimits } : {}),
     outcomes: r.outcomes as OutcomeConfig[],
   }));
+}
+
+type RuleIndex = Map<string, Rule[]>;
+
+const indexKey = (type: string, name: string) => `${type}\u0000${name.toLowerCase()}`;
+
+/** The retailer's active rules by trigger and name; invalidated by applyRuleConfig. */
+export const rulesCache = new ConfigCache<RuleIndex>();
+
+async function loadRuleIndex(db: Db, retailerId: string): Promise<RuleIndex> {
+  const rows = await db.selectFrom('rules').selectAll().where('retailer_id', '=', retailerId).where('retired_at', 'is', null).where('active', '=', true).orderBy('position').execute();
+  const index: RuleIndex = new Map();
+  for (const r of rows) {
+    const rule: Rule = {
+      id: r.id,
+      name: r.name,
+      trigger: r.trigger as TriggerType,
+      triggerName: r.trigger_name,
+      conditions: (r.conditions as Condition | null) ?? null,
+      limits: r.limits as RuleLimits,
+      outcomes: r.outcomes as unknown as OutcomeConfig[],
+      position: r.position,
+    };
+    const key = indexKey(rule.trigger, rule.triggerName);
+    index.set(key, [...(index.get(key) ?? []), rule]);
+  }
+  return index;
+}
+
+/** The rules a trigger matches: those naming it, and (but for events) those of its type naming nothing. */
+export async function matchingRules(db: Db, retailerId: string, trigger: { type: TriggerType; name?: string | null }): Promise<Rule[]> {
+  const index = await rulesCache.get(retailerId, () => loadRuleIndex(db, retailerId));
+  const named = trigger.name ? (index.get(indexKey(trigger.type, trigger.name)) ?? []) : [];
+  const any = trigger.type === 'event' ? [] : (index.get(indexKey(trigger.type, '')) ?? []);
+  return [...named, ...any].sort((a, b) => a.position - b.position);
 }

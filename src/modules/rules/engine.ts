@@ -10,19 +10,18 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { recordset } from '../../db/rows.js';
 import { DomainError } from '../../errors.js';
-import { ConfigCache } from '../../lib/config-cache.js';
 import { evaluateTierSystems, listTierSystems, memberTiers, moveMember, tierFactsOf, tierFactsQuery, type TierFacts } from '../tiers/service.js';
-import { updateMember, type Actor, type MemberSummary } from '../members/service.js';
+import { memberRow, updateMember, type Actor, type MemberSummary } from '../members/service.js';
 import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
 import { applyPointChanges, balancesJson, joinWrites, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail, type PointChangeOutcome } from '../points/ledger.js';
 import { toJson, ZERO } from '../points/amount.js';
-import { countersJson, getTags, tagWrites, type TagDrop } from '../tags/service.js';
+import { countersJson, getTags, liveTagsJson, tagWrites, type TagDrop } from '../tags/service.js';
 import type { TimelineEntry } from '../timeline/service.js';
-import { eventCountKey, evaluate, requirements, type Condition, type Facts, type Requirements } from './conditions.js';
-import type { OutcomeConfig, Rule, RuleLimits, TriggerType } from './config.js';
+import { eventCountKey, evaluate, requirements, type Facts, type Requirements } from './conditions.js';
+import { matchingRules, type OutcomeConfig, type Rule, type RuleLimits, type TriggerType } from './config.js';
 import { DAY_MS, dayStart, periodAllows, streakComplete, streakWindowStart } from './limits.js';
 import { contextValue, pointsFor } from './outcomes.js';
 
@@ -71,41 +70,6 @@ export interface Companion {
   mayDeposit: boolean;
   /** Given the value read (before any rule's outcome), the deposits and writes. */
   plan(read: unknown): Promise<{ deposits: DepositDetail[]; also: AlsoWrite }>;
-}
-
-type RuleIndex = Map<string, Rule[]>;
-
-const indexKey = (type: string, name: string) => `${type}\u0000${name.toLowerCase()}`;
-
-/** The retailer's active rules by trigger and name; invalidated by applyRuleConfig. */
-export const rulesCache = new ConfigCache<RuleIndex>();
-
-async function loadRuleIndex(db: Db, retailerId: string): Promise<RuleIndex> {
-  const rows = await db.selectFrom('rules').selectAll().where('retailer_id', '=', retailerId).where('retired_at', 'is', null).where('active', '=', true).orderBy('position').execute();
-  const index: RuleIndex = new Map();
-  for (const r of rows) {
-    const rule: Rule = {
-      id: r.id,
-      name: r.name,
-      trigger: r.trigger as TriggerType,
-      triggerName: r.trigger_name,
-      conditions: (r.conditions as Condition | null) ?? null,
-      limits: r.limits as RuleLimits,
-      outcomes: r.outcomes as unknown as OutcomeConfig[],
-      position: r.position,
-    };
-    const key = indexKey(rule.trigger, rule.triggerName);
-    index.set(key, [...(index.get(key) ?? []), rule]);
-  }
-  return index;
-}
-
-/** The rules a trigger matches: those naming it, and (but for events) those of its type naming nothing. */
-export async function matchingRules(db: Db, retailerId: string, trigger: Pick<Trigger, 'type' | 'name'>): Promise<Rule[]> {
-  const index = await rulesCache.get(retailerId, () => loadRuleIndex(db, retailerId));
-  const named = trigger.name ? (index.get(indexKey(trigger.type, trigger.name)) ?? []) : [];
-  const any = trigger.type === 'event' ? [] : (index.get(indexKey(trigger.type, '')) ?? []);
-  return [...named, ...any].sort((a, b) => a.position - b.position);
 }
 
 const MAX_CASCADE = 3;
@@ -244,8 +208,7 @@ const achievementsInsert = (actor: Actor, member: MemberSummary, trigger: Trigge
 export async function memberFacts(tx: Db, retailerId: string, memberId: string, at: Date, needs: Requirements, tags?: Record<string, number>): Promise<Omit<Facts, 'context'>> {
   const facts: Omit<Facts, 'context'> = {};
   if (needs.member) {
-    const row = await tx.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', memberId).executeTakeFirstOrThrow();
-    const { user_profile, ...standard } = row;
+    const { user_profile, ...standard } = await memberRow(tx, retailerId, memberId);
     facts.member = standard;
     facts.profile = user_profile;
   }
@@ -329,10 +292,7 @@ async function readRuleState(
                          ${limited.map((r) => at(r.limits.consecutive_days ? dayStart(t).getTime() + DAY_MS : null))}::timestamptz[])
                   AS r(rule_id, want_total, plo, phi, glo, ghi, day_end))`
     : sql`NULL::json`;
-  const tags = want.tags
-    ? sql`(SELECT coalesce(json_object_agg(tag, count), '{}'::json) FROM member_tags
-            WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND (expires_at IS NULL OR expires_at > ${tagsAt}))`
-    : sql`NULL::json`;
+  const tags = want.tags ? liveTagsJson(retailerId, memberId, tagsAt) : sql`NULL::json`;
   const { rows } = await sql<{
     tags: Record<string, number> | null;
     limits: { rule_id: string; total: number | null; period_times: string[] | null; gap_count: number | null; last: string | null }[] | null;

@@ -57,6 +57,11 @@ export const countersJson = (retailerId: string, memberId: string, tags: string[
   sql<Record<string, number>>`(SELECT coalesce(json_object_agg(tag, count), '{}'::json) FROM member_tags
                                 WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND expires_at IS NULL AND tag = ANY(${tags}::text[]))`;
 
+/** The member's live tags at `at` with their counts (as getTags answers them) as one json column, for a statement of the caller's. */
+export const liveTagsJson = (retailerId: string, memberId: string, at: Date) =>
+  sql<Record<string, number>>`(SELECT coalesce(json_object_agg(tag, count), '{}'::json) FROM member_tags
+                                WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND (expires_at IS NULL OR expires_at > ${at}))`;
+
 /**
  * Tag drops made one after the other at `now` by a caller holding the
  * member's lock, given its counters read under that lock (countersJson): the

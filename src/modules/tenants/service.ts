@@ -29,6 +29,22 @@ export async function findRetailer(db: Db, id: string) {
   return db.selectFrom('retailers').select(['id', 'name', 'number', 'created_at']).where('id', '=', id).executeTakeFirst();
 }
 
+/** The retailer's number (its numeric rewards_system_id, which a Tenant carries); throws when there is no such retailer. */
+export async function retailerNumber(db: Db, id: string): Promise<number> {
+  return (await db.selectFrom('retailers').select('number').where('id', '=', id).executeTakeFirstOrThrow()).number;
+}
+
+/** Program apply: creates the retailer (without stores or credentials) when it does not exist yet, else renames it when `name` differs. */
+export async function applyRetailer(tx: Db, id: string, name: string | undefined): Promise<{ created: boolean }> {
+  const existing = await findRetailer(tx, id);
+  if (!existing) {
+    await tx.insertInto('retailers').values({ id, name: name ?? 'Retailer' }).execute();
+  } else if (name && name !== existing.name) {
+    await tx.updateTable('retailers').set({ name }).where('id', '=', id).execute();
+  }
+  return { created: !existing };
+}
+
 /** Retailers, oldest first, a page at a time, with how many there are. */
 export async function listRetailers(db: Db, page: { skip: number; take: number }) {
   const [retailers, count] = await Promise.all([

@@ -35,3 +35,12 @@ export async function applyTierConfig(tx: Db, retailerId: string, systems: TierS
   if (systems.length) retire = retire.where('id', 'not in', systems.map((s) => s.id.toLowerCase()));
   await retire.execute();
 }
+
+/**
+ * The retailer's tier levels as a program apply checks names against: read in
+ * its transaction, not through the cache, since the same program may have
+ * written them there.
+ */
+export function programTierLevels(tx: Db, retailerId: string): Promise<{ id: string; tier_system_id: string }[]> {
+  return tx.selectFrom('tier_levels').select(['id', 'tier_system_id']).where('retailer_id', '=', retailerId).where('retired_at', 'is', null).execute();
+}

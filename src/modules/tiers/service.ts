@@ -6,6 +6,7 @@ import { DomainError } from '../../errors.js';
 import { subjectOf, type Actor, type MemberSummary } from '../members/service.js';
 import { recordTimeline, type TimelineEntry } from '../timeline/service.js';
 import { ZERO, fromDb, type Amount } from '../points/amount.js';
+import { memberLifetimePoints, memberLifetimePointsJson, pointsDepositedAfter } from '../points/queries.js';
 
 export interface Threshold {
   point_account_id: string;
@@ -82,29 +83,11 @@ export async function qualifyingPoints(db: Db, retailerId: string, memberId: str
   const accountIds = [...new Set(system.levels.flatMap((l) => l.thresholds.map((t) => t.point_account_id)))];
   const points = new Map<string, Amount>(accountIds.map((id) => [id, ZERO]));
   if (!accountIds.length) return points;
-  if (system.period_days === null) {
-    const rows = await db
-      .selectFrom('member_point_accounts')
-      .select(['point_account_id', 'life_time_value as value'])
-      .where('retailer_id', '=', retailerId)
-      .where('member_id', '=', memberId)
-      .where('point_account_id', 'in', accountIds)
-      .execute();
-    for (const r of rows) points.set(r.point_account_id, fromDb(r.value));
-  } else {
-    const since = new Date(now.getTime() - system.period_days * 86_400_000);
-    const rows = await db
-      .selectFrom('point_ledger')
-      .select(['point_account_id', sql<string>`sum(amount)`.as('value')])
-      .where('retailer_id', '=', retailerId)
-      .where('member_id', '=', memberId)
-      .where('point_account_id', 'in', accountIds)
-      .where('modification_type', 'in', ['deposit', 'merge_in'])
-      .where('effective_at', '>', since)
-      .groupBy('point_account_id')
-      .execute();
-    for (const r of rows) points.set(r.point_account_id, fromDb(r.value));
-  }
+  const counted =
+    system.period_days === null
+      ? await memberLifetimePoints(db, retailerId, memberId, accountIds)
+      : await pointsDepositedAfter(db, retailerId, memberId, accountIds, new Date(now.getTime() - system.period_days * 86_400_000));
+  for (const [account, value] of counted) points.set(account, value);
   return points;
 }
 
@@ -138,8 +121,7 @@ export function tierFactsQuery(retailerId: string, memberId: string, systems: Ti
   return sql<TierFactsRow>`
     SELECT (SELECT coalesce(json_agg(json_build_object('id', id, 'tier_system_id', tier_system_id, 'tier_level_id', tier_level_id, 'join_date', join_date, 'next_maintenance_eval_date', next_maintenance_eval_date)), '[]'::json)
               FROM member_tiers WHERE retailer_id = ${retailerId} AND member_id = ${memberId}) AS tiers,
-           (SELECT coalesce(json_agg(json_build_object('point_account_id', point_account_id, 'value', life_time_value::text)), '[]'::json)
-              FROM member_point_accounts WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ANY(${accounts}::uuid[])) AS lifetime`;
+           ${memberLifetimePointsJson(retailerId, memberId, accounts)} AS lifetime`;
 }
 
 export function tierFactsOf(row: object): TierFacts {
@@ -297,6 +279,17 @@ export async function membersDueForMaintenance(db: Db, now: Date, limit: number)
     .where('next_maintenance_eval_date', '<=', now)
     .orderBy('next_maintenance_eval_date')
     .limit(limit)
+    .execute();
+}
+
+/** Stops maintaining a member's placement in a tier system (a closed account or a retired system): it is no longer due. */
+export async function stopMaintenance(tx: Db, retailerId: string, memberId: string, tierSystemId: string): Promise<void> {
+  await tx
+    .updateTable('member_tiers')
+    .set({ next_maintenance_eval_date: null })
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .where('tier_system_id', '=', tierSystemId)
     .execute();
 }
 

@@ -10,7 +10,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { PosTransactionsTable } from '../../db/schema.js';
 import { advancedGoalsJson } from '../campaigns/rollback.js';
-import { STATUS } from '../offers/user-offers.js';
+import { transactionUserOfferIdsQuery } from '../offers/user-offers.js';
 import { fromDb, parseAmount, toDecimal, ZERO, type Amount } from '../points/amount.js';
 import { balancesJson, type BalanceRow } from '../points/ledger.js';
 import { timelineInsert, type TimelineEntry, type TimelineSubject } from '../timeline/service.js';
@@ -71,11 +71,7 @@ export async function storeTransaction(
   const { rows } = await sql<{ id: string | null; offers: string[]; balances: BalanceRow[] | null }>`
     WITH inserted AS (${insert})
     SELECT (SELECT id FROM inserted) AS id,
-           ARRAY(SELECT u.id FROM user_offers u
-                  WHERE u.retailer_id = ${retailerId} AND u.member_id = ${offers?.memberId ?? null}
-                    AND ((u.lock_key = ${input.transactionId} AND u.status = ${STATUS.locked})
-                         OR (u.id = ANY(${offers?.userOfferIds ?? []}::uuid[]) AND u.status IN (${STATUS.issued}, ${STATUS.locked})))
-                  ORDER BY u.id)::text[] AS offers,
+           ${transactionUserOfferIdsQuery(retailerId, offers?.memberId ?? null, input.transactionId, offers?.userOfferIds ?? [])} AS offers,
            ${offers ? balancesJson(retailerId, offers.memberId) : sql`NULL::json`} AS balances`.execute(tx);
   if (rows[0].id) return { id: rows[0].id, offerIds: rows[0].offers, balances: rows[0].balances ?? undefined };
   const existing = (await lockTransaction(tx, retailerId, input.storeId, input.transactionId))!;

@@ -1,3 +1,4 @@
+import { transact } from './db/unit-of-work.js';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -91,7 +92,7 @@ async function program(args: string[]): Promise<void> {
   const config = loadConfig();
   return withDatabase(async (db) => {
     await migrate(db);
-    const result = await db.transaction().execute(async (tx) => {
+    const result = await transact(db, async (tx) => {
       const applied = await applyProgram(tx, retailerId, program);
       return { ...applied, credentials: applied.createdRetailer ? await issueCredentials(tx, retailerId) : undefined };
     });

@@ -1,3 +1,4 @@
+import { transact } from './db/unit-of-work.js';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -55,7 +56,7 @@ export async function loadDemo(db: Db, endpoint: string): Promise<Record<string,
   const program = parseProgramText(await readFile(join(EXAMPLES, 'program.yaml'), 'utf8'));
   const members = parseYaml(await readFile(join(EXAMPLES, 'members.yaml'), 'utf8')) as DemoMember[];
 
-  const credentials = await db.transaction().execute(async (tx) => {
+  const credentials = await transact(db, async (tx) => {
     await applyProgram(tx, DEMO.retailerId, program);
     const retailer = (await findRetailer(tx, DEMO.retailerId))!;
     const actor = { retailerId: retailer.id, retailerNumber: retailer.number, requestId: 'demo' };

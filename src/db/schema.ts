@@ -122,6 +122,19 @@ export interface TimelineEventsTable {
   payload: Json<Record<string, unknown>>;
 }
 
+// domain events (the outbox)
+export interface DomainEventsTable {
+  position: Generated<number>;
+  id: string;
+  retailer_id: string;
+  member_id: string | null;
+  type: string;
+  version: number;
+  occurred_at: Timestamp;
+  payload: Json<Record<string, unknown>>;
+  tx_id: Generated<string>;
+}
+
 // jobs
 export interface JobsTable {
   id: Generated<number>;
@@ -576,6 +589,7 @@ export interface Database {
   member_phone_numbers: MemberPhoneNumbersTable;
   member_tags: MemberTagsTable;
   timeline_events: TimelineEventsTable;
+  domain_events: DomainEventsTable;
   jobs: JobsTable;
   message_replays: MessageReplaysTable;
   point_accounts: PointAccountsTable;

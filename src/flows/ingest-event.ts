@@ -1,3 +1,4 @@
+import { transact } from '../db/unit-of-work.js';
 import { campaignStep, recordCampaignEvent, type CampaignEventResult } from '../modules/campaigns/index.js';
 import type { Db } from '../db/index.js';
 import { eventName, lockAndRecordEvent, recordEvent, type EventInput, type MemberEvent } from '../modules/events/service.js';
@@ -34,7 +35,7 @@ export interface IngestResult {
  * campaigns; a rule can exclude them with a condition on member.account_status.
  */
 export async function ingestEvent(db: Db, actor: Actor, input: IngestInput): Promise<IngestResult> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const eventInput = { name: input.name, occurredAt: input.occurredAt, context: input.context, qty: input.qty };
     // by member id, the lock and the event are one statement; an external id, an unknown id or a refused event take the long way
     // (so that an unknown member is answered before a refused event, as ever)

@@ -1,3 +1,4 @@
+import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
 import { createMember, lockMember, updateMember, type Actor, type Member, type MemberInput } from '../modules/members/service.js';
 import { runRules } from '../modules/rules/engine.js';
@@ -10,7 +11,7 @@ import { addTags } from '../modules/tags/service.js';
 
 /** Enrolls a member and runs the signup rules. */
 export async function enrollMember(db: Db, actor: Actor, input: MemberInput): Promise<Member> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const member = await createMember(tx, actor, input);
     await runRules(tx, actor, member, { type: 'signup', occurredAt: new Date(), context: { referred: member.referred_by !== null } });
     return member;
@@ -19,7 +20,7 @@ export async function enrollMember(db: Db, actor: Actor, input: MemberInput): Pr
 
 /** Changes a member's profile and runs the profile_change rules of every changed attribute. */
 export async function changeProfile(db: Db, actor: Actor, memberId: string, input: MemberInput): Promise<Member> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const before = await lockMember(tx, actor.retailerId, memberId);
     const after = await updateMember(tx, actor, memberId, input);
     const now = new Date();
@@ -33,7 +34,7 @@ export async function changeProfile(db: Db, actor: Actor, memberId: string, inpu
 
 /** Drops tags on a member and runs the tag rules of each. */
 export async function dropTags(db: Db, actor: Actor, memberId: string, tags: string[], ttlSeconds?: number): Promise<Record<string, number>> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const result = await addTags(tx, actor, memberId, tags, ttlSeconds);
     const member = await lockMember(tx, actor.retailerId, memberId);
     const now = new Date();

@@ -1,3 +1,4 @@
+import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
 import { DomainError, type ErrorCode } from '../errors.js';
 import { lockMemberRef, resolveMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
@@ -33,7 +34,7 @@ export async function issueToMembers(db: Db, actor: Actor, offerId: string, user
   for (const userRef of userRefs) {
     try {
       issued.push(
-        await db.transaction().execute(async (tx) => {
+        await transact(db, async (tx) => {
           const member = await lockMemberRef(tx, actor.retailerId, userRef);
           const userOffer = await issueOffer(tx, actor, member, offer, { quantity: options.quantity });
           return { userRef, member, userOffer, failReason: 0 };
@@ -50,7 +51,7 @@ export async function issueToMembers(db: Db, actor: Actor, offerId: string, user
 
 /** Moves user offers between two members of the retailer, in one transaction. */
 export async function moveOffers(db: Db, actor: Actor, fromRef: string, toRef: string, userOfferIds: string[]): Promise<{ from: MemberSummary; to: MemberSummary; results: MoveResult[] }> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     // lock both members in member id order (whether named by id or external id), so two opposite moves cannot deadlock
     const idOf = async (ref: string) => (await resolveMemberRef(tx, actor.retailerId, ref))?.id ?? ref.toLowerCase();
     const [fromId, toId] = [await idOf(fromRef), await idOf(toRef)];

@@ -1,3 +1,4 @@
+import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
 import { promoteAfter } from '../modules/rules/engine.js';
 import { memberNotFound } from '../errors.js';
@@ -17,7 +18,7 @@ export async function changePoints(
   details: PointDetail[],
   options: { allowPartialSuccess: boolean },
 ): Promise<PointChangeOutcome & { member: MemberSummary }> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const member = await lockMemberRef(tx, actor.retailerId, memberRef);
     const outcome = await applyPointChanges(tx, actor, member, details, options);
     await promoteAfter(tx, actor, member, outcome);
@@ -33,7 +34,7 @@ export async function evaluateTiers(tx: Db, actor: Actor, member: MemberSummary,
 
 /** Qualifying (and maintenance) for one member, under its lock. */
 export async function qualifyMember(db: Db, actor: Actor, memberId: string, tierSystemId?: string): Promise<TierChange[]> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const member = await lockMember(tx, actor.retailerId, memberId).catch(() => {
       throw memberNotFound();
     });
@@ -49,7 +50,7 @@ export async function moveMemberToLevel(
   levelId: string,
   options: { processIntermediateLevels?: boolean; evaluateQualifyingRules?: boolean },
 ): Promise<TierChange> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const member = await lockMember(tx, actor.retailerId, memberId);
     const system = await findTierSystem(tx, actor.retailerId, tierSystemId);
     return moveMember(tx, actor, member, system, levelId, options);

@@ -1,3 +1,4 @@
+import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
 import { lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { purchaseStoreOffer, type Purchase } from '../modules/reward-stores/service.js';
@@ -15,7 +16,7 @@ export async function purchaseReward(
   storeOfferId: string,
   quantity: number,
 ): Promise<Purchase & { member: MemberSummary }> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const member = await lockMemberRef(tx, actor.retailerId, userRef);
     return { ...(await purchaseStoreOffer(tx, actor, member, storeId, storeOfferId, quantity)), member };
   });

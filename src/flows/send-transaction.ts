@@ -1,3 +1,4 @@
+import { transact, unitOf } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
 import { DomainError } from '../errors.js';
 import { recordCampaignEvent } from '../modules/campaigns/index.js';
@@ -5,8 +6,9 @@ import { rollbackCampaignGoals } from '../modules/campaigns/rollback.js';
 import { lockMemberRef, subjectOf, type Actor, type MemberSummary } from '../modules/members/service.js';
 import type { Basket } from '../modules/offers/discount.js';
 import { redeemUserOffer, redemptionsOfTransaction, reinstateUserOffer } from '../modules/offers/user-offers.js';
-import { applyPointChanges, writeAlso, type AlsoWrite, type BalanceRow, type PointDetail } from '../modules/points/ledger.js';
-import { fromDb, min, parseAmount, toJson, ZERO, type Amount } from '../modules/points/amount.js';
+import { applyPointChanges, type BalanceRow, type PointDetail } from '../modules/points/ledger.js';
+import { recordDomainEvent } from '../modules/outbox/service.js';
+import { fromDb, min, parseAmount, toDecimal, toJson, ZERO, type Amount } from '../modules/points/amount.js';
 import { pointsAddedSince } from '../modules/points/queries.js';
 import { evaluate, requirements } from '../modules/rules/conditions.js';
 import type { OutcomeConfig } from '../modules/rules/config.js';
@@ -14,7 +16,7 @@ import { matchingRules } from '../modules/rules/config.js';
 import { memberFacts, promoteAfter, runRules, type RuleOutcome } from '../modules/rules/engine.js';
 import { pointsFor } from '../modules/rules/outcomes.js';
 import type { TimelineEntry } from '../modules/timeline/service.js';
-import { recordTimeline } from '../modules/timeline/service.js';
+import { planTimeline, recordTimeline } from '../modules/timeline/service.js';
 import {
   assignMember,
   earnedAmount,
@@ -77,7 +79,7 @@ interface Purchase {
  * effects once.
  */
 export async function sendTransaction(db: Db, actor: Actor, input: SendTransactionInput): Promise<SendTransactionResult> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const member = input.userRef ? await lockMemberRef(tx, actor.retailerId, input.userRef) : undefined;
     const named = [...new Set(input.discountUserOfferIds.filter(isUuid).map((x) => x.toLowerCase()))];
     const { id, existing, offerIds, balances } = await storeTransaction(tx, actor.retailerId, { ...input, memberId: member?.id ?? null }, member && { memberId: member.id, userOfferIds: named });
@@ -145,11 +147,14 @@ const rulePoints = (outcomes: RuleOutcome[]) =>
 async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, redeemed: string[], balances?: BalanceRow[]): Promise<EarnedPoints[]> {
   const started = new Date();
   let recorded: EarnedPoints[] | undefined;
-  const effects = (outcomes: RuleOutcome[]): AlsoWrite => {
+  recordPurchase(tx, actor, member, p);
+  // when a rule is achieved, the effects and the timeline entry go in the rules' statement
+  const effects = (outcomes: RuleOutcome[]) => {
     recorded = sumEarned(rulePoints(outcomes));
-    return { statements: [effectsUpdate(actor.retailerId, p.id, { earned: recorded, redeemed })], timeline: [purchaseEntry(actor, p, false)] };
+    unitOf(tx).plan(effectsUpdate(actor.retailerId, p.id, { earned: recorded, redeemed }));
+    planTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, p, false)]);
   };
-  const outcomes = await runRules(tx, actor, member, { type: 'purchase', occurredAt: p.occurredAt, context: purchaseContext(p) }, { also: effects, balances });
+  const outcomes = await runRules(tx, actor, member, { type: 'purchase', occurredAt: p.occurredAt, context: purchaseContext(p) }, { onAchieved: effects, balances });
   const parts = rulePoints(outcomes);
   const campaigns = await recordCampaignEvent(tx, actor, member, 'purchase', [{ qty: 1, store: p.storeId, occurredAt: p.occurredAt }]);
   if (campaigns.points > 0) {
@@ -160,8 +165,10 @@ async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, re
   // the goals this purchase counted toward and left open, for a void to take back
   const goals = campaigns.goals.filter((g) => !g.completed && g.current_count > 0).map((g) => ({ behavior_id: g.behavior_id, goal: g.goal }));
   const campaignGoals = goals.length ? { memberId: member.id, goals } : undefined;
-  if (!recorded) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed, campaignGoals }, { subject: subjectOf(actor, member), entries: [purchaseEntry(actor, p, false)] });
-  else if (campaignGoals || JSON.stringify(recorded) !== JSON.stringify(earned)) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed, campaignGoals });
+  if (!recorded) {
+    planTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, p, false)]);
+    await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed, campaignGoals });
+  } else if (campaignGoals || JSON.stringify(recorded) !== JSON.stringify(earned)) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed, campaignGoals });
   return earned;
 }
 
@@ -252,9 +259,12 @@ async function takeBack(tx: Db, actor: Actor, member: MemberSummary, p: Purchase
   const [points] = await purchaseRulePoints(tx, actor, member, p.occurredAt, [purchaseContext(mirror(p))], true);
   const taken = await returnable(tx, actor, member, p.id, points);
   const earned = earnedOf(new Map([...taken].map(([account, amount]) => [account, -amount])));
-  const also: AlsoWrite = { statements: earned.length ? [effectsUpdate(actor.retailerId, p.id, { earned, redeemed: [] })] : [], timeline: [purchaseEntry(actor, p, false)] };
+  recordPurchase(tx, actor, member, p);
+  // with the points taken back, in their statement
+  if (earned.length) unitOf(tx).plan(effectsUpdate(actor.retailerId, p.id, { earned, redeemed: [] }));
+  planTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, p, false)]);
   if (!taken.size) {
-    await writeAlso(tx, actor, member, also);
+    await unitOf(tx).flush(tx);
     return earned;
   }
   const details: PointDetail[] = [...taken].map(([account, amount]) => ({
@@ -266,7 +276,7 @@ async function takeBack(tx: Db, actor: Actor, member: MemberSummary, p: Purchase
     reference_type: 'pos_return',
     transaction_id: p.transactionId,
   }));
-  await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, balances, also: () => also });
+  await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, balances });
   return earned;
 }
 
@@ -313,12 +323,24 @@ async function modifyTransaction(tx: Db, actor: Actor, row: PosTransactionRow, i
     // a return taking back less puts points back without counting them as earned again
     else if (delta > ZERO) details.push(isReturn ? { kind: 'spend', amount: delta, point_account_ids: [account], is_return: true, ...reference } : { kind: 'deposit', point_account_id: account, amount: delta, ...reference });
   }
-  const also: AlsoWrite = { statements: [linesUpdate(actor.retailerId, row.id, lines, earnedOf(target), now)], timeline: [purchaseEntry(actor, after, false)] };
+  // with the points changed, in their statement
+  unitOf(tx).plan(linesUpdate(actor.retailerId, row.id, lines, earnedOf(target), now));
+  planTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, after, false)]);
   if (!details.length) {
-    await writeAlso(tx, actor, member, also);
+    await unitOf(tx).flush(tx);
     return;
   }
-  await promoteAfter(tx, actor, member, await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false, also: () => also }));
+  await promoteAfter(tx, actor, member, await applyPointChanges(tx, actor, member, details, { allowPartialSuccess: false }));
+}
+
+/** transaction.recorded: a member's purchase or return, planned with its effects. */
+function recordPurchase(tx: Db, actor: Actor, member: MemberSummary, p: Purchase): void {
+  recordDomainEvent(tx, {
+    type: 'transaction.recorded',
+    retailerId: actor.retailerId,
+    memberId: member.id,
+    payload: { transaction_id: p.id, pos_transaction_id: p.transactionId, store_id: p.storeId, subtotal: toDecimal(p.subtotal), tax_total: toDecimal(p.taxTotal) },
+  });
 }
 
 function purchaseEntry(actor: Actor, p: Purchase, voided: boolean): TimelineEntry {
@@ -360,6 +382,13 @@ const purchaseOf = (row: PosTransactionRow): Purchase => ({
 async function voidTransaction(tx: Db, actor: Actor, row: PosTransactionRow, held?: MemberSummary): Promise<void> {
   const now = new Date();
   await markVoided(tx, actor.retailerId, row.id, now);
+  recordDomainEvent(tx, {
+    type: 'transaction.voided',
+    retailerId: actor.retailerId,
+    memberId: row.member_id,
+    occurredAt: now,
+    payload: { transaction_id: row.id, pos_transaction_id: row.transaction_id, store_id: row.store_id },
+  });
   if (!row.member_id) return;
   const member = held?.id === row.member_id ? held : await lockMemberRef(tx, actor.retailerId, row.member_id);
   const earned = row.earned;
@@ -391,7 +420,7 @@ async function voidTransaction(tx: Db, actor: Actor, row: PosTransactionRow, hel
  * changes nothing.
  */
 export async function claimTransaction(db: Db, actor: Actor, userRef: string, receiptCode: string): Promise<{ id: string; earned: EarnedPoints[] }> {
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const member = await lockMemberRef(tx, actor.retailerId, userRef);
     const row = await lockClaimable(tx, actor.retailerId, receiptCode);
     if (!row) throw new DomainError('not_found', `receipt_code ${receiptCode}: no such transaction`, 'receipt_code');

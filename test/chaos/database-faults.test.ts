@@ -3,6 +3,7 @@
 // cluster (the test's own) stopped for 5 s. The process stays up, answers 503
 // in the surface's envelope while the database is away, serves again
 // afterwards, and every acknowledged deposit is in the ledger exactly once.
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -36,7 +37,7 @@ async function program(db: Db, count: number) {
   const points = await pointsProgram(db, tenant.retailer_id);
   const { createMember } = await import('../../src/modules/members/service.js');
   const members: string[] = [];
-  await db.transaction().execute(async (tx) => {
+  await transact(db, async (tx) => {
     for (let i = 0; i < count; i++) members.push((await createMember(tx, tenant.actor, { email: `chaos.${i}.${randomUUID()}@example.com` })).id);
   });
   return { tenant, points, members };

@@ -3,6 +3,7 @@
 // campaign events advancing goals under the repetition limits, composite
 // completion with optional goals, points awarded once under concurrent
 // events, audiences on tags, custom attributes and tier, restricted members.
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -40,13 +41,13 @@ const demoCampaigns = (): CampaignConfig[] => (parseYaml(readFileSync('examples/
 
 async function apply(db: Db, retailerId: string, campaigns: CampaignConfig[]) {
   assert.ok(Value.Check(CampaignsProgramSchema, campaigns), JSON.stringify([...Value.Errors(CampaignsProgramSchema, campaigns)][0]));
-  await db.transaction().execute((tx) => applyCampaignConfig(tx, retailerId, campaigns));
+  await transact(db, (tx) => applyCampaignConfig(tx, retailerId, campaigns));
 }
 
 /** Occurrences of an event for a member, under the member's lock, as the events flow calls it. */
 async function record(db: Db, tenant: TestTenant, memberId: string, event: string, occurrences: Partial<CampaignOccurrence>[] | number = 1, options: { campaignId?: number } = {}) {
   const list = typeof occurrences === 'number' ? Array.from({ length: occurrences }, () => ({})) : occurrences;
-  return db.transaction().execute(async (tx) => {
+  return transact(db, async (tx) => {
     const member = await lockMemberRef(tx, tenant.retailer_id, memberId);
     return recordCampaignEvent(tx, tenant.actor, member, event, list.map((o) => ({ qty: 1, occurredAt: new Date(), ...o })), options);
   });
@@ -120,7 +121,7 @@ describe('campaigns', () => {
       ];
       for (const [campaigns, field] of cases) {
         await assert.rejects(
-          t.db.transaction().execute((tx) => applyCampaignConfig(tx, tenant.retailer_id, campaigns)),
+          transact(t.db, (tx) => applyCampaignConfig(tx, tenant.retailer_id, campaigns)),
           (err: DomainError) => err.code === 'validation' && field.test(err.message),
         );
       }

@@ -3,6 +3,7 @@
 // routes, it compiles on its own, and it drives a real server over HTTP with
 // answers the compiler types (the type assertions below fail `npm run
 // typecheck` when a documented answer is typed `never` or `unknown`).
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ describe('the typed TypeScript client', () => {
     t = await postgresApp();
     tenant = await createTenant(t.db);
     const program = parseProgramText(readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8'));
-    await t.db.transaction().execute((tx) => applyProgram(tx, tenant.retailer_id, program));
+    await transact(t.db, (tx) => applyProgram(tx, tenant.retailer_id, program));
     const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
     loyalist = createLoyalistClient(address, {
       core: { appkey: tenant.appkey, secret: tenant.secret },

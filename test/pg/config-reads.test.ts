@@ -1,3 +1,4 @@
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
@@ -29,7 +30,7 @@ describe('configuration reads with every pooled connection held', () => {
     let allIn!: () => void;
     const bothIn = new Promise<void>((resolve) => (allIn = resolve));
     const transactions = [0, 1].map(() =>
-      small.db.transaction().execute(async (tx) => {
+      transact(small.db, async (tx) => {
         await sql`SELECT 1`.execute(tx);
         if (++inside === 2) allIn();
         await gate;

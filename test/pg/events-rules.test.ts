@@ -1,6 +1,7 @@
 // Events and the rules engine (SPEC §5.8, collection 1.3.1 and 4.3): every
 // form of POST /events, trigger_user_event, rule limits, conditions and
 // outcomes, exactly-once outcomes under concurrent events, past-dated events.
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -416,7 +417,7 @@ describe('events and rules on PostgreSQL', () => {
       const w = await world();
       const tiers = await tierProgram(t.db, w.tenant.retailer_id, w.accounts.tier);
       const offer = randomUUID();
-      await t.db.transaction().execute((tx) => applyOfferConfig(tx, w.tenant.retailer_id, [{ root_offer_id: offer, offer_type: 'percent_discount', amount: '5', internal_title: '5% off' }]));
+      await transact(t.db, (tx) => applyOfferConfig(tx, w.tenant.retailer_id, [{ root_offer_id: offer, offer_type: 'percent_discount', amount: '5', internal_title: '5% off' }]));
       await rules(w, [
         {
           id: randomUUID(),
@@ -501,7 +502,7 @@ describe('events and rules on PostgreSQL', () => {
     it('an outcome the domain refuses is answered not applied; the rule is still achieved once', async () => {
       const w = await world();
       const offer = randomUUID();
-      await t.db.transaction().execute((tx) => applyOfferConfig(tx, w.tenant.retailer_id, [{ root_offer_id: offer, offer_type: 'percent_discount', amount: '5', internal_title: 'once', restrictions: { purchase: { max_per_member: 1 } } }]));
+      await transact(t.db, (tx) => applyOfferConfig(tx, w.tenant.retailer_id, [{ root_offer_id: offer, offer_type: 'percent_discount', amount: '5', internal_title: 'once', restrictions: { purchase: { max_per_member: 1 } } }]));
       await rules(w, [{ id: randomUUID(), name: 'offer', trigger: { type: 'event', name: 'gimme' }, outcomes: [{ type: 'offer', offer_id: offer }, { type: 'points', point_account_id: w.accounts.capped, amount: 60 }] }]);
       const first = await fire(w, 'gimme');
       assert.deepEqual(first.map((o) => o.is_outcome_applied), [true, true]);
@@ -545,7 +546,7 @@ describe('events and rules on PostgreSQL', () => {
           ],
         },
       ]);
-      const outcomes = await t.db.transaction().execute(async (tx) => {
+      const outcomes = await transact(t.db, async (tx) => {
         const member = await lockMemberRef(tx, w.tenant.retailer_id, w.member.id);
         return runRules(tx, w.tenant.actor, member, { type: 'purchase', occurredAt: new Date(), context: { subtotal: '42.99', transaction_id: 'POS-1' } });
       });
@@ -558,7 +559,7 @@ describe('events and rules on PostgreSQL', () => {
   });
 
   describe('campaigns', () => {
-    const campaigns = (w: World, list: CampaignConfig[]) => t.db.transaction().execute((tx) => applyCampaignConfig(tx, w.tenant.retailer_id, list));
+    const campaigns = (w: World, list: CampaignConfig[]) => transact(t.db, (tx) => applyCampaignConfig(tx, w.tenant.retailer_id, list));
     /** A running campaign with one count behaviour on `event`. */
     const counting = (id: number, event: string, behavior: Partial<NonNullable<CampaignConfig['behaviors']>[number]> = {}, extra: Partial<CampaignConfig> = {}): CampaignConfig => ({
       id,
@@ -655,7 +656,7 @@ describe('events and rules on PostgreSQL', () => {
   describe('rule configuration', () => {
     it('checks rules on apply, naming the field', async () => {
       const w = await world();
-      const apply = (list: unknown[]) => t.db.transaction().execute((tx) => applyRuleConfig(tx, w.tenant.retailer_id, list as RuleConfig[]));
+      const apply = (list: unknown[]) => transact(t.db, (tx) => applyRuleConfig(tx, w.tenant.retailer_id, list as RuleConfig[]));
       const base = { id: randomUUID(), name: 'r', trigger: { type: 'event', name: 'e' }, outcomes: [{ type: 'tag', tag: 'x' }] };
       const cases: [unknown, RegExp][] = [
         [{ ...base, outcomes: [{ type: 'points', point_account_id: randomUUID(), amount: 1 }] }, /rules\.0\.outcomes\.0\.point_account_id/],
@@ -696,7 +697,7 @@ describe('events and rules on PostgreSQL', () => {
     it("applies the Brand X journey rules against the demo program", async () => {
       const w = await world();
       const program = parseProgramText(readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8'));
-      await t.db.transaction().execute((tx) => applyProgram(tx, w.tenant.retailer_id, program));
+      await transact(t.db, (tx) => applyProgram(tx, w.tenant.retailer_id, program));
       const { rules: demo } = parseYaml(readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8')) as { rules: RuleConfig[] };
       await rules(w, demo);
       const member = await createMemberViaApi(t.app, w.tenant);
@@ -707,7 +708,7 @@ describe('events and rules on PostgreSQL', () => {
       assert.equal(survey.json.events[0].outcomes[0].is_outcome_applied, true);
       const premium = await trigger(w, { user_id: member.id, event_lookup: 'PREMIUM_SUBSCRIPTION_STARTED' });
       assert.equal(premium.json.payload.outcomes[0].points_awarded, 100);
-      const purchase = await t.db.transaction().execute(async (tx) =>
+      const purchase = await transact(t.db, async (tx) =>
         runRules(tx, w.tenant.actor, await lockMemberRef(tx, w.tenant.retailer_id, member.id), { type: 'purchase', occurredAt: new Date(), context: { subtotal: '11.77' } }),
       );
       assert.deepEqual(purchase.map((o) => [o.point_account_id, o.points_awarded]), [

@@ -1,3 +1,4 @@
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { sql } from 'kysely';
@@ -40,7 +41,7 @@ describe('table-backed job queue on PostgreSQL', () => {
 
   it('does not keep a job enqueued in a transaction that rolls back', async () => {
     await assert.rejects(
-      db.transaction().execute(async (tx) => {
+      transact(db, async (tx) => {
         await enqueue(tx, { queue: 'rollback', payload: { n: 1 } });
         assert.equal((await jobsOf(tx, 'rollback')).length, 1, 'the job is visible inside its transaction');
         throw new Error('the work that asked for the job failed');
@@ -53,7 +54,7 @@ describe('table-backed job queue on PostgreSQL', () => {
   });
 
   it('keeps a job enqueued in a transaction that commits', async () => {
-    await db.transaction().execute((tx) => enqueue(tx, { queue: 'commit', payload: { n: 7 } }));
+    await transact(db, (tx) => enqueue(tx, { queue: 'commit', payload: { n: 7 } }));
     const rows = await jobsOf(db, 'commit');
     assert.equal(rows.length, 1);
     assert.deepEqual(rows[0].payload, { n: 7 });
@@ -171,7 +172,7 @@ describe('table-backed job queue on PostgreSQL', () => {
 
   it('keeps one pending job per dedupe_key, and lets a new one in once it has run', async () => {
     await enqueue(db, { queue: 'dedupe', dedupeKey: 'member-1', payload: { n: 1 } });
-    await db.transaction().execute((tx) => enqueue(tx, { queue: 'dedupe', dedupeKey: 'member-1', payload: { n: 2 } }));
+    await transact(db, (tx) => enqueue(tx, { queue: 'dedupe', dedupeKey: 'member-1', payload: { n: 2 } }));
     await enqueue(db, { queue: 'dedupe', dedupeKey: 'member-2', payload: { n: 3 } });
     await enqueue(db, { queue: 'dedupe', payload: { n: 4 } });
     await enqueue(db, { queue: 'dedupe', payload: { n: 5 } });
@@ -256,8 +257,8 @@ describe('table-backed job queue on PostgreSQL', () => {
     // first: a worker started earlier would have run (and re-scheduled) the housekeeping already
     it('purges expired tags as periodic housekeeping and schedules the next run', async () => {
       const tenant = await createTenant(db);
-      const member = await db.transaction().execute((tx) => createMember(tx, tenant.actor, { first_name: 'Expiring', email: 'expiring@example.com' }));
-      await db.transaction().execute(async (tx) => {
+      const member = await transact(db, (tx) => createMember(tx, tenant.actor, { first_name: 'Expiring', email: 'expiring@example.com' }));
+      await transact(db, async (tx) => {
         await addTags(tx, tenant.actor, member.id, ['counter']);
         await addTags(tx, tenant.actor, member.id, ['still-live'], 3600);
         await addTags(tx, tenant.actor, member.id, ['gone'], 60);
@@ -289,8 +290,8 @@ describe('table-backed job queue on PostgreSQL', () => {
 
     it('keeps retrying housekeeping that has failed many times: it never gives up for good', async () => {
       const tenant = await createTenant(db);
-      const member = await db.transaction().execute((tx) => createMember(tx, tenant.actor, { first_name: 'Later', email: 'later@example.com' }));
-      await db.transaction().execute((tx) => addTags(tx, tenant.actor, member.id, ['gone-too'], 60));
+      const member = await transact(db, (tx) => createMember(tx, tenant.actor, { first_name: 'Later', email: 'later@example.com' }));
+      await transact(db, (tx) => addTags(tx, tenant.actor, member.id, ['gone-too'], 60));
       await db.updateTable('member_tags').set({ expires_at: new Date(Date.now() - 1000) }).where('member_id', '=', member.id).execute();
       // the pending purge has failed ten times (say the database was away for hours) and is due
       await db.updateTable('jobs').set({ attempts: 10, last_error: 'connection refused', run_at: new Date(Date.now() - 1000) }).where('queue', '=', 'tags.purge-expired').execute();

@@ -1,6 +1,7 @@
 // Account merge (SPEC §5.11, collection 1.2.x): the victim's points, lifetime
 // values, offers, identifiers, tags, progress and history go to the survivor;
 // the victim is found nowhere; refusals have clear codes.
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { sql } from 'kysely';
@@ -113,7 +114,7 @@ describe('account merge on PostgreSQL', () => {
     // a forgotten member (grace 0: the request is due at once)
     const f = await createMemberViaApi(t.app, tenant);
     const filed = await req('POST', `/users/${f.id}/privacy/forget`);
-    await t.db.transaction().execute((tx) => processPrivacyRequest(tx, filed.json.privacy_request.id));
+    await transact(t.db, (tx) => processPrivacyRequest(tx, filed.json.privacy_request.id));
     const into = await req('POST', `/external/users/${f.id}/merge_accounts`, { merge_account: { external_id: a.external_id } });
     assert.equal(into.json.errors.code, 'member_forgotten');
     const of = await req('POST', `/external/users/${a.external_id}/merge_accounts`, { merge_account: { user_id: f.id } });
@@ -128,9 +129,9 @@ describe('account merge on PostgreSQL', () => {
 
   it('seedDemoMerge creates the finished demo merge under the survivor, once', async () => {
     const demo = await createTenant(t.db);
-    await t.db.transaction().execute((tx) => createMember(tx, demo.actor, { id: DEMO_SURVIVOR_ID, email: 'survivor@brandx.example', identifiers: [{ external_id: 'BRANDX-SURVIVOR-001' }] }));
-    await t.db.transaction().execute((tx) => seedDemoMerge(tx, demo.actor));
-    await t.db.transaction().execute((tx) => seedDemoMerge(tx, demo.actor));
+    await transact(t.db, (tx) => createMember(tx, demo.actor, { id: DEMO_SURVIVOR_ID, email: 'survivor@brandx.example', identifiers: [{ external_id: 'BRANDX-SURVIVOR-001' }] }));
+    await transact(t.db, (tx) => seedDemoMerge(tx, demo.actor));
+    await transact(t.db, (tx) => seedDemoMerge(tx, demo.actor));
     const res = await call(t.app, { method: 'GET', url: `/priv/v1/apps/${demo.appkey}/external/users/BRANDX-SURVIVOR-001/merge_accounts/${DEMO_MERGE_ID}`, headers: { authorization: demo.core } });
     assert.equal(res.status, 200, res.body);
     assert.equal(res.json.merge_account.status, 'finished');

@@ -2,6 +2,7 @@
 // Brand X demo program — lookup with a basket, redeem, reinstate, and
 // send_transaction earning the purchase rule's points once, a void taking
 // them back once, request_id replays, and the POS error envelope.
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ describe('point of sale on PostgreSQL', () => {
     t = await postgresApp();
     tenant = await createTenant(t.db);
     const program = parseProgramText(readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8'));
-    await t.db.transaction().execute((tx) => applyProgram(tx, tenant.retailer_id, program));
+    await transact(t.db, (tx) => applyProgram(tx, tenant.retailer_id, program));
   });
 
   const pos = (path: string, body: Record<string, unknown>, tn = tenant) => call(t.app, { method: 'POST', url: `/api/2.0/${path}`, headers: { authorization: tn.pos }, payload: body });
@@ -43,7 +44,7 @@ describe('point of sale on PostgreSQL', () => {
   async function issue(memberId: string): Promise<string> {
     const offer = (await findOffer(t.db, tenant.retailer_id, FIVE_PERCENT))!;
     const summary = (await memberSummary(t.db, tenant.retailer_id, memberId))!;
-    const uo = await t.db.transaction().execute((tx) => issueOffer(tx, tenant.actor, summary, offer));
+    const uo = await transact(t.db, (tx) => issueOffer(tx, tenant.actor, summary, offer));
     return uo.id;
   }
   async function balance(memberId: string, account: string): Promise<number> {
@@ -314,13 +315,13 @@ describe('point of sale on PostgreSQL', () => {
     // offers: two 5% (one with custom data), the $5 reward, one revoked and one expired 5% (neither listed)
     const first = await issue(m.id);
     const second = await issue(m.id);
-    await t.db.transaction().execute((tx) => updateUserOffer(tx, tenant.actor, second, { custom_data: 'till note' }));
+    await transact(t.db, (tx) => updateUserOffer(tx, tenant.actor, second, { custom_data: 'till note' }));
     const reward = (await findOffer(t.db, tenant.retailer_id, '54aa8d62-3713-489b-b38d-df696cd611b9'))!;
-    await t.db.transaction().execute((tx) => issueOffer(tx, tenant.actor, user!, reward));
+    await transact(t.db, (tx) => issueOffer(tx, tenant.actor, user!, reward));
     const revoked = await issue(m.id);
-    await t.db.transaction().execute((tx) => revokeUserOffer(tx, tenant.actor, revoked));
+    await transact(t.db, (tx) => revokeUserOffer(tx, tenant.actor, revoked));
     const expired = await issue(m.id);
-    await t.db.transaction().execute((tx) => updateUserOffer(tx, tenant.actor, expired, { redemption_end_date: new Date('2025-05-01T00:00:00Z') }));
+    await transact(t.db, (tx) => updateUserOffer(tx, tenant.actor, expired, { redemption_end_date: new Date('2025-05-01T00:00:00Z') }));
     // points in both accounts
     assert.equal((await send(m.id, transaction(`LK-${randomUUID()}`, m.id))).status, 200);
 
@@ -376,14 +377,14 @@ describe('point of sale on PostgreSQL', () => {
     const other = await createTenant(t.db);
     const text = readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8');
     const program = parseProgramText(text);
-    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, program));
+    await transact(t.db, (tx) => applyProgram(tx, other.retailer_id, program));
     const at = (request_payload: Record<string, unknown>) => pos('lookup', { ...envelope(request_payload), client_id: other.retailer_id }, other);
     const phone = `617${String(randomBytes(4).readUInt32BE() % 10_000_000).padStart(7, '0')}`;
     const user = await createMemberViaApi(t.app, other, { phone_numbers: [{ phone_number: phone, phone_type: 'mobile' }] });
     const issueCurrent = async () => {
       const offer = (await findOffer(t.db, other.retailer_id, FIVE_PERCENT))!;
       const summary = (await memberSummary(t.db, other.retailer_id, user.id))!;
-      return (await t.db.transaction().execute((tx) => issueOffer(tx, other.actor, summary, offer))).id;
+      return (await transact(t.db, (tx) => issueOffer(tx, other.actor, summary, offer))).id;
     };
     const basket = { transaction_id: 'BASKET-V', subtotal: 9, items: [{ line_id: '1', item_id: 'coffee', quantity: 1, unit_price: 9, subtotal: 9 }] };
     const priced = async () => {
@@ -399,20 +400,20 @@ describe('point of sale on PostgreSQL', () => {
     const changed = parseProgramText(text);
     const five = changed.offers!.find((o) => o.root_offer_id === FIVE_PERCENT)!;
     Object.assign(five, { amount: 10, texts: [{ culture: 'en', title: '10% Off' }] });
-    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, changed));
+    await transact(t.db, (tx) => applyProgram(tx, other.retailer_id, changed));
     const v2 = await issueCurrent();
     assert.deepEqual(await priced(), { [v1]: [0.45, '5% Off Your Entire Purchase'], [v2]: [0.9, '10% Off'] });
 
     // only a store elsewhere: a third version, usable at that store only (this till's store does not see it)
     five.restrictions = { location: { store_ids: [randomUUID()] } };
-    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, changed));
+    await transact(t.db, (tx) => applyProgram(tx, other.retailer_id, changed));
     const v3 = await issueCurrent();
     assert.deepEqual(await priced(), { [v1]: [0.45, '5% Off Your Entire Purchase'], [v2]: [0.9, '10% Off'] });
     assert.ok((await at({ phone })).json.payload[0].offers.some((o: any) => o.reference_id === v3), 'listed without a basket');
 
     // retired (left out of the program): no longer issued, and issued ones stay usable
     changed.offers = changed.offers!.filter((o) => o.root_offer_id !== FIVE_PERCENT);
-    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, changed));
+    await transact(t.db, (tx) => applyProgram(tx, other.retailer_id, changed));
     assert.ok((await findOffer(t.db, other.retailer_id, FIVE_PERCENT))!.retired_at);
     assert.deepEqual(await priced(), { [v1]: [0.45, '5% Off Your Entire Purchase'], [v2]: [0.9, '10% Off'] });
   });
@@ -552,7 +553,7 @@ describe('point of sale on PostgreSQL', () => {
         behaviors: [{ id: BEHAVIOR, name: 'three_purchases', external_behavior_id: randomUUID(), type: 'count', count_event: 'purchase', earn_count: 3, points: 50 }],
       },
     ];
-    await t.db.transaction().execute((tx) => applyProgram(tx, other.retailer_id, program));
+    await transact(t.db, (tx) => applyProgram(tx, other.retailer_id, program));
     const user = await createMemberViaApi(t.app, other, { phone_numbers: [] });
     const at = (payload: Record<string, unknown>) => pos('send_transaction', { store_id: STORE, client_id: other.retailer_id, request_id: randomUUID(), user_id: user.id, request_payload: payload }, other);
     const goal = async () => {

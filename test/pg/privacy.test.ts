@@ -1,6 +1,7 @@
 // Privacy requests (SPEC §5.10, collection 1.5.x): forget after the grace
 // period removes the member's personal data from every table, export copies
 // everything, restrict/reinstate act at once, pending requests can be cancelled.
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { sql } from 'kysely';
@@ -89,7 +90,7 @@ describe('privacy requests on PostgreSQL', () => {
     const pending = await req('GET', `/users/${user.id}/privacy/export`);
     assert.equal(pending.json.gdpr_user_data[0].status, 'pending');
     assert.equal(pending.json.gdpr_user_data[0].ready, false);
-    await t.db.transaction().execute((tx) => processPrivacyRequest(tx, id, later()));
+    await transact(t.db, (tx) => processPrivacyRequest(tx, id, later()));
     const listed = await req('GET', `/users/${user.id}/privacy/export`);
     assert.equal(listed.json.gdpr_user_data[0].status, 'completed');
     assert.ok(listed.json.gdpr_user_data[0].download_path.endsWith(`/privacy/export/${id}`));
@@ -150,7 +151,7 @@ describe('privacy requests on PostgreSQL', () => {
     assert.equal(again.status, 409);
     assert.equal(again.json.errors.code, 'privacy_request_not_cancellable');
     // the member is still there after the grace period
-    await t.db.transaction().execute((tx) => processPrivacyRequest(tx, id, later()));
+    await transact(t.db, (tx) => processPrivacyRequest(tx, id, later()));
     assert.equal((await t.db.selectFrom('members').select('lifecycle').where('id', '=', member.id).executeTakeFirstOrThrow()).lifecycle, 'active');
     // an export filed and cancelled with POST …/cancel
     const exp = await req('POST', `/users/${member.id}/privacy/export`);

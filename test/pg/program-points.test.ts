@@ -1,6 +1,7 @@
 // Point accounts, point sources and tier systems in program files (SPEC §6):
 // applied idempotently through the admin API, validated with the field named,
 // retired (not deleted) when left out, and used by the ledger and tiers.
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
@@ -127,7 +128,7 @@ describe('points and tiers in program files', () => {
     assert.equal((await level()).tier_level_id, ids.levels[2]);
 
     // nothing is due yet: the worker leaves the member at Gold
-    await t.db.transaction().execute((tx) => runTierMaintenance(tx));
+    await transact(t.db, (tx) => runTierMaintenance(tx));
     assert.equal((await level()).tier_level_id, ids.levels[2]);
 
     // a year later, with only 120 points earned in the period
@@ -139,7 +140,7 @@ describe('points and tiers in program files', () => {
       payload: { retailer_id: tenant.retailer_id, user_id: member.id, deposit_details: [{ point_account_id: ids.tier, amount: 120 }] },
     });
     await t.db.updateTable('member_tiers').set({ next_maintenance_eval_date: new Date(Date.now() - 1000) }).where('member_id', '=', member.id).execute();
-    const handled = await t.db.transaction().execute((tx) => runTierMaintenance(tx));
+    const handled = await transact(t.db, (tx) => runTierMaintenance(tx));
     assert.ok(handled >= 1);
     const after = await level();
     assert.equal(after.tier_level_id, ids.levels[1]);

@@ -1,6 +1,7 @@
 // Reward stores (SPEC §5.7, issue 4 item 5) on PostgreSQL: the program's
 // stores and store offers, the 3.4.x Connect endpoints, and purchases that
 // spend points through the ledger and issue offers in one transaction.
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
@@ -88,7 +89,7 @@ async function buildShop(db: Db, tenant: TestTenant): Promise<Shop> {
     stores: ids('main', 'gold', 'vip', 'closed', 'later'),
     so: ids('a', 'b', 'cap', 'free', 'future', 'expired', 'off', 'gold', 'vip', 'closed', 'later'),
   };
-  await db.transaction().execute(async (tx) => {
+  await transact(db, async (tx) => {
     await applyOfferConfig(tx, tenant.retailer_id, shopOffers(shop.offers));
     await applyRewardStoreConfig(tx, tenant.retailer_id, shopStores(shop));
   });
@@ -162,13 +163,13 @@ describe('reward stores on PostgreSQL', () => {
       const storeRows = () => t.db.selectFrom('reward_stores').select(['id', 'retired_at']).where('retailer_id', '=', tenant.retailer_id).orderBy('id').execute();
       const before = { offers: await rows(), stores: await storeRows() };
       assert.equal(before.offers.find((r) => r.id === s.so.b)!.root_offer_id, s.offers.bRoot, 'a version id names its root');
-      await t.db.transaction().execute((tx) => applyRewardStoreConfig(tx, tenant.retailer_id, shopStores(s)));
+      await transact(t.db, (tx) => applyRewardStoreConfig(tx, tenant.retailer_id, shopStores(s)));
       assert.deepEqual(await rows(), before.offers, 'applying the same program again changes nothing');
       assert.deepEqual(await storeRows(), before.stores);
 
       const fewer = shopStores(s).filter((c) => c.id !== s.stores.vip);
       fewer[0].offers = fewer[0].offers.filter((o) => o.id !== s.so.free);
-      await t.db.transaction().execute((tx) => applyRewardStoreConfig(tx, tenant.retailer_id, fewer));
+      await transact(t.db, (tx) => applyRewardStoreConfig(tx, tenant.retailer_id, fewer));
       const retired = (await storeRows()).filter((r) => r.retired_at).map((r) => r.id);
       assert.deepEqual(retired, [s.stores.vip]);
       const retiredOffers = (await rows()).filter((r) => r.retired_at).map((r) => r.id).sort();
@@ -177,19 +178,19 @@ describe('reward stores on PostgreSQL', () => {
       const listed = await connect('get_reward_stores', {}, tenant);
       assert.ok(!ids(listed.json.payload.reward_stores).includes(s.stores.vip));
 
-      await t.db.transaction().execute((tx) => applyRewardStoreConfig(tx, tenant.retailer_id, shopStores(s)));
+      await transact(t.db, (tx) => applyRewardStoreConfig(tx, tenant.retailer_id, shopStores(s)));
       assert.deepEqual((await rows()).filter((r) => r.retired_at), [], 'listing them again brings them back');
 
       const unknownOffer = shopStores(s);
       unknownOffer[0].offers[0].offer_id = randomUUID();
       await assert.rejects(
-        t.db.transaction().execute((tx) => applyRewardStoreConfig(tx, tenant.retailer_id, unknownOffer)),
+        transact(t.db, (tx) => applyRewardStoreConfig(tx, tenant.retailer_id, unknownOffer)),
         (err: any) => err.code === 'validation' && /offer_id/.test(err.message),
       );
       const unknownAccount = shopStores(s);
       unknownAccount[1].point_account_id = randomUUID();
       await assert.rejects(
-        t.db.transaction().execute((tx) => applyRewardStoreConfig(tx, tenant.retailer_id, unknownAccount)),
+        transact(t.db, (tx) => applyRewardStoreConfig(tx, tenant.retailer_id, unknownAccount)),
         (err: any) => err.code === 'validation' && /point_account_id/.test(err.message),
       );
     });
@@ -635,7 +636,7 @@ describe('reward stores on PostgreSQL', () => {
       const storeOfferId = randomUUID();
       const stores = shopStores(shop);
       stores[0].offers.push({ id: storeOfferId, offer_id: shop.offers.cap, price: 10, total_limit: 3 });
-      await t.db.transaction().execute((tx) => applyRewardStoreConfig(tx, shop.tenant.retailer_id, stores));
+      await transact(t.db, (tx) => applyRewardStoreConfig(tx, shop.tenant.retailer_id, stores));
       const results = await Promise.all(members.map((m) => purchase(m.id, shop.stores.main, storeOfferId)));
       assert.deepEqual(results.map((r) => r.status).sort(), [200, 200, 200, 422, 422, 422], results.map((r) => r.body).join('\n'));
       assert.ok(results.filter((r) => r.status === 422).every((r) => r.json.errors.code === 'inventory_exhausted'));

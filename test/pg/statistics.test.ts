@@ -1,3 +1,4 @@
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { sql } from 'kysely';
@@ -20,7 +21,7 @@ describe('planner statistics where autovacuum does not keep them', () => {
 
   const lastAnalyzed = async (table: string) =>
     (await sql<{ at: Date | null }>`SELECT last_analyze AS at FROM pg_stat_user_tables WHERE relname = ${table}`.execute(db)).rows[0].at;
-  const runJob = () => db.transaction().execute((tx) => jobHandlers()['db.analyze'](tx, {}));
+  const runJob = () => transact(db, (tx) => jobHandlers()['db.analyze'](tx, {}));
 
   it('analyzes a table once it has changed enough, and then plans lookups on it with its key', async () => {
     // the backends report their row counts to the statistics within a second or so

@@ -1,5 +1,6 @@
 // Tiers (SPEC §5.5, issue 3) on PostgreSQL: promotion by deposits, qualifying,
 // maintenance, manual moves and tier_status, through the Connect API.
+import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
@@ -139,7 +140,7 @@ describe('tiers on PostgreSQL', () => {
       const p = await pointsProgram(t.db, tenant.retailer_id);
       const system = randomUUID();
       const [base, vip] = [randomUUID(), randomUUID()];
-      await t.db.transaction().execute((tx) =>
+      await transact(t.db, (tx) =>
         applyTierConfig(tx, tenant.retailer_id, [
           {
             id: system,

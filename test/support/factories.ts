@@ -1,4 +1,5 @@
 // Program factories: a tenant's point accounts, sources and tier systems in a few lines.
+import { transact } from '../../src/db/unit-of-work.js';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../src/db/index.js';
 import { applyPointConfig, type PointAccountConfig } from '../../src/modules/points/accounts.js';
@@ -36,7 +37,7 @@ export async function pointsProgram(db: Db, retailerId: string): Promise<PointsP
     { id: p.source, name: 'API', account_ids: [] },
     { id: p.storeSource, name: 'Store', account_ids: [p.spendable] },
   ];
-  await db.transaction().execute((tx) => applyPointConfig(tx, retailerId, accounts, sources));
+  await transact(db, (tx) => applyPointConfig(tx, retailerId, accounts, sources));
   return p;
 }
 
@@ -62,7 +63,7 @@ export async function tierProgram(db: Db, retailerId: string, tierAccount: strin
     period_days: periodDays,
     levels: [level(levels.base, 'Base', 0, 0), level(levels.silver, 'Silver', 1, 100), level(levels.gold, 'Gold', 2, 500), level(levels.platinum, 'Platinum', 3, 1000)],
   };
-  await db.transaction().execute((tx) => applyTierConfig(tx, retailerId, [...alongside.map((a) => a.config), config]));
+  await transact(db, (tx) => applyTierConfig(tx, retailerId, [...alongside.map((a) => a.config), config]));
   return { system, levels, config };
 }
 
@@ -85,5 +86,5 @@ export async function offersProgram(app: import('fastify').FastifyInstance, reta
  */
 export async function rulesProgram(db: Db, retailerId: string, rules: import('../../src/modules/rules/config.js').RuleConfig[]): Promise<void> {
   const { applyRuleConfig } = await import('../../src/modules/rules/config.js');
-  await db.transaction().execute((tx) => applyRuleConfig(tx, retailerId, rules));
+  await transact(db, (tx) => applyRuleConfig(tx, retailerId, rules));
 }

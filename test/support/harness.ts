@@ -1,6 +1,7 @@
 // Test harness: real databases only. A PostgreSQL test file gets its own
 // database cloned from the migrated template that scripts/test.ts prepared;
 // an embedded test file gets a PGlite instance loaded from the migrated dump.
+import { transact } from '../../src/db/unit-of-work.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
@@ -76,7 +77,7 @@ export interface TestTenant extends CreatedTenant {
 
 /** Creates a retailer with its store and credentials, ready to call every surface. */
 export async function createTenant(db: Db, name = `Tenant ${randomBytes(3).toString('hex')}`): Promise<TestTenant> {
-  const created = await db.transaction().execute((tx) => createRetailer(tx, { name }));
+  const created = await transact(db, (tx) => createRetailer(tx, { name }));
   const retailer = (await findRetailer(db, created.retailer_id))!;
   const basic = (key: string, secret: string) => `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
   return {

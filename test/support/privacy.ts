@@ -1,5 +1,6 @@
 // Builds members with a full history for the privacy and merge tests, and scans
 // the database for leftovers of a forgotten member.
+import { transact } from '../../src/db/unit-of-work.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { changePoints } from '../../src/flows/points.js';
@@ -47,14 +48,14 @@ export async function memberWithHistory(t: TestApp, tenant: TestTenant, program:
   const actor = tenant.actor;
   // a profile change puts the old and new values in a timeline payload
   await call(t.app, { method: 'PUT', url: `${tenant.base}/users/${user.id}`, headers: { authorization: tenant.core }, payload: { user: { city: `City of ${personal.last_name}` } } });
-  await t.db.transaction().execute((tx) => addTags(tx, actor, user.id, ['vip', `tag-${personal.email}`]));
+  await transact(t.db, (tx) => addTags(tx, actor, user.id, ['vip', `tag-${personal.email}`]));
   await changePoints(t.db, actor, user.id, [
     { kind: 'deposit', point_account_id: program.points.spendable, amount: parseAmount(250), reference_id: `order for ${personal.email}` },
     { kind: 'deposit', point_account_id: program.points.tier, amount: parseAmount(120) },
   ], { allowPartialSuccess: false });
   await changePoints(t.db, actor, user.id, [{ kind: 'spend', amount: parseAmount(50), point_account_ids: [program.points.spendable] }], { allowPartialSuccess: false });
   const issued = await issueToMembers(t.db, actor, program.offerRoot, [user.id], { quantity: 1, exactVersion: false });
-  await t.db.transaction().execute(async (tx) => {
+  await transact(t.db, async (tx) => {
     const member = (await memberSummary(tx, tenant.retailer_id, user.id))!;
     await recordEvent(tx, actor, member, { name: 'app_opened', context: { device_owner: personal.email, phone: personal.phone } });
     await tx.insertInto('member_campaigns').values({ retailer_id: tenant.retailer_id, member_id: user.id, campaign_id: 900001, state: 'in_progress', opted_in_at: new Date() }).execute();

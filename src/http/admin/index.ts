@@ -1,3 +1,4 @@
+import { transact } from '../../db/unit-of-work.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
@@ -100,7 +101,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const tenant = await db.transaction().execute((tx) => createRetailer(tx, { name: request.body.name.trim() }));
+      const tenant = await transact(db, (tx) => createRetailer(tx, { name: request.body.name.trim() }));
       // the retailer id is also the POS envelope's client_id
       return reply.code(201).send({ ...tenant, client_id: tenant.retailer_id });
     },
@@ -153,7 +154,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const retailer = await knownRetailer(request.params.retailer_id);
-      const credentials = await db.transaction().execute((tx) => issueCredentials(tx, retailer.id));
+      const credentials = await transact(db, (tx) => issueCredentials(tx, retailer.id));
       return reply.code(201).send({ retailer_id: retailer.id, ...credentials });
     },
   );
@@ -173,7 +174,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const retailer = await knownRetailer(request.params.retailer_id);
-      const revoked = await db.transaction().execute((tx) => revokeCredential(tx, retailer.id, request.params.credential_id.toLowerCase()));
+      const revoked = await transact(db, (tx) => revokeCredential(tx, retailer.id, request.params.credential_id.toLowerCase()));
       verifier.forget(revoked.surface, revoked.key);
       return revoked;
     },
@@ -197,7 +198,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const retailer = await knownRetailer(request.params.retailer_id);
       const overlap = request.body?.overlap_seconds ?? 0;
-      const rotated = await db.transaction().execute((tx) => rotateCredential(tx, retailer.id, request.params.credential_id.toLowerCase(), overlap));
+      const rotated = await transact(db, (tx) => rotateCredential(tx, retailer.id, request.params.credential_id.toLowerCase(), overlap));
       verifier.forget(rotated.credential.surface, rotated.credential.key);
       return reply.code(201).send(rotationAnswer(rotated));
     },
@@ -236,7 +237,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const program = validateProgram(request.body);
       const retailerId = request.params.retailer_id.toLowerCase();
-      const result = await db.transaction().execute((tx) => applyProgram(tx, retailerId, program));
+      const result = await transact(db, (tx) => applyProgram(tx, retailerId, program));
       return { status: 'ok' as const, created_retailer: result.createdRetailer, program: await exportProgram(db, retailerId) };
     },
   );

@@ -1,3 +1,4 @@
+import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../errors.js';
 import { issueToMembers, moveOffers } from '../../flows/offers.js';
@@ -191,7 +192,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      const { userOffer, offer } = await db.transaction().execute((tx) => revokeUserOffer(tx, actorOf(request), b.user_offer_id, b.reason));
+      const { userOffer, offer } = await transact(db, (tx) => revokeUserOffer(tx, actorOf(request), b.user_offer_id, b.reason));
       return ok({ user_id: userOffer.member_id, user_offer_id: userOffer.id, offer_id: offer.id, root_offer_id: offer.root_offer_id, pos_discount_id: offer.pos_discount_id ?? '' });
     },
   );
@@ -227,7 +228,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
-      const updated = await db.transaction().execute((tx) =>
+      const updated = await transact(db, (tx) =>
         updateUserOffer(
           tx,
           actorOf(request),
@@ -558,7 +559,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const ctx = { storeId: b.transaction?.store_id ?? b.store_id, transactionKey: b.transaction?.pos_transaction_key, basket: b.transaction ? basketOf(b.transaction) : undefined, force: b.force_redeem };
-      const result = await db.transaction().execute((tx) => (b.apply_lock_only ? lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx) : redeemUserOffer(tx, actorOf(request), b.user_offer_id, ctx)));
+      const result = await transact(db, (tx) => (b.apply_lock_only ? lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx) : redeemUserOffer(tx, actorOf(request), b.user_offer_id, ctx)));
       return ok(redemptionAnswer(result, b.apply_lock_only ? 'locked' : 'redeemed'));
     },
   );
@@ -579,7 +580,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
-      const result = await db.transaction().execute(async (tx) => {
+      const result = await transact(db, async (tx) => {
         const uo = await findUserOffer(tx, tenantOf(request).retailerId, b.user_offer_id);
         if (member && uo && uo.member_id !== member.id) throw new DomainError('user_offer_not_found', `user offer ${b.user_offer_id} does not belong to user ${b.user_id}`, 'user_offer_id');
         return redeemUserOffer(tx, actorOf(request), b.user_offer_id, { storeId: b.store_id, manual: true });
@@ -604,7 +605,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const ctx = { storeId: b.store_id ?? b.transaction?.store_id, transactionKey: b.pos_transaction_key, basket: b.transaction ? basketOf(b.transaction) : undefined };
-      const result = await db.transaction().execute((tx) => lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx));
+      const result = await transact(db, (tx) => lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx));
       return ok(redemptionAnswer(result, 'locked'));
     },
   );
@@ -624,7 +625,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      const uo = await db.transaction().execute((tx) => unlockUserOffer(tx, actorOf(request), b.user_offer_id, { force: b.force_unlock, transactionKey: b.pos_transaction_key }));
+      const uo = await transact(db, (tx) => unlockUserOffer(tx, actorOf(request), b.user_offer_id, { force: b.force_unlock, transactionKey: b.pos_transaction_key }));
       return ok({ user_offer_id: uo.id, user_id: uo.member_id, user_offer: userOfferRecord(uo) });
     },
   );
@@ -644,7 +645,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      const uo = await db.transaction().execute((tx) => reinstateUserOffer(tx, actorOf(request), b.user_offer_id));
+      const uo = await transact(db, (tx) => reinstateUserOffer(tx, actorOf(request), b.user_offer_id));
       return ok({ user_offer_id: uo.id, user_id: uo.member_id, user_offer: userOfferRecord(uo) });
     },
   );

@@ -1,3 +1,4 @@
+import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { DomainError, notFound } from '../../errors.js';
 import type { Db } from '../../db/index.js';
@@ -272,7 +273,7 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
       const tenant = tenantOf(request);
       const member = await memberFromPath(db, tenant, request.params);
       const campaign = await campaignFromPath(db, tenant, request.params.campaign_id);
-      await db.transaction().execute(async (tx) => {
+      await transact(db, async (tx) => {
         const locked = await lockMemberRef(tx, tenant.retailerId, member.id);
         await optIn(tx, actorOf(request), locked, campaign);
       });
@@ -308,7 +309,7 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
         const member = await memberFromPath(db, tenant, request.params);
         const campaign = await campaignFromPath(db, tenant, request.params.campaign_id);
         await availableView(db, tenant, member.id, campaign, now);
-        await db.transaction().execute(async (tx) => {
+        await transact(db, async (tx) => {
           const locked = await lockMemberRef(tx, tenant.retailerId, member.id);
           for (const { event, occurrences } of events) await recordCampaignEvent(tx, actorOf(request), locked, event, occurrences, { campaignId: campaign.id });
         });

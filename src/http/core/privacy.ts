@@ -1,3 +1,4 @@
+import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../errors.js';
 import { lockMember } from '../../modules/members/service.js';
@@ -92,7 +93,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(`${base}/forget`, { schema: forgetSchema }, async (request) => {
       const found = await memberFromPath(db, tenantOf(request), request.params);
       const actor = actorOf(request);
-      const created = await db.transaction().execute(async (tx) => requestPrivacyAction(tx, actor, await lockMember(tx, actor.retailerId, found.id), 'forget', config.privacyGraceSeconds));
+      const created = await transact(db, async (tx) => requestPrivacyAction(tx, actor, await lockMember(tx, actor.retailerId, found.id), 'forget', config.privacyGraceSeconds));
       return { status: 'ok' as const, privacy_request: { id: Number(created.id), privacy_request_part_ids: partIds(created) } };
     });
 
@@ -120,7 +121,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(`${base}/export`, { schema: exportSchema }, async (request) => {
       const found = await memberFromPath(db, tenantOf(request), request.params);
       const actor = actorOf(request);
-      const created = await db.transaction().execute(async (tx) => requestPrivacyAction(tx, actor, await lockMember(tx, actor.retailerId, found.id), 'export', config.privacyGraceSeconds));
+      const created = await transact(db, async (tx) => requestPrivacyAction(tx, actor, await lockMember(tx, actor.retailerId, found.id), 'export', config.privacyGraceSeconds));
       return { status: 'ok' as const, privacy_request: { id: Number(created.id), privacy_request_part_ids: partIds(created) } };
     });
 
@@ -151,7 +152,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const found = await memberFromPath(db, tenantOf(request), request.params);
         const actor = actorOf(request);
         const restrict = action === 'restrict' && restrictWish(request.body);
-        await db.transaction().execute(async (tx) => restrictMember(tx, actor, await lockMember(tx, actor.retailerId, found.id), restrict));
+        await transact(db, async (tx) => restrictMember(tx, actor, await lockMember(tx, actor.retailerId, found.id), restrict));
         return { status: 'ok' as const };
       });
     }
@@ -159,7 +160,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const cancel = async (request: { params: { user_id?: string; external_id?: string; request_id: string } } & Parameters<typeof tenantOf>[0]) => {
       const found = await memberFromPath(db, tenantOf(request), request.params);
       const actor = actorOf(request);
-      const cancelled = await db.transaction().execute((tx) => cancelPrivacyRequest(tx, actor, found.id, request.params.request_id));
+      const cancelled = await transact(db, (tx) => cancelPrivacyRequest(tx, actor, found.id, request.params.request_id));
       return { status: 'ok' as const, privacy_request: renderPrivacyRequest(cancelled) };
     };
     const cancelSchema = {

@@ -1,3 +1,4 @@
+import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { DomainError, memberNotFound } from '../../errors.js';
 import {
@@ -257,7 +258,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.delete(base, { schema: deleteSchema }, async (request) => {
       const tenant = tenantOf(request);
       const found = await memberFromPath(db, tenant, request.params);
-      await db.transaction().execute((tx) => deleteMember(tx, actorOf(request), found.id));
+      await transact(db, (tx) => deleteMember(tx, actorOf(request), found.id));
       return { status: 'ok' as const };
     });
   }

@@ -1,3 +1,4 @@
+import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import type { Db } from '../../db/index.js';
 import { DomainError, memberNotFound, type ErrorCode } from '../../errors.js';
@@ -232,7 +233,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const p = b.request_payload;
-      const result = await db.transaction().execute(async (tx) => {
+      const result = await transact(db, async (tx) => {
         const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
         return redeemUserOffer(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction?.transaction_id, basket: p.transaction ? posBasket(p.transaction) : undefined });
       });
@@ -257,7 +258,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const b = request.body;
       const p = b.request_payload;
       if (!p.transaction?.transaction_id) throw new DomainError('missing_data', 'request_payload.transaction.transaction_id: required to lock an offer', 'transaction_id');
-      const result = await db.transaction().execute(async (tx) => {
+      const result = await transact(db, async (tx) => {
         const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
         return lockUserOfferFor(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction!.transaction_id, basket: posBasket(p.transaction!) });
       });
@@ -283,7 +284,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await db.transaction().execute((tx) => unlockUserOffer(tx, actorOf(request), b.request_payload.user_offer_id, { force: true }));
+      await transact(db, (tx) => unlockUserOffer(tx, actorOf(request), b.request_payload.user_offer_id, { force: true }));
       return ok(null);
     },
   );
@@ -301,7 +302,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await db.transaction().execute((tx) => reinstateUserOffer(tx, actorOf(request), b.request_payload.user_offer_id));
+      await transact(db, (tx) => reinstateUserOffer(tx, actorOf(request), b.request_payload.user_offer_id));
       return ok(null);
     },
   );

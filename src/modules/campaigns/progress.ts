@@ -2,12 +2,14 @@ import { sql, type OperationNodeSource, type RawBuilder } from 'kysely';
 import { recordset } from '../../db/rows.js';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
-import { accountStatusQuery, type Actor, type MemberSummary } from '../members/service.js';
+import { accountStatusQuery, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
 import { listPointAccounts } from '../points/accounts.js';
-import { applyPointChanges, balancesJson, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail } from '../points/ledger.js';
+import { applyPointChanges, balancesJson, type BalanceRow, type DepositDetail } from '../points/ledger.js';
+import { unitOf } from '../../db/unit-of-work.js';
+import { recordDomainEvent } from '../outbox/service.js';
 import { parseAmount } from '../points/amount.js';
 import { promoteAfter, type Companion } from '../rules/engine.js';
-import type { TimelineEntry } from '../timeline/service.js';
+import { planTimeline, type TimelineEntry } from '../timeline/service.js';
 import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts } from './audience.js';
 import { campaignCatalog, type BehaviorDef, type CampaignDef, type GoalDef, type GoalRef, type Limits } from './config.js';
 
@@ -384,7 +386,7 @@ export async function campaignStep(
     async plan(read) {
       step.planned = true;
       const progress = progressOf(read, open);
-      if (progress.restricted) return { deposits: [], also: {} };
+      if (progress.restricted) return [];
       return advance(tx, actor, member, catalog, behaviors, progress, facts ?? { restricted: false, tags: new Set(), tierLevelIds: new Set(), profile: {} }, ordered, step.result);
     },
   };
@@ -415,13 +417,13 @@ export async function recordCampaignEvent(
   if (!step) return noProgress();
   const { rows } = await sql<{ progress: unknown; balances: BalanceRow[] | null }>`
     SELECT ${step.read} AS progress, ${step.mayDeposit ? balancesJson(actor.retailerId, member.id) : sql`NULL::json`} AS balances`.execute(tx);
-  const { deposits, also } = await step.plan(rows[0].progress);
-  if (deposits.length) await promoteAfter(tx, actor, member, await applyPointChanges(tx, actor, member, deposits, { allowPartialSuccess: false, balances: rows[0].balances ?? undefined, also: () => also }));
-  else await writeAlso(tx, actor, member, also);
+  const deposits = await step.plan(rows[0].progress);
+  if (deposits.length) await promoteAfter(tx, actor, member, await applyPointChanges(tx, actor, member, deposits, { allowPartialSuccess: false, balances: rows[0].balances ?? undefined }));
+  else await unitOf(tx).flush(tx);
   return step.result;
 }
 
-/** Advances the progress by the occurrences (into `result`); answers the awards to deposit and the writes. */
+/** Advances the progress by the occurrences (into `result`), planning its writes in the unit of work; answers the awards to deposit. */
 async function advance(
   tx: Db,
   actor: Actor,
@@ -432,7 +434,7 @@ async function advance(
   facts: AudienceFacts,
   ordered: CampaignOccurrence[],
   result: CampaignEventResult,
-): Promise<{ deposits: DepositDetail[]; also: AlsoWrite }> {
+): Promise<DepositDetail[]> {
   const dirtyBehaviors = new Set<number>();
   const dirtyGoals = new Set<string>();
   const touchedCampaigns = new Set<number>();
@@ -539,7 +541,13 @@ async function advance(
       SELECT ${actor.retailerId}::uuid, ${member.id}::uuid, campaign_id, NULL, state, ${now}::timestamptz FROM ${recordset(rows, CAMPAIGN_COLUMNS)} ORDER BY n
       ON CONFLICT (retailer_id, member_id, campaign_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`);
   }
-  if (!awards.length) return { deposits: [], also: { statements: writes, timeline } };
+  for (const write of writes) unitOf(tx).plan(write);
+  planTimeline(tx, subjectOf(actor, member), timeline);
+  for (const r of rows.filter((r) => r.state === 'completed')) {
+    const campaign = catalog.byId.get(r.campaign_id)!;
+    recordDomainEvent(tx, { type: 'campaign.completed', retailerId: actor.retailerId, memberId: member.id, occurredAt: now, payload: { campaign_id: String(campaign.id), campaign_name: campaign.name } });
+  }
+  if (!awards.length) return [];
   const accounts = await listPointAccounts(tx, actor.retailerId);
   const fallback = accounts.find((a) => a.is_default && a.active)?.id;
   const deposits: DepositDetail[] = awards.map((a) => {
@@ -548,7 +556,7 @@ async function advance(
     return { kind: 'deposit', point_account_id: account, amount: parseAmount(a.points), reference_id: a.reference, reference_type: 'campaign' };
   });
   result.points = awards.reduce((n, a) => n + a.points, 0);
-  return { deposits, also: { statements: writes, timeline } };
+  return deposits;
 }
 
 // (the member's ids and the time are the same for every row: parameters of the statement, not columns of the rows)

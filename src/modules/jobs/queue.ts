@@ -1,3 +1,4 @@
+import { transact } from '../../db/unit-of-work.js';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 
@@ -50,7 +51,7 @@ export async function runNextJob(db: Db, handlers: Record<string, JobHandler>, n
   if (!queues.length) return undefined;
   let claimed: { id: number; queue: string; attempts: number } | undefined;
   try {
-    return await db.transaction().execute(async (tx) => {
+    return await transact(db, async (tx) => {
       const job = await tx
         .selectFrom('jobs')
         .select(['id', 'queue', 'payload', 'attempts'])

@@ -4,7 +4,9 @@ import { sql, type OperationNodeSource } from 'kysely';
 import { DomainError, type ErrorCode } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { subjectOf } from '../members/service.js';
-import { timelineInsert, type TimelineEntry } from '../timeline/service.js';
+import { asCtes, unitOf } from '../../db/unit-of-work.js';
+import { recordDomainEvents, type NewEvent } from '../outbox/service.js';
+import { planTimeline, type TimelineEntry } from '../timeline/service.js';
 import { listPointAccounts, listPointSources, type PointAccount } from './accounts.js';
 import { ZERO, fromDb, min, toDecimal, toJson, type Amount } from './amount.js';
 
@@ -67,7 +69,7 @@ export interface PointChangeOutcome {
   /** True when a deposit reached an account that counts toward tiers. */
   tierPointsChanged: boolean;
   time: Date;
-  /** The row of AlsoWrite.read, when a detail applied. */
+  /** The row of the `read` option, when a detail applied. */
   read?: Record<string, unknown>;
 }
 
@@ -110,7 +112,13 @@ export async function applyPointChanges(
   options: {
     allowPartialSuccess: boolean;
     effectiveAt?: Date;
-    also?: (results: DetailResult[]) => AlsoWrite;
+    /**
+     * Given the answers, plans the caller's writes in the transaction's unit
+     * of work (before the change is written): they go in its statement.
+     */
+    then?: (results: DetailResult[]) => void;
+    /** A SELECT answered from the change's statement (PointChangeOutcome.read) when a detail applied; it sees the database as it was before. */
+    read?: OperationNodeSource;
     /** The member's point accounts as read under its lock in this transaction, after any earlier change and before this one (saves reading them again). */
     balances?: BalanceRow[];
   },
@@ -179,8 +187,8 @@ export async function applyPointChanges(
     throw new DomainError(failed.error!.code, `${field}[${failed.index}]: ${failed.error!.message}`, field);
   }
 
-  const also = options.also?.(results) ?? {};
-  const read = entries.length ? await persist(tx, actor, member, working, entries, idempotencyRows, time, also) : (await writeAlso(tx, actor, member, also), undefined);
+  options.then?.(results);
+  const read = entries.length ? await persist(tx, actor, member, working, entries, idempotencyRows, time, options.read) : (await unitOf(tx).flush(tx), undefined);
   return {
     results,
     tierPointsChanged: entries.some((e) => e.account.account.counts_toward_tiers && e.amount > ZERO),
@@ -318,39 +326,6 @@ async function loadReplays(tx: Db, retailerId: string, details: PointDetail[]) {
   return new Map(rows.map((r) => [r.idempotency_id, r]));
 }
 
-/**
- * The caller's own writes for the same round trip as the point change
- * (written even when no detail applied): statements (no answer read) and
- * timeline entries, placed after the point change's own entries.
- */
-export interface AlsoWrite {
-  statements?: OperationNodeSource[];
-  timeline?: TimelineEntry[];
-  /**
-   * A SELECT to answer from the same statement (PointChangeOutcome.read) when
-   * a detail applied; it sees the database as it was before the statement.
-   */
-  read?: OperationNodeSource;
-}
-
-/** Several callers' writes as one, in order (without their reads). */
-export const joinWrites = (...writes: AlsoWrite[]): AlsoWrite => ({ statements: writes.flatMap((w) => w.statements ?? []), timeline: writes.flatMap((w) => w.timeline ?? []) });
-
-const alsoCtes = (also: AlsoWrite) => (also.statements ?? []).map((q, i) => sql`${sql.raw(`also_${i}`)} AS (${q}),`);
-
-/** The caller's writes when no detail applied: one statement (or none). */
-export async function writeAlso(tx: Db, actor: Actor, member: MemberSummary, also: AlsoWrite) {
-  const statements = also.statements ?? [];
-  const timeline = also.timeline ?? [];
-  if (!statements.length && !timeline.length) return;
-  if (statements.length === 1 && !timeline.length) {
-    await sql`${statements[0]}`.execute(tx);
-    return;
-  }
-  const last = timeline.length ? sql`${timelineInsert(subjectOf(actor, member), timeline)}` : sql`SELECT 1`;
-  await sql`WITH ${sql.join(alsoCtes(also), sql` `)} also_done AS (SELECT 1) ${last}`.execute(tx);
-}
-
 async function persist(
   tx: Db,
   actor: Actor,
@@ -359,7 +334,7 @@ async function persist(
   entries: Entry[],
   idempotencyRows: { idempotency_id: string; result: DetailResult }[],
   time: Date,
-  also: AlsoWrite = {},
+  read?: OperationNodeSource,
 ): Promise<Record<string, unknown> | undefined> {
   const changed = [...working.values()].filter((w) => w.changed);
   // balance_after of each entry: replay the entries in order from the balances before
@@ -371,16 +346,17 @@ async function persist(
     return { e, after };
   });
   const column = <T>(pick: (x: (typeof ledger)[number]) => T) => ledger.map(pick);
-  // one statement: the balances, their ledger entries and the timeline entries
+  // the entries' timeline entries before those the caller planned, their events after
+  planTimeline(tx, subjectOf(actor, member), timelineEntries(actor, entries, time), { first: true });
+  recordDomainEvents(tx, ledger.map(({ e, after }) => pointEvent(actor, member, e, after, time)));
+  // one statement: the balances, their ledger entries, and what the unit of work holds (timeline entries, events, the caller's writes)
   const { rows } = await sql<Record<string, unknown>>`
-    WITH ${sql.join(alsoCtes(also), sql` `)} balances AS (
+    WITH ${sql.join(asCtes(unitOf(tx).take()), sql` `)} balances AS (
       UPDATE member_point_accounts AS a
          SET available_balance = v.balance, life_time_value = v.lifetime, updated_at = ${time}
         FROM unnest(${changed.map((w) => w.account.id)}::uuid[], ${changed.map((w) => toDecimal(w.balance))}::numeric[], ${changed.map((w) => toDecimal(w.lifetime))}::numeric[])
              AS v(point_account_id, balance, lifetime)
        WHERE a.retailer_id = ${actor.retailerId} AND a.member_id = ${member.id} AND a.point_account_id = v.point_account_id
-    ), timeline AS (
-      ${timelineInsert(subjectOf(actor, member), [...timelineEntries(actor, entries, time), ...(also.timeline ?? [])])}
     ), ledger AS (
     INSERT INTO point_ledger (retailer_id, member_id, point_account_id, amount, balance_after, modification_type, point_source_id,
                               reference_id, reference_type, transaction_id, idempotency_id, request_id, effective_at)
@@ -398,7 +374,7 @@ async function persist(
              ${column((x) => x.e.detail.idempotency_id ?? null)}::text[]
            ) WITH ORDINALITY AS e(point_account_id, amount, balance_after, modification_type, point_source_id, reference_id, reference_type, transaction_id, idempotency_id, n)
      ORDER BY e.n
-    ) ${also.read ?? sql`SELECT NULL`}`.execute(tx);
+    ) ${read ?? sql`SELECT NULL`}`.execute(tx);
   if (idempotencyRows.length) {
     // a key taken meanwhile can only be another member's (this member's requests wait on its lock)
     const inserted = await tx
@@ -412,7 +388,37 @@ async function persist(
       throw new DomainError('idempotency_conflict', `idempotency_id ${taken.idempotency_id} was used for another member`, 'idempotency_id');
     }
   }
-  return also.read ? rows[0] : undefined;
+  return read ? rows[0] : undefined;
+}
+
+const EVENT_OF: Record<ModificationType, 'points.deposited' | 'points.spent' | 'points.returned' | 'points.expired'> = {
+  deposit: 'points.deposited',
+  merge_in: 'points.deposited',
+  spend: 'points.spent',
+  forced_spend: 'points.spent',
+  merge_out: 'points.spent',
+  return: 'points.returned',
+  expiry: 'points.expired',
+};
+
+function pointEvent(actor: Actor, member: MemberSummary, e: Entry, after: Amount, time: Date): NewEvent {
+  return {
+    type: EVENT_OF[e.type],
+    retailerId: actor.retailerId,
+    memberId: member.id,
+    occurredAt: time,
+    payload: {
+      point_account_id: e.account.account.id,
+      account_name: e.account.account.name,
+      modification_type: e.type,
+      amount: toDecimal(e.amount < ZERO ? -e.amount : e.amount),
+      balance_after: toDecimal(after),
+      point_source_id: e.detail.point_source_id?.toLowerCase() ?? null,
+      reference_type: e.detail.reference_type ?? null,
+      reference_id: e.detail.reference_id ?? null,
+      transaction_id: e.detail.transaction_id ?? null,
+    },
+  };
 }
 
 function timelineEntries(actor: Actor, entries: Entry[], time: Date): TimelineEntry[] {

@@ -11,15 +11,17 @@ import type { Db } from '../../db/index.js';
 import { recordset } from '../../db/rows.js';
 import { DomainError } from '../../errors.js';
 import { evaluateTierSystems, listTierSystems, memberTiers, moveMember, tierFactsOf, tierFactsQuery, type TierFacts } from '../tiers/service.js';
-import { memberRow, updateMember, type Actor, type MemberSummary } from '../members/service.js';
+import { memberRow, subjectOf, updateMember, type Actor, type MemberSummary } from '../members/service.js';
 import { countEvents, eventDays } from '../events/service.js';
 import { findOffer } from '../offers/catalog.js';
 import { issueOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
-import { applyPointChanges, balancesJson, joinWrites, writeAlso, type AlsoWrite, type BalanceRow, type DepositDetail, type PointChangeOutcome } from '../points/ledger.js';
-import { toJson, ZERO } from '../points/amount.js';
-import { countersJson, getTags, liveTagsJson, tagWrites, type TagDrop } from '../tags/service.js';
-import type { TimelineEntry } from '../timeline/service.js';
+import { applyPointChanges, balancesJson, type BalanceRow, type DepositDetail, type PointChangeOutcome } from '../points/ledger.js';
+import { parseAmount, toDecimal, toJson, ZERO } from '../points/amount.js';
+import { recordDomainEvents, type NewEvent } from '../outbox/service.js';
+import { countersJson, getTags, liveTagsJson, planTagDrops, type TagDrop } from '../tags/service.js';
+import { planTimeline, type TimelineEntry } from '../timeline/service.js';
+import { unitOf } from '../../db/unit-of-work.js';
 import { eventCountKey, evaluate, requirements, type Facts, type Requirements } from './conditions.js';
 import { matchingRules, type OutcomeConfig, type Rule, type RuleLimits, type TriggerType } from './config.js';
 import { DAY_MS, dayStart, periodAllows, streakComplete, streakWindowStart } from './limits.js';
@@ -68,8 +70,8 @@ export interface Companion {
   read: RawBuilder<unknown>;
   /** Whether plan may answer deposits (the member's point accounts are then read too). */
   mayDeposit: boolean;
-  /** Given the value read (before any rule's outcome), the deposits and writes. */
-  plan(read: unknown): Promise<{ deposits: DepositDetail[]; also: AlsoWrite }>;
+  /** Given the value read (before any rule's outcome), plans its writes in the unit of work and answers its deposits. */
+  plan(read: unknown): Promise<DepositDetail[]>;
 }
 
 const MAX_CASCADE = 3;
@@ -88,10 +90,11 @@ export async function runRules(
   options: {
     depth?: number;
     /**
-     * The caller's writes, sent with the statement that records the achieved
-     * rules (given their outcomes); not called when no rule was achieved.
+     * Given the outcomes, plans the caller's writes in the unit of work, so
+     * they go in the statement that records the achieved rules; not called
+     * when no rule was achieved.
      */
-    also?: (outcomes: RuleOutcome[]) => AlsoWrite;
+    onAchieved?: (outcomes: RuleOutcome[]) => void;
     /** The member's point accounts, read under its lock in this transaction before any change. */
     balances?: BalanceRow[];
     /** Work to do with the rules' statements; not planned when no rule matches the trigger (the caller then does it on its own). */
@@ -138,9 +141,10 @@ export async function runRules(
     }
     achievedRules.push({ rule, applied });
   }
-  // the achievements and their timeline entries, once the outcomes are answered:
-  // in the deposit's statement when there is one, else in their own
-  const record = (): AlsoWrite => {
+  // the achievements, their timeline entries and events, once the outcomes are answered:
+  // planned in the unit of work, for the deposit's statement when there is one, else their own
+  const unit = unitOf(tx);
+  const record = (): void => {
     for (const { rule, applied } of achievedRules) {
       achievements.push({ rule_id: rule.id, outcomes: applied });
       achieved.push({
@@ -158,23 +162,24 @@ export async function runRules(
       });
       results.push(...applied);
     }
-    if (!achievements.length) return {};
-    const insert = achievementsInsert(actor, member, trigger, achievements);
-    if (!drops.length) return { statements: [insert], timeline: achieved };
-    const tags = tagWrites(actor, member, drops, state.counters ?? {}, now);
-    return { statements: [insert, tags.statement], timeline: [...tags.timeline, ...achieved] };
+    if (!achievements.length) return;
+    unit.plan(achievementsInsert(actor, member, trigger, achievements));
+    if (drops.length) planTagDrops(tx, actor, member, drops, state.counters ?? {}, now);
+    planTimeline(tx, subjectOf(actor, member), achieved);
+    recordDomainEvents(tx, achievedRules.map(({ rule, applied }) => achievedEvent(actor, member, rule, trigger, applied)));
+    options.onAchieved?.(results);
   };
   // the companion's part, planned from what it read before any outcome (outcomes never change what it reads)
-  const theirs = companion ? await companion.plan(state.companion) : { deposits: [], also: {} };
-  // the achievements, their timeline entries, the caller's writes (when a rule was achieved), then the companion's
-  const write = (): AlsoWrite => {
-    const own = record();
-    return joinWrites(own, achievements.length ? (options.also?.(results) ?? {}) : {}, theirs.also);
-  };
+  const planned = unit.size;
+  const theirs = companion ? await companion.plan(state.companion) : [];
+  const companionPlanned = unit.size > planned;
   let tiers: TierFacts | undefined;
-  if (deposits.length || theirs.deposits.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, theirs.deposits, write, options.balances ?? state.balances));
+  if (deposits.length || theirs.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, theirs, record, options.balances ?? state.balances));
   // one statement: the writes without a deposit
-  else if (achievedRules.length || theirs.also.statements?.length || theirs.also.timeline?.length) await writeAlso(tx, actor, member, write());
+  else if (achievedRules.length || companionPlanned) {
+    record();
+    await unit.flush(tx);
+  }
   if (tierPointsChanged) {
     const systems = await listTierSystems(tx, actor.retailerId);
     for (const change of await evaluateTierSystems(tx, actor, member, systems, 'promote', new Date(), tiers)) {
@@ -191,6 +196,22 @@ export async function promoteAfter(tx: Db, actor: Actor, member: MemberSummary, 
   for (const change of await evaluateTierSystems(tx, actor, member, await listTierSystems(tx, actor.retailerId), 'promote')) {
     if (change.changed) await runRules(tx, actor, member, { type: 'tier_change', name: change.to.id, occurredAt: outcome.time, context: { tier_system_id: change.tier_system_id, tier_level_id: change.to.id } });
   }
+}
+
+/** rule.achieved: the rule and what each of its outcomes did. */
+function achievedEvent(actor: Actor, member: MemberSummary, rule: Rule, trigger: Trigger, applied: RuleOutcome[]): NewEvent<'rule.achieved'> {
+  return {
+    type: 'rule.achieved',
+    retailerId: actor.retailerId,
+    memberId: member.id,
+    payload: {
+      rule_id: rule.id,
+      rule_name: rule.name,
+      trigger: trigger.type,
+      event_id: trigger.eventId ?? null,
+      outcomes: applied.map((o) => ({ type: o.discriminator, applied: o.is_outcome_applied, points_awarded: toDecimal(parseAmount(o.points_awarded, 'points', false)) })),
+    },
+  };
 }
 
 const ACHIEVEMENT_COLUMNS = { rule_id: 'uuid', outcomes: 'jsonb' };
@@ -361,7 +382,7 @@ async function depositOutcomes(
   member: MemberSummary,
   deposits: { result: RuleOutcome; detail: DepositDetail }[],
   theirs: DepositDetail[],
-  also: () => AlsoWrite,
+  record: () => void,
   balances?: BalanceRow[],
 ): Promise<{ tierPointsChanged: boolean; tiers?: TierFacts }> {
   // what the tier systems read, in the deposit's statement, when the deposits may move the member's tiers
@@ -377,7 +398,8 @@ async function depositOutcomes(
     {
       allowPartialSuccess: true,
       balances,
-      also: (answers) => {
+      read: tierPoints ? tierFactsQuery(actor.retailerId, member.id, systems) : undefined,
+      then: (answers) => {
         for (const r of answers) {
           if (r.index >= deposits.length) {
             if (!r.ok) throw new DomainError(r.error!.code, `deposit_details[${r.index - deposits.length}]: ${r.error!.message}`, 'deposit_details');
@@ -387,8 +409,7 @@ async function depositOutcomes(
           if (r.ok) Object.assign(result, { is_outcome_applied: true, points_awarded: toJson(detail.amount) });
           else result.error = { code: r.error!.code, message: `deposit_details[0]: ${r.error!.message}` };
         }
-        const write = also();
-        return tierPoints ? { ...write, read: tierFactsQuery(actor.retailerId, member.id, systems) } : write;
+        record();
       },
     },
   );

@@ -2,7 +2,9 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import { lockMember, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
-import { timelineInsert, type TimelineEntry } from '../timeline/service.js';
+import { unitOf } from '../../db/unit-of-work.js';
+import { recordDomainEvents } from '../outbox/service.js';
+import { planTimeline } from '../timeline/service.js';
 
 /** The member's live tags with their counts; expired tags are absent. */
 export async function getTags(db: Db, retailerId: string, memberId: string, now = new Date()): Promise<Record<string, number>> {
@@ -38,8 +40,8 @@ export async function dropTags(tx: Db, actor: Actor, member: MemberSummary, tags
   if (!names.length || names.some((t) => !t)) throw new DomainError('missing_data', 'tags: give at least one non-empty tag', 'tags');
   const now = new Date();
   const { rows } = await sql<{ counters: Record<string, number> }>`SELECT ${countersJson(actor.retailerId, member.id, names)} AS counters`.execute(tx);
-  const write = tagWrites(actor, member, names.map((tag) => ({ tag, ttlSeconds })), rows[0].counters, now);
-  await sql`WITH written AS (${write.statement}) ${timelineInsert(subjectOf(actor, member), write.timeline)}`.execute(tx);
+  planTagDrops(tx, actor, member, names.map((tag) => ({ tag, ttlSeconds })), rows[0].counters, now);
+  await unitOf(tx).flush(tx);
   return now;
 }
 
@@ -64,21 +66,21 @@ export const liveTagsJson = (retailerId: string, memberId: string, at: Date) =>
 
 /**
  * Tag drops made one after the other at `now` by a caller holding the
- * member's lock, given its counters read under that lock (countersJson): the
- * upsert of the tags as the drops leave them, and each drop's
- * USER_TAG_DROPPED entry with the count it made, for the caller to send with
- * its own writes. A counter counts on; a counter dropped on an expiring or
+ * member's lock, given its counters read under that lock (countersJson),
+ * planned in the unit of work: the upsert of the tags as the drops leave
+ * them, and each drop's USER_TAG_DROPPED entry and member.tag_added event
+ * with the count it made. A counter counts on; a counter dropped on an expiring or
  * expired tag starts a new count; a drop with a ttl makes an expiring tag at
  * 1 (a tag is one kind or the other: the latest drop decides).
  */
-export function tagWrites(actor: Actor, member: MemberSummary, drops: TagDrop[], counters: Record<string, number>, now: Date) {
+export function planTagDrops(tx: Db, actor: Actor, member: MemberSummary, drops: TagDrop[], counters: Record<string, number>, now: Date): void {
   const tags = new Map<string, { count: number; expiresAt: Date | null }>();
-  const timeline: TimelineEntry[] = drops.map(({ tag, ttlSeconds }) => {
+  const timeline = drops.map(({ tag, ttlSeconds }) => {
     const before = tags.get(tag) ?? { count: counters[tag] ?? 0, expiresAt: null };
     const after = ttlSeconds === undefined ? { count: before.expiresAt ? 1 : before.count + 1, expiresAt: null } : { count: 1, expiresAt: new Date(now.getTime() + ttlSeconds * 1000) };
     tags.set(tag, after);
     const payload = { tag, tag_date: now.toISOString(), ...(ttlSeconds !== undefined ? { ttl: ttlSeconds } : {}), tag_count: after.count };
-    return { type: 'USER_TAG_DROPPED', requestId: actor.requestId, occurredAt: now, payload };
+    return { type: 'USER_TAG_DROPPED' as const, requestId: actor.requestId, occurredAt: now, payload };
   });
   const rows = [...tags];
   const statement = sql`
@@ -86,7 +88,18 @@ export function tagWrites(actor: Actor, member: MemberSummary, drops: TagDrop[],
     SELECT ${actor.retailerId}, ${member.id}, v.tag, v.count, v.expires_at, ${now}
       FROM unnest(${rows.map(([tag]) => tag)}::text[], ${rows.map(([, t]) => t.count)}::int[], ${rows.map(([, t]) => t.expiresAt?.toISOString() ?? null)}::timestamptz[]) AS v(tag, count, expires_at)
     ON CONFLICT (retailer_id, member_id, tag) DO UPDATE SET count = excluded.count, expires_at = excluded.expires_at, updated_at = excluded.updated_at`;
-  return { statement, timeline };
+  unitOf(tx).plan(statement);
+  planTimeline(tx, subjectOf(actor, member), timeline);
+  recordDomainEvents(
+    tx,
+    timeline.map(({ payload }) => ({
+      type: 'member.tag_added',
+      retailerId: actor.retailerId,
+      memberId: member.id,
+      occurredAt: now,
+      payload: { tag: payload.tag, count: payload.tag_count, expires_at: payload.ttl === undefined ? null : new Date(now.getTime() + payload.ttl * 1000).toISOString() },
+    })),
+  );
 }
 
 /** Removes expired tags (run by the worker); reads already hide them. */

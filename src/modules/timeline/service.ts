@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { recordset } from '../../db/rows.js';
+import { unitOf, type Batch } from '../../db/unit-of-work.js';
 import { DomainError } from '../../errors.js';
 import { EVENT_CATEGORIES, EVENT_TYPES, TIMELINE_VIEWS, eventTypeById, eventTypeBySlug, type EventTypeSlug } from './catalog.js';
 
@@ -24,7 +25,31 @@ export async function recordTimeline(tx: Db, subject: TimelineSubject, entries: 
   if (entries.length) await timelineInsert(subject, entries).execute(tx);
 }
 
-const TIMELINE_COLUMNS = { event_type_id: 'int', occurred_at: 'timestamptz', request_id: 'text', payload: 'jsonb' };
+const TIMELINE_COLUMNS = { member_id: 'uuid', event_type_id: 'int', occurred_at: 'timestamptz', request_id: 'text', payload: 'jsonb' };
+
+interface PlannedEntry {
+  member_id: string;
+  event_type_id: number;
+  occurred_at: Date;
+  request_id: string | null;
+  payload: Record<string, unknown>;
+}
+
+const rowsOf = (subject: TimelineSubject, entries: TimelineEntry[]): PlannedEntry[] => {
+  const now = new Date();
+  return entries.map((entry) => ({
+    member_id: subject.memberId,
+    event_type_id: eventTypeBySlug(entry.type)!.id,
+    occurred_at: entry.occurredAt ?? now,
+    request_id: entry.requestId ?? null,
+    payload: { ...entry.payload, player_id: subject.playerId, user_id: subject.memberId, user_name: subject.userName },
+  }));
+};
+
+const insertOf = (retailerId: string, rows: PlannedEntry[]) =>
+  sql`INSERT INTO timeline_events (retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload)
+      SELECT ${retailerId}::uuid, member_id, gen_random_uuid(), event_type_id, occurred_at, request_id, payload
+        FROM ${recordset(rows, TIMELINE_COLUMNS)} ORDER BY n`;
 
 /**
  * The insert of timeline entries as a query, not yet run: a flow can send it
@@ -33,17 +58,22 @@ const TIMELINE_COLUMNS = { event_type_id: 'int', occurred_at: 'timestamptz', req
  * follows from the row (its type's names, its time, its request, the
  * retailer) is added when it is read (payloadOf).
  */
-export function timelineInsert(subject: TimelineSubject, entries: TimelineEntry[]) {
-  const now = new Date();
-  const rows = entries.map((entry) => ({
-    event_type_id: eventTypeBySlug(entry.type)!.id,
-    occurred_at: entry.occurredAt ?? now,
-    request_id: entry.requestId ?? null,
-    payload: { ...entry.payload, player_id: subject.playerId, user_id: subject.memberId, user_name: subject.userName },
-  }));
-  return sql`INSERT INTO timeline_events (retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload)
-             SELECT ${subject.retailerId}::uuid, ${subject.memberId}::uuid, gen_random_uuid(), event_type_id, occurred_at, request_id, payload
-               FROM ${recordset(rows, TIMELINE_COLUMNS)} ORDER BY n`;
+export const timelineInsert = (subject: TimelineSubject, entries: TimelineEntry[]) => insertOf(subject.retailerId, rowsOf(subject, entries));
+
+const batches = new Map<string, Batch<PlannedEntry>>();
+const batchOf = (retailerId: string): Batch<PlannedEntry> => {
+  let batch = batches.get(retailerId);
+  if (!batch) batches.set(retailerId, (batch = { name: `timeline_events:${retailerId}`, insert: (rows) => insertOf(retailerId, rows) }));
+  return batch;
+};
+
+/**
+ * Plans timeline entries in the transaction's unit of work: they are written
+ * with its other planned writes in one INSERT (before those planned earlier
+ * when `first`).
+ */
+export function planTimeline(tx: Db, subject: TimelineSubject, entries: TimelineEntry[], options: { first?: boolean } = {}): void {
+  unitOf(tx).add(batchOf(subject.retailerId), rowsOf(subject, entries), options);
 }
 
 /** An entry's payload as the timeline answers it: the stored fields with those that follow from its row. */

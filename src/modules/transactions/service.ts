@@ -13,7 +13,7 @@ import { advancedGoalsJson } from '../campaigns/rollback.js';
 import { transactionUserOfferIdsQuery } from '../offers/user-offers.js';
 import { fromDb, parseAmount, toDecimal, ZERO, type Amount } from '../points/amount.js';
 import { balancesJson, type BalanceRow } from '../points/ledger.js';
-import { timelineInsert, type TimelineEntry, type TimelineSubject } from '../timeline/service.js';
+import { unitOf } from '../../db/unit-of-work.js';
 
 export type PosTransactionRow = Selectable<PosTransactionsTable>;
 
@@ -90,27 +90,13 @@ export async function lockTransaction(tx: Db, retailerId: string, storeId: strin
 }
 
 /**
- * Records what a new transaction did, with its timeline entries, in one
- * statement (the hot path's last round trip before commit).
+ * Records what a new transaction did, with what the unit of work holds
+ * (its timeline entry, its events), in one statement: the hot path's last
+ * round trip before commit.
  */
-export async function recordEffects(
-  tx: Db,
-  retailerId: string,
-  id: string,
-  effects: Effects,
-  timeline?: { subject: TimelineSubject; entries: TimelineEntry[] },
-): Promise<void> {
-  const update = effectsUpdate(retailerId, id, effects);
-  const any = effects.earned.length || effects.redeemed.length || effects.campaignGoals?.goals.length;
-  if (!timeline?.entries.length) {
-    if (any) await update.execute(tx);
-    return;
-  }
-  if (!any) {
-    await timelineInsert(timeline.subject, timeline.entries).execute(tx);
-    return;
-  }
-  await sql`WITH effects AS (${update}) ${timelineInsert(timeline.subject, timeline.entries)}`.execute(tx);
+export async function recordEffects(tx: Db, retailerId: string, id: string, effects: Effects): Promise<void> {
+  if (effects.earned.length || effects.redeemed.length || effects.campaignGoals?.goals.length) unitOf(tx).plan(effectsUpdate(retailerId, id, effects));
+  await unitOf(tx).flush(tx);
 }
 
 export interface Effects {

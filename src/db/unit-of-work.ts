@@ -1,0 +1,96 @@
+import { sql, type OperationNodeSource, type Transaction } from 'kysely';
+import type { Db } from './connection.js';
+import type { Database } from './schema.js';
+
+/**
+ * Rows of one kind planned by several callers, written by one INSERT
+ * (timeline entries, domain events): the module that owns the table gives
+ * the insert, the unit of work gathers the rows.
+ */
+export interface Batch<R> {
+  name: string;
+  insert(rows: R[]): OperationNodeSource;
+}
+
+/**
+ * What a use case has planned to write in its transaction and not written
+ * yet: statements (no answer read) and batched rows. A hot path sends them
+ * within its own statement (take()); whatever is left is written in one
+ * statement before the transaction commits, so a change and the events it
+ * records commit together or not at all.
+ */
+export class UnitOfWork {
+  private statements: OperationNodeSource[] = [];
+  private batches = new Map<Batch<unknown>, unknown[]>();
+
+  /** A write, sent with the next statement that takes the plan. */
+  plan(statement: OperationNodeSource): void {
+    this.statements.push(statement);
+  }
+
+  /** Rows of a batch, after those planned before (or before them, `first`). */
+  add<R>(batch: Batch<R>, rows: R[], options: { first?: boolean } = {}): void {
+    if (!rows.length) return;
+    const planned = (this.batches.get(batch as Batch<unknown>) ?? []) as R[];
+    this.batches.set(batch as Batch<unknown>, options.first ? [...rows, ...planned] : [...planned, ...rows]);
+  }
+
+  /** How many statements and rows are planned (a caller can tell whether a step planned anything). */
+  get size(): number {
+    return this.statements.length + [...this.batches.values()].reduce((n, rows) => n + rows.length, 0);
+  }
+
+  /** Everything planned, as statements in order (the batches' inserts last), leaving the plan empty. */
+  take(): OperationNodeSource[] {
+    const taken = [...this.statements, ...[...this.batches].map(([batch, rows]) => batch.insert(rows))];
+    this.statements = [];
+    this.batches = new Map();
+    return taken;
+  }
+
+  /** Writes what is planned, in one statement (or none). */
+  async flush(tx: Db): Promise<void> {
+    const taken = this.take();
+    if (taken.length === 1) await sql`${taken[0]}`.execute(tx);
+    else if (taken.length) await sql`WITH ${sql.join(asCtes(taken), sql` `)} planned AS (SELECT 1) SELECT 1`.execute(tx);
+  }
+}
+
+/** Planned statements as the leading CTEs of a caller's statement (`WITH ${...} own AS (...)`). */
+export const asCtes = (statements: OperationNodeSource[]) => statements.map((q, i) => sql`${sql.raw(`planned_${i}`)} AS (${q}),`);
+
+const units = new WeakMap<Db, UnitOfWork>();
+
+/** The unit of work of a transaction begun by transact(). */
+export function unitOf(tx: Db): UnitOfWork {
+  const unit = units.get(tx);
+  if (!unit) throw new Error('not in a transaction begun by transact()');
+  return unit;
+}
+
+/** A transaction PostgreSQL chose to fail so others could go on (a deadlock, a serialization failure): safe to run again. */
+const isRetryable = (err: unknown) => !!err && typeof err === 'object' && ((err as { code?: unknown }).code === '40P01' || (err as { code?: unknown }).code === '40001');
+
+const ATTEMPTS = 3;
+
+/**
+ * Runs a use case in one transaction with its unit of work, writes what it
+ * left planned, and commits. A deadlock or serialization failure rolls
+ * everything back (its events with it) and runs the use case again, up to
+ * three times; `work` must therefore keep its effects inside the database.
+ */
+export async function transact<T>(db: Db, work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(async (tx) => {
+        const unit = new UnitOfWork();
+        units.set(tx, unit);
+        const result = await work(tx);
+        await unit.flush(tx);
+        return result;
+      });
+    } catch (err) {
+      if (attempt >= ATTEMPTS || !isRetryable(err)) throw err;
+    }
+  }
+}

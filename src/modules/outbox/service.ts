@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.js';
+import { recordset } from '../../db/rows.js';
+import { unitOf, type Batch } from '../../db/unit-of-work.js';
+import { EVENT_CATALOG, type EventPayload, type EventType } from './catalog.js';
+
+/** A domain event as a module records it. */
+export interface NewEvent<T extends EventType = EventType> {
+  type: T;
+  retailerId: string;
+  /** The member it is about, when there is one. */
+  memberId?: string | null;
+  occurredAt?: Date;
+  payload: EventPayload<T>;
+}
+
+interface EventRow {
+  id: string;
+  member_id: string | null;
+  type: string;
+  version: number;
+  occurred_at: string;
+  payload: Record<string, unknown>;
+}
+
+const EVENT_COLUMNS = { id: 'uuid', member_id: 'uuid', type: 'text', version: 'int', occurred_at: 'timestamptz', payload: 'jsonb' };
+
+/** Every event of a transaction in one INSERT, in the order recorded (so in `position` order). */
+const outbox = (retailerId: string): Batch<EventRow> => ({
+  name: `domain_events:${retailerId}`,
+  insert: (rows) =>
+    sql`INSERT INTO domain_events (id, retailer_id, member_id, type, version, occurred_at, payload)
+        SELECT id, ${retailerId}::uuid, member_id, type, version, occurred_at, payload FROM ${recordset(rows, EVENT_COLUMNS)} ORDER BY n`,
+});
+
+// one batch per retailer, so the units of work of a retailer's requests share it
+const batches = new Map<string, Batch<EventRow>>();
+const batchOf = (retailerId: string) => batches.get(retailerId) ?? (batches.set(retailerId, outbox(retailerId)), batches.get(retailerId)!);
+
+/**
+ * Records domain events in the caller's unit of work: they are written with
+ * the transaction's other planned writes, and commit with the change (or
+ * roll back with it). Answers their ids.
+ */
+export function recordDomainEvents(tx: Db, events: NewEvent[]): string[] {
+  const now = new Date().toISOString();
+  const byRetailer = new Map<string, EventRow[]>();
+  for (const e of events) {
+    const rows = byRetailer.get(e.retailerId) ?? [];
+    byRetailer.set(e.retailerId, rows);
+    rows.push({ id: randomUUID(), member_id: e.memberId ?? null, type: e.type, version: EVENT_CATALOG[e.type].version, occurred_at: e.occurredAt?.toISOString() ?? now, payload: e.payload as Record<string, unknown> });
+  }
+  const unit = unitOf(tx);
+  for (const [retailerId, rows] of byRetailer) unit.add(batchOf(retailerId), rows);
+  return [...byRetailer.values()].flat().map((r) => r.id);
+}
+
+export const recordDomainEvent = <T extends EventType>(tx: Db, event: NewEvent<T>): string => recordDomainEvents(tx, [event as NewEvent])[0];
+
+export interface EventFeedQuery {
+  /** Events after this position (exclusive). */
+  after?: number;
+  limit: number;
+  types?: string[];
+  memberId?: string;
+}
+
+export interface FeedEvent {
+  position: string;
+  id: string;
+  type: string;
+  version: number;
+  retailer_id: string;
+  user_id: string | null;
+  occurred_at: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * A page of a retailer's events in position order. Only events of
+ * transactions older than every transaction still running are answered, so
+ * a reader that resumes after the last position it saw never misses an
+ * event committed later with a lower position.
+ */
+export async function listEvents(db: Db, retailerId: string, q: EventFeedQuery): Promise<{ events: FeedEvent[]; nextAfter: string | null; more: boolean }> {
+  let query = db
+    .selectFrom('domain_events')
+    .select(['position', 'id', 'type', 'version', 'retailer_id', 'member_id', 'occurred_at', 'payload'])
+    .where('retailer_id', '=', retailerId)
+    .where(sql<boolean>`tx_id < pg_snapshot_xmin(pg_current_snapshot())`);
+  if (q.after !== undefined) query = query.where('position', '>', q.after);
+  if (q.types?.length) query = query.where('type', 'in', q.types);
+  if (q.memberId) query = query.where('member_id', '=', q.memberId);
+  const rows = await query.orderBy('position').limit(q.limit + 1).execute();
+  const more = rows.length > q.limit;
+  const events = rows.slice(0, q.limit).map((r) => ({
+    position: String(r.position),
+    id: r.id,
+    type: r.type,
+    version: r.version,
+    retailer_id: r.retailer_id,
+    user_id: r.member_id,
+    occurred_at: r.occurred_at.toISOString(),
+    payload: r.payload,
+  }));
+  return { events, nextAfter: events.at(-1)?.position ?? (q.after === undefined ? null : String(q.after)), more };
+}
+
+/** Deletes events older than the retention period (the worker's job); answers how many went. */
+export async function pruneEvents(db: Db, retentionSeconds: number, now = new Date()): Promise<number> {
+  const result = await db.deleteFrom('domain_events').where('occurred_at', '<', new Date(now.getTime() - retentionSeconds * 1000)).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

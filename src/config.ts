@@ -15,6 +15,7 @@ export const ConfigSchema = Type.Object({
   dbPoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 3 * availableParallelism(), description: 'DB_POOL_SIZE: connections to PostgreSQL per process (default: 3 per CPU core)' }),
   dbConnectTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000, description: 'DB_CONNECT_TIMEOUT_MS: longest wait for a PostgreSQL connection before a request answers 503' }),
   dbStatementTimeoutMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000, description: 'DB_STATEMENT_TIMEOUT_MS: longest PostgreSQL statement (statement_timeout; 0: none); migrations have none' }),
+  eventRetentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 30, description: 'EVENT_RETENTION_DAYS: how long domain events stay in the outbox feed' }),
   worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
 });
 
@@ -32,6 +33,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   dbPoolSize: 'DB_POOL_SIZE',
   dbConnectTimeoutMs: 'DB_CONNECT_TIMEOUT_MS',
   dbStatementTimeoutMs: 'DB_STATEMENT_TIMEOUT_MS',
+  eventRetentionDays: 'EVENT_RETENTION_DAYS',
   worker: 'WORKER',
 };
 

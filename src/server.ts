@@ -24,7 +24,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const app = await buildApp({ config, db: database.db, pool: database.pool, logger: log });
   const address = await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as { port: number };
-  const worker = config.worker ? await startWorker(database.db, log, { replayWindowSeconds: config.replayWindowSeconds, handlers: privacyJobHandlers }) : undefined;
+  const worker = config.worker ? await startWorker(database.db, log, { replayWindowSeconds: config.replayWindowSeconds, eventRetentionDays: config.eventRetentionDays, handlers: privacyJobHandlers }) : undefined;
 
   if (options.demo) {
     const variables = await loadDemo(database.db, endpointFor(config.host, port));

@@ -1,4 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
+import type { Db } from './connection.js';
+import type { Database } from './schema.js';
 
 /**
  * Rows sent as one jsonb parameter and read back as a table, with each row's
@@ -12,4 +14,13 @@ import { sql, type RawBuilder } from 'kysely';
 export function recordset(rows: readonly object[], columns: Readonly<Record<string, string>>): RawBuilder<unknown> {
   const definitions = Object.entries(columns).map(([name, type]) => `${name} ${type}`).join(', ');
   return sql`ROWS FROM (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS (${sql.raw(definitions)})) WITH ORDINALITY AS r(${sql.raw(Object.keys(columns).join(', '))}, n)`;
+}
+
+/**
+ * A member's rows of one table as JSON, every column (a data export's part);
+ * only the module owning `table` calls this for it (test/unit/ownership.test.ts).
+ */
+export async function memberRows(db: Db, table: keyof Database, retailerId: string, memberId: string): Promise<Record<string, unknown>[]> {
+  const { rows } = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM ${sql.table(table)} x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
+  return rows.map((r) => r.row);
 }

@@ -1,6 +1,6 @@
 import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
-import { createMember, lockMember, updateMember, type Actor, type Member, type MemberInput } from '../modules/members/service.js';
+import { createMember, deleteMember, lockMember, updateMember, type Actor, type Member, type MemberInput } from '../modules/members/service.js';
 import { runRules } from '../modules/rules/engine.js';
 import { addTags } from '../modules/tags/service.js';
 
@@ -44,6 +44,9 @@ export async function dropTags(db: Db, actor: Actor, memberId: string, tags: str
     return result;
   });
 }
+
+/** Closes a member's account (its history stays). */
+export const closeMember = (db: Db, actor: Actor, memberId: string) => transact(db, (tx) => deleteMember(tx, actor, memberId));
 
 const COMPARED = ['email', 'first_name', 'last_name', 'gender', 'dob', 'address', 'address2', 'city', 'state', 'zip', 'country', 'dma', 'locale', 'opted_in', 'activated', 'suspended', 'test_account', 'account_status', 'profile_photo_url'] as const;
 

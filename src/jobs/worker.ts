@@ -3,12 +3,14 @@ import type { Db } from '../db/index.js';
 import { enqueue, runNextJob, withdrawJob, type JobHandler } from '../modules/jobs/queue.js';
 import { purgeExpiredTags } from '../modules/tags/service.js';
 import { purgeReplays } from '../modules/replays/service.js';
+import { pruneEvents } from '../modules/outbox/service.js';
 import { runTierMaintenance } from '../flows/tier-maintenance.js';
 import { analyzeChangedTables } from '../db/statistics.js';
 
 export interface WorkerOptions {
   pollMs?: number;
   replayWindowSeconds?: number;
+  eventRetentionDays?: number;
   handlers?: Record<string, JobHandler>;
 }
 
@@ -21,6 +23,7 @@ function periodicJobs(options: WorkerOptions): Record<string, { everySeconds: nu
     'tags.purge-expired': { everySeconds: 300, run: async (tx) => void (await purgeExpiredTags(tx)) },
     'replays.purge': { everySeconds: 600, run: async (tx) => purgeReplays(tx, options.replayWindowSeconds) },
     'tiers.maintenance': { everySeconds: 30, run: async (tx) => void (await runTierMaintenance(tx)) },
+    'outbox.prune': { everySeconds: 600, run: async (tx) => void (await pruneEvents(tx, (options.eventRetentionDays ?? 30) * 86_400)) },
     'db.analyze': { everySeconds: 10, run: async (tx) => void (await analyzeChangedTables(tx)) },
   };
 }

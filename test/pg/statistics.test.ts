@@ -16,7 +16,7 @@ describe('planner statistics where autovacuum does not keep them', () => {
   before(async () => {
     db = (await postgresDatabase()).db;
     tenant = await createTenant(db);
-    for (let i = 0; i < 300; i++) await createMember(db, tenant.actor, { first_name: 'Stats', email: `stats.${i}@example.com` });
+    for (let i = 0; i < 300; i++) await transact(db, (tx) => createMember(tx, tenant.actor, { first_name: 'Stats', email: `stats.${i}@example.com` }));
   });
 
   const lastAnalyzed = async (table: string) =>

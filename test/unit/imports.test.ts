@@ -74,6 +74,13 @@ describe('imports', () => {
     assert.deepEqual(upward, []);
   });
 
+  it('leave transactions to the flows: no route file begins one', () => {
+    // a route parses, calls one flow or module function, and renders; the flow owns the transaction (transact)
+    const routes = [...importGraph()].filter(([file]) => file.startsWith('src/http/'));
+    const beginning = routes.filter(([file, targets]) => targets.includes('src/db/unit-of-work.ts') || /\.transaction\(\)/.test(readFileSync(join(root, file), 'utf8'))).map(([file]) => file);
+    assert.deepEqual(beginning, []);
+  });
+
   it('form no circle', () => {
     assert.deepEqual(circles(importGraph()), []);
   });

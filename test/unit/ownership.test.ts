@@ -25,7 +25,7 @@ async function ownership(): Promise<Map<string, string>> {
   return owner;
 }
 
-const TABLE_NAMED = /(?:selectFrom|insertInto|updateTable|deleteFrom|innerJoin|leftJoin|rightJoin|fullJoin|mergeInto|sql\.table)\(\s*['"`]([a-z_]+)|\b(?:FROM|JOIN|INTO|UPDATE|TABLE|from|join|into|update)\s+([a-z_]+)\b/g;
+const TABLE_NAMED = /(?:(?:selectFrom|insertInto|updateTable|deleteFrom|innerJoin|leftJoin|rightJoin|fullJoin|mergeInto|sql\.table)\(|memberRows\(\s*\w+,)\s*['"`]([a-z_]+)|\b(?:FROM|JOIN|INTO|UPDATE|TABLE|from|join|into|update)\s+([a-z_]+)\b/g;
 
 /** Where a file's SQL names a table its module does not own: "file: table". */
 export function violations(owner: Map<string, string>, file: string, text: string): string[] {
@@ -62,6 +62,7 @@ describe('table ownership', () => {
       'src/flows/x.ts: user_offers (owned by offers)',
     ]);
     assert.deepEqual(violations(owner, 'src/modules/merge/service.ts', "sql`UPDATE ${sql.table('member_goals')} SET member_id = 1`"), ['src/modules/merge/service.ts: member_goals (owned by campaigns)']);
+    assert.deepEqual(violations(owner, 'src/modules/tags/privacy.ts', "await memberRows(db, 'point_ledger', retailerId, memberId)"), ['src/modules/tags/privacy.ts: point_ledger (owned by points)']);
     assert.deepEqual(violations(owner, 'src/modules/points/ledger.ts', "tx.insertInto('point_ledger')"), [], 'the owner may');
   });
 

@@ -1876,6 +1876,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/tenants/{retailer_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The retailer's domain events, in order (the outbox feed)
+         * @description Every change another system may care about, as recorded in the transaction that made it (docs/events.md): oldest first, from the position after `after`. A reader keeps `next_after` and asks again from there; events of transactions still running are answered once they commit, in position order, so none is skipped. Events older than EVENT_RETENTION_DAYS are pruned.
+         */
+        get: operations["admin.tenants.byRetailerId.events.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3089,6 +3109,24 @@ export interface components {
             transaction: {
                 /** Format: uuid */
                 id: string;
+            };
+        };
+        DomainEvent: {
+            /** @description order in the feed; per member, the commit order */
+            position: string;
+            /** Format: uuid */
+            id: string;
+            /** @description one of the types in docs/events.md */
+            type: string;
+            version: number;
+            /** Format: uuid */
+            retailer_id: string;
+            /** Format: uuid */
+            user_id: string | null;
+            /** Format: date-time */
+            occurred_at: string;
+            payload: {
+                [key: string]: unknown;
             };
         };
         AdminTenant: {
@@ -17122,6 +17160,93 @@ export interface operations {
                         errors: {
                             /** @enum {string} */
                             code: "validation";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.events.get": {
+        parameters: {
+            query: {
+                /** @description the last position read (absent: from the oldest kept) */
+                after?: number;
+                limit: number;
+                /** @description only these types */
+                type?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        events: components["schemas"]["DomainEvent"][];
+                        /** @description the position to ask from next (null: no event yet) */
+                        next_after: string | null;
+                        has_more: boolean;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
                             message: string;
                         };
                     };

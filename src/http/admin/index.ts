@@ -1,15 +1,17 @@
-import { transact } from '../../db/unit-of-work.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { DomainError } from '../../errors.js';
-import { issueCredentials, listCredentials, revokeCredential, rotateCredential, type RotatedCredential } from '../../modules/tenants/credentials.js';
-import { createRetailer, findRetailer, listRetailers } from '../../modules/tenants/service.js';
-import { applyProgram, exportProgram, validateProgram } from '../../modules/program/service.js';
+import { applyProgramDocument, createTenant, issueTenantCredentials, revokeTenantCredential, rotateTenantCredential } from '../../flows/tenants.js';
+import { listCredentials, type RotatedCredential } from '../../modules/tenants/credentials.js';
+import { findRetailer, listRetailers } from '../../modules/tenants/service.js';
+import { exportProgram, validateProgram } from '../../modules/program/service.js';
 import { accessDenied, headerValue, registerSurface, errorEnvelope, type Surface } from '../surface.js';
 import { fails, IsoTime, Obj, Uuid } from '../contract.js';
-import { AdminCredential, AdminRotatedCredential, AdminTenant, IssuedSecrets, Program } from './schemas.js';
+import { EVENT_TYPES } from '../../modules/outbox/catalog.js';
+import { listEvents } from '../../modules/outbox/service.js';
+import { AdminCredential, AdminRotatedCredential, AdminTenant, DomainEvent, IssuedSecrets, Program } from './schemas.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -101,7 +103,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const tenant = await transact(db, (tx) => createRetailer(tx, { name: request.body.name.trim() }));
+      const tenant = await createTenant(db, request.body.name.trim());
       // the retailer id is also the POS envelope's client_id
       return reply.code(201).send({ ...tenant, client_id: tenant.retailer_id });
     },
@@ -154,7 +156,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const retailer = await knownRetailer(request.params.retailer_id);
-      const credentials = await transact(db, (tx) => issueCredentials(tx, retailer.id));
+      const credentials = await issueTenantCredentials(db, retailer.id);
       return reply.code(201).send({ retailer_id: retailer.id, ...credentials });
     },
   );
@@ -174,7 +176,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const retailer = await knownRetailer(request.params.retailer_id);
-      const revoked = await transact(db, (tx) => revokeCredential(tx, retailer.id, request.params.credential_id.toLowerCase()));
+      const revoked = await revokeTenantCredential(db, retailer.id, request.params.credential_id.toLowerCase());
       verifier.forget(revoked.surface, revoked.key);
       return revoked;
     },
@@ -198,7 +200,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const retailer = await knownRetailer(request.params.retailer_id);
       const overlap = request.body?.overlap_seconds ?? 0;
-      const rotated = await transact(db, (tx) => rotateCredential(tx, retailer.id, request.params.credential_id.toLowerCase(), overlap));
+      const rotated = await rotateTenantCredential(db, retailer.id, request.params.credential_id.toLowerCase(), overlap);
       verifier.forget(rotated.credential.surface, rotated.credential.key);
       return reply.code(201).send(rotationAnswer(rotated));
     },
@@ -237,8 +239,43 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const program = validateProgram(request.body);
       const retailerId = request.params.retailer_id.toLowerCase();
-      const result = await transact(db, (tx) => applyProgram(tx, retailerId, program));
+      const result = await applyProgramDocument(db, retailerId, program);
       return { status: 'ok' as const, created_retailer: result.createdRetailer, program: await exportProgram(db, retailerId) };
+    },
+  );
+
+  app.get(
+    '/tenants/:retailer_id/events',
+    {
+      schema: {
+        summary: "The retailer's domain events, in order (the outbox feed)",
+        description:
+          'Every change another system may care about, as recorded in the transaction that made it (docs/events.md): oldest first, from the position after `after`. ' +
+          'A reader keeps `next_after` and asks again from there; events of transactions still running are answered once they commit, in position order, so none is skipped. ' +
+          'Events older than EVENT_RETENTION_DAYS are pruned.',
+        tags,
+        params: RetailerPath,
+        querystring: Type.Object({
+          after: Type.Optional(Type.Integer({ minimum: 0, description: 'the last position read (absent: from the oldest kept)' })),
+          limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+          type: Type.Optional(Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { description: 'only these types' })),
+          user_id: Type.Optional(Uuid),
+        }),
+        response: {
+          200: Obj({
+            events: Type.Array(DomainEvent),
+            next_after: Type.Union([Type.String({ pattern: '^\\d+$' }), Type.Null()], { description: 'the position to ask from next (null: no event yet)' }),
+            has_more: Type.Boolean(),
+          }),
+          ...fails('not_found', 'argument_error'),
+        },
+      },
+    },
+    async (request) => {
+      const retailer = await knownRetailer(request.params.retailer_id);
+      const q = request.query;
+      const page = await listEvents(db, retailer.id, { after: q.after, limit: q.limit, types: q.type, memberId: q.user_id?.toLowerCase() });
+      return { events: page.events, next_after: page.nextAfter, has_more: page.more };
     },
   );
 };

@@ -1,3 +1,4 @@
+import { DomainEventSchema } from '../../modules/outbox/catalog.js';
 // The admin API's answers: retailers, their credentials (secrets only where
 // they are issued) and program documents.
 import { Type } from '@sinclair/typebox';
@@ -5,6 +6,9 @@ import { ProgramSchema } from '../../modules/program/service.js';
 import { component, IsoTime, Nullable, Obj, OneOf, Uuid } from '../contract.js';
 
 /** A retailer (a tenant) as the list names it. */
+/** A domain event as the feed answers it (docs/events.md has the payload of each type). */
+export const DomainEvent = component('DomainEvent', DomainEventSchema);
+
 export const AdminTenant = component('AdminTenant', Obj({ retailer_id: Uuid, name: Type.String(), created_at: IsoTime }));
 
 const CredentialFields = {

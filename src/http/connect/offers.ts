@@ -1,23 +1,18 @@
-import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../errors.js';
 import { issueToMembers, moveOffers } from '../../flows/offers.js';
+import { changeUserOffer, lockOffer, redeemMemberOffer, redeemOffer, reinstateOffer, revokeOffer, unlockOffer } from '../../flows/redemptions.js';
 import { getMember, resolveMemberRef } from '../../modules/members/service.js';
 import { getOffer, listOffers, offerCounts, offersByIds, type Offer } from '../../modules/offers/catalog.js';
 import type { Basket } from '../../modules/offers/discount.js';
 import {
   findUserOffer,
   listUserOffers,
-  lockUserOfferFor,
-  redeemUserOffer,
-  reinstateUserOffer,
-  revokeUserOffer,
   STATUS,
-  unlockUserOffer,
-  updateUserOffer,
   type Redemption,
   type UserOffer,
 } from '../../modules/offers/user-offers.js';
+import { usableOffers } from '../../modules/offers/usable.js';
 import { parseAmount, toJson } from '../../modules/points/amount.js';
 import { availablePoints, memberBalances } from '../../modules/points/queries.js';
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
@@ -192,7 +187,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      const { userOffer, offer } = await transact(db, (tx) => revokeUserOffer(tx, actorOf(request), b.user_offer_id, b.reason));
+      const { userOffer, offer } = await revokeOffer(db, actorOf(request), b.user_offer_id, b.reason);
       return ok({ user_id: userOffer.member_id, user_offer_id: userOffer.id, offer_id: offer.id, root_offer_id: offer.root_offer_id, pos_discount_id: offer.pos_discount_id ?? '' });
     },
   );
@@ -228,9 +223,8 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
-      const updated = await transact(db, (tx) =>
-        updateUserOffer(
-          tx,
+      const updated = await changeUserOffer(
+          db,
           actorOf(request),
           b.user_offer_id,
           {
@@ -245,7 +239,6 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
             ...(b.update_remaining_uses && b.remaining_uses !== undefined ? { remaining_uses: b.remaining_uses } : {}),
           },
           member?.id,
-        ),
       );
       return ok({ user_id: updated.member_id, user_offer_id: updated.id, user_offer: userOfferRecord(updated) });
     },
@@ -417,18 +410,17 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const member = (await getMember(db, retailerId, found.id))!;
       const defaults = await customProfileDefaults(db, retailerId);
       const user = renderUser(member, { identifiers: true, profileDefaults: defaults, availablePoints: toJson(await availablePoints(db, retailerId, member.id)) });
-      const offers = b.include_offers === false ? [] : (await usableOffers(retailerId, member.id, b.include_pending_extended_data ?? true, b.skip ?? 0, b.take ?? 100, b.culture)).items;
+      const offers = b.include_offers === false ? [] : (await memberUsableOffers(retailerId, member.id, b.include_pending_extended_data ?? true, b.skip ?? 0, b.take ?? 100, b.culture)).items;
       // rendered with identifiers and the profile, which renderUser's type leaves optional
       return ok({ user: { ...user, user_custom_profile: user.user_profile } as Static<typeof OfferUser>, available_offers: offers });
     },
   );
 
-  /** Issued, unexpired offers a member can use now. */
-  const usableOffers = async (retailerId: string, memberId: string, includePending: boolean, skip: number, take: number, culture?: string) => {
+  /** The offers a member can use now (usableOffers), a page of them. */
+  const memberUsableOffers = async (retailerId: string, memberId: string, includePending: boolean, skip: number, take: number, culture?: string) => {
     const page = await listUserOffers(db, retailerId, [memberId], { statuses: [STATUS.issued], skip: 0, take: 10000 });
-    const usable = page.rows.filter((uo) => includePending || !uo.pending_extended_data);
-    const offers = await offersOf(db, retailerId, usable);
-    return { total: usable.length, items: usable.slice(skip, skip + take).map((uo) => userOfferItem(uo, offers.get(uo.offer_id)!, culture)) };
+    const usable = usableOffers(page.rows, await offersOf(db, retailerId, page.rows), { includePending });
+    return { total: usable.length, items: usable.slice(skip, skip + take).map((u) => userOfferItem(u.userOffer, u.offer, culture)) };
   };
 
   app.post(
@@ -459,7 +451,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const member = await memberOf(db, request, b.user_id);
-      const offers = await usableOffers(member.retailer_id, member.id, b.include_pending_extended_data ?? false, b.skip ?? 0, b.take ?? 100, b.culture);
+      const offers = await memberUsableOffers(member.retailer_id, member.id, b.include_pending_extended_data ?? false, b.skip ?? 0, b.take ?? 100, b.culture);
       const balances = await memberBalances(db, member.retailer_id, member.id);
       return ok({
         user_id: member.id,
@@ -559,7 +551,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const ctx = { storeId: b.transaction?.store_id ?? b.store_id, transactionKey: b.transaction?.pos_transaction_key, basket: b.transaction ? basketOf(b.transaction) : undefined, force: b.force_redeem };
-      const result = await transact(db, (tx) => (b.apply_lock_only ? lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx) : redeemUserOffer(tx, actorOf(request), b.user_offer_id, ctx)));
+      const result = await redeemOffer(db, actorOf(request), b.user_offer_id, ctx, { lockOnly: b.apply_lock_only });
       return ok(redemptionAnswer(result, b.apply_lock_only ? 'locked' : 'redeemed'));
     },
   );
@@ -580,11 +572,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
-      const result = await transact(db, async (tx) => {
-        const uo = await findUserOffer(tx, tenantOf(request).retailerId, b.user_offer_id);
-        if (member && uo && uo.member_id !== member.id) throw new DomainError('user_offer_not_found', `user offer ${b.user_offer_id} does not belong to user ${b.user_id}`, 'user_offer_id');
-        return redeemUserOffer(tx, actorOf(request), b.user_offer_id, { storeId: b.store_id, manual: true });
-      });
+      const result = await redeemMemberOffer(db, actorOf(request), b.user_offer_id, member?.id, { storeId: b.store_id, manual: true });
       return ok(redemptionAnswer(result, 'redeemed'));
     },
   );
@@ -605,7 +593,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const ctx = { storeId: b.store_id ?? b.transaction?.store_id, transactionKey: b.pos_transaction_key, basket: b.transaction ? basketOf(b.transaction) : undefined };
-      const result = await transact(db, (tx) => lockUserOfferFor(tx, actorOf(request), b.user_offer_id, ctx));
+      const result = await lockOffer(db, actorOf(request), b.user_offer_id, ctx);
       return ok(redemptionAnswer(result, 'locked'));
     },
   );
@@ -625,7 +613,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      const uo = await transact(db, (tx) => unlockUserOffer(tx, actorOf(request), b.user_offer_id, { force: b.force_unlock, transactionKey: b.pos_transaction_key }));
+      const uo = await unlockOffer(db, actorOf(request), b.user_offer_id, { force: b.force_unlock, transactionKey: b.pos_transaction_key });
       return ok({ user_offer_id: uo.id, user_id: uo.member_id, user_offer: userOfferRecord(uo) });
     },
   );
@@ -645,7 +633,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      const uo = await transact(db, (tx) => reinstateUserOffer(tx, actorOf(request), b.user_offer_id));
+      const uo = await reinstateOffer(db, actorOf(request), b.user_offer_id);
       return ok({ user_offer_id: uo.id, user_id: uo.member_id, user_offer: userOfferRecord(uo) });
     },
   );

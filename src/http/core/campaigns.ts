@@ -1,8 +1,7 @@
-import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { DomainError, notFound } from '../../errors.js';
 import type { Db } from '../../db/index.js';
-import { lockMemberRef } from '../../modules/members/service.js';
+import { optInToCampaign, recordCampaignEvents } from '../../flows/campaigns.js';
 import type { Tenant } from '../../modules/tenants/credentials.js';
 import { campaignCatalog, findCampaign, parseWhen, type CampaignDef, type Limits } from '../../modules/campaigns/config.js';
 import {
@@ -10,8 +9,6 @@ import {
   isRunning,
   memberCampaignView,
   memberCampaignViews,
-  optIn,
-  recordCampaignEvent,
   type BehaviorView,
   type CampaignOccurrence,
   type CampaignView,
@@ -273,10 +270,7 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
       const tenant = tenantOf(request);
       const member = await memberFromPath(db, tenant, request.params);
       const campaign = await campaignFromPath(db, tenant, request.params.campaign_id);
-      await transact(db, async (tx) => {
-        const locked = await lockMemberRef(tx, tenant.retailerId, member.id);
-        await optIn(tx, actorOf(request), locked, campaign);
-      });
+      await optInToCampaign(db, actorOf(request), member.id, campaign);
       return { status: 'ok' as const };
     };
     const optInSchema = {
@@ -309,10 +303,7 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
         const member = await memberFromPath(db, tenant, request.params);
         const campaign = await campaignFromPath(db, tenant, request.params.campaign_id);
         await availableView(db, tenant, member.id, campaign, now);
-        await transact(db, async (tx) => {
-          const locked = await lockMemberRef(tx, tenant.retailerId, member.id);
-          for (const { event, occurrences } of events) await recordCampaignEvent(tx, actorOf(request), locked, event, occurrences, { campaignId: campaign.id });
-        });
+        await recordCampaignEvents(db, actorOf(request), member.id, campaign.id, events);
         return { status: 'ok' as const };
       },
     );

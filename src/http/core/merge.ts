@@ -1,8 +1,8 @@
-import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { DomainError, memberNotFound } from '../../errors.js';
 import { findByExternalId } from '../../modules/members/service.js';
-import { findMerge, mergeMembers, type Merge } from '../../modules/merge/service.js';
+import { mergeAccounts } from '../../flows/merge-members.js';
+import { findMerge, type Merge } from '../../modules/merge/service.js';
 import { actorOf, tenantOf } from '../context.js';
 import { coreTime } from './render.js';
 import { fails } from '../contract.js';
@@ -53,7 +53,7 @@ export const mergeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const victim = request.body.merge_account;
     if (!victim.external_id && !victim.user_id) throw new DomainError('missing_data', 'merge_account.external_id: name the account to merge', 'merge_account.external_id');
     const actor = actorOf(request);
-    const merge = await transact(db, (tx) => mergeMembers(tx, actor, { external_id: request.params.survivor_external_id }, victim));
+    const merge = await mergeAccounts(db, actor, { external_id: request.params.survivor_external_id }, victim);
     return { status: 'ok' as const, merge_account: renderMerge(merge, request.params.survivor_external_id) };
   });
   app.get(

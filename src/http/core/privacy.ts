@@ -1,14 +1,10 @@
-import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DomainError } from '../../errors.js';
-import { lockMember } from '../../modules/members/service.js';
+import { askPrivacy, cancelPrivacy, setRestriction } from '../../flows/privacy.js';
 import {
-  cancelPrivacyRequest,
   findPrivacyRequest,
   listPrivacyRequests,
   partIds,
-  requestPrivacyAction,
-  restrictMember,
   type PrivacyRequest,
 } from '../../modules/privacy/service.js';
 import { actorOf, tenantOf } from '../context.js';
@@ -93,7 +89,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(`${base}/forget`, { schema: forgetSchema }, async (request) => {
       const found = await memberFromPath(db, tenantOf(request), request.params);
       const actor = actorOf(request);
-      const created = await transact(db, async (tx) => requestPrivacyAction(tx, actor, await lockMember(tx, actor.retailerId, found.id), 'forget', config.privacyGraceSeconds));
+      const created = await askPrivacy(db, actor, found.id, 'forget', config.privacyGraceSeconds);
       return { status: 'ok' as const, privacy_request: { id: Number(created.id), privacy_request_part_ids: partIds(created) } };
     });
 
@@ -121,7 +117,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(`${base}/export`, { schema: exportSchema }, async (request) => {
       const found = await memberFromPath(db, tenantOf(request), request.params);
       const actor = actorOf(request);
-      const created = await transact(db, async (tx) => requestPrivacyAction(tx, actor, await lockMember(tx, actor.retailerId, found.id), 'export', config.privacyGraceSeconds));
+      const created = await askPrivacy(db, actor, found.id, 'export', config.privacyGraceSeconds);
       return { status: 'ok' as const, privacy_request: { id: Number(created.id), privacy_request_part_ids: partIds(created) } };
     });
 
@@ -152,7 +148,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const found = await memberFromPath(db, tenantOf(request), request.params);
         const actor = actorOf(request);
         const restrict = action === 'restrict' && restrictWish(request.body);
-        await transact(db, async (tx) => restrictMember(tx, actor, await lockMember(tx, actor.retailerId, found.id), restrict));
+        await setRestriction(db, actor, found.id, restrict);
         return { status: 'ok' as const };
       });
     }
@@ -160,7 +156,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const cancel = async (request: { params: { user_id?: string; external_id?: string; request_id: string } } & Parameters<typeof tenantOf>[0]) => {
       const found = await memberFromPath(db, tenantOf(request), request.params);
       const actor = actorOf(request);
-      const cancelled = await transact(db, (tx) => cancelPrivacyRequest(tx, actor, found.id, request.params.request_id));
+      const cancelled = await cancelPrivacy(db, actor, found.id, request.params.request_id);
       return { status: 'ok' as const, privacy_request: renderPrivacyRequest(cancelled) };
     };
     const cancelSchema = {

@@ -1,8 +1,6 @@
-import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { DomainError, memberNotFound } from '../../errors.js';
 import {
-  deleteMember,
   findByEmail,
   findByExternalId,
   findByPhone,
@@ -20,7 +18,7 @@ import { availablePoints } from '../../modules/points/queries.js';
 import { toJson } from '../../modules/points/amount.js';
 import { tierDetails } from '../connect/tiers.js';
 import { actorOf, tenantOf } from '../context.js';
-import { changeProfile, enrollMember } from '../../flows/members.js';
+import { changeProfile, closeMember, enrollMember } from '../../flows/members.js';
 import { fails } from '../contract.js';
 import { CoreOk, CorePlayer, CoreUser, CoreUserAnswer, coreAnswer, memberLookup } from './schemas.js';
 import { Opt } from '../inputs.js';
@@ -258,7 +256,7 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.delete(base, { schema: deleteSchema }, async (request) => {
       const tenant = tenantOf(request);
       const found = await memberFromPath(db, tenant, request.params);
-      await transact(db, (tx) => deleteMember(tx, actorOf(request), found.id));
+      await closeMember(db, actorOf(request), found.id);
       return { status: 'ok' as const };
     });
   }

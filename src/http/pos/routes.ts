@@ -1,25 +1,17 @@
-import { transact } from '../../db/unit-of-work.js';
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
-import type { Db } from '../../db/index.js';
 import { DomainError, memberNotFound, type ErrorCode } from '../../errors.js';
 import type { Member } from '../../modules/members/service.js';
 import { lookupMember, type LookupKey } from '../../modules/members/lookup.js';
 import { offerText, offerVersionsByIds, type Offer } from '../../modules/offers/catalog.js';
 import type { Basket, BasketLine } from '../../modules/offers/discount.js';
 import {
-  assertRedeemable,
-  discountFor,
-  findUserOffer,
-  findUserOfferByCode,
-  lockUserOfferFor,
-  redeemUserOffer,
-  reinstateUserOffer,
-  unlockUserOffer,
   type UserOffer,
 } from '../../modules/offers/user-offers.js';
 import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amount.js';
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
+import { usableOffers } from '../../modules/offers/usable.js';
 import { claimTransaction, sendTransaction } from '../../flows/send-transaction.js';
+import { redeemAtTill, reinstateOffer, unlockOffer } from '../../flows/redemptions.js';
 import { actorOf, tenantOf } from '../context.js';
 import { renderProfile } from '../core/render.js';
 import { fails } from '../contract.js';
@@ -108,14 +100,6 @@ function lookupKey(p: { email?: string; phone?: string; user_id?: string; extern
   throw new DomainError('missing_data', 'request_payload: give email, phone, user_id or external_customer_id', 'request_payload');
 }
 
-/** A user offer named by offer_lookup_code: a user offer id, or its redemption code (case-insensitive). */
-async function lookupUserOffer(db: Db, retailerId: string, code: string, type?: string): Promise<UserOffer> {
-  const byId = !type || /userofferid/i.test(type) ? await findUserOffer(db, retailerId, code) : undefined;
-  const uo = byId ?? (await findUserOfferByCode(db, retailerId, code));
-  if (!uo) throw new DomainError('user_offer_not_found', `offer_lookup_code ${code} names no user offer`, 'offer_lookup_code');
-  return uo;
-}
-
 /** The basket's total when the till sent no subtotal: its lines' subtotals (or quantity × unit price), voided lines left out. */
 function basketSubtotal(basket: Basket): Amount {
   let total = ZERO;
@@ -169,23 +153,8 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!member) throw memberNotFound();
       const basket = p.transaction ? posBasket(p.transaction) : undefined;
       const offers = await offerVersionsByIds(db, retailerId, member.userOffers.map((uo) => uo.offer_id));
-      const usable = [];
-      for (const uo of member.userOffers) {
-        const offer = offers.get(uo.offer_id)!;
-        if (!basket) {
-          usable.push(discountView(uo, offer, 'INFO', { amount: ZERO, lines: [] }, b.culture));
-          continue;
-        }
-        // with a basket: only offers usable at this store on this basket, with their discount
-        try {
-          // the lookup loads the fields assertRedeemable reads (status, redemption dates, lock key)
-          assertRedeemable(uo as unknown as UserOffer, offer, { storeId: b.store_id });
-        } catch {
-          continue;
-        }
-        const discount = discountFor(offer, basket);
-        if (discount.amount > ZERO) usable.push(discountView(uo, offer, 'INFO', discount, b.culture));
-      }
+      // the offers usable now; with a basket, those usable at this store that discount it, with their discount
+      const usable = usableOffers(member.userOffers, offers, basket ? { storeId: b.store_id, basket } : {}).map((u) => discountView(u.userOffer, u.offer, 'INFO', u.discount, b.culture));
       return {
         status: 'success' as const,
         payload: [
@@ -233,10 +202,8 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const p = b.request_payload;
-      const result = await transact(db, async (tx) => {
-        const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
-        return redeemUserOffer(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction?.transaction_id, basket: p.transaction ? posBasket(p.transaction) : undefined });
-      });
+      const lookup = { code: p.offer_lookup_code, type: p.offer_lookup_type };
+      const result = await redeemAtTill(db, actorOf(request), lookup, { storeId: b.store_id, transactionKey: p.transaction?.transaction_id, basket: p.transaction ? posBasket(p.transaction) : undefined });
       return ok(discountView(result.userOffer, result.offer, 'REDEEMED', result.discount, b.culture, result.userOffer.redeemed_at));
     },
   );
@@ -258,10 +225,8 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const b = request.body;
       const p = b.request_payload;
       if (!p.transaction?.transaction_id) throw new DomainError('missing_data', 'request_payload.transaction.transaction_id: required to lock an offer', 'transaction_id');
-      const result = await transact(db, async (tx) => {
-        const uo = await lookupUserOffer(tx, tenantOf(request).retailerId, p.offer_lookup_code, p.offer_lookup_type);
-        return lockUserOfferFor(tx, actorOf(request), uo.id, { storeId: b.store_id, transactionKey: p.transaction!.transaction_id, basket: posBasket(p.transaction!) });
-      });
+      const lookup = { code: p.offer_lookup_code, type: p.offer_lookup_type };
+      const result = await redeemAtTill(db, actorOf(request), lookup, { storeId: b.store_id, transactionKey: p.transaction.transaction_id, basket: posBasket(p.transaction) }, { lockOnly: true });
       return ok(discountView(result.userOffer, result.offer, 'LOCKED', result.discount, b.culture, result.userOffer.locked_at));
     },
   );
@@ -284,7 +249,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await transact(db, (tx) => unlockUserOffer(tx, actorOf(request), b.request_payload.user_offer_id, { force: true }));
+      await unlockOffer(db, actorOf(request), b.request_payload.user_offer_id, { force: true });
       return ok(null);
     },
   );
@@ -302,7 +267,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      await transact(db, (tx) => reinstateUserOffer(tx, actorOf(request), b.request_payload.user_offer_id));
+      await reinstateOffer(db, actorOf(request), b.request_payload.user_offer_id);
       return ok(null);
     },
   );

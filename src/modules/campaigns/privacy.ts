@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { memberRows } from '../../db/rows.js';
 import type { Db } from '../../db/index.js';
 
 /** The member's progress in campaigns, behaviors and goals as JSON rows, by table, for its data export. */
@@ -7,12 +7,12 @@ export async function exportMemberCampaigns(db: Db, retailerId: string, memberId
   member_behaviors: Record<string, unknown>[];
   member_goals: Record<string, unknown>[];
 }> {
-  const memberCampaigns = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM member_campaigns x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
-  const memberBehaviors = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM member_behaviors x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
-  const memberGoals = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM member_goals x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
+  const memberCampaigns = await memberRows(db, 'member_campaigns', retailerId, memberId);
+  const memberBehaviors = await memberRows(db, 'member_behaviors', retailerId, memberId);
+  const memberGoals = await memberRows(db, 'member_goals', retailerId, memberId);
   return {
-    member_campaigns: memberCampaigns.rows.map((r) => r.row),
-    member_behaviors: memberBehaviors.rows.map((r) => r.row),
-    member_goals: memberGoals.rows.map((r) => r.row),
+    member_campaigns: memberCampaigns,
+    member_behaviors: memberBehaviors,
+    member_goals: memberGoals,
   };
 }

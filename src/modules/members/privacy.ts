@@ -1,3 +1,4 @@
+import { memberRows } from '../../db/rows.js';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
@@ -84,7 +85,7 @@ export async function exportMemberProfile(db: Db, retailerId: string, memberId: 
 
 /** The member's identifiers and phone numbers as JSON rows, by table, for its data export. */
 export async function exportMemberIdentifiers(db: Db, retailerId: string, memberId: string): Promise<{ member_identifiers: Record<string, unknown>[]; member_phone_numbers: Record<string, unknown>[] }> {
-  const identifiers = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM member_identifiers x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
-  const phones = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM member_phone_numbers x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
-  return { member_identifiers: identifiers.rows.map((r) => r.row), member_phone_numbers: phones.rows.map((r) => r.row) };
+  const identifiers = await memberRows(db, 'member_identifiers', retailerId, memberId);
+  const phones = await memberRows(db, 'member_phone_numbers', retailerId, memberId);
+  return { member_identifiers: identifiers, member_phone_numbers: phones };
 }

@@ -5,6 +5,7 @@ import type { Db } from '../../db/index.js';
 import type { MembersTable } from '../../db/schema.js';
 import { DomainError, memberNotFound } from '../../errors.js';
 import type { Tenant } from '../tenants/credentials.js';
+import { recordDomainEvent } from '../outbox/service.js';
 import { recordTimeline, type TimelineSubject } from '../timeline/service.js';
 import { isUuid } from '../../lib/ids.js';
 import { normalizeDob, isEmail, digitsOf } from './values.js';
@@ -230,8 +231,22 @@ export async function createMember(tx: Db, actor: Actor, input: MemberInput): Pr
       { type: 'REFERRED_A_USER_TO_SIGN_UP', requestId: actor.requestId, occurredAt: now, payload: { referred_user_id: id } },
     ]);
   }
-  return (await getMember(tx, actor.retailerId, id))!;
+  const member = (await getMember(tx, actor.retailerId, id))!;
+  recordDomainEvent(tx, { type: 'member.created', retailerId: actor.retailerId, memberId: id, occurredAt: now, payload: memberPayload(member) });
+  return member;
 }
+
+/** What member events carry of the member. */
+const memberPayload = (m: Member) => ({
+  user_id: m.id,
+  external_ids: m.identifiers.map((i) => ({ external_id: i.external_id, external_id_type: i.external_id_type })),
+  email: m.email,
+  first_name: m.first_name,
+  last_name: m.last_name,
+  locale: m.locale,
+  account_status: m.account_status,
+  opted_in: m.opted_in,
+});
 
 /** Changes a member's attributes, in the caller's transaction; writes PROFILE_UPDATE with the changed names. */
 export async function updateMember(tx: Db, actor: Actor, memberId: string, input: MemberInput): Promise<Member> {
@@ -304,7 +319,9 @@ export async function updateMember(tx: Db, actor: Actor, memberId: string, input
       },
     ]);
   }
-  return (await getMember(tx, actor.retailerId, current.id))!;
+  const member = (await getMember(tx, actor.retailerId, current.id))!;
+  if (changed.length) recordDomainEvent(tx, { type: 'member.updated', retailerId: actor.retailerId, memberId: member.id, payload: { ...memberPayload(member), changed: [...new Set(changed.map((c) => c.attribute))] } });
+  return member;
 }
 
 /**
@@ -316,6 +333,7 @@ export async function deleteMember(tx: Db, actor: Actor, memberId: string): Prom
   await tx.deleteFrom('member_identifiers').where('retailer_id', '=', actor.retailerId).where('member_id', '=', current.id).execute();
   await tx.updateTable('members').set({ lifecycle: 'deleted', updated_at: new Date() }).where('retailer_id', '=', actor.retailerId).where('id', '=', current.id).execute();
   await recordTimeline(tx, subjectOf(actor, current), [{ type: 'ACCOUNT_DELETED', requestId: actor.requestId }]);
+  recordDomainEvent(tx, { type: 'member.deleted', retailerId: actor.retailerId, memberId: current.id, payload: { user_id: current.id } });
 }
 
 /** Loads an active member and locks its row for the rest of the transaction. */

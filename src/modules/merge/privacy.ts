@@ -1,3 +1,4 @@
+import { memberRows } from '../../db/rows.js';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 
@@ -8,8 +9,7 @@ export async function scrubMergedVictim(tx: Db, retailerId: string, memberId: st
 
 /** The merges into the member as JSON rows, by table, for its data export. */
 export async function exportMemberMerges(db: Db, retailerId: string, memberId: string): Promise<{ member_merges: Record<string, unknown>[] }> {
-  const { rows } = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM member_merges x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
-  return { member_merges: rows.map((r) => r.row) };
+  return { member_merges: await memberRows(db, 'member_merges', retailerId, memberId) };
 }
 
 /** The merges the member was merged away in (into another member) as JSON rows, for its data export. */

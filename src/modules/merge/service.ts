@@ -13,6 +13,7 @@ import { moveMemberPoints } from '../points/merge.js';
 import { moveMemberAchievements } from '../rules/merge.js';
 import { moveMemberTags } from '../tags/merge.js';
 import { evaluateTier, listTierSystems } from '../tiers/service.js';
+import { recordDomainEvent } from '../outbox/service.js';
 import { recordTimeline } from '../timeline/service.js';
 import { moveMemberTransactions } from '../transactions/merge.js';
 
@@ -107,6 +108,7 @@ export async function mergeMembers(tx: Db, actor: Actor, survivorRef: MemberRef,
   const payload = { merge_id: id, survivor_user_id: survivor.id, victim_user_id: victim.id };
   await recordTimeline(tx, subjectOf(actor, survivor), [{ type: 'ACCOUNT_MERGED', requestId: actor.requestId, occurredAt: now, payload: { ...payload, role: 'survivor' } }]);
   await recordTimeline(tx, subjectOf(actor, victim), [{ type: 'ACCOUNT_MERGED', requestId: actor.requestId, occurredAt: now, payload: { ...payload, role: 'victim' } }]);
+  recordDomainEvent(tx, { type: 'member.merged', retailerId: r, memberId: survivor.id, occurredAt: now, payload: { user_id: survivor.id, merged_user_id: victim.id, merge_id: id } });
 
   for (const system of await listTierSystems(tx, r)) await evaluateTier(tx, actor, survivor, system, 'promote', now);
   return merge;

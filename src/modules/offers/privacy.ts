@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { memberRows } from '../../db/rows.js';
 import type { Db } from '../../db/index.js';
 
 /** The member's offers and their redemptions as JSON rows, by table, for its data export. */
@@ -6,10 +6,10 @@ export async function exportMemberOffers(db: Db, retailerId: string, memberId: s
   user_offers: Record<string, unknown>[];
   offer_redemptions: Record<string, unknown>[];
 }> {
-  const userOffers = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM user_offers x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
-  const offerRedemptions = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM offer_redemptions x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
+  const userOffers = await memberRows(db, 'user_offers', retailerId, memberId);
+  const offerRedemptions = await memberRows(db, 'offer_redemptions', retailerId, memberId);
   return {
-    user_offers: userOffers.rows.map((r) => r.row),
-    offer_redemptions: offerRedemptions.rows.map((r) => r.row),
+    user_offers: userOffers,
+    offer_redemptions: offerRedemptions,
   };
 }

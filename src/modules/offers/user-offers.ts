@@ -6,6 +6,8 @@ import { DomainError } from '../../errors.js';
 import { memberSummary, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
 import { isUuid } from '../../lib/ids.js';
 import { fromDb, toDecimal, ZERO } from '../points/amount.js';
+import type { EventPayload } from '../outbox/catalog.js';
+import { recordDomainEvent } from '../outbox/service.js';
 import { recordTimeline, type TimelineEntry } from '../timeline/service.js';
 import { getOffer, OFFER_ACTIVE, offerText, type Offer } from './catalog.js';
 import { computeDiscount, type Basket, type DiscountResult, type OfferType } from './discount.js';
@@ -97,6 +99,7 @@ export async function issueOffer(tx: Db, actor: Actor, member: MemberSummary, of
     .returningAll()
     .executeTakeFirstOrThrow();
   await recordTimeline(tx, subjectOf(actor, member), [offerEntry(actor, options.source === 'purchase' ? 'OFFER_PURCHASED' : 'ISSUED_OFFER', row, offer, now)]);
+  offerEvent(tx, actor, 'offer.issued', row, now, { source: row.source });
   return row;
 }
 
@@ -148,6 +151,14 @@ export async function findUserOffer(db: Db, retailerId: string, userOfferId: str
 }
 
 /** A user offer by its redemption code (what a cashier types), case-insensitively. */
+/** A user offer named by a lookup code: a user offer id, or its redemption code (case-insensitive); `type` may say which. */
+export async function findUserOfferByLookup(db: Db, retailerId: string, code: string, type?: string): Promise<UserOffer> {
+  const byId = !type || /userofferid/i.test(type) ? await findUserOffer(db, retailerId, code) : undefined;
+  const uo = byId ?? (await findUserOfferByCode(db, retailerId, code));
+  if (!uo) throw new DomainError('user_offer_not_found', `offer_lookup_code ${code} names no user offer`, 'offer_lookup_code');
+  return uo;
+}
+
 export async function findUserOfferByCode(db: Db, retailerId: string, code: string): Promise<UserOffer | undefined> {
   return db.selectFrom('user_offers').selectAll().where('retailer_id', '=', retailerId).where(sql`lower(redemption_code)`, '=', code.trim().toLowerCase()).executeTakeFirst();
 }
@@ -192,6 +203,7 @@ export async function revokeUserOffer(tx: Db, actor: Actor, userOfferId: string,
     .executeTakeFirstOrThrow();
   const offer = await getOffer(tx, actor.retailerId, uo.offer_id, { exactVersion: true });
   await recordTimeline(tx, await subject(tx, actor, uo), [offerEntry(actor, 'REVOKED_OFFER', updated, offer, now, { reason: reason ?? null })]);
+  offerEvent(tx, actor, 'offer.revoked', updated, now, { reason: reason ?? null });
   return { userOffer: updated, offer };
 }
 
@@ -298,12 +310,21 @@ export interface Redemption {
   discount: DiscountResult;
 }
 
+/** What assertRedeemable reads of a user offer. */
+export type RedeemableFields = Pick<UserOffer, 'id' | 'status' | 'redemption_start_date' | 'redemption_end_date' | 'lock_key'>;
+
 /**
  * Checks that a user offer can be used now, at this store, by this
  * transaction: issued (or locked to the same transaction), inside its
  * redemption window, at a store its location restriction allows.
  */
-export function assertRedeemable(uo: UserOffer, offer: Offer, ctx: RedemptionContext): void {
+export function assertRedeemable(uo: RedeemableFields, offer: Offer, ctx: RedemptionContext): void {
+  assertUsableNow(uo, ctx);
+  assertStoreAllowed(uo, offer, ctx.storeId);
+}
+
+/** Issued (or locked to the context's transaction) and inside its redemption window. */
+export function assertUsableNow(uo: RedeemableFields, ctx: Pick<RedemptionContext, 'now' | 'force' | 'transactionKey'>): void {
   const now = ctx.now ?? new Date();
   const status = effectiveStatus(uo, now);
   if (status === STATUS.locked) {
@@ -312,9 +333,13 @@ export function assertRedeemable(uo: UserOffer, offer: Offer, ctx: RedemptionCon
     throw new DomainError(statusCode(status) as never, `user offer ${uo.id} is ${STATUS_DESCRIPTION[status].toLowerCase()}`, 'user_offer_id');
   }
   if (uo.redemption_start_date && uo.redemption_start_date > now) throw new DomainError('offer_not_yet_valid', `user offer ${uo.id} can be redeemed from ${uo.redemption_start_date.toISOString()}`, 'user_offer_id');
+}
+
+/** At a store the offer's location restriction allows (a restricted offer needs a store). */
+export function assertStoreAllowed(uo: Pick<UserOffer, 'id'>, offer: Offer, storeId: string | undefined): void {
   const stores = offer.restrictions.location?.store_ids;
-  if (stores?.length && (!ctx.storeId || !stores.map((s) => s.toLowerCase()).includes(ctx.storeId.toLowerCase()))) {
-    throw new DomainError('store_not_allowed', `user offer ${uo.id} cannot be redeemed at store ${ctx.storeId ?? '(none)'}`, 'store_id');
+  if (stores?.length && (!storeId || !stores.map((s) => s.toLowerCase()).includes(storeId.toLowerCase()))) {
+    throw new DomainError('store_not_allowed', `user offer ${uo.id} cannot be redeemed at store ${storeId ?? '(none)'}`, 'store_id');
   }
 }
 
@@ -388,6 +413,7 @@ export async function redeemUserOffer(tx: Db, actor: Actor, userOfferId: string,
   await recordTimeline(tx, await subject(tx, actor, uo), [
     offerEntry(actor, 'REDEEMED_OFFER', updated, offer, now, { store_id: ctx.storeId ?? null, pos_transaction_key: ctx.transactionKey ?? null, discount_amount: Number(toDecimal(discount.amount)) }),
   ]);
+  offerEvent(tx, actor, 'offer.redeemed', updated, now, { store_id: ctx.storeId?.toLowerCase() ?? null, transaction_key: ctx.transactionKey ?? null });
   return { userOffer: updated, offer, discount };
 }
 
@@ -472,7 +498,20 @@ export async function reinstateUserOffer(tx: Db, actor: Actor, userOfferId: stri
     .executeTakeFirstOrThrow();
   const offer = await getOffer(tx, actor.retailerId, uo.offer_id, { exactVersion: true });
   await recordTimeline(tx, await subject(tx, actor, uo), [offerEntry(actor, 'OFFER_MODIFIED', updated, offer, now, { reinstated: true })]);
+  offerEvent(tx, actor, 'offer.reinstated', updated, now, {});
   return updated;
+}
+
+/** An offer event about a member's offer. */
+function offerEvent<T extends 'offer.issued' | 'offer.revoked' | 'offer.redeemed' | 'offer.reinstated'>(
+  tx: Db,
+  actor: Actor,
+  type: T,
+  uo: Pick<UserOffer, 'id' | 'offer_id' | 'member_id'>,
+  now: Date,
+  extra: Omit<EventPayload<T>, 'user_offer_id' | 'offer_id'>,
+): void {
+  recordDomainEvent(tx, { type, retailerId: actor.retailerId, memberId: uo.member_id, occurredAt: now, payload: { user_offer_id: uo.id, offer_id: uo.offer_id, ...extra } as EventPayload<T> });
 }
 
 export interface UserOfferQuery {

@@ -5,6 +5,7 @@ import { exportMemberEvents } from '../events/privacy.js';
 import { exportMemberIdentifiers, exportMemberProfile } from '../members/privacy.js';
 import { exportMemberMerges, exportMergedInto } from '../merge/privacy.js';
 import { exportMemberOffers } from '../offers/privacy.js';
+import { exportMemberDomainEvents } from '../outbox/privacy.js';
 import { exportMemberPoints } from '../points/privacy.js';
 import { exportMemberAchievements } from '../rules/privacy.js';
 import { exportMemberTags } from '../tags/privacy.js';
@@ -31,6 +32,7 @@ const SECTIONS: Record<string, string> = {
   rule_achievements: 'rule_achievements',
   pos_transactions: 'transactions',
   timeline_events: 'timeline',
+  domain_events: 'domain_events',
   member_merges: 'merges',
   privacy_requests: 'privacy_requests',
 };
@@ -49,6 +51,7 @@ const PARTS: ((db: Db, retailerId: string, memberId: string) => Promise<Record<s
   exportMemberAchievements,
   exportMemberTransactions,
   exportMemberTimeline,
+  exportMemberDomainEvents,
   exportMemberMerges,
   exportPrivacyRequests,
 ];

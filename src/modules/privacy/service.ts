@@ -6,6 +6,7 @@ import { enqueue, withdrawJob, type JobHandler } from '../jobs/queue.js';
 import { lockAnyMember, restrictAccount } from '../members/privacy.js';
 import { memberSummary, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
 import { retailerNumber } from '../tenants/service.js';
+import { recordDomainEvent } from '../outbox/service.js';
 import { recordTimeline } from '../timeline/service.js';
 import { buildExport } from './export.js';
 import { forgetMemberData } from './forget.js';
@@ -98,6 +99,7 @@ export async function restrictMember(tx: Db, actor: Actor, member: MemberSummary
     await recordTimeline(tx, subjectOf(actor, member), [
       { type: restricted ? 'DATA_PROCESSING_RESTRICTED' : 'DATA_PROCESSING_REINSTATED', requestId: actor.requestId, payload: { privacy_request_id: Number(request.id) } },
     ]);
+    recordDomainEvent(tx, { type: restricted ? 'member.restricted' : 'member.reinstated', retailerId: actor.retailerId, memberId: member.id, payload: { user_id: member.id } });
   }
   return { request, restricted };
 }
@@ -146,11 +148,13 @@ export async function processPrivacyRequest(tx: Db, requestId: number | string, 
   let document: Record<string, unknown> | null = null;
   if (request.type === 'forget') {
     await forgetMemberData(tx, request.retailer_id, request.member_id);
+    recordDomainEvent(tx, { type: 'member.forgotten', retailerId: request.retailer_id, memberId: request.member_id, occurredAt: now, payload: { user_id: request.member_id, privacy_request_id: Number(request.id) } });
   } else if (request.type === 'export') {
     document = await buildExport(tx, request.retailer_id, request.member_id);
     const member = await memberSummary(tx, request.retailer_id, request.member_id);
     if (member) await recordTimeline(tx, subjectOf(actor, member), [{ type: 'CUSTOMER_DATA_EXPORTED', requestId: actor.requestId, payload: { privacy_request_id: Number(request.id) } }]);
   }
+  recordDomainEvent(tx, { type: 'privacy.request_completed', retailerId: request.retailer_id, memberId: request.member_id, occurredAt: now, payload: { privacy_request_id: Number(request.id), request_type: request.type } });
   return tx
     .updateTable('privacy_requests')
     .set({

@@ -1,6 +1,7 @@
 import { sql, type OrderByItemBuilder, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { RewardStoreOffersTable, RewardStoresTable } from '../../db/schema.js';
+import { recordDomainEvents } from '../outbox/service.js';
 import { DomainError } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { isUuid } from '../../lib/ids.js';
@@ -377,6 +378,16 @@ export async function purchaseStoreOffer(
 
   const userOffers: UserOffer[] = [];
   for (let i = 0; i < quantity; i++) userOffers.push(await issueOffer(tx, actor, member, offer, { source: 'purchase', rewardStoreOfferId: storeOffer.id, now }));
+  recordDomainEvents(
+    tx,
+    userOffers.map((uo) => ({
+      type: 'reward.purchased',
+      retailerId,
+      memberId: member.id,
+      occurredAt: now,
+      payload: { user_offer_id: uo.id, offer_id: uo.offer_id, reward_store_id: store.id, store_offer_id: storeOffer.id, price: toDecimal(price), point_account_id: store.point_account_id },
+    })),
+  );
   return { store, storeOffer, offer, userOffers, price, pointsSpent, remainingBalance };
 }
 

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { memberRows } from '../../db/rows.js';
 import type { Db } from '../../db/index.js';
 
 /** Forgets a member's tags: they go, counts and all. */
@@ -8,6 +8,5 @@ export async function forgetMemberTags(tx: Db, retailerId: string, memberId: str
 
 /** The member's tags as JSON rows, by table, for its data export. */
 export async function exportMemberTags(db: Db, retailerId: string, memberId: string): Promise<{ member_tags: Record<string, unknown>[] }> {
-  const { rows } = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM member_tags x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
-  return { member_tags: rows.map((r) => r.row) };
+  return { member_tags: await memberRows(db, 'member_tags', retailerId, memberId) };
 }

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import { subjectOf, type Actor, type MemberSummary } from '../members/service.js';
+import { recordDomainEvent } from '../outbox/service.js';
 import { recordTimeline, type TimelineEntry } from '../timeline/service.js';
 import { ZERO, fromDb, type Amount } from '../points/amount.js';
 import { memberLifetimePoints, memberLifetimePointsJson, pointsDepositedAfter } from '../points/queries.js';
@@ -194,8 +195,10 @@ export async function evaluateTier(tx: Db, actor: Actor, member: MemberSummary, 
   if (from && (maintenanceDue ? target.id === from.id : target.rank <= from.rank)) to = from;
   const changed = !from || to.id !== from.id;
   const dueDate = system.period_days === null ? null : new Date(now.getTime() + system.period_days * 86_400_000);
-  if (changed) await placeMember(tx, actor, member, system, to, now, dueDate);
-  else if (maintenanceDue && current) {
+  if (changed) {
+    await placeMember(tx, actor, member, system, to, now, dueDate);
+    tierChanged(tx, actor, member, system, from, to, mode, now);
+  } else if (maintenanceDue && current) {
     // maintained: the next period starts
     await tx.updateTable('member_tiers').set({ next_maintenance_eval_date: dueDate, updated_at: now }).where('retailer_id', '=', actor.retailerId).where('id', '=', current.id).execute();
   }
@@ -241,10 +244,23 @@ export async function moveMember(
   entries.push(tierEntry(actor, 'CHANGE_TIER_MANUAL', system, from, to, now));
   await placeMember(tx, actor, member, system, to, now, system.period_days === null ? null : new Date(now.getTime() + system.period_days * 86_400_000));
   await recordTimeline(tx, subjectOf(actor, member), entries);
+  if (from?.id !== to.id) tierChanged(tx, actor, member, system, from, to, 'manual', now);
   const moved: TierChange = { tier_system_id: system.id, from, to, changed: from?.id !== to.id };
   if (!options.evaluateQualifyingRules) return moved;
   const after = await evaluateTier(tx, actor, member, system, 'promote', now);
   return { ...moved, to: after.to, changed: moved.changed || after.changed };
+}
+
+/** tier.changed: the member's level in a tier system, before and after. */
+function tierChanged(tx: Db, actor: Actor, member: MemberSummary, system: TierSystem, from: TierLevel | null, to: TierLevel, reason: string, now: Date): void {
+  const direction = !from || to.rank > from.rank ? 'up' : to.rank < from.rank ? 'down' : 'same';
+  recordDomainEvent(tx, {
+    type: 'tier.changed',
+    retailerId: actor.retailerId,
+    memberId: member.id,
+    occurredAt: now,
+    payload: { tier_system_id: system.id, from_tier_level_id: from?.id ?? null, to_tier_level_id: to.id, direction, reason },
+  });
 }
 
 async function placeMember(tx: Db, actor: Actor, member: MemberSummary, system: TierSystem, level: TierLevel, now: Date, dueDate: Date | null) {

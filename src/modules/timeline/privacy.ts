@@ -1,3 +1,4 @@
+import { memberRows } from '../../db/rows.js';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 
@@ -8,6 +9,5 @@ export async function forgetUserName(tx: Db, retailerId: string, memberId: strin
 
 /** The member's timeline entries as JSON rows, by table, for its data export. */
 export async function exportMemberTimeline(db: Db, retailerId: string, memberId: string): Promise<{ timeline_events: Record<string, unknown>[] }> {
-  const { rows } = await sql<{ row: Record<string, unknown> }>`SELECT to_jsonb(x) AS row FROM timeline_events x WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(db);
-  return { timeline_events: rows.map((r) => r.row) };
+  return { timeline_events: await memberRows(db, 'timeline_events', retailerId, memberId) };
 }

@@ -11,7 +11,7 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLoyalistClient, type LoyalistClient } from '../../clients/typescript/src/index.js';
 import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
-import { committedContract, generateContract } from '../../scripts/client.js';
+import { committedContract, eventsSchema, generateContract } from '../../scripts/client.js';
 import { createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 
 /** true only when A and B are the same type: `never` or `unknown` in place of a documented type fails the assignment. */
@@ -43,6 +43,7 @@ describe('the typed TypeScript client', () => {
     const committed = committedContract();
     assert.ok(fresh.document === committed.document, 'docs/openapi.json is out of date: run `npm run client`');
     assert.ok(fresh.types === committed.types, 'clients/typescript/src/schema.ts is out of date: run `npm run client`');
+    assert.ok(eventsSchema() === committed.events, 'docs/events.schema.json is out of date: run `npm run client`');
   });
 
   it('compiles on its own with the TypeScript compiler', () => {

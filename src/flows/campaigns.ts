@@ -1,7 +1,8 @@
 /** A member's part in campaigns, each one transaction under the member's lock. */
 import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
-import { optIn, recordCampaignEvent, type CampaignOccurrence } from '../modules/campaigns/index.js';
+import { optIn, type CampaignOccurrence } from '../modules/campaigns/index.js';
+import { recordCampaignEvent } from './campaign-award.js';
 import type { CampaignDef } from '../modules/campaigns/config.js';
 import { lockMemberRef, type Actor } from '../modules/members/service.js';
 

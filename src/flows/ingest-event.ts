@@ -1,11 +1,13 @@
 import { transact } from '../db/unit-of-work.js';
-import { campaignStep, recordCampaignEvent, type CampaignEventResult } from '../modules/campaigns/index.js';
+import { campaignStep, type CampaignEventResult } from '../modules/campaigns/index.js';
+import { recordCampaignEvent } from './campaign-award.js';
 import type { Db } from '../db/index.js';
 import { eventName, lockAndRecordEvent, recordEvent, type EventInput, type MemberEvent } from '../modules/events/service.js';
 import { isUuid } from '../lib/ids.js';
 import { DomainError } from '../errors.js';
 import { lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
-import { runRules, type RuleOutcome } from '../modules/rules/engine.js';
+import { runRules } from './apply-rule-outcomes.js';
+import type { RuleOutcome } from '../modules/rules/evaluate.js';
 
 export interface IngestInput {
   /** A member id or one of the retailer's external ids. */

@@ -1,7 +1,7 @@
 import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
 import { createMember, deleteMember, lockMember, updateMember, type Actor, type Member, type MemberInput } from '../modules/members/service.js';
-import { runRules } from '../modules/rules/engine.js';
+import { runRules } from './apply-rule-outcomes.js';
 import { addTags } from '../modules/tags/service.js';
 
 /**

@@ -1,6 +1,6 @@
 import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
-import { promoteAfter } from '../modules/rules/engine.js';
+import { promoteAfter } from './apply-rule-outcomes.js';
 import { memberNotFound } from '../errors.js';
 import { lockMember, lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { applyPointChanges, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';

@@ -12,7 +12,7 @@ import { lockMemberRef } from '../../src/modules/members/service.js';
 import { applyOfferConfig } from '../../src/modules/offers/catalog.js';
 import { applyRuleConfig, type RuleConfig } from '../../src/modules/rules/config.js';
 import { applyCampaignConfig, type CampaignConfig } from '../../src/modules/campaigns/config.js';
-import { runRules } from '../../src/modules/rules/engine.js';
+import { runRules } from '../../src/flows/apply-rule-outcomes.js';
 import { eventTypeById } from '../../src/modules/timeline/catalog.js';
 import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
 import { pointsProgram, rulesProgram, tierProgram } from '../support/factories.js';

@@ -1,10 +1,12 @@
-// The rules engine's pure parts: conditions, computed points, period and streak limits.
+// The rules' pure parts: conditions, computed points, period and streak limits, and which rules a trigger achieves.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compare, evaluate, eventCountKey, requirements, type Condition } from '../../src/modules/rules/conditions.js';
 import { periodAllows, streakComplete, streakWindowStart } from '../../src/modules/rules/limits.js';
 import { pointsFor } from '../../src/modules/rules/outcomes.js';
 import { toJson } from '../../src/modules/points/amount.js';
+import type { Rule } from '../../src/modules/rules/config.js';
+import { achieved, candidates, streakWindow, type LimitState, type Trigger } from '../../src/modules/rules/evaluate.js';
 
 describe('rule conditions', () => {
   it('compares numbers sent as strings, booleans, text case-insensitively, lists by any element', () => {
@@ -72,5 +74,39 @@ describe('limits', () => {
     assert.equal(streakComplete(['2025-04-13', '2025-04-15', '2025-04-16'], t, 3), false);
     assert.equal(streakWindowStart(t, 3).toISOString(), '2025-04-14T00:00:00.000Z');
     assert.equal(streakWindowStart(t, 3, new Date('2025-04-14T23:00:00Z')).toISOString(), '2025-04-15T00:00:00.000Z');
+  });
+});
+
+describe('which rules a trigger achieves (no database)', () => {
+  const rule = (id: string, limits: Rule['limits'], conditions: Condition | null = null): Rule => ({ id, name: id, trigger: 'event', triggerName: 'visit', conditions, limits, outcomes: [], position: 0 });
+  const at = new Date('2026-12-02T12:00:00Z');
+  const trigger: Trigger = { type: 'event', name: 'visit', occurredAt: at, context: { total: 30 } };
+  const none: LimitState = { total: 0, periodTimes: [], gapCount: 0, last: null };
+
+  it('keeps the rules whose conditions hold and whose total, period and gap limits allow one more', () => {
+    const rules = [
+      rule('open', {}),
+      rule('big-basket', {}, { fact: 'context.total', op: 'gte', value: 50 }),
+      rule('once', { total: 1 }),
+      rule('twice-a-day', { per_period: { seconds: 86_400, count: 2 } }),
+      rule('hourly', { min_seconds_between: 3600 }),
+    ];
+    const limits = new Map<string, LimitState>([
+      ['once', { ...none, total: 1 }],
+      ['twice-a-day', { ...none, periodTimes: [at.getTime() - 60_000] }],
+      ['hourly', { ...none, gapCount: 1 }],
+    ]);
+    assert.deepEqual(candidates(rules, { context: trigger.context }, trigger, limits).map((r) => r.id), ['open', 'twice-a-day']);
+    limits.set('twice-a-day', { ...none, periodTimes: [at.getTime() - 120_000, at.getTime() - 60_000] });
+    assert.deepEqual(candidates(rules, { context: trigger.context }, trigger, limits).map((r) => r.id), ['open']);
+  });
+
+  it('achieves a consecutive-days rule only when the days read for it complete the series', () => {
+    const streak = rule('three-days', { consecutive_days: 3 });
+    assert.deepEqual(streakWindow(streak, trigger, none), { name: 'visit', from: streakWindowStart(at, 3, null), end: new Date('2026-12-03T00:00:00Z') });
+    assert.equal(streakWindow(rule('open', {}), trigger, none), undefined);
+    const rules = [rule('open', {}), streak];
+    assert.deepEqual(achieved(rules, trigger, new Map([['three-days', ['2026-11-30', '2026-12-01', '2026-12-02']]])).map((r) => r.id), ['open', 'three-days']);
+    assert.deepEqual(achieved(rules, trigger, new Map([['three-days', ['2026-12-01', '2026-12-02']]])).map((r) => r.id), ['open']);
   });
 });

@@ -4,11 +4,10 @@ import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
 import { accountStatusQuery, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
 import { listPointAccounts } from '../points/accounts.js';
-import { applyPointChanges, balancesJson, type BalanceRow, type DepositDetail } from '../points/ledger.js';
+import { balancesJson, type BalanceRow, type DepositDetail } from '../points/ledger.js';
 import { unitOf } from '../../db/unit-of-work.js';
 import { recordDomainEvent } from '../outbox/service.js';
 import { parseAmount } from '../points/amount.js';
-import { promoteAfter, type Companion } from '../rules/engine.js';
 import { planTimeline, type TimelineEntry } from '../timeline/service.js';
 import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts } from './audience.js';
 import { campaignCatalog, type BehaviorDef, type CampaignDef, type GoalDef, type GoalRef, type Limits } from './config.js';
@@ -319,16 +318,24 @@ const pushTime = (limits: Limits, times: Date[], at: Date) =>
   unlimited(limits.max_times_repeatable_per_period) ? [] : [...times, at].sort((a, b) => a.getTime() - b.getTime()).slice(-KEEP_TIMES);
 
 /** What an event did to a member's campaign progress when it counts for nothing. */
-const noProgress = (): CampaignEventResult => ({ goals: [], goalsAchieved: [], behaviorsAchieved: [], points: 0 });
+export const noProgress = (): CampaignEventResult => ({ goals: [], goalsAchieved: [], behaviorsAchieved: [], points: 0 });
 
 /**
  * The campaign progress one event makes for a member, in steps the rules
- * engine can run within its own statements (a Companion): `read` (the
- * member's progress on the behaviours the event counts for), then `plan`
- * (given what was read, advances it: the awards and the writes), then
- * `result`. recordCampaignEvent runs them in statements of their own.
+ * can run within their own statements (flows/apply-rule-outcomes.ts):
+ * `read` (the member's progress on the behaviours the event counts for) comes
+ * with the rules' read under the member's lock, then `plan` (given what was
+ * read, advances it: plans the writes in the unit of work and answers the
+ * awards to deposit, all or nothing, after the rules'), then `result`.
+ * The campaign-award flow runs them in statements of their own.
  */
-export interface CampaignStep extends Companion {
+export interface CampaignStep {
+  /** A json value to read with the rules' state. */
+  read: RawBuilder<unknown>;
+  /** Whether plan may answer deposits (the member's point accounts are then read too). */
+  mayDeposit: boolean;
+  /** Given the value read (before any rule's outcome), plans its writes in the unit of work and answers its deposits. */
+  plan(read: unknown): Promise<DepositDetail[]>;
   /** Whether plan ran. */
   planned: boolean;
   /** What the event did, once planned. */
@@ -393,34 +400,11 @@ export async function campaignStep(
   return step;
 }
 
-/**
- * Records occurrences of an event for a member: advances every goal counting
- * it (in running campaigns the member may take part in; only `campaignId`'s
- * when given), under the goals' and behaviours' repetition limits; completes
- * goals, groups and behaviours; deposits goal and behaviour points into the
- * campaign's point account (else the retailer's first default account),
- * promoting the member when they are tier points; and writes
- * LOYALTY_GOAL_ACHIEVED / LOYALTY_RULE_ACHIEVED timeline entries — all in the
- * caller's transaction, in two statements (one read, one write) and those of
- * a promotion. The caller holds the member's lock. A restricted member takes
- * part in no campaign.
- */
-export async function recordCampaignEvent(
-  tx: Db,
-  actor: Actor,
-  member: MemberSummary,
-  eventName: string,
-  occurrences: CampaignOccurrence[],
-  options: { campaignId?: number } = {},
-): Promise<CampaignEventResult> {
-  const step = await campaignStep(tx, actor, member, eventName, occurrences, options);
-  if (!step) return noProgress();
+/** What a step reads, in one statement of its own (with the member's point accounts when it may deposit). */
+export async function readStep(tx: Db, actor: Actor, member: MemberSummary, step: CampaignStep): Promise<{ progress: unknown; balances?: BalanceRow[] }> {
   const { rows } = await sql<{ progress: unknown; balances: BalanceRow[] | null }>`
     SELECT ${step.read} AS progress, ${step.mayDeposit ? balancesJson(actor.retailerId, member.id) : sql`NULL::json`} AS balances`.execute(tx);
-  const deposits = await step.plan(rows[0].progress);
-  if (deposits.length) await promoteAfter(tx, actor, member, await applyPointChanges(tx, actor, member, deposits, { allowPartialSuccess: false, balances: rows[0].balances ?? undefined }));
-  else await unitOf(tx).flush(tx);
-  return step.result;
+  return { progress: rows[0].progress, balances: rows[0].balances ?? undefined };
 }
 
 /** Advances the progress by the occurrences (into `result`), planning its writes in the unit of work; answers the awards to deposit. */

@@ -10,7 +10,7 @@
 import type { Db } from '../db/index.js';
 import { unitOf } from '../db/unit-of-work.js';
 import { DomainError } from '../errors.js';
-import type { CampaignStep } from '../modules/campaigns/progress.js';
+import type { CampaignStep } from '../modules/campaigns/index.js';
 import { updateMember, type Actor, type MemberSummary } from '../modules/members/service.js';
 import { findOffer } from '../modules/offers/catalog.js';
 import { issueOffer } from '../modules/offers/user-offers.js';

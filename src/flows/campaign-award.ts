@@ -6,7 +6,7 @@
  */
 import type { Db } from '../db/index.js';
 import { unitOf } from '../db/unit-of-work.js';
-import { campaignStep, noProgress, readStep, type CampaignEventResult, type CampaignOccurrence } from '../modules/campaigns/progress.js';
+import { campaignStep, noProgress, readStep, type CampaignEventResult, type CampaignOccurrence } from '../modules/campaigns/index.js';
 import type { Actor, MemberSummary } from '../modules/members/service.js';
 import { applyPointChanges } from '../modules/points/ledger.js';
 import { promoteAfter } from './apply-rule-outcomes.js';

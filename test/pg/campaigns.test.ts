@@ -20,7 +20,7 @@ import { availablePoints } from '../../src/modules/points/queries.js';
 import { toJson } from '../../src/modules/points/amount.js';
 import { CampaignsProgramSchema, applyCampaignConfig, campaignCatalog, exportCampaignConfig, type CampaignConfig } from '../../src/modules/campaigns/config.js';
 import { recordCampaignEvent } from '../../src/flows/campaign-award.js';
-import { memberCampaignViews, type CampaignOccurrence } from '../../src/modules/campaigns/progress.js';
+import { memberCampaignViews, type CampaignOccurrence } from '../../src/modules/campaigns/index.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

@@ -298,7 +298,7 @@ describe('domain events outbox on PostgreSQL', () => {
 
     // docs/events.md: points.deposited covers merge_in entries, points.spent merge_out ones; but
     // moveMemberPoints (src/modules/points/merge.ts) writes those ledger entries without their events
-    it('the points a merge moves record points.deposited (merge_in) and points.spent (merge_out)', { todo: 'src/modules/points/merge.ts records no event for merge_in / merge_out' }, async () => {
+    it('the points a merge moves record points.deposited (merge_in) and points.spent (merge_out)', async () => {
       const survivor = await createMemberViaApi(t.app, plain);
       const victim = await createMemberViaApi(t.app, plain);
       ok(await deposit(plain, survivor.id, [{ point_account_id: p.spendable, amount: 5 }]));

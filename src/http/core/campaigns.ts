@@ -13,7 +13,7 @@ import {
   type CampaignOccurrence,
   type CampaignView,
   type MemberProgress,
-} from '../../modules/campaigns/progress.js';
+} from '../../modules/campaigns/index.js';
 import { actorOf, tenantOf } from '../context.js';
 import { coreTime } from './render.js';
 import { memberFromPath } from './users.js';

@@ -427,3 +427,6 @@ export async function exportCampaignConfig(db: Db, retailerId: string): Promise<
     return JSON.parse(JSON.stringify(out)) as CampaignConfig;
   });
 }
+
+/** Whether the campaign runs at `at` (from its start, until its end when it has one). */
+export const isRunning = (c: CampaignDef, at: Date) => c.start_date <= at && (c.end_date === null || at < c.end_date);

@@ -13,7 +13,8 @@ import type { Db } from '../../db/index.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { audienceFacts, isEmptyAudience } from './audience.js';
 import { campaignCatalog, type BehaviorDef, type CampaignDef } from './config.js';
-import { campaignView, goalKey, loadProgress } from './progress.js';
+import { goalKey, loadProgress } from './progress-store.js';
+import { campaignView } from './views.js';
 
 /** A goal a purchase advanced, with the completion counts of the goal and its behaviour right after. */
 export interface AdvancedGoal {

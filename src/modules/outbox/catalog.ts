@@ -62,9 +62,9 @@ export const EVENT_CATALOG = {
   'points.expired': { version: 1, payload: points },
   'tier.changed': {
     version: 1,
-    payload: Payload({ tier_system_id: Uuid, from_tier_level_id: Nullable(Uuid), to_tier_level_id: Uuid, direction: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('same')]), reason: Type.String({ description: 'promote, maintain, manual, rule, merge' }) }, "a member's tier level changed"),
+    payload: Payload({ tier_system_id: Uuid, from_tier_level_id: Nullable(Uuid), to_tier_level_id: Uuid, direction: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('same')]), reason: Type.String({ description: 'promote (after points arrived, or a merge), qualify (qualifying and maintenance), manual (a move by hand or a rule outcome)' }) }, "a member's tier level changed"),
   },
-  'offer.issued': { version: 1, payload: Payload({ ...offer, source: Type.String({ description: 'api, rule, purchase, campaign, ...' }) }, 'an offer was issued to a member') },
+  'offer.issued': { version: 1, payload: Payload({ ...offer, source: Type.String({ description: 'issue (the API), rule, purchase (a reward store), demo' }) }, 'an offer was issued to a member') },
   'offer.revoked': { version: 1, payload: Payload({ ...offer, reason: Nullable(Type.String()) }, "a member's offer was revoked") },
   'offer.redeemed': { version: 1, payload: Payload({ ...offer, store_id: Nullable(Type.String()), transaction_key: Nullable(Type.String()) }, "a member's offer was redeemed") },
   'offer.reinstated': { version: 1, payload: Payload(offer, 'a redeemed offer was made usable again') },

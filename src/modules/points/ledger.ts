@@ -401,22 +401,40 @@ const EVENT_OF: Record<ModificationType, 'points.deposited' | 'points.spent' | '
   expiry: 'points.expired',
 };
 
-function pointEvent(actor: Actor, member: MemberSummary, e: Entry, after: Amount, time: Date): NewEvent {
+const pointEvent = (actor: Actor, member: MemberSummary, e: Entry, after: Amount, time: Date): NewEvent =>
+  ledgerEvent(actor.retailerId, member.id, time, {
+    account: e.account.account,
+    type: e.type,
+    amount: e.amount,
+    balanceAfter: after,
+    pointSourceId: e.detail.point_source_id?.toLowerCase() ?? null,
+    referenceType: e.detail.reference_type ?? null,
+    referenceId: e.detail.reference_id ?? null,
+    transactionId: e.detail.transaction_id ?? null,
+  });
+
+/** The domain event of one ledger entry (points.deposited, spent, returned or expired), for every writer of the ledger. */
+export function ledgerEvent(
+  retailerId: string,
+  memberId: string,
+  time: Date,
+  e: { account: Pick<PointAccount, 'id' | 'name'>; type: ModificationType; amount: Amount; balanceAfter: Amount; pointSourceId?: string | null; referenceType?: string | null; referenceId?: string | null; transactionId?: string | null },
+): NewEvent {
   return {
     type: EVENT_OF[e.type],
-    retailerId: actor.retailerId,
-    memberId: member.id,
+    retailerId,
+    memberId,
     occurredAt: time,
     payload: {
-      point_account_id: e.account.account.id,
-      account_name: e.account.account.name,
+      point_account_id: e.account.id,
+      account_name: e.account.name,
       modification_type: e.type,
       amount: toDecimal(e.amount < ZERO ? -e.amount : e.amount),
-      balance_after: toDecimal(after),
-      point_source_id: e.detail.point_source_id?.toLowerCase() ?? null,
-      reference_type: e.detail.reference_type ?? null,
-      reference_id: e.detail.reference_id ?? null,
-      transaction_id: e.detail.transaction_id ?? null,
+      balance_after: toDecimal(e.balanceAfter),
+      point_source_id: e.pointSourceId ?? null,
+      reference_type: e.referenceType ?? null,
+      reference_id: e.referenceId ?? null,
+      transaction_id: e.transactionId ?? null,
     },
   };
 }

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { Actor } from '../members/service.js';
+import { recordDomainEvents } from '../outbox/service.js';
+import { listPointAccounts } from './accounts.js';
 import { ZERO, fromDb, toDecimal, toJson } from './amount.js';
+import { ledgerEvent } from './ledger.js';
 
 /** What a merge moved of one point account. */
 export interface MovedPoints {
@@ -21,6 +24,7 @@ export async function moveMemberPoints(tx: Db, actor: Actor, fromId: string, int
   const r = actor.retailerId;
   const accounts = await tx.selectFrom('member_point_accounts').select(['point_account_id', 'available_balance', 'life_time_value']).where('retailer_id', '=', r).where('member_id', '=', fromId).execute();
   const moved: MovedPoints[] = [];
+  const names = new Map((await listPointAccounts(tx, r)).map((p) => [p.id, p]));
   for (const a of accounts) {
     const balance = fromDb(a.available_balance);
     const lifetime = fromDb(a.life_time_value);
@@ -48,6 +52,12 @@ export async function moveMemberPoints(tx: Db, actor: Actor, fromId: string, int
         { ...entry, member_id: intoId, amount: toDecimal(balance), balance_after: String(after.available_balance), modification_type: 'merge_in' },
       ])
       .execute();
+    const account = names.get(a.point_account_id)!;
+    const reference = { referenceType: 'merge', referenceId: mergeId };
+    recordDomainEvents(tx, [
+      ledgerEvent(r, fromId, now, { account, type: 'merge_out', amount: -balance, balanceAfter: ZERO, ...reference }),
+      ledgerEvent(r, intoId, now, { account, type: 'merge_in', amount: balance, balanceAfter: fromDb(String(after.available_balance)), ...reference }),
+    ]);
   }
   return moved;
 }

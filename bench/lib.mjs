@@ -147,6 +147,7 @@ let sequence = 0;
  * benchmark-wide sequence number i. Prints and returns {name, rps, p50, p99, non2xx, errors, total}.
  */
 export async function loadRun(name, { base, auth, connections, seconds, rate, next }) {
+  const before = await statementCount(base);
   const result = await autocannon({
     url: base,
     connections,
@@ -165,9 +166,23 @@ export async function loadRun(name, { base, auth, connections, seconds, rate, ne
       },
     ],
   });
+  const after = await statementCount(base);
   const out = { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, total: result.requests.total };
+  // statements per request, where the server counts them (Loyalist's /metrics; the floor has none)
+  if (before !== undefined && after !== undefined && out.total) out.statements = Number(((after - before) / out.total).toFixed(2));
   console.log(JSON.stringify(out));
   return out;
+}
+
+/** loyalist_db_statements_total from the server's /metrics; undefined where there is none. */
+async function statementCount(base) {
+  try {
+    const res = await fetch(`${base}/metrics`);
+    const match = /^loyalist_db_statements_total (\d+)/m.exec(await res.text());
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The send_transaction body ../shared/bench/load.mjs sends: three lines, 30.00, paid cash. */

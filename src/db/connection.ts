@@ -33,6 +33,10 @@ export interface DatabaseTimeouts {
   statementMs: number;
 }
 
+let statements = 0;
+/** Statements this process has sent to the database (the loyalist_db_statements_total metric; benchmarks divide it by requests). */
+export const statementsSent = () => statements;
+
 export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 2000, statementMs: 30_000 };
 
 export function connectPostgres(url: string, poolSize: number, timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS): DatabaseHandle {
@@ -90,6 +94,7 @@ class PreparingPool implements PostgresPool {
     let broken: Error | undefined;
     const wrapped = {
       query: async (sql: string, parameters: readonly unknown[]) => {
+        statements++;
         try {
           return await (parameters.length ? client.query({ name: this.nameOf(sql), text: sql, values: parameters as unknown[] }) : client.query(sql));
         } catch (err) {
@@ -139,6 +144,7 @@ class PGlitePool implements PostgresPool {
     const pglite = this.pglite;
     const client = {
       async query(sql: string, parameters: readonly unknown[]) {
+        statements++;
         // Without parameters a text may hold several statements (migrations).
         const result = parameters.length
           ? await pglite.query(sql, parameters as unknown[])

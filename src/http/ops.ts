@@ -4,6 +4,7 @@ import { Obj } from './contract.js';
 import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isMigrated } from '../db/index.js';
+import { statementsSent } from '../db/connection.js';
 import { queueDepth } from '../modules/jobs/queue.js';
 
 /** /healthz, /readyz and Prometheus /metrics (request counts and latency by route and status, DB, worker queue). */
@@ -26,6 +27,15 @@ export function registerOps(app: FastifyInstance): void {
     registers: [registry],
     async collect() {
       this.set(await queueDepth(db).catch(() => -1));
+    },
+  });
+  new Counter({
+    name: 'loyalist_db_statements_total',
+    help: 'Statements sent to the database',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(statementsSent());
     },
   });
   if (pool) {

@@ -52,7 +52,7 @@ describe('operations endpoints on PostgreSQL', () => {
     }
   });
 
-  it('exposes Prometheus metrics: requests by route and status, latency, queue depth, pool', async () => {
+  it('exposes Prometheus metrics: requests by route and status, latency, queue depth, pool, statements', async () => {
     const member = await createMemberViaApi(t.app, tenant);
     for (let i = 0; i < 3; i++) {
       const res = await call(t.app, { method: 'GET', url: `${tenant.base}/users/${member.id}`, headers: { authorization: tenant.core } });
@@ -80,6 +80,11 @@ describe('operations endpoints on PostgreSQL', () => {
     assert.ok(!text.includes(member.id), 'labels carry the route pattern, not the ids in the path');
     assert.equal(sample(text, 'loyalist_job_queue_depth', {}), 2);
     assert.ok((sample(text, 'loyalist_db_pool_connections', { state: 'total' }) ?? -1) >= 1);
+    // statements sent: a member read costs at least one more
+    const statements = sample(text, 'loyalist_db_statements_total', {})!;
+    assert.ok(statements > 0);
+    await call(t.app, { method: 'GET', url: `${tenant.base}/users/${member.id}`, headers: { authorization: tenant.core } });
+    assert.ok(sample((await call(t.app, { method: 'GET', url: '/metrics' })).body, 'loyalist_db_statements_total', {})! > statements);
   });
 
   it('serves the interactive reference page at /docs', async () => {

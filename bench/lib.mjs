@@ -2,6 +2,7 @@
 // server (dropped at the end), child servers (stopped at the end), HTTP helpers,
 // one autocannon run, and the floor's send_transaction body.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -148,6 +149,7 @@ let sequence = 0;
  */
 export async function loadRun(name, { base, auth, connections, seconds, rate, next }) {
   const before = await statementCount(base);
+  const cpuBefore = { server: await serverCpu(base), db: postgresCpu() };
   const result = await autocannon({
     url: base,
     connections,
@@ -167,11 +169,45 @@ export async function loadRun(name, { base, auth, connections, seconds, rate, ne
     ],
   });
   const after = await statementCount(base);
+  const cpuAfter = { server: await serverCpu(base), db: postgresCpu() };
   const out = { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, total: result.requests.total };
   // statements per request, where the server counts them (Loyalist's /metrics; the floor has none)
   if (before !== undefined && after !== undefined && out.total) out.statements = Number(((after - before) / out.total).toFixed(2));
+  // CPU per request: the server's (its /metrics), and every PostgreSQL process's on this machine (/proc), in ms
+  if (cpuBefore.server !== undefined && cpuAfter.server !== undefined && out.total) out.server_cpu_ms = Number((((cpuAfter.server - cpuBefore.server) * 1000) / out.total).toFixed(3));
+  if (cpuBefore.db !== undefined && cpuAfter.db !== undefined && out.total) out.db_cpu_ms = Number((((cpuAfter.db - cpuBefore.db) * 1000) / out.total).toFixed(3));
   console.log(JSON.stringify(out));
   return out;
+}
+
+/** process_cpu_seconds_total from the server's /metrics; undefined where there is none. */
+async function serverCpu(base) {
+  try {
+    const match = /^process_cpu_seconds_total (\S+)/m.exec(await (await fetch(`${base}/metrics`)).text());
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds used so far by every PostgreSQL process of this machine (Linux /proc); undefined elsewhere. */
+function postgresCpu() {
+  try {
+    const hz = 100;
+    let ticks = 0;
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+        const fields = stat.slice(close + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {}
+    }
+    return ticks / hz;
+  } catch {
+    return undefined;
+  }
 }
 
 /** loyalist_db_statements_total from the server's /metrics; undefined where there is none. */

@@ -7,7 +7,8 @@ import { migrate, openDatabase } from './db/index.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { serve } from './server.js';
-import { applyProgram, parseProgramText } from './modules/program/service.js';
+import { applyProgram } from './flows/program-apply.js';
+import { parseProgramText } from './modules/program/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
 import { isUuid } from './lib/ids.js';
 

@@ -11,8 +11,9 @@ import { applyPointChanges } from './modules/points/ledger.js';
 import { evaluateTiers } from './flows/points.js';
 import { getOffer } from './modules/offers/catalog.js';
 import { issueOffer, redeemUserOffer } from './modules/offers/user-offers.js';
-import { seedDemoMerge } from './modules/merge/demo.js';
-import { applyProgram, parseProgramText } from './modules/program/service.js';
+import { seedDemoMerge } from './flows/merge-members.js';
+import { applyProgram } from './flows/program-apply.js';
+import { parseProgramText } from './modules/program/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
 import { findRetailer } from './modules/tenants/service.js';
 

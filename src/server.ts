@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { migrate, openDatabase } from './db/index.js';
 import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { startWorker } from './jobs/worker.js';
-import { privacyJobHandlers } from './modules/privacy/service.js';
+import { privacyJobHandlers } from './flows/privacy.js';
 
 export interface ServeOptions {
   demo?: boolean;

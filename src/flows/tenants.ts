@@ -1,7 +1,6 @@
-/** The operator's changes to tenants (admin API), each one transaction. */
+/** The operator's changes to tenants (admin API), each one transaction (program apply: program-apply.ts). */
 import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
-import { applyProgram, type Program } from '../modules/program/service.js';
 import { issueCredentials, revokeCredential, rotateCredential } from '../modules/tenants/credentials.js';
 import { createRetailer } from '../modules/tenants/service.js';
 
@@ -12,6 +11,3 @@ export const issueTenantCredentials = (db: Db, retailerId: string) => transact(d
 export const revokeTenantCredential = (db: Db, retailerId: string, credentialId: string) => transact(db, (tx) => revokeCredential(tx, retailerId, credentialId));
 
 export const rotateTenantCredential = (db: Db, retailerId: string, credentialId: string, overlapSeconds: number) => transact(db, (tx) => rotateCredential(tx, retailerId, credentialId, overlapSeconds));
-
-/** Makes the retailer's configuration match a program document (program apply). */
-export const applyProgramDocument = (db: Db, retailerId: string, program: Program) => transact(db, (tx) => applyProgram(tx, retailerId, program));

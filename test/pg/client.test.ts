@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLoyalistClient, type LoyalistClient } from '../../clients/typescript/src/index.js';
-import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
+import { applyProgram } from '../../src/flows/program-apply.js';
+import { parseProgramText } from '../../src/modules/program/service.js';
 import { committedContract, eventsSchema, generateContract } from '../../scripts/client.js';
 import { createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 

@@ -14,7 +14,8 @@ import { applyRuleConfig, type RuleConfig } from '../../src/modules/rules/config
 import { applyCampaignConfig, type CampaignConfig } from '../../src/modules/campaigns/config.js';
 import { runRules } from '../../src/flows/apply-rule-outcomes.js';
 import { eventTypeById } from '../../src/modules/timeline/catalog.js';
-import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
+import { applyProgram } from '../../src/flows/program-apply.js';
+import { parseProgramText } from '../../src/modules/program/service.js';
 import { pointsProgram, rulesProgram, tierProgram } from '../support/factories.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 

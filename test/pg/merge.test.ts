@@ -5,11 +5,12 @@ import { transact } from '../../src/db/unit-of-work.js';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { seedDemoMerge, DEMO_MERGE_ID, DEMO_SURVIVOR_ID } from '../../src/modules/merge/demo.js';
+import { DEMO_MERGE_ID, DEMO_SURVIVOR_ID } from '../../src/modules/merge/demo.js';
+import { seedDemoMerge } from '../../src/flows/merge-members.js';
 import { createMember } from '../../src/modules/members/service.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 import { historyProgram, memberWithHistory, type Program } from '../support/privacy.js';
-import { processPrivacyRequest } from '../../src/modules/privacy/service.js';
+import { processPrivacyRequest } from '../../src/flows/privacy.js';
 
 describe('account merge on PostgreSQL', () => {
   let t: TestApp;

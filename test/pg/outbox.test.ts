@@ -17,8 +17,9 @@ import type { InjectOptions } from 'fastify';
 import { jobHandlers } from '../../src/jobs/worker.js';
 import { runNextJob } from '../../src/modules/jobs/queue.js';
 import { DomainEventSchema, EVENT_CATALOG, EVENT_TYPES, type EventType } from '../../src/modules/outbox/catalog.js';
-import { privacyJobHandlers } from '../../src/modules/privacy/service.js';
-import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
+import { privacyJobHandlers } from '../../src/flows/privacy.js';
+import { applyProgram } from '../../src/flows/program-apply.js';
+import { parseProgramText } from '../../src/modules/program/service.js';
 import { pointsProgram, type PointsProgram } from '../support/factories.js';
 import { call, createMemberViaApi, createTenant, memberBody, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 

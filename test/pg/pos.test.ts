@@ -15,7 +15,8 @@ import { availablePoints, memberBalances } from '../../src/modules/points/querie
 import { customProfileDefaults } from '../../src/modules/program/custom-attributes.js';
 import { posBasket } from '../../src/http/pos/routes.js';
 import { toJson } from '../../src/modules/points/amount.js';
-import { applyProgram, parseProgramText } from '../../src/modules/program/service.js';
+import { applyProgram } from '../../src/flows/program-apply.js';
+import { parseProgramText } from '../../src/modules/program/service.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 
 const STORE = '7c3c8b0e-4a3d-4a53-8f27-2a6f5d0b1e01';

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { runNextJob } from '../../src/modules/jobs/queue.js';
-import { PRIVACY_QUEUE, privacyJobHandlers, processPrivacyRequest } from '../../src/modules/privacy/service.js';
+import { PRIVACY_QUEUE } from '../../src/modules/privacy/service.js';
+import { privacyJobHandlers, processPrivacyRequest } from '../../src/flows/privacy.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 import { historyProgram, memberWithHistory, scanDatabase, type Program } from '../support/privacy.js';
 

@@ -3,7 +3,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { DomainError } from '../../errors.js';
-import { applyProgramDocument, createTenant, issueTenantCredentials, revokeTenantCredential, rotateTenantCredential } from '../../flows/tenants.js';
+import { applyProgramDocument } from '../../flows/program-apply.js';
+import { createTenant, issueTenantCredentials, revokeTenantCredential, rotateTenantCredential } from '../../flows/tenants.js';
 import { listCredentials, type RotatedCredential } from '../../modules/tenants/credentials.js';
 import { findRetailer, listRetailers } from '../../modules/tenants/service.js';
 import { exportProgram, validateProgram } from '../../modules/program/service.js';

@@ -1,120 +1,37 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { MemberMergesTable } from '../../db/schema.js';
-import { DomainError, memberNotFound } from '../../errors.js';
-import { moveMemberProgress } from '../campaigns/merge.js';
-import { moveMemberEvents } from '../events/merge.js';
-import { lockMemberStates, markMerged, memberState, moveExternalIds, ownersOfExternalId, type MemberState } from '../members/merge.js';
-import { subjectOf, type Actor } from '../members/service.js';
+import { DomainError } from '../../errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { moveMemberOffers } from '../offers/merge.js';
-import { moveMemberPoints } from '../points/merge.js';
-import { moveMemberAchievements } from '../rules/merge.js';
-import { moveMemberTags } from '../tags/merge.js';
-import { evaluateTier, listTierSystems } from '../tiers/service.js';
-import { recordDomainEvent } from '../outbox/service.js';
-import { recordTimeline } from '../timeline/service.js';
-import { moveMemberTransactions } from '../transactions/merge.js';
 
+/** The record of a merge (member_merges): who was merged into whom, and what moved. */
 export type Merge = Selectable<MemberMergesTable>;
 
-/** How a merge names a member: an external id, or (API clients, the demo) a member id. */
-export interface MemberRef {
-  external_id?: string;
-  user_id?: string;
-}
-
-/** Finds the member a reference names, whatever its lifecycle, so that refusals can say why. */
-async function resolveRef(tx: Db, retailerId: string, ref: MemberRef, field: string): Promise<MemberState> {
-  if (ref.external_id) {
-    const owners = await ownersOfExternalId(tx, retailerId, ref.external_id);
-    if (owners.length > 1) throw new DomainError('multiple_matches', `${field}: external_id ${ref.external_id} names several members`, field);
-    // an identifier's member exists (foreign key)
-    if (owners.length) return (await memberState(tx, retailerId, owners[0]))!;
-    if (!isUuid(ref.external_id)) throw memberNotFound();
-  }
-  const id = (ref.user_id ?? ref.external_id ?? '').toLowerCase();
-  const found = isUuid(id) ? await memberState(tx, retailerId, id) : undefined;
-  if (!found || found.lifecycle === 'deleted') throw memberNotFound();
-  return found;
-}
-
-function assertMergeable(member: MemberState, role: 'survivor' | 'victim') {
-  if (member.lifecycle === 'forgotten') throw new DomainError('member_forgotten', `the ${role} was forgotten (privacy request): it cannot take part in a merge`, role);
-  if (member.lifecycle === 'merged') throw new DomainError('member_merged', `the ${role} was already merged into another member`, role);
-  if (member.lifecycle !== 'active') throw memberNotFound();
-}
-
-export interface MergeOptions {
-  /** A known merge id (the demo); absent: a new one. */
-  id?: string;
-}
-
-/**
- * Merges the victim into the survivor in the caller's transaction, under both
- * members' row locks (taken in id order, so two merges of the same pair
- * cannot deadlock): point balances and lifetime values move as ledger entries
- * on both sides (merge_out, merge_in), then user offers, external ids, tags,
- * campaign progress, events, rule achievements and transactions; ACCOUNT_MERGED
- * goes on both timelines; the survivor's tiers are re-evaluated; the victim
- * becomes 'merged' and is never returned again. Refused: a member into
- * itself, a forgotten or merged member, a victim merged before.
- */
-export async function mergeMembers(tx: Db, actor: Actor, survivorRef: MemberRef, victimRef: MemberRef, options: MergeOptions = {}): Promise<Merge> {
-  const survivor0 = await resolveRef(tx, actor.retailerId, survivorRef, 'survivor');
-  const victim0 = await resolveRef(tx, actor.retailerId, victimRef, 'merge_account');
-  if (survivor0.id === victim0.id) {
-    // a victim's external ids move with it: naming it again names the survivor
-    const earlier = victimRef.external_id ? await earlierMergeOf(tx, actor.retailerId, survivor0.id, victimRef.external_id) : undefined;
-    if (earlier) throw new DomainError('already_merged', `external_id ${victimRef.external_id} was merged into this member already (merge ${earlier.id})`, 'merge_account');
-    throw new DomainError('merge_into_self', 'a member cannot be merged into itself', 'merge_account');
-  }
-  const locked = await lockMemberStates(tx, actor.retailerId, [survivor0.id, victim0.id]);
-  const survivor = locked.find((m) => m.id === survivor0.id)!;
-  const victim = locked.find((m) => m.id === victim0.id)!;
-  if (victim.lifecycle === 'merged') {
-    const earlier = await tx.selectFrom('member_merges').select('id').where('retailer_id', '=', actor.retailerId).where('victim_id', '=', victim.id).executeTakeFirst();
-    throw new DomainError('already_merged', `this member was merged already${earlier ? ` (merge ${earlier.id})` : ''}`, 'merge_account');
-  }
-  assertMergeable(survivor, 'survivor');
-  assertMergeable(victim, 'victim');
-
-  const id = options.id?.toLowerCase() ?? randomUUID();
-  const now = new Date();
-  const r = actor.retailerId;
-
-  await moveMemberAchievements(tx, r, victim.id, survivor.id);
-  const moved = {
-    point_accounts: await moveMemberPoints(tx, actor, victim.id, survivor.id, id, now),
-    user_offer_ids: await moveMemberOffers(tx, r, victim.id, survivor.id, now),
-    external_ids: await moveExternalIds(tx, r, victim.id, survivor.id),
-    tags: await moveMemberTags(tx, r, victim.id, survivor.id, now),
-    campaigns: await moveMemberProgress(tx, r, victim.id, survivor.id),
-    events: await moveMemberEvents(tx, r, victim.id, survivor.id),
-    transactions: await moveMemberTransactions(tx, r, victim.id, survivor.id),
-  };
-  await markMerged(tx, r, victim.id, now);
-  const merge = await tx
+/** Records a finished merge; `already_merged` when the victim (or the merge id) has one. */
+export async function recordMerge(tx: Db, row: { retailerId: string; survivorId: string; victimId: string; id: string; moved: Record<string, unknown>; requestId?: string; at: Date }): Promise<Merge> {
+  return tx
     .insertInto('member_merges')
-    .values({ retailer_id: r, member_id: survivor.id, id, victim_id: victim.id, status: 'finished', moved: JSON.stringify(moved), request_id: actor.requestId ?? null, finished_at: now })
+    .values({ retailer_id: row.retailerId, member_id: row.survivorId, id: row.id, victim_id: row.victimId, status: 'finished', moved: JSON.stringify(row.moved), request_id: row.requestId ?? null, finished_at: row.at })
     .returningAll()
     .executeTakeFirstOrThrow()
     .catch((err: { code?: string }) => {
       if (err.code === '23505') throw new DomainError('already_merged', 'this member was merged already, or the merge id is taken', 'merge_account');
       throw err;
     });
-
-  const payload = { merge_id: id, survivor_user_id: survivor.id, victim_user_id: victim.id };
-  await recordTimeline(tx, subjectOf(actor, survivor), [{ type: 'ACCOUNT_MERGED', requestId: actor.requestId, occurredAt: now, payload: { ...payload, role: 'survivor' } }]);
-  await recordTimeline(tx, subjectOf(actor, victim), [{ type: 'ACCOUNT_MERGED', requestId: actor.requestId, occurredAt: now, payload: { ...payload, role: 'victim' } }]);
-  recordDomainEvent(tx, { type: 'member.merged', retailerId: r, memberId: survivor.id, occurredAt: now, payload: { user_id: survivor.id, merged_user_id: victim.id, merge_id: id } });
-
-  for (const system of await listTierSystems(tx, r)) await evaluateTier(tx, actor, survivor, system, 'promote', now);
-  return merge;
 }
 
-async function earlierMergeOf(tx: Db, retailerId: string, survivorId: string, externalId: string): Promise<Merge | undefined> {
+/** The merge that took a member (as its victim), if any. */
+export async function mergeOfVictim(db: Db, retailerId: string, victimId: string): Promise<Pick<Merge, 'id'> | undefined> {
+  return db.selectFrom('member_merges').select('id').where('retailer_id', '=', retailerId).where('victim_id', '=', victimId).executeTakeFirst();
+}
+
+/** Whether a merge of this id exists for the retailer. */
+export async function mergeExists(db: Db, retailerId: string, id: string): Promise<boolean> {
+  return !!(await db.selectFrom('member_merges').select('id').where('retailer_id', '=', retailerId).where('id', '=', id).executeTakeFirst());
+}
+
+/** The survivor's earlier merge that moved this external id to it. */
+export async function earlierMergeOf(tx: Db, retailerId: string, survivorId: string, externalId: string): Promise<Merge | undefined> {
   return tx
     .selectFrom('member_merges')
     .selectAll()

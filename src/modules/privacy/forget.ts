@@ -1,10 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
-import { forgetProfile, namingValues } from '../members/privacy.js';
-import { scrubMergedVictim } from '../merge/privacy.js';
-import { dropReplaysMentioning } from '../replays/privacy.js';
-import { forgetMemberTags } from '../tags/privacy.js';
-import { forgetUserName } from '../timeline/privacy.js';
+import { namingValues } from '../members/privacy.js';
 
 /** A table that holds member-owned rows (retailer_id and member_id) and its text-like columns. */
 export interface MemberTable {
@@ -44,41 +40,29 @@ export async function personalNeedles(tx: Db, retailerId: string, memberId: stri
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.trim().length >= 2).map((v) => v.trim()))].sort((a, b) => b.length - a.length);
 }
 
-/**
- * Removes the member's personal data from every domain, in the caller's
- * transaction (the caller holds the member's row lock): the profile's
- * personal attributes, identifiers, phone numbers, custom profile and tags
- * are deleted; every other member-owned row (timeline payloads, ledger
- * references, offers, events, transactions, merges, exports) is kept in
- * anonymised form, so balances and the retailer's ledger still add up. The
- * member becomes 'forgotten': no query or lookup finds it again.
- */
-export async function forgetMemberData(tx: Db, retailerId: string, memberId: string): Promise<{ needles: number; tables: string[] }> {
-  const needles = await personalNeedles(tx, retailerId, memberId);
-  await forgetProfile(tx, retailerId, memberId);
-  await forgetMemberTags(tx, retailerId, memberId);
-  await forgetUserName(tx, retailerId, memberId);
-  // exports are copies of the data: they go
+/** Exports are copies of the data: a forgotten member's go. */
+export async function dropExportDocuments(tx: Db, retailerId: string, memberId: string): Promise<void> {
   await tx.updateTable('privacy_requests').set({ document: null }).where('retailer_id', '=', retailerId).where('member_id', '=', memberId).execute();
+}
 
+/**
+ * Scrubs the needles from every text, jsonb and text-array column of every
+ * member-owned table's rows of the member (members aside): the rows stay,
+ * anonymised. Answers the tables it changed.
+ */
+export async function scrubMemberRows(tx: Db, retailerId: string, memberId: string, needles: string[]): Promise<string[]> {
   const touched: string[] = [];
-  if (needles.length) {
-    for (const t of await memberTables(tx)) {
-      if (t.table === 'members' || !t.columns.length) continue;
-      const sets = t.columns.map((c) =>
-        c.kind === 'jsonb'
-          ? sql`${sql.ref(c.name)} = loyalist_scrub_jsonb(${sql.ref(c.name)}, ${needles}::text[])`
-          : c.kind === 'text'
-            ? sql`${sql.ref(c.name)} = loyalist_scrub_text(${sql.ref(c.name)}, ${needles}::text[])`
-            : sql`${sql.ref(c.name)} = (SELECT coalesce(array_agg(loyalist_scrub_text(x, ${needles}::text[]) ORDER BY n), '{}') FROM unnest(${sql.ref(c.name)}) WITH ORDINALITY AS u(x, n))`,
-      );
-      const result = await sql`UPDATE ${sql.table(t.table)} SET ${sql.join(sets)} WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(tx);
-      if (Number(result.numAffectedRows ?? 0) > 0) touched.push(t.table);
-    }
-    // a merge names the victim too
-    await scrubMergedVictim(tx, retailerId, memberId, needles);
-    // answers kept for Message-ID replays carry the profile: they go
-    await dropReplaysMentioning(tx, retailerId, [memberId, ...needles]);
+  for (const t of await memberTables(tx)) {
+    if (t.table === 'members' || !t.columns.length) continue;
+    const sets = t.columns.map((c) =>
+      c.kind === 'jsonb'
+        ? sql`${sql.ref(c.name)} = loyalist_scrub_jsonb(${sql.ref(c.name)}, ${needles}::text[])`
+        : c.kind === 'text'
+          ? sql`${sql.ref(c.name)} = loyalist_scrub_text(${sql.ref(c.name)}, ${needles}::text[])`
+          : sql`${sql.ref(c.name)} = (SELECT coalesce(array_agg(loyalist_scrub_text(x, ${needles}::text[]) ORDER BY n), '{}') FROM unnest(${sql.ref(c.name)}) WITH ORDINALITY AS u(x, n))`,
+    );
+    const result = await sql`UPDATE ${sql.table(t.table)} SET ${sql.join(sets)} WHERE retailer_id = ${retailerId} AND member_id = ${memberId}`.execute(tx);
+    if (Number(result.numAffectedRows ?? 0) > 0) touched.push(t.table);
   }
-  return { needles: needles.length, tables: touched };
+  return touched;
 }

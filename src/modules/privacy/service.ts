@@ -2,14 +2,11 @@ import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { PrivacyRequestPart, PrivacyRequestsTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
-import { enqueue, withdrawJob, type JobHandler } from '../jobs/queue.js';
-import { lockAnyMember, restrictAccount } from '../members/privacy.js';
-import { memberSummary, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
-import { retailerNumber } from '../tenants/service.js';
+import { enqueue, withdrawJob } from '../jobs/queue.js';
+import { restrictAccount } from '../members/privacy.js';
+import { subjectOf, type Actor, type MemberSummary } from '../members/service.js';
 import { recordDomainEvent } from '../outbox/service.js';
 import { recordTimeline } from '../timeline/service.js';
-import { buildExport } from './export.js';
-import { forgetMemberData } from './forget.js';
 
 export type PrivacyRequestType = PrivacyRequestsTable['type'];
 export type PrivacyRequest = Selectable<PrivacyRequestsTable>;
@@ -134,27 +131,13 @@ export async function cancelPrivacyRequest(tx: Db, actor: Actor, memberId: strin
   return cancelled;
 }
 
-/**
- * Carries out one due forget or export request, in the caller's transaction
- * (the worker's, which deletes the job when this commits; the job's run_at
- * is the end of the grace period). A cancelled or finished request is left alone.
- */
-export async function processPrivacyRequest(tx: Db, requestId: number | string, now = new Date()): Promise<PrivacyRequest | undefined> {
-  const request = await tx.selectFrom('privacy_requests').selectAll().where('id', '=', String(requestId)).forUpdate().executeTakeFirst();
-  if (!request || request.status !== 'pending') return request;
-  const actor: Actor = { retailerId: request.retailer_id, retailerNumber: await retailerNumber(tx, request.retailer_id), requestId: request.request_id ?? undefined };
-  // the member's row lock serializes this with every other write of the member
-  await lockAnyMember(tx, request.retailer_id, request.member_id);
-  let document: Record<string, unknown> | null = null;
-  if (request.type === 'forget') {
-    await forgetMemberData(tx, request.retailer_id, request.member_id);
-    recordDomainEvent(tx, { type: 'member.forgotten', retailerId: request.retailer_id, memberId: request.member_id, occurredAt: now, payload: { user_id: request.member_id, privacy_request_id: Number(request.id) } });
-  } else if (request.type === 'export') {
-    document = await buildExport(tx, request.retailer_id, request.member_id);
-    const member = await memberSummary(tx, request.retailer_id, request.member_id);
-    if (member) await recordTimeline(tx, subjectOf(actor, member), [{ type: 'CUSTOMER_DATA_EXPORTED', requestId: actor.requestId, payload: { privacy_request_id: Number(request.id) } }]);
-  }
-  recordDomainEvent(tx, { type: 'privacy.request_completed', retailerId: request.retailer_id, memberId: request.member_id, occurredAt: now, payload: { privacy_request_id: Number(request.id), request_type: request.type } });
+/** Locks a privacy request for the worker; undefined when there is none. */
+export async function lockPrivacyRequest(tx: Db, requestId: number | string): Promise<PrivacyRequest | undefined> {
+  return tx.selectFrom('privacy_requests').selectAll().where('id', '=', String(requestId)).forUpdate().executeTakeFirst();
+}
+
+/** Marks a request carried out, with its export document when it made one. */
+export async function completePrivacyRequest(tx: Db, request: PrivacyRequest, now: Date, document: Record<string, unknown> | null): Promise<PrivacyRequest> {
   return tx
     .updateTable('privacy_requests')
     .set({
@@ -167,10 +150,3 @@ export async function processPrivacyRequest(tx: Db, requestId: number | string, 
     .returningAll()
     .executeTakeFirstOrThrow();
 }
-
-/** The worker's handlers for privacy requests (queue PRIVACY_QUEUE, payload {request_id}). */
-export const privacyJobHandlers: Record<string, JobHandler> = {
-  [PRIVACY_QUEUE]: async (tx, payload) => {
-    await processPrivacyRequest(tx, payload.request_id as number);
-  },
-};

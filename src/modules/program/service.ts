@@ -3,15 +3,14 @@ import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
-import { applyRetailer, applyStores, findRetailer, listStores } from '../tenants/service.js';
-import { applyCustomAttributes, listCustomAttributes, type CustomAttributeType } from './custom-attributes.js';
-import { applyPointConfig, listPointAccounts, listPointSources } from '../points/accounts.js';
-import { parseAmount, toDecimal, toJson } from '../points/amount.js';
-import { applyOfferConfig, listOffers, OFFER_ACTIVE } from '../offers/catalog.js';
-import { applyRewardStoreConfig, exportRewardStoreConfig } from '../reward-stores/config.js';
-import { applyCampaignConfig, CampaignsProgramSchema, checkCampaignConfig, exportCampaignConfig } from '../campaigns/index.js';
-import { applyRuleConfig, listRuleConfig, RulesProgramSchema } from '../rules/config.js';
-import { applyTierConfig } from '../tiers/config.js';
+import { findRetailer, listStores } from '../tenants/service.js';
+import { listCustomAttributes, type CustomAttributeType } from './custom-attributes.js';
+import { listPointAccounts, listPointSources } from '../points/accounts.js';
+import { parseAmount, toJson } from '../points/amount.js';
+import { listOffers, OFFER_ACTIVE } from '../offers/catalog.js';
+import { exportRewardStoreConfig } from '../reward-stores/config.js';
+import { CampaignsProgramSchema, checkCampaignConfig, exportCampaignConfig } from '../campaigns/index.js';
+import { listRuleConfig, RulesProgramSchema } from '../rules/config.js';
 import { listTierSystems } from '../tiers/service.js';
 import { UUID_PATTERN } from '../../lib/ids.js';
 
@@ -290,58 +289,6 @@ export function parseProgramText(text: string): Program {
     throw new DomainError('validation', `program: not valid YAML or JSON (${(err as Error).message.split('\n')[0]})`, 'program');
   }
   return validateProgram(document);
-}
-
-/**
- * Makes the retailer's configuration match the program, in the caller's
- * transaction; creates the retailer when it does not exist yet. Applying the
- * same program again changes nothing.
- */
-export async function applyProgram(tx: Db, retailerId: string, program: Program): Promise<{ createdRetailer: boolean }> {
-  const { created } = await applyRetailer(tx, retailerId, program.retailer?.name);
-  if (program.stores) {
-    await applyStores(tx, retailerId, program.stores.map((s) => ({ id: s.id, name: s.name, external_id: s.external_id ?? null, time_zone: s.time_zone ?? null })));
-  }
-  if (program.custom_attributes) await applyCustomAttributes(tx, retailerId, program.custom_attributes);
-  if (program.point_accounts || program.point_sources) {
-    await applyPointConfig(
-      tx,
-      retailerId,
-      program.point_accounts?.map(({ maximum_balance, ...a }) => ({ ...a, maximum_balance: maximum_balance === undefined ? undefined : parseAmount(maximum_balance) })),
-      program.point_sources?.map((s) => ({ id: s.id, name: s.name, account_ids: s.point_account_ids ?? [] })),
-    );
-  }
-  if (program.offers) {
-    await applyOfferConfig(
-      tx,
-      retailerId,
-      program.offers.map((o) => ({
-        ...o,
-        status: o.status === 'inactive' ? 0 : OFFER_ACTIVE,
-        amount: o.amount === undefined ? undefined : toDecimal(parseAmount(o.amount)),
-        points: o.points === undefined ? undefined : toDecimal(parseAmount(o.points)),
-        monetary_value: o.monetary_value === undefined ? undefined : toDecimal(parseAmount(o.monetary_value)),
-        restrictions: o.restrictions && {
-          ...o.restrictions,
-          redemption: o.restrictions.redemption && { minimum_subtotal: o.restrictions.redemption.minimum_subtotal === undefined ? undefined : toDecimal(parseAmount(o.restrictions.redemption.minimum_subtotal)) },
-        },
-      })),
-    );
-  }
-  if (program.reward_stores) await applyRewardStoreConfig(tx, retailerId, program.reward_stores);
-  if (program.campaigns) await applyCampaignConfig(tx, retailerId, program.campaigns);
-  if (program.tier_systems) {
-    await applyTierConfig(
-      tx,
-      retailerId,
-      program.tier_systems.map((t) => ({
-        ...t,
-        levels: t.levels.map((l) => ({ ...l, thresholds: (l.thresholds ?? []).map((th) => ({ point_account_id: th.point_account_id, points: parseAmount(th.points) })) })),
-      })),
-    );
-  }
-  if (program.rules) await applyRuleConfig(tx, retailerId, program.rules);
-  return { createdRetailer: created };
 }
 
 /** The retailer's configuration as it is now, as a program document. */

@@ -16,6 +16,12 @@ export const ConfigSchema = Type.Object({
   dbConnectTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000, description: 'DB_CONNECT_TIMEOUT_MS: longest wait for a PostgreSQL connection before a request answers 503' }),
   dbStatementTimeoutMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000, description: 'DB_STATEMENT_TIMEOUT_MS: longest PostgreSQL statement (statement_timeout; 0: none); migrations have none' }),
   eventRetentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 30, description: 'EVENT_RETENTION_DAYS: how long domain events stay in the outbox feed' }),
+  webhookRetrySchedule: Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+)*\\s*$', default: '5,300,1800,7200,18000,36000,36000', description: 'WEBHOOK_RETRY_SCHEDULE: seconds to wait before each retry of a webhook delivery (the first attempt is at once)' }),
+  webhookAllowPrivateNetworks: Type.Boolean({ default: false, description: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS: let webhooks reach loopback, private and link-local addresses (self-hosted setups, tests)' }),
+  webhookHttpHosts: Type.String({ default: '', description: 'WEBHOOK_HTTP_HOSTS: comma-separated hosts webhook URLs may reach over plain http (otherwise https only)' }),
+  webhookTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 15_000, description: 'WEBHOOK_TIMEOUT_MS: how long a receiver has to answer a delivery' }),
+  natsUrl: Type.Optional(Type.String({ pattern: '^(nats|tls)://', description: 'NATS_URL: publish every outbox event to NATS JetStream there (absent: no broker)' })),
+  natsStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'LOYALIST', description: 'NATS_STREAM: the JetStream stream (subjects loyalist.>), created when missing' }),
   worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
 });
 
@@ -34,6 +40,12 @@ const ENV_NAMES: Record<keyof Config, string> = {
   dbConnectTimeoutMs: 'DB_CONNECT_TIMEOUT_MS',
   dbStatementTimeoutMs: 'DB_STATEMENT_TIMEOUT_MS',
   eventRetentionDays: 'EVENT_RETENTION_DAYS',
+  webhookRetrySchedule: 'WEBHOOK_RETRY_SCHEDULE',
+  webhookAllowPrivateNetworks: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS',
+  webhookHttpHosts: 'WEBHOOK_HTTP_HOSTS',
+  webhookTimeoutMs: 'WEBHOOK_TIMEOUT_MS',
+  natsUrl: 'NATS_URL',
+  natsStream: 'NATS_STREAM',
   worker: 'WORKER',
 };
 

@@ -6,6 +6,8 @@ import type { Config } from './config.js';
 import { migrate, openDatabase } from './db/index.js';
 import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { startWorker } from './jobs/worker.js';
+import { dispatcherOptions, startDispatcher } from './jobs/webhooks.js';
+import { startPublisher } from './jobs/broker.js';
 import { privacyJobHandlers } from './flows/privacy.js';
 
 export interface ServeOptions {
@@ -25,6 +27,8 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const address = await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as { port: number };
   const worker = config.worker ? await startWorker(database.db, log, { replayWindowSeconds: config.replayWindowSeconds, eventRetentionDays: config.eventRetentionDays, handlers: privacyJobHandlers }) : undefined;
+  const dispatcher = config.worker ? startDispatcher(database.db, log, dispatcherOptions(config)) : undefined;
+  const publisher = config.worker && config.natsUrl ? startPublisher(database.db, log, { url: config.natsUrl, stream: config.natsStream }) : undefined;
 
   if (options.demo) {
     const variables = await loadDemo(database.db, endpointFor(config.host, port));
@@ -49,6 +53,8 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     if (err) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down: finishing in-flight requests');
     await app.close();
+    await dispatcher?.stop();
+    await publisher?.stop();
     await worker?.stop();
     await database.close();
   });

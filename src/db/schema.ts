@@ -135,6 +135,49 @@ export interface DomainEventsTable {
   tx_id: Generated<string>;
 }
 
+export interface OutboxCursorsTable {
+  consumer: string;
+  position: number;
+  updated_at: Timestamp;
+}
+
+// webhooks
+export interface WebhookEndpointsTable {
+  retailer_id: string;
+  id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  enabled: Generated<boolean>;
+  disabled_reason: string | null;
+  secrets: Json<{ secret: string; expires_at: string | null }[]>;
+  cursor: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveriesTable {
+  retailer_id: string;
+  endpoint_id: string;
+  position: number;
+  event_id: string;
+  event_type: string;
+  member_id: string | null;
+  status: Generated<'pending' | 'delivering' | 'succeeded' | 'failed'>;
+  attempts: Json<DeliveryAttempt[]>;
+  next_attempt_at: Timestamp;
+  lease_until: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface DeliveryAttempt {
+  at: string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
 // jobs
 export interface JobsTable {
   id: Generated<number>;
@@ -590,6 +633,9 @@ export interface Database {
   member_tags: MemberTagsTable;
   timeline_events: TimelineEventsTable;
   domain_events: DomainEventsTable;
+  outbox_cursors: OutboxCursorsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   jobs: JobsTable;
   message_replays: MessageReplaysTable;
   point_accounts: PointAccountsTable;

@@ -6,25 +6,28 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { isMigrated } from '../db/index.js';
 import { statementsSent } from '../db/connection.js';
 import { queueDepth } from '../modules/jobs/queue.js';
+import { deliveryLag } from '../modules/webhooks/deliveries.js';
+import { webhookRegistry } from '../jobs/webhooks.js';
 
 /** /healthz, /readyz and Prometheus /metrics (request counts and latency by route and status, DB, worker queue). */
 export function registerOps(app: FastifyInstance): void {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const own = new Registry();
+  const registry = Registry.merge([own, webhookRegistry]);
+  collectDefaultMetrics({ register: own });
   const labelNames = ['method', 'route', 'status_code'] as const;
-  const requests = new Counter({ name: 'loyalist_http_requests_total', help: 'HTTP requests answered', labelNames, registers: [registry] });
+  const requests = new Counter({ name: 'loyalist_http_requests_total', help: 'HTTP requests answered', labelNames, registers: [own] });
   const duration = new Histogram({
     name: 'loyalist_http_request_duration_seconds',
     help: 'HTTP request latency',
     labelNames,
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
+    registers: [own],
   });
   const { db, pool } = app.deps;
   new Gauge({
     name: 'loyalist_job_queue_depth',
     help: 'Jobs waiting in the job queue',
-    registers: [registry],
+    registers: [own],
     async collect() {
       this.set(await queueDepth(db).catch(() => -1));
     },
@@ -32,10 +35,18 @@ export function registerOps(app: FastifyInstance): void {
   new Counter({
     name: 'loyalist_db_statements_total',
     help: 'Statements sent to the database',
-    registers: [registry],
+    registers: [own],
     collect() {
       this.reset();
       this.inc(statementsSent());
+    },
+  });
+  new Gauge({
+    name: 'loyalist_webhook_lag_seconds',
+    help: 'Age of the oldest webhook delivery not yet delivered (0: none waiting)',
+    registers: [own],
+    async collect() {
+      this.set(await deliveryLag(db).catch(() => -1));
     },
   });
   if (pool) {
@@ -43,7 +54,7 @@ export function registerOps(app: FastifyInstance): void {
       name: 'loyalist_db_pool_connections',
       help: 'PostgreSQL pool connections by state',
       labelNames: ['state'],
-      registers: [registry],
+      registers: [own],
       collect() {
         this.set({ state: 'total' }, pool.totalCount);
         this.set({ state: 'idle' }, pool.idleCount);

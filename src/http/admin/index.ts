@@ -12,6 +12,7 @@ import { accessDenied, headerValue, registerSurface, errorEnvelope, type Surface
 import { fails, IsoTime, Obj, Uuid } from '../contract.js';
 import { EVENT_TYPES } from '../../modules/outbox/catalog.js';
 import { listEvents } from '../../modules/outbox/service.js';
+import { webhookRoutes } from './webhooks.js';
 import { AdminCredential, AdminRotatedCredential, AdminTenant, DomainEvent, IssuedSecrets, Program } from './schemas.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -279,4 +280,5 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { events: page.events, next_after: page.nextAfter, has_more: page.more };
     },
   );
+  await app.register(webhookRoutes);
 };

@@ -77,6 +77,17 @@ export interface FeedEvent {
   payload: Record<string, unknown>;
 }
 
+const feedEvent = (r: { position: number; id: string; type: string; version: number; retailer_id: string; member_id: string | null; occurred_at: Date; payload: Record<string, unknown> }): FeedEvent => ({
+  position: String(r.position),
+  id: r.id,
+  type: r.type,
+  version: r.version,
+  retailer_id: r.retailer_id,
+  user_id: r.member_id,
+  occurred_at: new Date(r.occurred_at).toISOString(),
+  payload: r.payload,
+});
+
 /**
  * A page of a retailer's events in position order. Only events of
  * transactions older than every transaction still running are answered, so
@@ -94,17 +105,50 @@ export async function listEvents(db: Db, retailerId: string, q: EventFeedQuery):
   if (q.memberId) query = query.where('member_id', '=', q.memberId);
   const rows = await query.orderBy('position').limit(q.limit + 1).execute();
   const more = rows.length > q.limit;
-  const events = rows.slice(0, q.limit).map((r) => ({
-    position: String(r.position),
-    id: r.id,
-    type: r.type,
-    version: r.version,
-    retailer_id: r.retailer_id,
-    user_id: r.member_id,
-    occurred_at: r.occurred_at.toISOString(),
-    payload: r.payload,
-  }));
+  const events = rows.slice(0, q.limit).map(feedEvent);
   return { events, nextAfter: events.at(-1)?.position ?? (q.after === undefined ? null : String(q.after)), more };
+}
+
+/** Events by (retailer, position), keyed `${retailer}/${position}` (what deliveries send). */
+export async function eventsByPosition(db: Db, keys: { retailerId: string; position: number }[]): Promise<Map<string, FeedEvent>> {
+  if (!keys.length) return new Map();
+  const { rows } = await sql<{ position: number; id: string; type: string; version: number; retailer_id: string; member_id: string | null; occurred_at: Date; payload: Record<string, unknown> }>`
+    SELECT e.position, e.id, e.type, e.version, e.retailer_id, e.member_id, e.occurred_at, e.payload
+      FROM unnest(${keys.map((k) => k.retailerId)}::uuid[], ${keys.map((k) => k.position)}::bigint[]) AS k(retailer_id, position)
+      JOIN domain_events e ON e.retailer_id = k.retailer_id AND e.position = k.position`.execute(db);
+  return new Map(rows.map((r) => [`${r.retailer_id}/${r.position}`, feedEvent(r)]));
+}
+
+/**
+ * Locks a whole-outbox consumer's cursor (created at the latest position the
+ * first time: a new consumer starts from now) and answers the events after it,
+ * of every retailer, in position order (committed ones only, as listEvents);
+ * undefined when another process holds the cursor.
+ */
+export async function claimCursor(tx: Db, consumer: string, limit: number): Promise<{ position: number; events: FeedEvent[] } | undefined> {
+  await sql`INSERT INTO outbox_cursors (consumer, position) SELECT ${consumer}, coalesce(max(position), 0) FROM domain_events ON CONFLICT (consumer) DO NOTHING`.execute(tx);
+  const cursor = await tx.selectFrom('outbox_cursors').select('position').where('consumer', '=', consumer).forUpdate().skipLocked().executeTakeFirst();
+  if (!cursor) return undefined;
+  const rows = await tx
+    .selectFrom('domain_events')
+    .select(['position', 'id', 'type', 'version', 'retailer_id', 'member_id', 'occurred_at', 'payload'])
+    .where('position', '>', cursor.position)
+    .where(sql<boolean>`tx_id < pg_snapshot_xmin(pg_current_snapshot())`)
+    .orderBy('position')
+    .limit(limit)
+    .execute();
+  return { position: Number(cursor.position), events: rows.map(feedEvent) };
+}
+
+/** Moves a consumer's cursor on (in the transaction that claimed it). */
+export async function advanceCursor(tx: Db, consumer: string, position: number): Promise<void> {
+  await tx.updateTable('outbox_cursors').set({ position, updated_at: new Date() }).where('consumer', '=', consumer).execute();
+}
+
+/** The retailer's latest event position (0 with none): where a new reader starts. */
+export async function latestPosition(db: Db, retailerId: string): Promise<number> {
+  const row = await db.selectFrom('domain_events').select((eb) => eb.fn.max('position').as('max')).where('retailer_id', '=', retailerId).executeTakeFirst();
+  return Number(row?.max ?? 0);
 }
 
 /** Deletes events older than the retention period (the worker's job); answers how many went. */

@@ -1,0 +1,116 @@
+/**
+ * The webhook dispatcher: copies new outbox events into each endpoint's
+ * deliveries, claims the due ones (leased, never in flight twice, a member's
+ * in order) and POSTs them, signed as Standard Webhooks 1.0, then records the
+ * attempt: done on a 2xx, the endpoint disabled on a 410, else again after
+ * the next wait of the retry schedule (or the receiver's Retry-After, when
+ * longer) until the schedule is used up and the delivery fails for good.
+ * Any number of processes may run one on the same database.
+ */
+import type { Logger } from 'pino';
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { Config } from '../config.js';
+import type { Db } from '../db/index.js';
+import { transact } from '../db/unit-of-work.js';
+import { claimDue, fanOut, recordAttempt, type Claimed } from '../modules/webhooks/deliveries.js';
+import { disableEndpoint, signingSecrets } from '../modules/webhooks/endpoints.js';
+import { postWebhook } from '../modules/webhooks/send.js';
+import { signatureHeader } from '../modules/webhooks/signing.js';
+
+export interface DispatcherOptions {
+  /** Seconds to wait before each retry. */
+  retrySchedule: number[];
+  timeoutMs: number;
+  allowPrivate: boolean;
+  /** Deliveries in flight per endpoint (default 8). */
+  perEndpoint?: number;
+  /** Idle wait between polls (default 250 ms). */
+  pollMs?: number;
+}
+
+/** The dispatcher's options as configured (WEBHOOK_RETRY_SCHEDULE "5,300,1800" → [5, 300, 1800]). */
+export const dispatcherOptions = (config: Pick<Config, 'webhookRetrySchedule' | 'webhookTimeoutMs' | 'webhookAllowPrivateNetworks'>): DispatcherOptions => ({
+  retrySchedule: config.webhookRetrySchedule.split(',').map((s) => Number(s.trim())),
+  timeoutMs: config.webhookTimeoutMs,
+  allowPrivate: config.webhookAllowPrivateNetworks,
+});
+
+/** The dispatcher's metrics (served with the process's others at /metrics). */
+export const webhookRegistry = new Registry();
+const results = new Counter({ name: 'loyalist_webhook_deliveries_total', help: 'Webhook delivery attempts by result', labelNames: ['result'], registers: [webhookRegistry] });
+const latency = new Histogram({ name: 'loyalist_webhook_delivery_seconds', help: 'Webhook delivery attempt latency', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15], registers: [webhookRegistry] });
+
+/** The body a delivery POSTs. */
+export const deliveryBody = (c: Claimed) => JSON.stringify({ id: c.event.id, type: c.event.type, timestamp: c.event.occurred_at, retailer_id: c.event.retailer_id, data: c.event.payload });
+
+async function deliver(db: Db, log: Logger, c: Claimed, options: DispatcherOptions): Promise<void> {
+  const body = deliveryBody(c);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const headers = { 'webhook-id': c.event.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatureHeader(c.event.id, timestamp, body, signingSecrets(c)) };
+  const sent = await postWebhook(c.url, body, headers, { timeoutMs: options.timeoutMs, allowPrivate: options.allowPrivate });
+  latency.observe(sent.durationMs / 1000);
+  const attempt = { at: new Date().toISOString(), status_code: sent.status, duration_ms: sent.durationMs, error: sent.error };
+  const made = c.delivery.attempts.length + 1;
+  if (sent.status !== null && sent.status >= 200 && sent.status < 300) {
+    results.inc({ result: 'succeeded' });
+    return recordAttempt(db, c.delivery, attempt, { status: 'succeeded' });
+  }
+  if (sent.status === 410) {
+    // the receiver is gone: the endpoint stops, the event waits for it to be enabled again
+    results.inc({ result: 'gone' });
+    await disableEndpoint(db, c.delivery.retailer_id, c.delivery.endpoint_id, 'the receiver answered 410 Gone');
+    log.warn({ webhook: c.delivery.endpoint_id }, 'webhook endpoint disabled: 410 Gone');
+    return recordAttempt(db, c.delivery, attempt, { status: 'pending', retryAt: new Date() });
+  }
+  if (made > options.retrySchedule.length) {
+    results.inc({ result: 'failed' });
+    log.warn({ webhook: c.delivery.endpoint_id, event: c.event.id, attempts: made }, 'webhook delivery failed for good');
+    return recordAttempt(db, c.delivery, attempt, { status: 'failed' });
+  }
+  results.inc({ result: 'retry' });
+  // ±10% jitter, so that retries of many deliveries spread out; a longer Retry-After wins
+  const wait = Math.max(options.retrySchedule[made - 1] * (0.9 + Math.random() * 0.2), sent.retryAfter ?? 0);
+  return recordAttempt(db, c.delivery, attempt, { status: 'pending', retryAt: new Date(Date.now() + wait * 1000) });
+}
+
+export interface Dispatcher {
+  stop(): Promise<void>;
+  /** Copies, claims and sends until nothing is due (tests). */
+  drain(): Promise<number>;
+}
+
+/** Runs the dispatcher in this process until stopped. */
+export function startDispatcher(db: Db, log: Logger, options: DispatcherOptions): Dispatcher {
+  const leaseSeconds = Math.ceil(options.timeoutMs / 1000) + 30;
+  let stopped = false;
+  const round = async (): Promise<number> => {
+    await transact(db, (tx) => fanOut(tx));
+    const claimed = await claimDue(db, 64, options.perEndpoint ?? 8, leaseSeconds);
+    await Promise.all(claimed.map((c) => deliver(db, log, c, options).catch((err) => log.error({ err, webhook: c.delivery.endpoint_id }, 'webhook delivery could not be recorded'))));
+    return claimed.length;
+  };
+  let current: Promise<unknown> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const loop = () => {
+    if (stopped) return;
+    current = round()
+      .catch((err) => (log.error({ err }, 'webhook dispatch failed'), 0))
+      .then((n) => {
+        if (!stopped) timer = setTimeout(loop, n ? 0 : (options.pollMs ?? 250));
+      });
+  };
+  loop();
+  return {
+    async drain() {
+      await current;
+      let total = 0;
+      for (let n = await round(); n; n = await round()) total += n;
+      return total;
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await current.catch(() => {});
+    },
+  };
+}

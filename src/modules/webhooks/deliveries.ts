@@ -1,0 +1,122 @@
+import { sql, type Selectable } from 'kysely';
+import type { Db } from '../../db/index.js';
+import { transact } from '../../db/unit-of-work.js';
+import type { DeliveryAttempt, WebhookDeliveriesTable } from '../../db/schema.js';
+import { DomainError } from '../../errors.js';
+import { isUuid } from '../../lib/ids.js';
+import { eventsByPosition, listEvents, type FeedEvent } from '../outbox/service.js';
+import { findEndpoint } from './endpoints.js';
+
+export type Delivery = Selectable<WebhookDeliveriesTable>;
+
+/**
+ * Copies the events recorded after each enabled endpoint's cursor that it
+ * subscribes to into its deliveries, and moves the cursor on (each endpoint
+ * row locked, SKIP LOCKED: processes share the work, never an endpoint).
+ * Answers how many deliveries it made.
+ */
+export async function fanOut(tx: Db, batch = 500): Promise<number> {
+  const endpoints = await tx.selectFrom('webhook_endpoints').select(['retailer_id', 'id', 'event_types', 'cursor']).where('enabled', '=', true).forUpdate().skipLocked().execute();
+  let made = 0;
+  for (const e of endpoints) {
+    const page = await listEvents(tx, e.retailer_id, { after: e.cursor, limit: batch, types: e.event_types.length ? e.event_types : undefined });
+    if (!page.events.length) continue;
+    await tx
+      .insertInto('webhook_deliveries')
+      .values(page.events.map((ev) => ({ retailer_id: e.retailer_id, endpoint_id: e.id, position: Number(ev.position), event_id: ev.id, event_type: ev.type, member_id: ev.user_id })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    await tx.updateTable('webhook_endpoints').set({ cursor: Number(page.events.at(-1)!.position) }).where('retailer_id', '=', e.retailer_id).where('id', '=', e.id).execute();
+    made += page.events.length;
+  }
+  return made;
+}
+
+/** A claimed delivery with what sending it needs. */
+export interface Claimed {
+  delivery: Delivery;
+  event: FeedEvent;
+  url: string;
+  secrets: { secret: string; expires_at: string | null }[];
+}
+
+/**
+ * Claims due deliveries with a lease (FOR UPDATE SKIP LOCKED: never in
+ * flight twice): of enabled endpoints, at most `perEndpoint` in flight each,
+ * and only a member's earliest undelivered event (a later one waits while
+ * an earlier one is retried). A lease that ran out (its process died) is due again.
+ */
+export async function claimDue(db: Db, limit: number, perEndpoint: number, leaseSeconds: number, now = new Date()): Promise<Claimed[]> {
+  return transact(db, async (tx) => {
+    const { rows } = await sql<Delivery & { url: string; secrets: Claimed['secrets'] }>`
+      SELECT d.*, e.url, e.secrets FROM webhook_deliveries d
+        JOIN webhook_endpoints e ON e.retailer_id = d.retailer_id AND e.id = d.endpoint_id AND e.enabled
+       WHERE ((d.status = 'pending' AND d.next_attempt_at <= ${now}) OR (d.status = 'delivering' AND d.lease_until < ${now}))
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x
+                          WHERE x.retailer_id = d.retailer_id AND x.endpoint_id = d.endpoint_id AND x.member_id = d.member_id
+                            AND x.status IN ('pending', 'delivering') AND x.position < d.position)
+         AND (SELECT count(*) FROM webhook_deliveries f
+               WHERE f.retailer_id = d.retailer_id AND f.endpoint_id = d.endpoint_id AND f.status = 'delivering' AND f.lease_until >= ${now}) < ${perEndpoint}
+       ORDER BY d.next_attempt_at, d.position
+       LIMIT ${limit}
+       FOR UPDATE OF d SKIP LOCKED`.execute(tx);
+    if (!rows.length) return [];
+    const lease = new Date(now.getTime() + leaseSeconds * 1000);
+    for (const r of rows) {
+      await tx.updateTable('webhook_deliveries').set({ status: 'delivering', lease_until: lease, updated_at: now }).where('retailer_id', '=', r.retailer_id).where('endpoint_id', '=', r.endpoint_id).where('position', '=', r.position).execute();
+    }
+    const events = await eventsByPosition(tx, rows.map((r) => ({ retailerId: r.retailer_id, position: r.position })));
+    return rows.flatMap((r) => {
+      const event = events.get(`${r.retailer_id}/${r.position}`);
+      const { url, secrets, ...delivery } = r;
+      return event ? [{ delivery, event, url, secrets }] : [];
+    });
+  });
+}
+
+/** What one attempt did, and what follows: done, again at `retryAt`, or failed for good. */
+export async function recordAttempt(db: Db, d: Pick<Delivery, 'retailer_id' | 'endpoint_id' | 'position'>, attempt: DeliveryAttempt, next: { status: 'succeeded' | 'failed' } | { status: 'pending'; retryAt: Date }): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({
+      status: next.status,
+      attempts: sql`attempts || ${JSON.stringify([attempt])}::jsonb`,
+      next_attempt_at: next.status === 'pending' ? next.retryAt : sql`next_attempt_at`,
+      lease_until: null,
+      updated_at: new Date(),
+    })
+    .where('retailer_id', '=', d.retailer_id)
+    .where('endpoint_id', '=', d.endpoint_id)
+    .where('position', '=', d.position)
+    .execute();
+}
+
+/** An endpoint's deliveries, newest first, a page at a time. */
+export async function listDeliveries(db: Db, retailerId: string, endpointId: string, q: { skip: number; take: number; status?: string }): Promise<Delivery[]> {
+  const endpoint = await findEndpoint(db, retailerId, endpointId);
+  let query = db.selectFrom('webhook_deliveries').selectAll().where('retailer_id', '=', retailerId).where('endpoint_id', '=', endpoint.id);
+  if (q.status) query = query.where('status', '=', q.status as Delivery['status']);
+  return query.orderBy('position', 'desc').offset(q.skip).limit(q.take).execute();
+}
+
+/** Sends a delivery again now, also one that failed for good. */
+export async function retryDelivery(tx: Db, retailerId: string, endpointId: string, eventId: string): Promise<Delivery> {
+  const endpoint = await findEndpoint(tx, retailerId, endpointId);
+  const row = await tx
+    .updateTable('webhook_deliveries')
+    .set({ status: 'pending', next_attempt_at: new Date(), lease_until: null, updated_at: new Date() })
+    .where('retailer_id', '=', retailerId)
+    .where('endpoint_id', '=', endpoint.id)
+    .where('event_id', '=', isUuid(eventId) ? eventId.toLowerCase() : '00000000-0000-0000-0000-000000000000')
+    .where('status', '!=', 'delivering')
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new DomainError('not_found', `no delivery of event ${eventId} to webhook endpoint ${endpointId} (or it is being delivered now)`, 'event_id');
+  return row;
+}
+
+/** Seconds since the oldest delivery still waiting was recorded (0 with none): the outbox lag metric. */
+export async function deliveryLag(db: Db, now = new Date()): Promise<number> {
+  const row = await db.selectFrom('webhook_deliveries').select((eb) => eb.fn.min('created_at').as('oldest')).where('status', 'in', ['pending', 'delivering']).executeTakeFirst();
+  return row?.oldest ? Math.max(0, (now.getTime() - new Date(row.oldest as unknown as string).getTime()) / 1000) : 0;
+}

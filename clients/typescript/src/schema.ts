@@ -1896,6 +1896,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/tenants/{retailer_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The retailer's webhook endpoints
+         * @description Every endpoint, oldest first (never a secret).
+         */
+        get: operations["admin.tenants.byRetailerId.webhooks.get"];
+        put?: never;
+        /**
+         * Add a webhook endpoint
+         * @description The endpoint receives the events recorded from now on, signed as Standard Webhooks 1.0 with the secret answered here (shown only once).
+         */
+        post: operations["admin.tenants.byRetailerId.webhooks.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One webhook endpoint
+         * @description The endpoint (never its secret).
+         */
+        get: operations["admin.tenants.byRetailerId.webhooks.byWebhookId.get"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove a webhook endpoint
+         * @description The endpoint and its deliveries go; nothing more is sent to it.
+         */
+        delete: operations["admin.tenants.byRetailerId.webhooks.byWebhookId.delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description Its URL, event types, description, or whether it is enabled; enabling a disabled endpoint delivers what waited for it.
+         */
+        patch: operations["admin.tenants.byRetailerId.webhooks.byWebhookId.patch"];
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/webhooks/{webhook_id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's signing secret
+         * @description A new secret, shown only here; deliveries carry a signature with the old one too until `previous_expires_at` (overlap_seconds, 24 h by default).
+         */
+        post: operations["admin.tenants.byRetailerId.webhooks.byWebhookId.rotateSecret.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook endpoint's deliveries, newest first
+         * @description Each event sent (or to send) with its status and every attempt: its time, status code, duration and error.
+         */
+        get: operations["admin.tenants.byRetailerId.webhooks.byWebhookId.deliveries.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/webhooks/{webhook_id}/deliveries/{event_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again now
+         * @description Redelivers the event at once, also one whose retries ran out.
+         */
+        post: operations["admin.tenants.byRetailerId.webhooks.byWebhookId.deliveries.byEventId.retry.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -17250,6 +17362,870 @@ export interface operations {
                             message: string;
                         };
                     };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.webhooks.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        webhooks: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            retailer_id: string;
+                            url: string;
+                            description: string | null;
+                            event_types: string[];
+                            enabled: boolean;
+                            /** @description why it stopped (a 410 from the receiver, the admin API) */
+                            disabled_reason: string | null;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            updated_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.webhooks.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https (http only to the hosts WEBHOOK_HTTP_HOSTS allows) */
+                    url: string;
+                    /** @description the event types it receives (docs/events.md); absent or empty: all */
+                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        retailer_id: string;
+                        url: string;
+                        description: string | null;
+                        event_types: string[];
+                        enabled: boolean;
+                        /** @description why it stopped (a 410 from the receiver, the admin API) */
+                        disabled_reason: string | null;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        created_at: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        updated_at: string;
+                        /** @description the signing secret (Standard Webhooks), shown only here */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "validation";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.webhooks.byWebhookId.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        retailer_id: string;
+                        url: string;
+                        description: string | null;
+                        event_types: string[];
+                        enabled: boolean;
+                        /** @description why it stopped (a 410 from the receiver, the admin API) */
+                        disabled_reason: string | null;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        created_at: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.webhooks.byWebhookId.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.webhooks.byWebhookId.patch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description https (http only to the hosts WEBHOOK_HTTP_HOSTS allows) */
+                    url?: string;
+                    /** @description the event types it receives (docs/events.md); absent or empty: all */
+                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
+                    description?: string | null;
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        retailer_id: string;
+                        url: string;
+                        description: string | null;
+                        event_types: string[];
+                        enabled: boolean;
+                        /** @description why it stopped (a 410 from the receiver, the admin API) */
+                        disabled_reason: string | null;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        created_at: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "validation";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.webhooks.byWebhookId.rotateSecret.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    overlap_seconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the signing secret (Standard Webhooks), shown only here */
+                        secret: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        previous_expires_at: string;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.webhooks.byWebhookId.deliveries.get": {
+        parameters: {
+            query: {
+                skip: number;
+                take: number;
+                status?: "pending" | "delivering" | "succeeded" | "failed";
+            };
+            header?: never;
+            path: {
+                retailer_id: string;
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: {
+                            /** Format: uuid */
+                            event_id: string;
+                            event_type: string;
+                            position: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            status: "pending" | "delivering" | "succeeded" | "failed";
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            next_attempt_at: string | null;
+                            attempts: {
+                                /**
+                                 * @description ISO 8601 instant
+                                 * @example 2024-05-01T14:03:00.000Z
+                                 */
+                                at: string;
+                                status_code: number | null;
+                                duration_ms: number;
+                                error: string | null;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.webhooks.byWebhookId.deliveries.byEventId.retry.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                webhook_id: string;
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        event_id: string;
+                        event_type: string;
+                        position: string;
+                        /** Format: uuid */
+                        user_id: string | null;
+                        status: "pending" | "delivering" | "succeeded" | "failed";
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        next_attempt_at: string | null;
+                        attempts: {
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            at: string;
+                            status_code: number | null;
+                            duration_ms: number;
+                            error: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
                 };
             };
             /** @description The server failed: a fault of the server, never of the request (internal_server_error) */

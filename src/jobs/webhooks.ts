@@ -81,7 +81,8 @@ export interface Dispatcher {
 
 /** Runs the dispatcher in this process until stopped. */
 export function startDispatcher(db: Db, log: Logger, options: DispatcherOptions): Dispatcher {
-  const leaseSeconds = Math.ceil(options.timeoutMs / 1000) + 30;
+  // longer than an attempt can take: a lease still running means a process is at it
+  const leaseSeconds = Math.ceil((2 * options.timeoutMs) / 1000) + 5;
   let stopped = false;
   const round = async (): Promise<number> => {
     await transact(db, (tx) => fanOut(tx));

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,7 @@ export function benchOptions(extra = {}) {
       members: { type: 'string', default: '200' },
       shared: { type: 'string', default: join(root, '..', 'shared') },
       profile: { type: 'string' },
+      webhook: { type: 'boolean', default: false },
       ...extra,
     },
   });
@@ -80,7 +82,8 @@ export async function startServers({ createDatabase, start }, opts) {
   const adminToken = randomBytes(16).toString('hex');
   start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
   const serve = ['serve', '--port', String(projectPort)];
-  const env = { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn' };
+  // webhooks may reach the benchmark's own receiver on 127.0.0.1
+  const env = { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_HTTP_HOSTS: '127.0.0.1' };
   if (opts.profile) start(process.execPath, ['--max-semi-space-size=64', '--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile)}`, join(root, 'bin', 'loyalist.js'), ...serve], env);
   else start(join(root, 'bin', 'loyalist'), serve, env);
   const floor = `http://127.0.0.1:${floorPort}`;
@@ -106,6 +109,55 @@ export async function benchTenant(project, adminToken, program, count, fields = 
     members.push((await json(`${project}/priv/v1/apps/${tenant.appkey}/users`, { method: 'POST', headers: { authorization: core }, body })).user.id);
   }
   return { tenant, core, connect: basic(tenant.appkey_connect, tenant.secret_connect), pos: tenant.cloudpos_authorization, members, floorMembers: members.map((_, i) => `floor-member-${i}`) };
+}
+
+/** A webhook receiver on 127.0.0.1 answering 200 at once; counts the deliveries (distinct webhook-ids too). */
+export async function webhookReceiver() {
+  const ids = new Set();
+  let requests = 0;
+  const server = createHttpServer((req, res) => {
+    requests++;
+    ids.add(req.headers['webhook-id']);
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hook`,
+    requests: () => requests,
+    distinct: () => ids.size,
+    close: () => new Promise((ok) => (server.closeAllConnections(), server.close(ok))),
+  };
+}
+
+/** One row of a query on a benchmark database. */
+export async function pgQuery(url, text, values = []) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows[0];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Registers a webhook endpoint for the retailer (all event types); answers its id. */
+export async function addWebhook(project, adminToken, retailerId, url, extra = {}) {
+  return (await json(`${project}/admin/tenants/${retailerId}/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: { url, ...extra } })).id;
+}
+
+/** Waits until `count()` stops growing or reaches `target` (at most `ms`); answers [count, seconds waited]. */
+export async function settle(count, target, ms = 120_000) {
+  const started = Date.now();
+  let last = -1;
+  let still = 0;
+  while (Date.now() - started < ms && count() < target) {
+    await new Promise((r) => setTimeout(r, 250));
+    still = count() === last ? still + 1 : 0;
+    last = count();
+    if (still > 40) break;
+  }
+  return [count(), (Date.now() - started) / 1000];
 }
 
 /** Waits until the URL answers (a POST answered with any status counts: the floor validates nothing). */

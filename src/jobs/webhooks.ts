@@ -22,7 +22,7 @@ export interface DispatcherOptions {
   retrySchedule: number[];
   timeoutMs: number;
   allowPrivate: boolean;
-  /** Deliveries in flight per endpoint (default 8). */
+  /** Deliveries in flight per endpoint (default 32). */
   perEndpoint?: number;
   /** Idle wait between polls (default 250 ms). */
   pollMs?: number;
@@ -86,7 +86,7 @@ export function startDispatcher(db: Db, log: Logger, options: DispatcherOptions)
   let stopped = false;
   const round = async (): Promise<number> => {
     await transact(db, (tx) => fanOut(tx));
-    const claimed = await claimDue(db, 64, options.perEndpoint ?? 8, leaseSeconds);
+    const claimed = await claimDue(db, 256, options.perEndpoint ?? 32, leaseSeconds);
     await Promise.all(claimed.map((c) => deliver(db, log, c, options).catch((err) => log.error({ err, webhook: c.delivery.endpoint_id }, 'webhook delivery could not be recorded'))));
     return claimed.length;
   };

@@ -48,23 +48,36 @@ export interface Claimed {
  */
 export async function claimDue(db: Db, limit: number, perEndpoint: number, leaseSeconds: number, now = new Date()): Promise<Claimed[]> {
   return transact(db, async (tx) => {
+    // one pass over what is undelivered: each member's earliest delivery (its head), the due heads
+    // numbered per endpoint, less what each endpoint has in flight
     const { rows } = await sql<Delivery & { url: string; secrets: Claimed['secrets'] }>`
-      SELECT d.*, e.url, e.secrets FROM webhook_deliveries d
-        JOIN webhook_endpoints e ON e.retailer_id = d.retailer_id AND e.id = d.endpoint_id AND e.enabled
-       WHERE ((d.status = 'pending' AND d.next_attempt_at <= ${now}) OR (d.status = 'delivering' AND d.lease_until < ${now}))
-         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x
-                          WHERE x.retailer_id = d.retailer_id AND x.endpoint_id = d.endpoint_id AND x.member_id = d.member_id
-                            AND x.status IN ('pending', 'delivering') AND x.position < d.position)
-         AND (SELECT count(*) FROM webhook_deliveries f
-               WHERE f.retailer_id = d.retailer_id AND f.endpoint_id = d.endpoint_id AND f.status = 'delivering' AND f.lease_until >= ${now}) < ${perEndpoint}
-       ORDER BY d.next_attempt_at, d.position
+      WITH heads AS (
+        SELECT DISTINCT ON (retailer_id, endpoint_id, member_id) retailer_id, endpoint_id, position, status, next_attempt_at, lease_until
+          FROM webhook_deliveries WHERE status IN ('pending', 'delivering')
+         ORDER BY retailer_id, endpoint_id, member_id, position
+      ), due AS (
+        SELECT h.retailer_id, h.endpoint_id, h.position, h.next_attempt_at,
+               row_number() OVER (PARTITION BY h.retailer_id, h.endpoint_id ORDER BY h.next_attempt_at, h.position) AS n
+          FROM heads h
+         WHERE (h.status = 'pending' AND h.next_attempt_at <= ${now}) OR (h.status = 'delivering' AND h.lease_until < ${now})
+      ), busy AS (
+        SELECT retailer_id, endpoint_id, count(*) AS c FROM webhook_deliveries
+         WHERE status = 'delivering' AND lease_until >= ${now} GROUP BY retailer_id, endpoint_id
+      )
+      SELECT d.*, e.url, e.secrets
+        FROM due
+        JOIN webhook_endpoints e ON e.retailer_id = due.retailer_id AND e.id = due.endpoint_id AND e.enabled
+        JOIN webhook_deliveries d ON d.retailer_id = due.retailer_id AND d.endpoint_id = due.endpoint_id AND d.position = due.position
+        LEFT JOIN busy b ON b.retailer_id = due.retailer_id AND b.endpoint_id = due.endpoint_id
+       WHERE due.n <= ${perEndpoint} - coalesce(b.c, 0)
+       ORDER BY due.next_attempt_at, due.position
        LIMIT ${limit}
        FOR UPDATE OF d SKIP LOCKED`.execute(tx);
     if (!rows.length) return [];
     const lease = new Date(now.getTime() + leaseSeconds * 1000);
-    for (const r of rows) {
-      await tx.updateTable('webhook_deliveries').set({ status: 'delivering', lease_until: lease, updated_at: now }).where('retailer_id', '=', r.retailer_id).where('endpoint_id', '=', r.endpoint_id).where('position', '=', r.position).execute();
-    }
+    await sql`UPDATE webhook_deliveries d SET status = 'delivering', lease_until = ${lease}, updated_at = ${now}
+                FROM unnest(${rows.map((r) => r.retailer_id)}::uuid[], ${rows.map((r) => r.endpoint_id)}::uuid[], ${rows.map((r) => r.position)}::bigint[]) AS k(retailer_id, endpoint_id, position)
+               WHERE d.retailer_id = k.retailer_id AND d.endpoint_id = k.endpoint_id AND d.position = k.position`.execute(tx);
     const events = await eventsByPosition(tx, rows.map((r) => ({ retailerId: r.retailer_id, position: r.position })));
     return rows.flatMap((r) => {
       const event = events.get(`${r.retailer_id}/${r.position}`);

@@ -37,6 +37,5 @@ CREATE TABLE webhook_deliveries (
   PRIMARY KEY (retailer_id, endpoint_id, position),
   FOREIGN KEY (retailer_id, endpoint_id) REFERENCES webhook_endpoints (retailer_id, id) ON DELETE CASCADE
 );
--- what is due, and what of a member is still ahead of a delivery (per-member order)
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status IN ('pending', 'delivering');
-CREATE INDEX webhook_deliveries_member ON webhook_deliveries (retailer_id, endpoint_id, member_id, position) WHERE status IN ('pending', 'delivering');
+-- what is still to deliver, in position order (the dispatcher looks at the earliest of it)
+CREATE INDEX webhook_deliveries_undelivered ON webhook_deliveries (retailer_id, endpoint_id, position) WHERE status IN ('pending', 'delivering');

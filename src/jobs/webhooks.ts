@@ -12,7 +12,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/index.js';
 import { transact } from '../db/unit-of-work.js';
-import { claimDue, fanOut, recordAttempt, type Claimed } from '../modules/webhooks/deliveries.js';
+import { claimDue, fanOut, recordAttempts, type AttemptOutcome, type Claimed } from '../modules/webhooks/deliveries.js';
 import { disableEndpoint, signingSecrets } from '../modules/webhooks/endpoints.js';
 import { postWebhook } from '../modules/webhooks/send.js';
 import { signatureHeader } from '../modules/webhooks/signing.js';
@@ -22,7 +22,7 @@ export interface DispatcherOptions {
   retrySchedule: number[];
   timeoutMs: number;
   allowPrivate: boolean;
-  /** Deliveries in flight per endpoint (default 32). */
+  /** Deliveries in flight per endpoint (default 100). */
   perEndpoint?: number;
   /** Idle wait between polls (default 250 ms). */
   pollMs?: number;
@@ -43,7 +43,7 @@ const latency = new Histogram({ name: 'loyalist_webhook_delivery_seconds', help:
 /** The body a delivery POSTs. */
 export const deliveryBody = (c: Claimed) => JSON.stringify({ id: c.event.id, type: c.event.type, timestamp: c.event.occurred_at, retailer_id: c.event.retailer_id, data: c.event.payload });
 
-async function deliver(db: Db, log: Logger, c: Claimed, options: DispatcherOptions): Promise<void> {
+async function deliver(db: Db, log: Logger, c: Claimed, options: DispatcherOptions): Promise<AttemptOutcome> {
   const body = deliveryBody(c);
   const timestamp = Math.floor(Date.now() / 1000);
   const headers = { 'webhook-id': c.event.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatureHeader(c.event.id, timestamp, body, signingSecrets(c)) };
@@ -53,24 +53,24 @@ async function deliver(db: Db, log: Logger, c: Claimed, options: DispatcherOptio
   const made = c.delivery.attempts.length + 1;
   if (sent.status !== null && sent.status >= 200 && sent.status < 300) {
     results.inc({ result: 'succeeded' });
-    return recordAttempt(db, c.delivery, attempt, { status: 'succeeded' });
+    return { delivery: c.delivery, attempt, next: { status: 'succeeded' } };
   }
   if (sent.status === 410) {
     // the receiver is gone: the endpoint stops, the event waits for it to be enabled again
     results.inc({ result: 'gone' });
     await disableEndpoint(db, c.delivery.retailer_id, c.delivery.endpoint_id, 'the receiver answered 410 Gone');
     log.warn({ webhook: c.delivery.endpoint_id }, 'webhook endpoint disabled: 410 Gone');
-    return recordAttempt(db, c.delivery, attempt, { status: 'pending', retryAt: new Date() });
+    return { delivery: c.delivery, attempt, next: { status: 'pending', retryAt: new Date() } };
   }
   if (made > options.retrySchedule.length) {
     results.inc({ result: 'failed' });
     log.warn({ webhook: c.delivery.endpoint_id, event: c.event.id, attempts: made }, 'webhook delivery failed for good');
-    return recordAttempt(db, c.delivery, attempt, { status: 'failed' });
+    return { delivery: c.delivery, attempt, next: { status: 'failed' } };
   }
   results.inc({ result: 'retry' });
   // ±10% jitter, so that retries of many deliveries spread out; a longer Retry-After wins
   const wait = Math.max(options.retrySchedule[made - 1] * (0.9 + Math.random() * 0.2), sent.retryAfter ?? 0);
-  return recordAttempt(db, c.delivery, attempt, { status: 'pending', retryAt: new Date(Date.now() + wait * 1000) });
+  return { delivery: c.delivery, attempt, next: { status: 'pending', retryAt: new Date(Date.now() + wait * 1000) } };
 }
 
 export interface Dispatcher {
@@ -86,8 +86,9 @@ export function startDispatcher(db: Db, log: Logger, options: DispatcherOptions)
   let stopped = false;
   const round = async (): Promise<number> => {
     await transact(db, (tx) => fanOut(tx));
-    const claimed = await claimDue(db, 256, options.perEndpoint ?? 32, leaseSeconds);
-    await Promise.all(claimed.map((c) => deliver(db, log, c, options).catch((err) => log.error({ err, webhook: c.delivery.endpoint_id }, 'webhook delivery could not be recorded'))));
+    const claimed = await claimDue(db, 500, options.perEndpoint ?? 100, leaseSeconds);
+    // the round's attempts are recorded together (a lease that runs out meanwhile only sends one again)
+    await recordAttempts(db, await Promise.all(claimed.map((c) => deliver(db, log, c, options))));
     return claimed.length;
   };
   let current: Promise<unknown> = Promise.resolve();

@@ -4,6 +4,7 @@ import { transact } from '../../db/unit-of-work.js';
 import type { DeliveryAttempt, WebhookDeliveriesTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { isUuid } from '../../lib/ids.js';
+import { recordset } from '../../db/rows.js';
 import { eventsByPosition, listEvents, type FeedEvent } from '../outbox/service.js';
 import { findEndpoint } from './endpoints.js';
 
@@ -32,6 +33,9 @@ export async function fanOut(tx: Db, batch = 500): Promise<number> {
   return made;
 }
 
+/** How many of an endpoint's earliest undelivered deliveries a claim looks at (a backlog costs no more than this). */
+const WINDOW = 2000;
+
 /** A claimed delivery with what sending it needs. */
 export interface Claimed {
   delivery: Delivery;
@@ -51,10 +55,16 @@ export async function claimDue(db: Db, limit: number, perEndpoint: number, lease
     // one pass over what is undelivered: each member's earliest delivery (its head), the due heads
     // numbered per endpoint, less what each endpoint has in flight
     const { rows } = await sql<Delivery & { url: string; secrets: Claimed['secrets'] }>`
-      WITH heads AS (
+      WITH ahead AS (
+        -- the earliest undelivered deliveries of each endpoint: a member's earliest among them is its earliest of all
+        SELECT w.* FROM webhook_endpoints e
+          CROSS JOIN LATERAL (SELECT retailer_id, endpoint_id, member_id, position, status, next_attempt_at, lease_until FROM webhook_deliveries
+                               WHERE retailer_id = e.retailer_id AND endpoint_id = e.id AND status IN ('pending', 'delivering')
+                               ORDER BY position LIMIT ${WINDOW}) w
+         WHERE e.enabled
+      ), heads AS (
         SELECT DISTINCT ON (retailer_id, endpoint_id, member_id) retailer_id, endpoint_id, position, status, next_attempt_at, lease_until
-          FROM webhook_deliveries WHERE status IN ('pending', 'delivering')
-         ORDER BY retailer_id, endpoint_id, member_id, position
+          FROM ahead ORDER BY retailer_id, endpoint_id, member_id, position
       ), due AS (
         SELECT h.retailer_id, h.endpoint_id, h.position, h.next_attempt_at,
                row_number() OVER (PARTITION BY h.retailer_id, h.endpoint_id ORDER BY h.next_attempt_at, h.position) AS n
@@ -88,20 +98,28 @@ export async function claimDue(db: Db, limit: number, perEndpoint: number, lease
 }
 
 /** What one attempt did, and what follows: done, again at `retryAt`, or failed for good. */
-export async function recordAttempt(db: Db, d: Pick<Delivery, 'retailer_id' | 'endpoint_id' | 'position'>, attempt: DeliveryAttempt, next: { status: 'succeeded' | 'failed' } | { status: 'pending'; retryAt: Date }): Promise<void> {
-  await db
-    .updateTable('webhook_deliveries')
-    .set({
-      status: next.status,
-      attempts: sql`attempts || ${JSON.stringify([attempt])}::jsonb`,
-      next_attempt_at: next.status === 'pending' ? next.retryAt : sql`next_attempt_at`,
-      lease_until: null,
-      updated_at: new Date(),
-    })
-    .where('retailer_id', '=', d.retailer_id)
-    .where('endpoint_id', '=', d.endpoint_id)
-    .where('position', '=', d.position)
-    .execute();
+export interface AttemptOutcome {
+  delivery: Pick<Delivery, 'retailer_id' | 'endpoint_id' | 'position'>;
+  attempt: DeliveryAttempt;
+  next: { status: 'succeeded' | 'failed' } | { status: 'pending'; retryAt: Date };
+}
+
+/** Records a round's attempts, in one statement. */
+export async function recordAttempts(db: Db, outcomes: AttemptOutcome[]): Promise<void> {
+  if (!outcomes.length) return;
+  const rows = outcomes.map((o) => ({
+    retailer_id: o.delivery.retailer_id,
+    endpoint_id: o.delivery.endpoint_id,
+    position: o.delivery.position,
+    status: o.next.status,
+    next_attempt_at: o.next.status === 'pending' ? o.next.retryAt.toISOString() : null,
+    attempt: o.attempt,
+  }));
+  await sql`UPDATE webhook_deliveries d
+               SET status = r.status, attempts = d.attempts || jsonb_build_array(r.attempt), next_attempt_at = coalesce(r.next_attempt_at, d.next_attempt_at),
+                   lease_until = NULL, updated_at = now()
+              FROM ${recordset(rows, { retailer_id: 'uuid', endpoint_id: 'uuid', position: 'bigint', status: 'text', next_attempt_at: 'timestamptz', attempt: 'jsonb' })}
+             WHERE d.retailer_id = r.retailer_id AND d.endpoint_id = r.endpoint_id AND d.position = r.position`.execute(db);
 }
 
 /** An endpoint's deliveries, newest first, a page at a time. */

@@ -12,7 +12,6 @@ import { webhookRegistry } from '../jobs/webhooks.js';
 /** /healthz, /readyz and Prometheus /metrics (request counts and latency by route and status, DB, worker queue). */
 export function registerOps(app: FastifyInstance): void {
   const own = new Registry();
-  const registry = Registry.merge([own, webhookRegistry]);
   collectDefaultMetrics({ register: own });
   const labelNames = ['method', 'route', 'status_code'] as const;
   const requests = new Counter({ name: 'loyalist_http_requests_total', help: 'HTTP requests answered', labelNames, registers: [own] });
@@ -96,5 +95,5 @@ export function registerOps(app: FastifyInstance): void {
     }
   });
   const Metrics = { description: 'Prometheus text exposition', content: { 'text/plain': { schema: Type.String() } } };
-  app.get('/metrics', op('metrics', 'Prometheus metrics: requests by route and status, latency, database pool, job queue', 'The Prometheus text exposition of the process: requests and latency by route and status, the PostgreSQL pool, the job queue depth and the Node.js runtime.', { 200: Metrics }), async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/metrics', op('metrics', 'Prometheus metrics: requests by route and status, latency, database pool, job queue', 'The Prometheus text exposition of the process: requests and latency by route and status, the PostgreSQL pool, the job queue depth and the Node.js runtime.', { 200: Metrics }), async (_request, reply) => reply.type(own.contentType).send(`${await own.metrics()}\n${await webhookRegistry.metrics()}`));
 }

@@ -80,6 +80,10 @@ describe('operations endpoints on PostgreSQL', () => {
     assert.ok(!text.includes(member.id), 'labels carry the route pattern, not the ids in the path');
     assert.equal(sample(text, 'loyalist_job_queue_depth', {}), 2);
     assert.ok((sample(text, 'loyalist_db_pool_connections', { state: 'total' }) ?? -1) >= 1);
+    // the webhook dispatcher's metrics beside the server's
+    assert.match(text, /^# TYPE loyalist_webhook_deliveries_total counter$/m);
+    assert.match(text, /^# TYPE loyalist_webhook_delivery_seconds histogram$/m);
+    assert.equal(sample(text, 'loyalist_webhook_lag_seconds', {}), 0);
     // statements sent: a member read costs at least one more
     const statements = sample(text, 'loyalist_db_statements_total', {})!;
     assert.ok(statements > 0);

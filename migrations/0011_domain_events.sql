@@ -5,7 +5,7 @@
 -- in flight, so a position it has passed is never filled in later.
 -- Written on every hot path, so it carries no foreign key (checking one locks
 -- the retailer's row in every writing transaction) and few indexes: the feed
--- reads by retailer and position, a member's events by member, pruning by
+-- reads by retailer and position, pruning by
 -- time (a BRIN index: events arrive in time order).
 CREATE TABLE domain_events (
   retailer_id  uuid NOT NULL,
@@ -19,5 +19,4 @@ CREATE TABLE domain_events (
   tx_id        xid8 NOT NULL DEFAULT pg_current_xact_id(),
   PRIMARY KEY (retailer_id, position)
 );
-CREATE INDEX domain_events_member ON domain_events (retailer_id, member_id, position);
 CREATE INDEX domain_events_occurred ON domain_events USING brin (occurred_at);

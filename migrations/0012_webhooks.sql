@@ -13,7 +13,8 @@ CREATE TABLE webhook_endpoints (
   disabled_reason text,
   -- signing secrets (whsec_…), newest first; a rotated one signs until expires_at
   secrets       jsonb NOT NULL,
-  -- the outbox position up to which events were copied into deliveries
+  -- the (transaction, position) up to which events were copied into deliveries
+  cursor_tx     xid8 NOT NULL,
   cursor        bigint NOT NULL,
   created_at    timestamptz NOT NULL DEFAULT now(),
   updated_at    timestamptz NOT NULL DEFAULT now(),

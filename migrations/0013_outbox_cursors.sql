@@ -3,9 +3,9 @@
 -- it publishes, so one process publishes at a time, in position order.
 CREATE TABLE outbox_cursors (
   consumer    text PRIMARY KEY,
+  tx_id       xid8 NOT NULL,
   position    bigint NOT NULL,
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
--- whole-outbox readers scan by position alone: events arrive in position
--- order, so a BRIN index finds the recent ones at almost no cost to writers
-CREATE INDEX domain_events_position ON domain_events USING brin (position);
+-- whole-outbox readers scan by transaction, across retailers
+CREATE INDEX domain_events_tx_all ON domain_events (tx_id, position);

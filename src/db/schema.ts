@@ -137,6 +137,7 @@ export interface DomainEventsTable {
 
 export interface OutboxCursorsTable {
   consumer: string;
+  tx_id: string;
   position: number;
   updated_at: Timestamp;
 }
@@ -151,6 +152,7 @@ export interface WebhookEndpointsTable {
   enabled: Generated<boolean>;
   disabled_reason: string | null;
   secrets: Json<{ secret: string; expires_at: string | null }[]>;
+  cursor_tx: string;
   cursor: number;
   created_at: Timestamp;
   updated_at: Timestamp;

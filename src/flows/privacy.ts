@@ -36,6 +36,7 @@ import { exportMemberTiers } from '../modules/tiers/privacy.js';
 import { exportMemberTimeline, forgetUserName } from '../modules/timeline/privacy.js';
 import { recordTimeline } from '../modules/timeline/service.js';
 import { exportMemberTransactions } from '../modules/transactions/privacy.js';
+import { exportMemberDeliveries } from '../modules/webhooks/privacy.js';
 
 /** Files a forget or export request, carried out after the grace period. */
 export const askPrivacy = (db: Db, actor: Actor, memberId: string, type: 'forget' | 'export', graceSeconds: number) =>
@@ -141,6 +142,7 @@ const PARTS: ((db: Db, retailerId: string, memberId: string) => Promise<Record<s
   exportMemberTransactions,
   exportMemberTimeline,
   exportMemberDomainEvents,
+  exportMemberDeliveries,
   exportMemberMerges,
   exportPrivacyRequests,
 ];

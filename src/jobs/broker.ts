@@ -65,7 +65,7 @@ export function startPublisher(db: Db, log: Logger, options: PublisherOptions): 
           return client.publish(subjectOf(e), codec.encode(JSON.stringify({ id: e.id, type: e.type, version: e.version, position: e.position, retailer_id: e.retailer_id, user_id: e.user_id, occurred_at: e.occurred_at, data: e.payload })), { msgID: e.id, headers: h });
         }),
       );
-      await advanceCursor(tx, CONSUMER, Number(claimed.events.at(-1)!.position));
+      await advanceCursor(tx, CONSUMER, claimed.events.at(-1)!);
       return claimed.events.length;
     });
   };

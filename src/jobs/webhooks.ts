@@ -69,7 +69,8 @@ async function deliver(db: Db, log: Logger, c: Claimed, options: DispatcherOptio
   }
   results.inc({ result: 'retry' });
   // ±10% jitter, so that retries of many deliveries spread out; a longer Retry-After wins
-  const wait = Math.max(options.retrySchedule[made - 1] * (0.9 + Math.random() * 0.2), sent.retryAfter ?? 0);
+  // (a Retry-After beyond a day is taken as a day)
+  const wait = Math.max(options.retrySchedule[made - 1] * (0.9 + Math.random() * 0.2), Math.min(sent.retryAfter ?? 0, 86_400));
   return { delivery: c.delivery, attempt, next: { status: 'pending', retryAt: new Date(Date.now() + wait * 1000) } };
 }
 

@@ -120,35 +120,56 @@ export async function eventsByPosition(db: Db, keys: { retailerId: string; posit
 }
 
 /**
- * Locks a whole-outbox consumer's cursor (created at the latest position the
- * first time: a new consumer starts from now) and answers the events after it,
- * of every retailer, in position order (committed ones only, as listEvents);
- * undefined when another process holds the cursor.
+ * Where a relay (webhook fan-out, the broker) has got: the transaction and
+ * position of the last event it handed on. Relays read in transaction order:
+ * every transaction older than the snapshot's xmin has ended, and every one
+ * still to commit is younger, so (tx_id, position) after the cursor and below
+ * xmin is a complete prefix, however late a transaction commits its events
+ * (position order alone is not: a position is taken when the event is written).
  */
-export async function claimCursor(tx: Db, consumer: string, limit: number): Promise<{ position: number; events: FeedEvent[] } | undefined> {
-  await sql`INSERT INTO outbox_cursors (consumer, position) SELECT ${consumer}, coalesce(max(position), 0) FROM domain_events ON CONFLICT (consumer) DO NOTHING`.execute(tx);
-  const cursor = await tx.selectFrom('outbox_cursors').select('position').where('consumer', '=', consumer).forUpdate().skipLocked().executeTakeFirst();
-  if (!cursor) return undefined;
-  const rows = await tx
-    .selectFrom('domain_events')
-    .select(['position', 'id', 'type', 'version', 'retailer_id', 'member_id', 'occurred_at', 'payload'])
-    .where('position', '>', cursor.position)
-    .where(sql<boolean>`tx_id < pg_snapshot_xmin(pg_current_snapshot())`)
-    .orderBy('position')
-    .limit(limit)
-    .execute();
-  return { position: Number(cursor.position), events: rows.map(feedEvent) };
+export interface RelayCursor {
+  tx: string;
+  position: number;
 }
 
-/** Moves a consumer's cursor on (in the transaction that claimed it). */
-export async function advanceCursor(tx: Db, consumer: string, position: number): Promise<void> {
-  await tx.updateTable('outbox_cursors').set({ position, updated_at: new Date() }).where('consumer', '=', consumer).execute();
+export type RelayEvent = FeedEvent & { tx_id: string };
+
+/** The cursor a new relay starts from: the transactions not yet ended (what committed before is not its to send). */
+export async function startCursor(db: Db): Promise<RelayCursor> {
+  const { rows } = await sql<{ tx: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS tx`.execute(db);
+  return { tx: rows[0].tx, position: 0 };
 }
 
-/** The retailer's latest event position (0 with none): where a new reader starts. */
-export async function latestPosition(db: Db, retailerId: string): Promise<number> {
-  const row = await db.selectFrom('domain_events').select((eb) => eb.fn.max('position').as('max')).where('retailer_id', '=', retailerId).executeTakeFirst();
-  return Number(row?.max ?? 0);
+/** Events after the cursor in (transaction, position) order, of one retailer (or all), only of ended transactions. */
+export async function eventsAfter(db: Db, cursor: RelayCursor, limit: number, filter: { retailerId?: string; types?: string[] } = {}): Promise<RelayEvent[]> {
+  const { rows } = await sql<{ tx_id: string; position: number; id: string; type: string; version: number; retailer_id: string; member_id: string | null; occurred_at: Date; payload: Record<string, unknown> }>`
+    SELECT tx_id::text AS tx_id, position, id, type, version, retailer_id, member_id, occurred_at, payload FROM domain_events
+     WHERE ${filter.retailerId ? sql`retailer_id = ${filter.retailerId} AND` : sql``}
+           (tx_id, position) > (${cursor.tx}::xid8, ${cursor.position}::bigint)
+       AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+       ${filter.types?.length ? sql`AND type = ANY(${filter.types}::text[])` : sql``}
+     ORDER BY tx_id, position
+     LIMIT ${limit}`.execute(db);
+  return rows.map((r) => ({ ...feedEvent(r), tx_id: r.tx_id }));
+}
+
+/**
+ * Locks a whole-outbox relay's cursor (created where startCursor says the
+ * first time) and answers the events after it of every retailer; undefined
+ * when another process holds it.
+ */
+export async function claimCursor(tx: Db, consumer: string, limit: number): Promise<{ cursor: RelayCursor; events: RelayEvent[] } | undefined> {
+  const start = await startCursor(tx);
+  await sql`INSERT INTO outbox_cursors (consumer, tx_id, position) VALUES (${consumer}, ${start.tx}::xid8, 0) ON CONFLICT (consumer) DO NOTHING`.execute(tx);
+  const { rows } = await sql<{ tx: string; position: number }>`SELECT tx_id::text AS tx, position FROM outbox_cursors WHERE consumer = ${consumer} FOR UPDATE SKIP LOCKED`.execute(tx);
+  if (!rows.length) return undefined;
+  const cursor = { tx: rows[0].tx, position: Number(rows[0].position) };
+  return { cursor, events: await eventsAfter(tx, cursor, limit) };
+}
+
+/** Moves a relay's cursor on to an event it handed on (in the transaction that claimed it). */
+export async function advanceCursor(tx: Db, consumer: string, to: RelayEvent): Promise<void> {
+  await sql`UPDATE outbox_cursors SET tx_id = ${to.tx_id}::xid8, position = ${Number(to.position)}, updated_at = now() WHERE consumer = ${consumer}`.execute(tx);
 }
 
 /** Deletes events older than the retention period (the worker's job); answers how many went. */

@@ -5,7 +5,7 @@ import type { DeliveryAttempt, WebhookDeliveriesTable } from '../../db/schema.js
 import { DomainError } from '../../errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { recordset } from '../../db/rows.js';
-import { eventsByPosition, listEvents, type FeedEvent } from '../outbox/service.js';
+import { eventsAfter, eventsByPosition, type FeedEvent } from '../outbox/service.js';
 import { findEndpoint } from './endpoints.js';
 
 export type Delivery = Selectable<WebhookDeliveriesTable>;
@@ -17,18 +17,20 @@ export type Delivery = Selectable<WebhookDeliveriesTable>;
  * Answers how many deliveries it made.
  */
 export async function fanOut(tx: Db, batch = 500): Promise<number> {
-  const endpoints = await tx.selectFrom('webhook_endpoints').select(['retailer_id', 'id', 'event_types', 'cursor']).where('enabled', '=', true).forUpdate().skipLocked().execute();
+  const { rows: endpoints } = await sql<{ retailer_id: string; id: string; event_types: string[]; cursor_tx: string; cursor: number }>`
+    SELECT retailer_id, id, event_types, cursor_tx::text AS cursor_tx, cursor FROM webhook_endpoints WHERE enabled FOR UPDATE SKIP LOCKED`.execute(tx);
   let made = 0;
   for (const e of endpoints) {
-    const page = await listEvents(tx, e.retailer_id, { after: e.cursor, limit: batch, types: e.event_types.length ? e.event_types : undefined });
-    if (!page.events.length) continue;
+    const events = await eventsAfter(tx, { tx: e.cursor_tx, position: Number(e.cursor) }, batch, { retailerId: e.retailer_id, types: e.event_types });
+    if (!events.length) continue;
     await tx
       .insertInto('webhook_deliveries')
-      .values(page.events.map((ev) => ({ retailer_id: e.retailer_id, endpoint_id: e.id, position: Number(ev.position), event_id: ev.id, event_type: ev.type, member_id: ev.user_id })))
+      .values(events.map((ev) => ({ retailer_id: e.retailer_id, endpoint_id: e.id, position: Number(ev.position), event_id: ev.id, event_type: ev.type, member_id: ev.user_id })))
       .onConflict((oc) => oc.doNothing())
       .execute();
-    await tx.updateTable('webhook_endpoints').set({ cursor: Number(page.events.at(-1)!.position) }).where('retailer_id', '=', e.retailer_id).where('id', '=', e.id).execute();
-    made += page.events.length;
+    const last = events.at(-1)!;
+    await sql`UPDATE webhook_endpoints SET cursor_tx = ${last.tx_id}::xid8, cursor = ${Number(last.position)} WHERE retailer_id = ${e.retailer_id} AND id = ${e.id}`.execute(tx);
+    made += events.length;
   }
   return made;
 }

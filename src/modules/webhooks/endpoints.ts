@@ -4,7 +4,7 @@ import type { Db } from '../../db/index.js';
 import type { WebhookEndpointsTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { latestPosition } from '../outbox/service.js';
+import { startCursor } from '../outbox/service.js';
 import { EVENT_TYPES } from '../outbox/catalog.js';
 import { newSecret } from './signing.js';
 
@@ -64,6 +64,7 @@ function checkTypes(types: string[] | undefined): string[] {
 /** Creates an endpoint; it receives the events recorded from now on. Answers it with its secret, shown this once. */
 export async function createEndpoint(tx: Db, retailerId: string, input: { url: string; event_types?: string[]; description?: string }, policy: UrlPolicy): Promise<WebhookEndpoint & { secret: string }> {
   const secret = newSecret();
+  const start = await startCursor(tx);
   const row = await tx
     .insertInto('webhook_endpoints')
     .values({
@@ -73,7 +74,8 @@ export async function createEndpoint(tx: Db, retailerId: string, input: { url: s
       description: input.description ?? null,
       event_types: checkTypes(input.event_types),
       secrets: JSON.stringify([{ secret, expires_at: null }]),
-      cursor: await latestPosition(tx, retailerId),
+      cursor_tx: start.tx,
+      cursor: start.position,
     })
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -23,10 +23,14 @@ export const isPrivateAddress = (address: string) => PRIVATE.check(address, isIP
 const guardedLookup =
   (allowPrivate: boolean): LookupFunction =>
   (hostname, options, callback) =>
-    lookup(hostname, { ...options, all: false }, (err, address, family) => {
+    lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
-      if (!allowPrivate && isPrivateAddress(address as string)) return callback(Object.assign(new Error(`${hostname} resolves to ${address}, a private address (WEBHOOK_ALLOW_PRIVATE_NETWORKS)`), { code: 'EPRIVATE' }), '', 0);
-      callback(null, address as string, family);
+      const list = addresses as unknown as { address: string; family: number }[];
+      const refused = allowPrivate ? undefined : list.find((a) => isPrivateAddress(a.address));
+      if (refused) return callback(Object.assign(new Error(`${hostname} resolves to ${refused.address}, a private address (WEBHOOK_ALLOW_PRIVATE_NETWORKS)`), { code: 'EPRIVATE' }), '', 0);
+      // (net asks for all addresses when it tries several families; http for one)
+      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+      callback(null, list[0].address, list[0].family);
     });
 
 const MAX_RESPONSE_BYTES = 64 * 1024;

@@ -15,15 +15,16 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
 import { sql } from 'kysely';
+import type pg from 'pg';
 import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
-import { transact } from '../../src/db/unit-of-work.js';
 import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../../src/jobs/webhooks.js';
-import { fanOut } from '../../src/modules/webhooks/deliveries.js';
 import { pointsProgram, type PointsProgram } from '../support/factories.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 
 const silent = pino({ level: 'silent' });
+/** Members in the two-dispatcher test (each makes two events). */
+const MEMBERS = 30;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What the receiver got: the raw body and headers, as a Standard Webhooks consumer sees them. */
@@ -195,6 +196,15 @@ describe('outbound webhooks on PostgreSQL', () => {
   async function eventsOf(tn: TestTenant, memberId?: string): Promise<EventRow[]> {
     const byMember = memberId ? sql`AND member_id = ${memberId}` : sql``;
     return (await sql<EventRow>`SELECT position::text AS position, id, type, member_id, occurred_at, payload FROM domain_events WHERE retailer_id = ${tn.retailer_id} ${byMember} ORDER BY position`.execute(t.db)).rows;
+  }
+  /** Writes a member.tag_added event in a transaction of the test's own (raw SQL, as the outbox writes it). */
+  async function rawEvent(client: pg.PoolClient, tn: TestTenant, memberId: string = randomUUID()): Promise<{ id: string; position: string }> {
+    const id = randomUUID();
+    const { rows } = await client.query(
+      `INSERT INTO domain_events (id, retailer_id, member_id, type, version, occurred_at, payload) VALUES ($1, $2, $3, 'member.tag_added', 1, now(), $4) RETURNING position::text AS position`,
+      [id, tn.retailer_id, memberId, JSON.stringify({ tag: 'raw', count: 1, expires_at: null })],
+    );
+    return { id, position: rows[0].position };
   }
   /** A counter's value at /metrics. */
   async function metric(line: string): Promise<number> {
@@ -374,6 +384,82 @@ describe('outbound webhooks on PostgreSQL', () => {
       for (const m of at('/all')) assert.equal(refusal(all.secret, m), null);
       const createdMsg = at('/all')[0];
       assert.deepEqual(createdMsg.body, { id: created.id, type: 'member.created', timestamp: created.occurred_at.toISOString(), retailer_id: tn.retailer_id, data: created.payload });
+    });
+
+    // the outbox read must not skip an event whose transaction took its id before another's but committed after it
+    it('delivers an event committed after a younger transaction’s event (no position is skipped)', async () => {
+      const tn = await tenant();
+      const r = await receiver();
+      const e = await addEndpoint(tn, { url: r.url() });
+      dispatch();
+      const [older, younger] = [await t.database.pool!.connect(), await t.database.pool!.connect()];
+      try {
+        await older.query('BEGIN');
+        await older.query('SELECT pg_current_xact_id()'); // the older transaction: the lower id
+        await younger.query('BEGIN');
+        await younger.query('SELECT pg_current_xact_id()');
+        const early = await rawEvent(younger, tn); // the younger one writes first: the lower position
+        const late = await rawEvent(older, tn);
+        assert.ok(Number(early.position) < Number(late.position));
+        await older.query('COMMIT');
+        await until('the older transaction’s event', () => r.ids().includes(late.id));
+        await younger.query('COMMIT');
+        await until('the younger transaction’s event, committed last with the lower position', () => r.ids().includes(early.id), 5000);
+        assert.deepEqual([...r.ids()].sort(), [early.id, late.id].sort());
+        assert.deepEqual((await deliveriesOf(tn, e.id)).map((d) => d.status), ['succeeded', 'succeeded']);
+      } finally {
+        await older.query('ROLLBACK').catch(() => {});
+        await younger.query('ROLLBACK').catch(() => {});
+        older.release();
+        younger.release();
+      }
+    });
+
+    // "the events recorded from now on": an event committed before the endpoint was added is not sent, whatever else is running
+    it('does not send an event committed before the endpoint was added, even while an older transaction is open', async () => {
+      const tn = await tenant();
+      const r = await receiver();
+      const open = await t.database.pool!.connect();
+      try {
+        await open.query('BEGIN');
+        await open.query('SELECT pg_current_xact_id()'); // some other work, still running
+        const before = await enrol(tn);
+        const e = await addEndpoint(tn, { url: r.url() });
+        await open.query('COMMIT');
+        dispatch();
+        const after = await enrol(tn);
+        await until('the event recorded after the endpoint was added', () => r.received.some((x) => x.body.data.user_id === after.id));
+        await sleep(300);
+        assert.deepEqual(r.received.map((x) => x.body.data.user_id), [after.id], `member.created of ${before.id} predates the endpoint`);
+        assert.equal((await deliveriesOf(tn, e.id)).length, 1);
+      } finally {
+        await open.query('ROLLBACK').catch(() => {});
+        open.release();
+      }
+    });
+
+    // …and an event committed after the endpoint was added is sent, even from a transaction that was open before
+    it('sends an event committed after the endpoint was added by a transaction open since before', async () => {
+      const tn = await tenant();
+      const r = await receiver();
+      const open = await t.database.pool!.connect();
+      try {
+        await open.query('BEGIN');
+        await open.query('SELECT pg_current_xact_id()'); // a long transaction, begun before
+        await enrol(tn); // another commits meanwhile: the latest committed event, before the endpoint
+        const e = await addEndpoint(tn, { url: r.url() });
+        const late = await rawEvent(open, tn);
+        await open.query('COMMIT');
+        dispatch();
+        const after = await enrol(tn);
+        await until('the event recorded after the endpoint was added', () => r.received.some((x) => x.body.data.user_id === after.id));
+        await until('the long transaction’s event, committed after the endpoint was added', () => r.ids().includes(late.id), 3000);
+        assert.equal(r.received.length, 2);
+        assert.equal((await deliveriesOf(tn, e.id)).length, 2);
+      } finally {
+        await open.query('ROLLBACK').catch(() => {});
+        open.release();
+      }
     });
 
     // URLs name hosts, not only addresses: the guarded DNS lookup must hand net.connect what it expects
@@ -646,40 +732,51 @@ describe('outbound webhooks on PostgreSQL', () => {
   });
 
   describe('several dispatchers and tenants', () => {
-    // FOR UPDATE SKIP LOCKED and leases: two processes' dispatchers, started together on a backlog, never send an event twice, and keep a member's order
+    // FOR UPDATE SKIP LOCKED and leases: two processes' dispatchers never send an event twice, and keep a member's order
     it('two dispatchers on one database deliver each event exactly once', async () => {
       const tn = await tenant();
       const r = await receiver();
       const e = await addEndpoint(tn, { url: r.url() });
-      // the backlog: 30 members, each enrolled and given points (60 events), before any dispatcher runs
+      dispatch({ pollMs: 1 });
+      dispatch({ pollMs: 1 });
+      // MEMBERS members, each enrolled and then given points: twice as many events, made while both run
       const members: Record<string, any>[] = [];
-      for (let batch = 0; batch < 3; batch++) members.push(...(await Promise.all(Array.from({ length: 10 }, () => enrol(tn)))));
-      await Promise.all(members.map((m, i) => deposit(tn, m.id, i + 1)));
+      for (let batch = 0; batch < MEMBERS / 10; batch++) members.push(...(await Promise.all(Array.from({ length: 10 }, () => enrol(tn)))));
+      for (let batch = 0; batch < MEMBERS / 10; batch++) await Promise.all(members.slice(batch * 10, batch * 10 + 10).map((m, i) => deposit(tn, m.id, i + 1)));
       const events = await eventsOf(tn);
       const expected = events.map((x) => x.id);
       const memberOf = new Map(events.map((x) => [x.id, x.member_id]));
-      assert.equal(expected.length, 60);
-      // copied into deliveries beforehand, so that both dispatchers' first claims meet
-      await until('the backlog copied into deliveries', async () => {
-        await transact(t.db, (tx) => fanOut(tx));
-        return (await deliveriesOf(tn, e.id, '?take=1000')).length === 60;
-      });
-      dispatch({ pollMs: 5 });
-      dispatch({ pollMs: 5 });
-      await until('60 deliveries', () => new Set(r.ids()).size === 60, 30_000);
+      assert.equal(expected.length, 2 * MEMBERS);
+      await until(`${2 * MEMBERS} deliveries`, () => new Set(r.ids()).size === 2 * MEMBERS, 30_000);
       await sleep(1000);
       const counts = new Map<string, number>();
       for (const id of r.ids()) counts.set(id, (counts.get(id) ?? 0) + 1);
-      assert.equal([...counts].filter(([, n]) => n > 1).length, 0, `${r.received.length} deliveries of 60 events: no event delivered twice`);
+      assert.equal([...counts].filter(([, n]) => n > 1).length, 0, `${r.received.length} deliveries of ${2 * MEMBERS} events: none twice`);
       assert.deepEqual([...counts.keys()].sort(), [...expected].sort());
       // each member: member.created before points.deposited
       for (const m of members) assert.deepEqual(r.received.filter((x) => memberOf.get(x.id) === m.id).map((x) => x.body.type), ['member.created', 'points.deposited']);
       const list = await deliveriesOf(tn, e.id, '?take=1000');
-      assert.equal(list.length, 60);
+      assert.equal(list.length, 2 * MEMBERS);
       assert.ok(list.every((d) => d.status === 'succeeded' && d.attempts.length === 1), 'one attempt each');
     });
 
-    // tenant isolation: the fan-out, the claims and the admin API keep retailers apart
+    // the claim's row locks: a claim must not take a delivery another claim took since its snapshot (both start on one backlog)
+    it('two dispatchers started together on a backlog of 1,000 events deliver each once', async () => {
+      const tn = await tenant();
+      const r = await receiver();
+      const e = await addEndpoint(tn, { url: r.url() });
+      await sql`INSERT INTO domain_events (id, retailer_id, member_id, type, version, occurred_at, payload)
+                SELECT gen_random_uuid(), ${tn.retailer_id}, gen_random_uuid(), 'member.tag_added', 1, now(), jsonb_build_object('tag', 'backlog', 'count', g, 'expires_at', null)
+                  FROM generate_series(1, 1000) g`.execute(t.db);
+      dispatch({ pollMs: 5 });
+      dispatch({ pollMs: 5 });
+      await until('1,000 deliveries', () => new Set(r.ids()).size === 1000, 60_000);
+      await sleep(500);
+      assert.equal(r.received.length, 1000, `${r.received.length - 1000} deliveries more than events`);
+      const list = await deliveriesOf(tn, e.id, '?take=1000');
+      assert.ok(list.every((d) => d.status === 'succeeded' && d.attempts.length === 1), 'one attempt each');
+    });
+
     it("sends a retailer's endpoint only that retailer's events, and hides its endpoints from another", async () => {
       const [a, b] = [await tenant(), await tenant()];
       const [ra, rb] = [await receiver(), await receiver()];

@@ -1885,7 +1885,7 @@ export interface paths {
         };
         /**
          * The retailer's domain events, in order (the outbox feed)
-         * @description Every change another system may care about, as recorded in the transaction that made it (docs/events.md): oldest first, from the position after `after`. A reader keeps `next_after` and asks again from there; events of transactions still running are answered once they commit, in position order, so none is skipped. Events older than EVENT_RETENTION_DAYS are pruned.
+         * @description Every change another system may care about, as recorded in the transaction that made it (docs/events.md): oldest first, from the position after `after`. A reader keeps `next_after` and asks again from there; events of transactions still running are answered once they commit, in position order (docs/events.md says when that order can pass over an event committed late). Events older than EVENT_RETENTION_DAYS are pruned.
          */
         get: operations["admin.tenants.byRetailerId.events.get"];
         put?: never;

@@ -134,10 +134,20 @@ export interface RelayCursor {
 
 export type RelayEvent = FeedEvent & { tx_id: string };
 
-/** The cursor a new relay starts from: the transactions not yet ended (what committed before is not its to send). */
+/**
+ * The cursor a new relay starts from: after every event committed so far
+ * (the latest in transaction order), and no earlier than the transactions
+ * still running. Events of transactions older than the latest committed one
+ * and still open are not its to send either.
+ */
 export async function startCursor(db: Db): Promise<RelayCursor> {
-  const { rows } = await sql<{ tx: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS tx`.execute(db);
-  return { tx: rows[0].tx, position: 0 };
+  const { rows } = await sql<{ tx: string; position: number }>`
+    SELECT tx, position FROM (
+      (SELECT tx_id::text AS tx, tx_id AS t, position FROM domain_events ORDER BY tx_id DESC, position DESC LIMIT 1)
+      UNION ALL
+      SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_snapshot_xmin(pg_current_snapshot()), 0
+    ) c ORDER BY t DESC, position DESC LIMIT 1`.execute(db);
+  return { tx: rows[0].tx, position: Number(rows[0].position) };
 }
 
 /** Events after the cursor in (transaction, position) order, of one retailer (or all), only of ended transactions. */

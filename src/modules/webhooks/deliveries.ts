@@ -82,6 +82,8 @@ export async function claimDue(db: Db, limit: number, perEndpoint: number, lease
         JOIN webhook_deliveries d ON d.retailer_id = due.retailer_id AND d.endpoint_id = due.endpoint_id AND d.position = due.position
         LEFT JOIN busy b ON b.retailer_id = due.retailer_id AND b.endpoint_id = due.endpoint_id
        WHERE due.n <= ${perEndpoint} - coalesce(b.c, 0)
+         -- checked again on the row's latest version once it is locked: another process may have just claimed it
+         AND ((d.status = 'pending' AND d.next_attempt_at <= ${now}) OR (d.status = 'delivering' AND d.lease_until < ${now}))
        ORDER BY due.next_attempt_at, due.position
        LIMIT ${limit}
        FOR UPDATE OF d SKIP LOCKED`.execute(tx);

@@ -146,6 +146,25 @@ export async function addWebhook(project, adminToken, retailerId, url, extra = {
   return (await json(`${project}/admin/tenants/${retailerId}/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` }, body: { url, ...extra } })).id;
 }
 
+/**
+ * --webhook: an endpoint of the tenant receiving every event at a local
+ * receiver while the load runs; `report()` prints how far delivery had got
+ * when the load ended, and how long the rest took.
+ */
+export async function benchWebhook(project, adminToken, projectDb, retailerId) {
+  const receiver = await webhookReceiver();
+  await addWebhook(project, adminToken, retailerId, receiver.url);
+  return {
+    async report() {
+      const recorded = Number((await pgQuery(projectDb, 'SELECT count(*)::int AS n FROM domain_events WHERE retailer_id = $1', [retailerId])).n);
+      const atEnd = receiver.distinct();
+      const [delivered, waited] = await settle(receiver.distinct, recorded);
+      console.log(`webhooks: ${recorded} events recorded, ${atEnd} delivered when the load ended, ${delivered} after ${waited.toFixed(1)} s more (${receiver.requests()} requests)`);
+      await receiver.close();
+    },
+  };
+}
+
 /** Waits until `count()` stops growing or reaches `target` (at most `ms`); answers [count, seconds waited]. */
 export async function settle(count, target, ms = 120_000) {
   const started = Date.now();

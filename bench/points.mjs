@@ -10,7 +10,7 @@
 // creates two databases and drops them at the end. Prints one JSON line per
 // run, then a summary with the ratios the points issue sets as targets.
 import { randomUUID } from 'node:crypto';
-import { addWebhook, benchOptions, benchTenant, loadRun, pct, pg, run, startServers, withBench, pgQuery, settle, webhookReceiver } from './lib.mjs';
+import { benchOptions, benchTenant, benchWebhook, loadRun, pct, pg, run, startServers, withBench } from './lib.mjs';
 
 const opts = benchOptions();
 const connections = opts.connections;
@@ -25,8 +25,7 @@ async function main(ctx) {
   const program = { point_accounts: [{ id: account, name: 'Spendable', default: true }], point_sources: [{ id: source, name: 'bench', point_account_ids: [account] }] };
   const { tenant, connect, members, floorMembers } = await benchTenant(project, adminToken, program, opts.members);
   // --webhook: every event of the tenant also goes to a local receiver (the cost of delivering them beside the load)
-  const receiver = opts.webhook ? await webhookReceiver() : undefined;
-  if (receiver) await addWebhook(project, adminToken, tenant.retailer_id, receiver.url);
+  const webhook = opts.webhook ? await benchWebhook(project, adminToken, projectDb, tenant.retailer_id) : undefined;
 
   const results = {};
   const load = (name, base, auth, users, { op = 'deposit', amount, seconds = opts.seconds, rate } = {}) =>
@@ -78,13 +77,7 @@ async function main(ctx) {
   const pr = results['loyalist deposit, fixed rate'];
   const hot = results['loyalist deposit, one hot member'];
   const hotSpend = results['loyalist spend, one hot member'];
-  if (receiver) {
-    const recorded = Number((await pgQuery(projectDb, 'SELECT count(*)::int AS n FROM domain_events WHERE retailer_id = $1', [tenant.retailer_id])).n);
-    const atEnd = receiver.distinct();
-    const [delivered, waited] = await settle(receiver.distinct, recorded);
-    console.log(`webhooks: ${recorded} events recorded, ${atEnd} delivered when the load ended, ${delivered} after ${waited.toFixed(1)} s more (${receiver.requests()} requests)`);
-    await receiver.close();
-  }
+  await webhook?.report();
   console.log('\nsummary');
   console.log(`deposit throughput, ${connections} connections: loyalist ${p.rps}/s vs floor ${f.rps}/s = ${pct(p.rps / f.rps)} (target >= 60%)`);
   console.log(`deposit p99 at ${half}/s offered: loyalist ${pr.p99} ms vs floor ${fr.p99} ms = ${(pr.p99 / Math.max(fr.p99, 1)).toFixed(2)}x (target <= 2x)`);

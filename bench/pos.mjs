@@ -14,7 +14,7 @@
 // run, then a summary with the ratios the point-of-sale issue sets as targets.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addWebhook, benchOptions, benchTenant, floorTransaction, json, loadRun, pct, pg, requireFromProject, root, run, startServers, withBench, pgQuery, settle, webhookReceiver } from './lib.mjs';
+import { benchOptions, benchTenant, benchWebhook, floorTransaction, json, loadRun, pct, pg, requireFromProject, root, run, startServers, withBench } from './lib.mjs';
 
 const YAML = requireFromProject('yaml');
 const opts = benchOptions();
@@ -34,8 +34,7 @@ async function main(ctx) {
   const phones = Array.from({ length: opts.members }, (_, i) => `617${String(i).padStart(7, '0')}`);
   const { tenant, connect, pos: posAuth, members, floorMembers } = await benchTenant(project, adminToken, program, opts.members, (i) => ({ phone_numbers: [{ phone_number: phones[i], phone_type: 'mobile' }] }));
   // --webhook: every event of the tenant also goes to a local receiver (the cost of delivering them beside the load)
-  const receiver = opts.webhook ? await webhookReceiver() : undefined;
-  if (receiver) await addWebhook(project, adminToken, tenant.retailer_id, receiver.url);
+  const webhook = opts.webhook ? await benchWebhook(project, adminToken, projectDb, tenant.retailer_id) : undefined;
   // every member holds the 5% offer: lookup prices it on the basket
   for (let i = 0; i < members.length; i += 100) {
     await json(`${project}/offers/api/2.0/offers/acquisition/issue`, { method: 'POST', headers: { authorization: connect }, body: { retailer_id: tenant.retailer_id, user_ids: members.slice(i, i + 100), offer_id: FIVE_PERCENT } });
@@ -87,13 +86,7 @@ async function main(ctx) {
   const fr = results['floor send_transaction, fixed rate'];
   const pr = results['loyalist send_transaction, fixed rate'];
   const l = results['loyalist lookup with a basket'];
-  if (receiver) {
-    const recorded = Number((await pgQuery(projectDb, 'SELECT count(*)::int AS n FROM domain_events WHERE retailer_id = $1', [tenant.retailer_id])).n);
-    const atEnd = receiver.distinct();
-    const [delivered, waited] = await settle(receiver.distinct, recorded);
-    console.log(`webhooks: ${recorded} events recorded, ${atEnd} delivered when the load ended, ${delivered} after ${waited.toFixed(1)} s more (${receiver.requests()} requests)`);
-    await receiver.close();
-  }
+  await webhook?.report();
   console.log('\nsummary');
   console.log(`send_transaction throughput, ${connections} connections: loyalist ${p.rps}/s (p50 ${p.p50} ms, p99 ${p.p99} ms) vs floor ${f.rps}/s (p50 ${f.p50} ms, p99 ${f.p99} ms) = ${pct(p.rps / f.rps)} (target >= 60%)`);
   console.log(`send_transaction p99 at ${half}/s offered: loyalist ${pr.p99} ms vs floor ${fr.p99} ms = ${(pr.p99 / Math.max(fr.p99, 1)).toFixed(2)}x (target <= 2x)`);

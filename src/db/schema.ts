@@ -139,6 +139,8 @@ export interface OutboxCursorsTable {
   consumer: string;
   tx_id: string;
   position: number;
+  /** the snapshot when the relay was opened: events visible in it are not its to hand on */
+  since: Generated<string>;
   updated_at: Timestamp;
 }
 
@@ -152,8 +154,8 @@ export interface WebhookEndpointsTable {
   enabled: Generated<boolean>;
   disabled_reason: string | null;
   secrets: Json<{ secret: string; expires_at: string | null }[]>;
-  cursor_tx: string;
-  cursor: number;
+  /** the snapshot when the endpoint was added: events visible in it are not sent to it */
+  since: Generated<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -16,6 +16,10 @@ declare module 'fastify' {
     /** The Message-ID this request claimed, to store its answer. */
     replayKey?: string;
   }
+  interface FastifyContextConfig {
+    /** Top-level body fields where a null is kept: it clears the field (elsewhere a null means absent). */
+    clearable?: readonly string[];
+  }
 }
 
 /** One API surface: its credentials, its error envelope, and whether Message-ID replay applies. */
@@ -72,7 +76,12 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
         const problem = inputProblem(request.params) ?? inputProblem(request.query) ?? inputProblem(request.body);
         if (problem) throw refusal(problem);
         // empty strings and nulls mean absent (strictly typed clients send unset fields as null)
-        if (request.body !== undefined) request.body = withoutNullFields(withoutEmptyStrings(request.body), surface.freeForm);
+        if (request.body !== undefined) {
+          const body = request.body as Record<string, unknown> | null;
+          const cleared = (request.routeOptions.config.clearable ?? []).filter((field) => body?.[field] === null);
+          request.body = withoutNullFields(withoutEmptyStrings(request.body), surface.freeForm);
+          for (const field of cleared) (request.body as Record<string, unknown>)[field] = null;
+        }
         request.query = withoutEmptyStrings(request.query);
         const schema = request.routeOptions.schema as Record<'body' | 'querystring' | 'params', NumericSchema | undefined> | undefined;
         const mistyped = mistypedNumber(schema?.body, request.body) ?? mistypedNumber(schema?.querystring, request.query) ?? mistypedNumber(schema?.params, request.params);

@@ -11,6 +11,7 @@ import { connect, headers, RetentionPolicy, StringCodec, type JetStreamClient, t
 import type { Db } from '../db/index.js';
 import { transact } from '../db/unit-of-work.js';
 import { advanceCursor, claimCursor, type FeedEvent } from '../modules/outbox/service.js';
+import { pollLoop } from './poll.js';
 
 const CONSUMER = 'nats';
 const codec = StringCodec();
@@ -34,10 +35,6 @@ export interface Publisher {
 export function startPublisher(db: Db, log: Logger, options: PublisherOptions): Publisher {
   let nc: NatsConnection | undefined;
   let js: JetStreamClient | undefined;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let failures = 0;
-
   const ready = async (): Promise<JetStreamClient> => {
     if (js && nc && !nc.isClosed()) return js;
     nc = await connect({ servers: options.url, name: 'loyalist', maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 2000 });
@@ -70,38 +67,25 @@ export function startPublisher(db: Db, log: Logger, options: PublisherOptions): 
     });
   };
 
-  let current: Promise<unknown> = Promise.resolve();
-  const loop = () => {
-    if (stopped) return;
-    current = round()
-      .then((n) => {
-        if (failures) log.info({ broker: options.url }, 'publishing to NATS again');
-        failures = 0;
-        return n;
-      })
-      .catch((err) => {
-        // the broker (or the database) is away: wait longer each time, up to 5 s, and go on
-        if (!failures++) log.warn({ err: (err as Error).message, broker: options.url }, 'cannot publish to NATS; the outbox keeps the events');
-        if (nc?.isClosed()) js = undefined;
-        return -1;
-      })
-      .then((n) => {
-        if (!stopped) timer = setTimeout(loop, n > 0 ? 0 : n < 0 ? Math.min(5000, 250 * 2 ** Math.min(failures, 5)) : (options.pollMs ?? 250));
-      });
-  };
-  loop();
+  const loop = pollLoop(round, {
+    pollMs: options.pollMs ?? 250,
+    // the broker (or the database) is away: the loop waits longer each time, up to 5 s, and goes on
+    onError(err, failures) {
+      if (failures === 1) log.warn({ err: (err as Error).message, broker: options.url }, 'cannot publish to NATS; the outbox keeps the events');
+      if (nc?.isClosed()) js = undefined;
+    },
+    onRecover: () => log.info({ broker: options.url }, 'publishing to NATS again'),
+  });
 
   return {
     async drain() {
-      await current;
+      await loop.current;
       let total = 0;
       for (let n = await round(); n; n = await round()) total += n;
       return total;
     },
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await current.catch(() => {});
+      await loop.stop();
       await nc?.close().catch(() => {});
     },
   };

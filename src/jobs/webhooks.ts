@@ -12,6 +12,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/index.js';
 import { transact } from '../db/unit-of-work.js';
+import { pollLoop } from './poll.js';
 import { claimDue, fanOut, recordAttempts, type AttemptOutcome, type Claimed } from '../modules/webhooks/deliveries.js';
 import { disableEndpoint, signingSecrets } from '../modules/webhooks/endpoints.js';
 import { postWebhook } from '../modules/webhooks/send.js';
@@ -80,40 +81,68 @@ export interface Dispatcher {
   drain(): Promise<number>;
 }
 
-/** Runs the dispatcher in this process until stopped. */
+/** Deliveries one process has in flight at most. */
+const IN_FLIGHT = 500;
+
+/**
+ * Runs the dispatcher in this process until stopped. Sends run on while the
+ * loop claims more: an attempt is recorded (and its member's next event
+ * claimed) in the round after it ends, so a slow receiver holds up only its
+ * own deliveries.
+ */
 export function startDispatcher(db: Db, log: Logger, options: DispatcherOptions): Dispatcher {
   // longer than an attempt can take: a lease still running means a process is at it
   const leaseSeconds = Math.ceil((2 * options.timeoutMs) / 1000) + 5;
-  let stopped = false;
-  const round = async (): Promise<number> => {
-    await transact(db, (tx) => fanOut(tx));
-    const claimed = await claimDue(db, 500, options.perEndpoint ?? 100, leaseSeconds);
-    // the round's attempts are recorded together (a lease that runs out meanwhile only sends one again)
-    await recordAttempts(db, await Promise.all(claimed.map((c) => deliver(db, log, c, options))));
-    return claimed.length;
-  };
-  let current: Promise<unknown> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const loop = () => {
-    if (stopped) return;
-    current = round()
-      .catch((err) => (log.error({ err }, 'webhook dispatch failed'), 0))
-      .then((n) => {
-        if (!stopped) timer = setTimeout(loop, n ? 0 : (options.pollMs ?? 250));
+  const inFlight = new Set<Promise<void>>();
+  let ended: AttemptOutcome[] = [];
+  const send = (c: Claimed) => {
+    const sending: Promise<void> = deliver(db, log, c, options)
+      .then((outcome) => void ended.push(outcome))
+      // not recorded: the lease runs out and the delivery is sent again
+      .catch((err) => log.error({ err, webhook: c.delivery.endpoint_id }, 'webhook attempt not recorded'))
+      .finally(() => {
+        inFlight.delete(sending);
+        loop.wake();
       });
+    inFlight.add(sending);
   };
-  loop();
+  /** Records the attempts that ended, copies new events into deliveries, and sends what is due; answers how much it did. */
+  const round = async (): Promise<number> => {
+    const outcomes = ended;
+    ended = [];
+    try {
+      await recordAttempts(db, outcomes);
+    } catch (err) {
+      ended.unshift(...outcomes);
+      throw err;
+    }
+    const copied = await transact(db, (tx) => fanOut(tx));
+    const room = IN_FLIGHT - inFlight.size;
+    const claimed = room > 0 ? await claimDue(db, room, options.perEndpoint ?? 100, leaseSeconds) : [];
+    claimed.forEach(send);
+    return outcomes.length + copied + claimed.length;
+  };
+  const loop = pollLoop(round, {
+    pollMs: options.pollMs ?? 250,
+    onError: (err, failures) => failures === 1 && log.error({ err }, 'webhook dispatch failed; retrying'),
+    onRecover: () => log.info('webhook dispatch works again'),
+  });
   return {
     async drain() {
-      await current;
+      await loop.current;
       let total = 0;
-      for (let n = await round(); n; n = await round()) total += n;
-      return total;
+      for (;;) {
+        const n = await round();
+        total += n;
+        if (!n && !inFlight.size) return total;
+        if (!n) await Promise.race(inFlight);
+      }
     },
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await current.catch(() => {});
+      await loop.stop();
+      await Promise.allSettled(inFlight);
+      await recordAttempts(db, ended).catch((err) => log.error({ err }, 'webhook attempts not recorded at stop'));
+      ended = [];
     },
   };
 }

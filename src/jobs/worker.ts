@@ -4,6 +4,7 @@ import { enqueue, runNextJob, withdrawJob, type JobHandler } from '../modules/jo
 import { purgeExpiredTags } from '../modules/tags/service.js';
 import { purgeReplays } from '../modules/replays/service.js';
 import { pruneEvents } from '../modules/outbox/service.js';
+import { pruneDeliveries } from '../modules/webhooks/deliveries.js';
 import { runTierMaintenance } from '../flows/tier-maintenance.js';
 import { analyzeChangedTables } from '../db/statistics.js';
 
@@ -23,7 +24,15 @@ function periodicJobs(options: WorkerOptions): Record<string, { everySeconds: nu
     'tags.purge-expired': { everySeconds: 300, run: async (tx) => void (await purgeExpiredTags(tx)) },
     'replays.purge': { everySeconds: 600, run: async (tx) => purgeReplays(tx, options.replayWindowSeconds) },
     'tiers.maintenance': { everySeconds: 30, run: async (tx) => void (await runTierMaintenance(tx)) },
-    'outbox.prune': { everySeconds: 600, run: async (tx) => void (await pruneEvents(tx, (options.eventRetentionDays ?? 30) * 86_400)) },
+    // events and their webhook deliveries, after the retention period
+    'outbox.prune': {
+      everySeconds: 600,
+      run: async (tx) => {
+        const retention = (options.eventRetentionDays ?? 30) * 86_400;
+        await pruneEvents(tx, retention);
+        await pruneDeliveries(tx, retention);
+      },
+    },
     'db.analyze': { everySeconds: 10, run: async (tx) => void (await analyzeChangedTables(tx)) },
   };
 }

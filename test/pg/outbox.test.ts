@@ -60,6 +60,8 @@ interface EventRow {
   version: number;
   occurred_at: Date;
   payload: Record<string, any>;
+  /** the feed cursor after this event (`<tx_id>-<position>`) */
+  cursor: string;
 }
 
 describe('domain events outbox on PostgreSQL', () => {
@@ -661,7 +663,7 @@ describe('domain events outbox on PostgreSQL', () => {
         members.push(user);
       }
       ok(await core(tenant, 'POST', `/users/${members[0].id}/tags`, { tags: ['vip'] }));
-      const rows = (await sql<EventRow>`SELECT position, id, type, member_id FROM domain_events WHERE retailer_id = ${tenant.retailer_id} ORDER BY position`.execute(t.db)).rows;
+      const rows = (await sql<EventRow>`SELECT position, id, type, member_id, tx_id || '-' || position AS cursor FROM domain_events WHERE retailer_id = ${tenant.retailer_id} ORDER BY position`.execute(t.db)).rows;
       assert.equal(rows.length, 7);
       return { tenant, members, rows };
     }
@@ -686,7 +688,7 @@ describe('domain events outbox on PostgreSQL', () => {
       const events = pages.flatMap((pg) => pg.events);
       assert.deepEqual(events.map((e: any) => e.id), rows.map((r) => r.id));
       assert.deepEqual(events.map((e: any) => e.position), rows.map((r) => String(r.position)));
-      for (const [i, page] of pages.entries()) assert.equal(page.next_after, page.events.at(-1).position, `page ${i}`);
+      for (const [i, page] of pages.entries()) assert.equal(page.next_after, rows.find((r) => r.id === page.events.at(-1).id)!.cursor, `page ${i}`);
       for (const e of events) {
         assert.ok(envelopeSchema(e), ajv.errorsText(envelopeSchema.errors));
         checked(e);
@@ -698,12 +700,12 @@ describe('domain events outbox on PostgreSQL', () => {
       assert.deepEqual(ok(await feed(tenant.retailer_id, `?after=${last}`)), { events: [], next_after: last, has_more: false });
       // the default page holds all seven
       const all = ok(await feed(tenant.retailer_id));
-      assert.deepEqual([all.events.length, all.has_more, all.next_after], [7, false, String(rows.at(-1)!.position)]);
+      assert.deepEqual([all.events.length, all.has_more, all.next_after], [7, false, rows.at(-1)!.cursor]);
       // a page that ends exactly at the last event says there is no more
       const exact = ok(await feed(tenant.retailer_id, '?limit=7'));
       assert.deepEqual([exact.events.length, exact.has_more], [7, false]);
       const short = ok(await feed(tenant.retailer_id, '?limit=6'));
-      assert.deepEqual([short.events.length, short.has_more, short.next_after], [6, true, String(rows[5].position)]);
+      assert.deepEqual([short.events.length, short.has_more, short.next_after], [6, true, rows[5].cursor]);
     });
 
     // the type and user_id filters, alone, together and with paging
@@ -730,7 +732,7 @@ describe('domain events outbox on PostgreSQL', () => {
       const unknown = await feed(randomUUID());
       assert.equal(unknown.status, 404, unknown.body);
       assert.equal(unknown.json.errors.code, 'not_found');
-      for (const query of ['?type=no.such_type', '?limit=0', '?limit=1001', '?after=-1', '?after=abc', '?user_id=not-a-uuid']) {
+      for (const query of ['?type=no.such_type', '?limit=0', '?limit=1001', '?after=-1', '?after=abc', '?after=12', '?after=1-2-3', '?user_id=not-a-uuid']) {
         const res = await feed(plain.retailer_id, query);
         assert.equal(res.status, 400, `${query}: ${res.body}`);
       }
@@ -757,7 +759,7 @@ describe('domain events outbox on PostgreSQL', () => {
     // the tx_id rule: an event with a lower position that commits late is not skipped
     it('holds back events behind a transaction still running, so a reader that resumes never skips one', async () => {
       const { tenant, members, rows } = await seeded();
-      const start = String(rows.at(-1)!.position);
+      const start = rows.at(-1)!.cursor;
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       let inserted!: () => void;
@@ -782,6 +784,37 @@ describe('domain events outbox on PostgreSQL', () => {
       const after = ok(await feed(tenant.retailer_id, `?after=${start}`));
       assert.deepEqual(after.events.map((e: any) => e.type), ['member.deleted', 'points.deposited']);
       assert.ok(Number(after.events[0].position) < Number(after.events[1].position));
+    });
+  });
+
+  describe('the admin feed in transaction order', () => {
+    // a younger transaction writes first and commits last: position order would have passed its event by
+    it('answers an event written earlier by a younger transaction that commits after an older one', async () => {
+      const tenant = await createTenant(t.db);
+      const member = await createMemberViaApi(t.app, tenant);
+      const start = ok(await feed(tenant.retailer_id)).next_after;
+      const [older, younger] = [await t.database.pool!.connect(), await t.database.pool!.connect()];
+      const write = (c: typeof older) =>
+        c.query(`INSERT INTO domain_events (id, retailer_id, member_id, type, version, occurred_at, payload) VALUES ($1, $2, $3, 'member.tag_added', 1, now(), $4) RETURNING id`, [randomUUID(), tenant.retailer_id, member.id, JSON.stringify({ user_id: member.id, tag: 'x' })]);
+      try {
+        await older.query('BEGIN');
+        await older.query('SELECT pg_current_xact_id()');
+        await younger.query('BEGIN');
+        await younger.query('SELECT pg_current_xact_id()');
+        const early = (await write(younger)).rows[0].id; // the lower position
+        const late = (await write(older)).rows[0].id;
+        await older.query('COMMIT');
+        const first = ok(await feed(tenant.retailer_id, `?after=${start}`, admin, { settle: false }));
+        assert.deepEqual(first.events.map((e: any) => e.id), [late], 'the older transaction’s event, the younger one still running');
+        await younger.query('COMMIT');
+        const next = ok(await feed(tenant.retailer_id, `?after=${first.next_after}`));
+        assert.deepEqual(next.events.map((e: any) => e.id), [early], 'the younger one’s event, though its position is lower');
+      } finally {
+        for (const c of [older, younger]) {
+          await c.query('ROLLBACK').catch(() => {});
+          c.release();
+        }
+      }
     });
   });
 

@@ -19,6 +19,8 @@ import type pg from 'pg';
 import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../../src/jobs/webhooks.js';
+import { transact } from '../../src/db/unit-of-work.js';
+import { fanOut } from '../../src/modules/webhooks/deliveries.js';
 import { pointsProgram, type PointsProgram } from '../support/factories.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 
@@ -165,7 +167,7 @@ describe('outbound webhooks on PostgreSQL', () => {
     return d;
   }
   /** Polls until `check` answers something truthy; fails with `what` after `ms`. */
-  async function until<T>(what: string, check: () => T | Promise<T>, ms = 20_000): Promise<T> {
+  async function until<T>(what: string, check: () => T | Promise<T>, ms = 20_000): Promise<NonNullable<T>> {
     const deadline = Date.now() + ms;
     for (;;) {
       const value = await check();
@@ -198,7 +200,7 @@ describe('outbound webhooks on PostgreSQL', () => {
     return (await sql<EventRow>`SELECT position::text AS position, id, type, member_id, occurred_at, payload FROM domain_events WHERE retailer_id = ${tn.retailer_id} ${byMember} ORDER BY position`.execute(t.db)).rows;
   }
   /** Writes a member.tag_added event in a transaction of the test's own (raw SQL, as the outbox writes it). */
-  async function rawEvent(client: pg.PoolClient, tn: TestTenant, memberId: string = randomUUID()): Promise<{ id: string; position: string }> {
+  async function rawEvent(client: pg.PoolClient | pg.Pool, tn: TestTenant, memberId: string | null = randomUUID()): Promise<{ id: string; position: string }> {
     const id = randomUUID();
     const { rows } = await client.query(
       `INSERT INTO domain_events (id, retailer_id, member_id, type, version, occurred_at, payload) VALUES ($1, $2, $3, 'member.tag_added', 1, now(), $4) RETURNING position::text AS position`,
@@ -263,6 +265,10 @@ describe('outbound webhooks on PostgreSQL', () => {
       const on = ok(await adminCall('PATCH', `${hooks(tn.retailer_id)}/${a.id}`, { enabled: true }));
       assert.deepEqual([on.enabled, on.disabled_reason, on.url], [true, null, 'https://crm.example.com/in']);
       assert.deepEqual(await endpointOf(tn, a.id), on);
+      // a null description clears it; an absent one leaves it
+      assert.equal(ok(await adminCall('PATCH', `${hooks(tn.retailer_id)}/${a.id}`, { enabled: true })).description, 'CRM, tiers');
+      const cleared = ok(await adminCall('PATCH', `${hooks(tn.retailer_id)}/${a.id}`, { description: null }));
+      assert.deepEqual([cleared.description, cleared.url], [null, 'https://crm.example.com/in']);
 
       assert.deepEqual(ok(await adminCall('DELETE', `${hooks(tn.retailer_id)}/${a.id}`)), { status: 'ok' });
       assert.equal((await adminCall('GET', `${hooks(tn.retailer_id)}/${a.id}`)).status, 404);
@@ -406,7 +412,7 @@ describe('outbound webhooks on PostgreSQL', () => {
         await younger.query('COMMIT');
         await until('the younger transaction’s event, committed last with the lower position', () => r.ids().includes(early.id), 5000);
         assert.deepEqual([...r.ids()].sort(), [early.id, late.id].sort());
-        assert.deepEqual((await deliveriesOf(tn, e.id)).map((d) => d.status), ['succeeded', 'succeeded']);
+        await until('both recorded as delivered', async () => (await deliveriesOf(tn, e.id)).every((d) => d.status === 'succeeded'));
       } finally {
         await older.query('ROLLBACK').catch(() => {});
         await younger.query('ROLLBACK').catch(() => {});
@@ -578,6 +584,25 @@ describe('outbound webhooks on PostgreSQL', () => {
       assert.equal(r.received[0].id, r.received[1].id);
     });
 
+    // sends run while the dispatcher claims more: a receiver that takes its time holds up only its own deliveries
+    it('a slow receiver does not hold up another endpoint’s deliveries', async () => {
+      const [slowTenant, quickTenant] = [await tenant(), await tenant()];
+      const slow = await receiver(() => ({ status: 500, delayMs: 2000 }));
+      const quick = await receiver();
+      await addEndpoint(slowTenant, { url: slow.url(), event_types: ['member.created'] });
+      await addEndpoint(quickTenant, { url: quick.url() });
+      dispatch({ retrySchedule: Array(20).fill(0), timeoutMs: 3000 });
+      await enrol(slowTenant);
+      await until('the slow receiver reached', () => slow.received.length);
+      const member = await enrol(quickTenant);
+      for (const amount of [1, 2, 3, 4]) await deposit(quickTenant, member.id, amount);
+      // five events of one member, each sent once the one before is recorded
+      await until('the quick receiver’s five events', () => quick.received.length === 5, 10_000);
+      const span = quick.received[4].at - quick.received[0].at;
+      assert.ok(span < 1500, `the quick receiver’s five events took ${span} ms, held up by the slow one`);
+      assert.deepEqual(quick.received.map((x) => x.body.type), ['member.created', 'points.deposited', 'points.deposited', 'points.deposited', 'points.deposited']);
+    });
+
     // one receiver's absurd Retry-After must not undo the round: the other deliveries of the round stay recorded
     it('records the round’s other deliveries when a receiver answers an absurd Retry-After', async () => {
       const tn = await tenant();
@@ -619,7 +644,7 @@ describe('outbound webhooks on PostgreSQL', () => {
       assert.equal(r.received.length, 1, 'nothing is sent to a disabled endpoint');
       const waiting = await deliveriesOf(tn, e.id);
       assert.ok(waiting.every((d) => d.status === 'pending'), JSON.stringify(waiting));
-      assert.deepEqual(waiting.find((d) => d.user_id === m1.id)?.attempts.map((a: any) => a.status_code), [410]);
+      assert.deepEqual(waiting.filter((d) => d.attempts.length).map((d) => [d.user_id, d.attempts.map((a: any) => a.status_code)]), [[m1.id, [410]]], 'only the first was tried');
 
       gone = false;
       const enabled = ok(await adminCall('PATCH', `${hooks(tn.retailer_id)}/${e.id}`, { enabled: true }));
@@ -630,8 +655,42 @@ describe('outbound webhooks on PostgreSQL', () => {
       await sleep(300);
       assert.deepEqual(r.ids().slice(1).sort(), [...expected].sort(), 'the 410’d event again, and the two recorded meanwhile, once each');
       assert.equal(r.ids()[0], expected[0]);
-      const done = await deliveriesOf(tn, e.id);
-      assert.deepEqual(done.map((d) => d.status), ['succeeded', 'succeeded', 'succeeded']);
+      await until('all three recorded as delivered', async () => (await deliveriesOf(tn, e.id)).map((d) => d.status).join() === 'succeeded,succeeded,succeeded');
+    });
+
+    // only a member's events wait for each other: events of no member are each on their own
+    it('does not hold an event of no member back behind another of no member being retried', async () => {
+      const tn = await tenant();
+      const r = await receiver((_r, n) => ({ status: n === 0 ? 500 : 200 }));
+      const e = await addEndpoint(tn, { url: r.url() });
+      const first = await rawEvent(t.database.pool!, tn, null);
+      const second = await rawEvent(t.database.pool!, tn, null);
+      dispatch({ retrySchedule: [60] });
+      await until('the second event', () => r.ids().includes(second.id), 5000);
+      assert.deepEqual(r.ids(), [first.id, second.id]);
+      const deliveries = await until('the second recorded as delivered', async () => {
+        const all = await deliveriesOf(tn, e.id);
+        return all[0].status === 'succeeded' ? all : undefined;
+      });
+      assert.deepEqual(deliveries.map((d) => [d.event_id, d.status]), [[second.id, 'succeeded'], [first.id, 'pending']]);
+    });
+
+    // an event pruned (EVENT_RETENTION_DAYS) before its delivery: that delivery fails, the member's next goes
+    it('fails a delivery whose event was pruned and sends the member’s next one', async () => {
+      const tn = await tenant();
+      const r = await receiver();
+      const e = await addEndpoint(tn, { url: r.url() });
+      const member = await enrol(tn);
+      await deposit(tn, member.id, 5);
+      const [created, deposited] = await eventsOf(tn, member.id);
+      await transact(t.db, (tx) => fanOut(tx));
+      await sql`DELETE FROM domain_events WHERE id = ${created.id}`.execute(t.db);
+      dispatch();
+      await until('the deposit', () => r.ids().includes(deposited.id), 5000);
+      assert.deepEqual(r.ids(), [deposited.id]);
+      const gone = (await deliveriesOf(tn, e.id)).find((d) => d.event_id === created.id);
+      assert.equal(gone.status, 'failed');
+      assert.match(gone.attempts[0].error, /pruned/);
     });
 
     // a receiver that is down and back gets everything, each member's events in position order

@@ -1885,7 +1885,7 @@ export interface paths {
         };
         /**
          * The retailer's domain events, in order (the outbox feed)
-         * @description Every change another system may care about, as recorded in the transaction that made it (docs/events.md): oldest first, from the position after `after`. A reader keeps `next_after` and asks again from there; events of transactions still running are answered once they commit, in position order (docs/events.md says when that order can pass over an event committed late). Events older than EVENT_RETENTION_DAYS are pruned.
+         * @description Every change another system may care about, as recorded in the transaction that made it (docs/events.md): oldest first, after the cursor `after`. A reader keeps `next_after` and asks again from there; events of transactions still running are answered once they commit, in transaction order, so a reader that resumes misses none (docs/events.md). Events older than EVENT_RETENTION_DAYS are pruned.
          */
         get: operations["admin.tenants.byRetailerId.events.get"];
         put?: never;
@@ -1943,7 +1943,7 @@ export interface paths {
         head?: never;
         /**
          * Change a webhook endpoint
-         * @description Its URL, event types, description, or whether it is enabled; enabling a disabled endpoint delivers what waited for it.
+         * @description Its URL, event types, description (null clears it), or whether it is enabled; enabling a disabled endpoint delivers what waited for it.
          */
         patch: operations["admin.tenants.byRetailerId.webhooks.byWebhookId.patch"];
         trace?: never;
@@ -17300,8 +17300,8 @@ export interface operations {
     "admin.tenants.byRetailerId.events.get": {
         parameters: {
             query: {
-                /** @description the last position read (absent: from the oldest kept) */
-                after?: number;
+                /** @description `next_after` of the page before (absent: from the oldest kept) */
+                after?: string;
                 limit: number;
                 /** @description only these types */
                 type?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
@@ -17323,7 +17323,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         events: components["schemas"]["DomainEvent"][];
-                        /** @description the position to ask from next (null: no event yet) */
+                        /** @description the cursor to ask from next (null: no event yet) */
                         next_after: string | null;
                         has_more: boolean;
                     };

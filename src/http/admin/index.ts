@@ -11,7 +11,7 @@ import { exportProgram, validateProgram } from '../../modules/program/service.js
 import { accessDenied, headerValue, registerSurface, errorEnvelope, type Surface } from '../surface.js';
 import { fails, IsoTime, Obj, Uuid } from '../contract.js';
 import { EVENT_TYPES } from '../../modules/outbox/catalog.js';
-import { listEvents } from '../../modules/outbox/service.js';
+import { FEED_CURSOR, listEvents } from '../../modules/outbox/service.js';
 import { webhookRoutes } from './webhooks.js';
 import { AdminCredential, AdminRotatedCredential, AdminTenant, DomainEvent, IssuedSecrets, Program } from './schemas.js';
 
@@ -252,13 +252,13 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: "The retailer's domain events, in order (the outbox feed)",
         description:
-          'Every change another system may care about, as recorded in the transaction that made it (docs/events.md): oldest first, from the position after `after`. ' +
-          'A reader keeps `next_after` and asks again from there; events of transactions still running are answered once they commit, in position order (docs/events.md says when that order can pass over an event committed late). ' +
+          'Every change another system may care about, as recorded in the transaction that made it (docs/events.md): oldest first, after the cursor `after`. ' +
+          'A reader keeps `next_after` and asks again from there; events of transactions still running are answered once they commit, in transaction order, so a reader that resumes misses none (docs/events.md). ' +
           'Events older than EVENT_RETENTION_DAYS are pruned.',
         tags,
         params: RetailerPath,
         querystring: Type.Object({
-          after: Type.Optional(Type.Integer({ minimum: 0, description: 'the last position read (absent: from the oldest kept)' })),
+          after: Type.Optional(Type.String({ pattern: FEED_CURSOR, description: '`next_after` of the page before (absent: from the oldest kept)' })),
           limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
           type: Type.Optional(Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { description: 'only these types' })),
           user_id: Type.Optional(Uuid),
@@ -266,7 +266,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: Obj({
             events: Type.Array(DomainEvent),
-            next_after: Type.Union([Type.String({ pattern: '^\\d+$' }), Type.Null()], { description: 'the position to ask from next (null: no event yet)' }),
+            next_after: Type.Union([Type.String({ pattern: FEED_CURSOR }), Type.Null()], { description: 'the cursor to ask from next (null: no event yet)' }),
             has_more: Type.Boolean(),
           }),
           ...fails('not_found', 'argument_error'),

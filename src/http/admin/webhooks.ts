@@ -85,9 +85,10 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/tenants/:retailer_id/webhooks/:webhook_id',
     {
+      config: { clearable: ['description'] },
       schema: {
         summary: 'Change a webhook endpoint',
-        description: 'Its URL, event types, description, or whether it is enabled; enabling a disabled endpoint delivers what waited for it.',
+        description: 'Its URL, event types, description (null clears it), or whether it is enabled; enabling a disabled endpoint delivers what waited for it.',
         tags,
         params: EndpointPath,
         body: Type.Object({ url: Type.Optional(Url), event_types: Type.Optional(EventTypes), description: Type.Optional(Nullable(Type.String({ maxLength: 500 }))), enabled: Type.Optional(Type.Boolean()) }),

@@ -59,8 +59,8 @@ export function recordDomainEvents(tx: Db, events: NewEvent[]): string[] {
 export const recordDomainEvent = <T extends EventType>(tx: Db, event: NewEvent<T>): string => recordDomainEvents(tx, [event as NewEvent])[0];
 
 export interface EventFeedQuery {
-  /** Events after this position (exclusive). */
-  after?: number;
+  /** Events after this feed cursor (exclusive): `next_after` of the page before. */
+  after?: string;
   limit: number;
   types?: string[];
   memberId?: string;
@@ -88,25 +88,32 @@ const feedEvent = (r: { position: number; id: string; type: string; version: num
   payload: r.payload,
 });
 
+/** A feed cursor: `<transaction>-<position>` of the last event read (opaque to readers). */
+export const FEED_CURSOR = '^\\d+-\\d+$';
+
 /**
- * A page of a retailer's events in position order. Only events of
- * transactions older than every transaction still running are answered, so
- * a reader that resumes after the last position it saw never misses an
- * event committed later with a lower position.
+ * A page of a retailer's events in transaction order, as the relays read
+ * them (see RelayCursor): only events of transactions older than every
+ * transaction still running, so a reader that resumes from `nextAfter`
+ * never misses an event, however late its transaction commits.
  */
 export async function listEvents(db: Db, retailerId: string, q: EventFeedQuery): Promise<{ events: FeedEvent[]; nextAfter: string | null; more: boolean }> {
   let query = db
     .selectFrom('domain_events')
-    .select(['position', 'id', 'type', 'version', 'retailer_id', 'member_id', 'occurred_at', 'payload'])
+    .select(['position', 'id', 'type', 'version', 'retailer_id', 'member_id', 'occurred_at', 'payload', sql<string>`tx_id::text`.as('tx')])
     .where('retailer_id', '=', retailerId)
     .where(sql<boolean>`tx_id < pg_snapshot_xmin(pg_current_snapshot())`);
-  if (q.after !== undefined) query = query.where('position', '>', q.after);
+  if (q.after !== undefined) {
+    const [tx, position] = q.after.split('-');
+    query = query.where(sql<boolean>`(tx_id, position) > (${tx}::xid8, ${position}::bigint)`);
+  }
   if (q.types?.length) query = query.where('type', 'in', q.types);
   if (q.memberId) query = query.where('member_id', '=', q.memberId);
-  const rows = await query.orderBy('position').limit(q.limit + 1).execute();
+  const rows = await query.orderBy(sql`tx_id`).orderBy('position').limit(q.limit + 1).execute();
   const more = rows.length > q.limit;
-  const events = rows.slice(0, q.limit).map(feedEvent);
-  return { events, nextAfter: events.at(-1)?.position ?? (q.after === undefined ? null : String(q.after)), more };
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return { events: page.map(feedEvent), nextAfter: last ? `${last.tx}-${last.position}` : (q.after ?? null), more };
 }
 
 /** Events by (retailer, position), keyed `${retailer}/${position}` (what deliveries send). */
@@ -120,65 +127,65 @@ export async function eventsByPosition(db: Db, keys: { retailerId: string; posit
 }
 
 /**
- * Where a relay (webhook fan-out, the broker) has got: the transaction and
- * position of the last event it handed on. Relays read in transaction order:
- * every transaction older than the snapshot's xmin has ended, and every one
- * still to commit is younger, so (tx_id, position) after the cursor and below
- * xmin is a complete prefix, however late a transaction commits its events
- * (position order alone is not: a position is taken when the event is written).
+ * Where a relay (the webhook fan-out, the broker) has got: the transaction
+ * and position of the last event it handed on. Relays read in transaction
+ * order: every transaction older than the snapshot's xmin has ended, and
+ * every one still to commit is younger, so (tx_id, position) after the
+ * cursor and below xmin is a complete prefix, however late a transaction
+ * commits its events (position order alone is not: a position is taken when
+ * the event is written). `since` is the snapshot taken when the relay was
+ * opened: the events visible in it were committed before, and are not its.
  */
 export interface RelayCursor {
   tx: string;
   position: number;
+  since: string;
 }
 
 export type RelayEvent = FeedEvent & { tx_id: string };
+/** What a relay that does not send the payload reads of an event. */
+export type RelayHead = Pick<RelayEvent, 'tx_id' | 'position' | 'id' | 'type' | 'retailer_id' | 'user_id'>;
 
 /**
- * The cursor a new relay starts from: after every event committed so far
- * (the latest in transaction order), and no earlier than the transactions
- * still running. Events of transactions older than the latest committed one
- * and still open are not its to send either.
+ * Opens a relay's cursor if it is not open yet: from the oldest transaction
+ * still running, with the snapshot of now (so the events of transactions
+ * running now are its, however late they commit, and none committed before).
  */
-export async function startCursor(db: Db): Promise<RelayCursor> {
-  const { rows } = await sql<{ tx: string; position: number }>`
-    SELECT tx, position FROM (
-      (SELECT tx_id::text AS tx, tx_id AS t, position FROM domain_events ORDER BY tx_id DESC, position DESC LIMIT 1)
-      UNION ALL
-      SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_snapshot_xmin(pg_current_snapshot()), 0
-    ) c ORDER BY t DESC, position DESC LIMIT 1`.execute(db);
-  return { tx: rows[0].tx, position: Number(rows[0].position) };
+export async function openCursor(tx: Db, consumer: string): Promise<void> {
+  await sql`INSERT INTO outbox_cursors (consumer, tx_id, position) VALUES (${consumer}, pg_snapshot_xmin(pg_current_snapshot()), 0) ON CONFLICT (consumer) DO NOTHING`.execute(tx);
 }
 
-/** Events after the cursor in (transaction, position) order, of one retailer (or all), only of ended transactions. */
-export async function eventsAfter(db: Db, cursor: RelayCursor, limit: number, filter: { retailerId?: string; types?: string[] } = {}): Promise<RelayEvent[]> {
-  const { rows } = await sql<{ tx_id: string; position: number; id: string; type: string; version: number; retailer_id: string; member_id: string | null; occurred_at: Date; payload: Record<string, unknown> }>`
-    SELECT tx_id::text AS tx_id, position, id, type, version, retailer_id, member_id, occurred_at, payload FROM domain_events
-     WHERE ${filter.retailerId ? sql`retailer_id = ${filter.retailerId} AND` : sql``}
-           (tx_id, position) > (${cursor.tx}::xid8, ${cursor.position}::bigint)
+const afterCursor = (cursor: RelayCursor) => sql`(tx_id, position) > (${cursor.tx}::xid8, ${cursor.position}::bigint)
        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-       ${filter.types?.length ? sql`AND type = ANY(${filter.types}::text[])` : sql``}
-     ORDER BY tx_id, position
-     LIMIT ${limit}`.execute(db);
-  return rows.map((r) => ({ ...feedEvent(r), tx_id: r.tx_id }));
-}
+       AND NOT pg_visible_in_snapshot(tx_id, ${cursor.since}::pg_snapshot)`;
 
 /**
- * Locks a whole-outbox relay's cursor (created where startCursor says the
- * first time) and answers the events after it of every retailer; undefined
- * when another process holds it.
+ * Locks a relay's cursor (opened the first time) and answers the events after
+ * it, of every retailer, in transaction order: with their payloads, or only
+ * their heads; undefined when another process holds it.
  */
-export async function claimCursor(tx: Db, consumer: string, limit: number): Promise<{ cursor: RelayCursor; events: RelayEvent[] } | undefined> {
-  const start = await startCursor(tx);
-  await sql`INSERT INTO outbox_cursors (consumer, tx_id, position) VALUES (${consumer}, ${start.tx}::xid8, 0) ON CONFLICT (consumer) DO NOTHING`.execute(tx);
-  const { rows } = await sql<{ tx: string; position: number }>`SELECT tx_id::text AS tx, position FROM outbox_cursors WHERE consumer = ${consumer} FOR UPDATE SKIP LOCKED`.execute(tx);
+export async function claimCursor(tx: Db, consumer: string, limit: number): Promise<{ cursor: RelayCursor; events: RelayEvent[] } | undefined>;
+export async function claimCursor(tx: Db, consumer: string, limit: number, heads: 'heads'): Promise<{ cursor: RelayCursor; events: RelayHead[] } | undefined>;
+export async function claimCursor(tx: Db, consumer: string, limit: number, heads?: 'heads'): Promise<{ cursor: RelayCursor; events: RelayHead[] } | undefined> {
+  await openCursor(tx, consumer);
+  const { rows } = await sql<{ tx: string; position: number; since: string }>`
+    SELECT tx_id::text AS tx, position, since::text AS since FROM outbox_cursors WHERE consumer = ${consumer} FOR UPDATE SKIP LOCKED`.execute(tx);
   if (!rows.length) return undefined;
-  const cursor = { tx: rows[0].tx, position: Number(rows[0].position) };
-  return { cursor, events: await eventsAfter(tx, cursor, limit) };
+  const cursor = { tx: rows[0].tx, position: Number(rows[0].position), since: rows[0].since };
+  if (heads) {
+    const { rows: events } = await sql<{ tx_id: string; position: number; id: string; type: string; retailer_id: string; member_id: string | null }>`
+      SELECT tx_id::text AS tx_id, position, id, type, retailer_id, member_id FROM domain_events
+       WHERE ${afterCursor(cursor)} ORDER BY tx_id, position LIMIT ${limit}`.execute(tx);
+    return { cursor, events: events.map(({ member_id, ...e }) => ({ ...e, position: String(e.position), user_id: member_id })) };
+  }
+  const { rows: events } = await sql<{ tx_id: string; position: number; id: string; type: string; version: number; retailer_id: string; member_id: string | null; occurred_at: Date; payload: Record<string, unknown> }>`
+    SELECT tx_id::text AS tx_id, position, id, type, version, retailer_id, member_id, occurred_at, payload FROM domain_events
+     WHERE ${afterCursor(cursor)} ORDER BY tx_id, position LIMIT ${limit}`.execute(tx);
+  return { cursor, events: events.map((r) => ({ ...feedEvent(r), tx_id: r.tx_id })) };
 }
 
 /** Moves a relay's cursor on to an event it handed on (in the transaction that claimed it). */
-export async function advanceCursor(tx: Db, consumer: string, to: RelayEvent): Promise<void> {
+export async function advanceCursor(tx: Db, consumer: string, to: Pick<RelayEvent, 'tx_id' | 'position'>): Promise<void> {
   await sql`UPDATE outbox_cursors SET tx_id = ${to.tx_id}::xid8, position = ${Number(to.position)}, updated_at = now() WHERE consumer = ${consumer}`.execute(tx);
 }
 

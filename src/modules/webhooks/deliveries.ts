@@ -5,34 +5,33 @@ import type { DeliveryAttempt, WebhookDeliveriesTable } from '../../db/schema.js
 import { DomainError } from '../../errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { recordset } from '../../db/rows.js';
-import { eventsAfter, eventsByPosition, type FeedEvent } from '../outbox/service.js';
-import { findEndpoint } from './endpoints.js';
+import { advanceCursor, claimCursor, eventsByPosition, type FeedEvent } from '../outbox/service.js';
+import { FAN_OUT, findEndpoint } from './endpoints.js';
 
 export type Delivery = Selectable<WebhookDeliveriesTable>;
 
 /**
- * Copies the events recorded after each enabled endpoint's cursor that it
- * subscribes to into its deliveries, and moves the cursor on (each endpoint
- * row locked, SKIP LOCKED: processes share the work, never an endpoint).
- * Answers how many deliveries it made.
+ * Copies the events after the fan-out relay's cursor into the deliveries of
+ * every endpoint of their retailer that subscribes to them and was added
+ * before they committed (its snapshot does not see them), and moves the
+ * cursor on: one scan of the outbox for all endpoints. The cursor's lock
+ * lets one process at a time do it. Disabled endpoints get theirs too,
+ * sent once they are enabled again. Answers how many events it read.
  */
-export async function fanOut(tx: Db, batch = 500): Promise<number> {
-  const { rows: endpoints } = await sql<{ retailer_id: string; id: string; event_types: string[]; cursor_tx: string; cursor: number }>`
-    SELECT retailer_id, id, event_types, cursor_tx::text AS cursor_tx, cursor FROM webhook_endpoints WHERE enabled FOR UPDATE SKIP LOCKED`.execute(tx);
-  let made = 0;
-  for (const e of endpoints) {
-    const events = await eventsAfter(tx, { tx: e.cursor_tx, position: Number(e.cursor) }, batch, { retailerId: e.retailer_id, types: e.event_types });
-    if (!events.length) continue;
-    await tx
-      .insertInto('webhook_deliveries')
-      .values(events.map((ev) => ({ retailer_id: e.retailer_id, endpoint_id: e.id, position: Number(ev.position), event_id: ev.id, event_type: ev.type, member_id: ev.user_id })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-    const last = events.at(-1)!;
-    await sql`UPDATE webhook_endpoints SET cursor_tx = ${last.tx_id}::xid8, cursor = ${Number(last.position)} WHERE retailer_id = ${e.retailer_id} AND id = ${e.id}`.execute(tx);
-    made += events.length;
-  }
-  return made;
+export async function fanOut(tx: Db, batch = 1000): Promise<number> {
+  const claimed = await claimCursor(tx, FAN_OUT, batch, 'heads');
+  if (!claimed?.events.length) return 0;
+  const events = claimed.events;
+  await sql`
+    INSERT INTO webhook_deliveries (retailer_id, endpoint_id, position, event_id, event_type, member_id)
+    SELECT r.retailer_id, w.id, r.position, r.id, r.type, r.member_id
+      FROM ${recordset(events.map((e) => ({ tx_id: e.tx_id, retailer_id: e.retailer_id, position: e.position, id: e.id, type: e.type, member_id: e.user_id })), { tx_id: 'xid8', retailer_id: 'uuid', position: 'bigint', id: 'uuid', type: 'text', member_id: 'uuid' })}
+      JOIN webhook_endpoints w ON w.retailer_id = r.retailer_id
+       AND (cardinality(w.event_types) = 0 OR r.type = ANY (w.event_types))
+       AND NOT pg_visible_in_snapshot(r.tx_id, w.since)
+    ON CONFLICT DO NOTHING`.execute(tx);
+  await advanceCursor(tx, FAN_OUT, events.at(-1)!);
+  return events.length;
 }
 
 /** How many of an endpoint's earliest undelivered deliveries a claim looks at (a backlog costs no more than this). */
@@ -65,8 +64,9 @@ export async function claimDue(db: Db, limit: number, perEndpoint: number, lease
                                ORDER BY position LIMIT ${WINDOW}) w
          WHERE e.enabled
       ), heads AS (
-        SELECT DISTINCT ON (retailer_id, endpoint_id, member_id) retailer_id, endpoint_id, position, status, next_attempt_at, lease_until
-          FROM ahead ORDER BY retailer_id, endpoint_id, member_id, position
+        -- (an event of no member is a head of its own)
+        SELECT DISTINCT ON (retailer_id, endpoint_id, coalesce(member_id::text, position::text)) retailer_id, endpoint_id, position, status, next_attempt_at, lease_until
+          FROM ahead ORDER BY retailer_id, endpoint_id, coalesce(member_id::text, position::text), position
       ), due AS (
         SELECT h.retailer_id, h.endpoint_id, h.position, h.next_attempt_at,
                row_number() OVER (PARTITION BY h.retailer_id, h.endpoint_id ORDER BY h.next_attempt_at, h.position) AS n
@@ -93,6 +93,12 @@ export async function claimDue(db: Db, limit: number, perEndpoint: number, lease
                 FROM unnest(${rows.map((r) => r.retailer_id)}::uuid[], ${rows.map((r) => r.endpoint_id)}::uuid[], ${rows.map((r) => r.position)}::bigint[]) AS k(retailer_id, endpoint_id, position)
                WHERE d.retailer_id = k.retailer_id AND d.endpoint_id = k.endpoint_id AND d.position = k.position`.execute(tx);
     const events = await eventsByPosition(tx, rows.map((r) => ({ retailerId: r.retailer_id, position: r.position })));
+    // an event pruned before it could be delivered fails for good (it would hold its member's later ones back)
+    const pruned = rows.filter((r) => !events.has(`${r.retailer_id}/${r.position}`));
+    await recordAttempts(
+      tx,
+      pruned.map((delivery) => ({ delivery, attempt: { at: now.toISOString(), status_code: null, duration_ms: 0, error: 'the event was pruned (EVENT_RETENTION_DAYS) before it was delivered' }, next: { status: 'failed' } })),
+    );
     return rows.flatMap((r) => {
       const event = events.get(`${r.retailer_id}/${r.position}`);
       const { url, secrets, ...delivery } = r;
@@ -154,4 +160,10 @@ export async function retryDelivery(tx: Db, retailerId: string, endpointId: stri
 export async function deliveryLag(db: Db, now = new Date()): Promise<number> {
   const row = await db.selectFrom('webhook_deliveries').select((eb) => eb.fn.min('created_at').as('oldest')).where('status', 'in', ['pending', 'delivering']).executeTakeFirst();
   return row?.oldest ? Math.max(0, (now.getTime() - new Date(row.oldest as unknown as string).getTime()) / 1000) : 0;
+}
+
+/** Deletes the deliveries recorded before the retention period, done or not (their events are pruned too); answers how many went. */
+export async function pruneDeliveries(db: Db, retentionSeconds: number, now = new Date()): Promise<number> {
+  const result = await db.deleteFrom('webhook_deliveries').where('created_at', '<', new Date(now.getTime() - retentionSeconds * 1000)).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

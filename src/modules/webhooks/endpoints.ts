@@ -4,7 +4,7 @@ import type { Db } from '../../db/index.js';
 import type { WebhookEndpointsTable } from '../../db/schema.js';
 import { DomainError } from '../../errors.js';
 import { isUuid } from '../../lib/ids.js';
-import { startCursor } from '../outbox/service.js';
+import { openCursor } from '../outbox/service.js';
 import { EVENT_TYPES } from '../outbox/catalog.js';
 import { newSecret } from './signing.js';
 
@@ -61,10 +61,18 @@ function checkTypes(types: string[] | undefined): string[] {
   return list;
 }
 
-/** Creates an endpoint; it receives the events recorded from now on. Answers it with its secret, shown this once. */
+/** The outbox relay that copies events into every endpoint's deliveries. */
+export const FAN_OUT = 'webhooks';
+
+/**
+ * Creates an endpoint; it receives the events of every transaction that
+ * commits from now on (those of transactions running now too: the snapshot
+ * of its creation says which were before). Answers it with its secret, shown this once.
+ */
 export async function createEndpoint(tx: Db, retailerId: string, input: { url: string; event_types?: string[]; description?: string }, policy: UrlPolicy): Promise<WebhookEndpoint & { secret: string }> {
   const secret = newSecret();
-  const start = await startCursor(tx);
+  // opened before the endpoint's snapshot is taken: the relay sees at least what the endpoint must receive
+  await openCursor(tx, FAN_OUT);
   const row = await tx
     .insertInto('webhook_endpoints')
     .values({
@@ -74,8 +82,6 @@ export async function createEndpoint(tx: Db, retailerId: string, input: { url: s
       description: input.description ?? null,
       event_types: checkTypes(input.event_types),
       secrets: JSON.stringify([{ secret, expires_at: null }]),
-      cursor_tx: start.tx,
-      cursor: start.position,
     })
     .returningAll()
     .executeTakeFirstOrThrow();

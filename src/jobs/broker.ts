@@ -14,6 +14,7 @@ import { advanceCursor, claimCursor, type FeedEvent } from '../modules/outbox/se
 import { pollLoop } from './poll.js';
 
 const CONSUMER = 'nats';
+const BATCH = 500;
 const codec = StringCodec();
 
 export interface PublisherOptions {
@@ -28,7 +29,7 @@ export const subjectOf = (e: Pick<FeedEvent, 'retailer_id' | 'type'>) => `loyali
 export interface Publisher {
   stop(): Promise<void>;
   /** Publishes until nothing is left (tests); throws while the broker is down. */
-  drain(): Promise<number>;
+  drain(): Promise<void>;
 }
 
 /** Publishes the outbox to JetStream until stopped, reconnecting (and waiting) while the broker is away. */
@@ -52,7 +53,7 @@ export function startPublisher(db: Db, log: Logger, options: PublisherOptions): 
   const round = async (): Promise<number> => {
     const client = await ready();
     return transact(db, async (tx) => {
-      const claimed = await claimCursor(tx, CONSUMER, 500);
+      const claimed = await claimCursor(tx, CONSUMER, BATCH);
       if (!claimed?.events.length) return 0;
       // sent in order on one connection, acknowledged in any order; the cursor moves only when all are
       await Promise.all(
@@ -63,7 +64,8 @@ export function startPublisher(db: Db, log: Logger, options: PublisherOptions): 
         }),
       );
       await advanceCursor(tx, CONSUMER, claimed.events.at(-1)!);
-      return claimed.events.length;
+      // a full batch: more is waiting, the next round at once; else the next poll
+      return claimed.events.length === BATCH ? BATCH : 0;
     });
   };
 
@@ -80,9 +82,7 @@ export function startPublisher(db: Db, log: Logger, options: PublisherOptions): 
   return {
     async drain() {
       await loop.current;
-      let total = 0;
-      for (let n = await round(); n; n = await round()) total += n;
-      return total;
+      while (await round());
     },
     async stop() {
       await loop.stop();

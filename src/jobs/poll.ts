@@ -12,8 +12,8 @@ export interface PollLoopOptions {
 }
 
 export interface PollLoop {
-  /** Runs the next round now if the loop is waiting. */
-  wake(): void;
+  /** Runs the next round within `afterMs` if the loop is waiting longer (several wakes meanwhile: one round). */
+  wake(afterMs?: number): void;
   /** Stops, once the round running now has ended. */
   stop(): Promise<void>;
   /** The round running now (or the last one). */
@@ -24,9 +24,17 @@ export function pollLoop(round: () => Promise<number>, options: PollLoopOptions)
   let stopped = false;
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
+  let due = 0;
+  // a wake while a round runs: the delay it asked for, applied when the round ends
+  let woken: number | undefined;
   let current: Promise<unknown> = Promise.resolve();
+  const schedule = (ms: number) => {
+    due = Date.now() + ms;
+    timer = setTimeout(next, ms);
+  };
   const next = () => {
     timer = undefined;
+    woken = undefined;
     if (stopped) return;
     current = round()
       .then((n) => {
@@ -39,15 +47,18 @@ export function pollLoop(round: () => Promise<number>, options: PollLoopOptions)
         return -1;
       })
       .then((n) => {
-        if (!stopped) timer = setTimeout(next, n > 0 ? 0 : n < 0 ? Math.min(5000, options.pollMs * 2 ** Math.min(failures, 5)) : options.pollMs);
+        const wait = n > 0 ? 0 : n < 0 ? Math.min(5000, options.pollMs * 2 ** Math.min(failures, 5)) : options.pollMs;
+        if (!stopped) schedule(woken !== undefined && !failures ? Math.min(wait, woken) : wait);
       });
   };
   next();
   return {
-    wake() {
-      if (timer && !failures) {
+    wake(afterMs = 0) {
+      if (failures || stopped) return;
+      if (!timer) woken = Math.min(woken ?? afterMs, afterMs);
+      else if (due > Date.now() + afterMs) {
         clearTimeout(timer);
-        timer = setTimeout(next, 0);
+        schedule(afterMs);
       }
     },
     async stop() {

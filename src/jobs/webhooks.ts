@@ -83,6 +83,8 @@ export interface Dispatcher {
 
 /** Deliveries one process has in flight at most. */
 const IN_FLIGHT = 500;
+/** Events the fan-out copies per round. */
+const FAN_OUT_BATCH = 1000;
 
 /**
  * Runs the dispatcher in this process until stopped. Sends run on while the
@@ -102,7 +104,8 @@ export function startDispatcher(db: Db, log: Logger, options: DispatcherOptions)
       .catch((err) => log.error({ err, webhook: c.delivery.endpoint_id }, 'webhook attempt not recorded'))
       .finally(() => {
         inFlight.delete(sending);
-        loop.wake();
+        // the attempts that end within a few milliseconds are recorded by one round
+        loop.wake(5);
       });
     inFlight.add(sending);
   };
@@ -116,11 +119,12 @@ export function startDispatcher(db: Db, log: Logger, options: DispatcherOptions)
       ended.unshift(...outcomes);
       throw err;
     }
-    const copied = await transact(db, (tx) => fanOut(tx));
+    const copied = await transact(db, (tx) => fanOut(tx, FAN_OUT_BATCH));
     const room = IN_FLIGHT - inFlight.size;
     const claimed = room > 0 ? await claimDue(db, room, options.perEndpoint ?? 100, leaseSeconds) : [];
     claimed.forEach(send);
-    return outcomes.length + copied + claimed.length;
+    // the next round at once after claiming (or with a backlog of events); attempts ending wake it
+    return claimed.length + (copied === FAN_OUT_BATCH ? copied : 0);
   };
   const loop = pollLoop(round, {
     pollMs: options.pollMs ?? 250,
@@ -134,8 +138,8 @@ export function startDispatcher(db: Db, log: Logger, options: DispatcherOptions)
       for (;;) {
         const n = await round();
         total += n;
-        if (!n && !inFlight.size) return total;
-        if (!n) await Promise.race(inFlight);
+        if (!n && !inFlight.size && !ended.length) return total;
+        if (!n && inFlight.size) await Promise.race(inFlight);
       }
     },
     async stop() {

@@ -8,6 +8,7 @@ import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { startWorker } from './jobs/worker.js';
 import { dispatcherOptions, startDispatcher } from './jobs/webhooks.js';
 import { startPublisher } from './jobs/broker.js';
+import { startSettler } from './jobs/points.js';
 import { privacyJobHandlers } from './flows/privacy.js';
 
 export interface ServeOptions {
@@ -29,6 +30,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const worker = config.worker ? await startWorker(database.db, log, { replayWindowSeconds: config.replayWindowSeconds, eventRetentionDays: config.eventRetentionDays, handlers: privacyJobHandlers }) : undefined;
   const dispatcher = config.worker ? startDispatcher(database.db, log, dispatcherOptions(config)) : undefined;
   const publisher = config.worker && config.natsUrl ? startPublisher(database.db, log, { url: config.natsUrl, stream: config.natsStream }) : undefined;
+  const settler = config.worker ? startSettler(database.db, log) : undefined;
 
   if (options.demo) {
     const variables = await loadDemo(database.db, endpointFor(config.host, port));
@@ -55,6 +57,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     await app.close();
     await dispatcher?.stop();
     await publisher?.stop();
+    await settler?.stop();
     await worker?.stop();
     await database.close();
   });

@@ -218,6 +218,9 @@ export interface PointAccountsTable {
   active: boolean;
   position: number;
   retired_at: Date | null;
+  expiry: Json<Record<string, unknown>> | null;
+  pending_for: string | null;
+  expiry_notice: string | null;
 }
 
 export interface PointSourcesTable {
@@ -235,8 +238,26 @@ export interface MemberPointAccountsTable {
   id: string;
   available_balance: ColumnType<string, string | undefined, string>;
   life_time_value: ColumnType<string, string | undefined, string>;
+  pending_balance: ColumnType<string, string | undefined, string>;
+  next_change_at: Date | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface PointLotsTable {
+  retailer_id: string;
+  member_id: string;
+  point_account_id: string;
+  id: Generated<number>;
+  state: 'pending' | 'open' | 'expired' | 'merged' | 'cancelled';
+  bucket: string;
+  amount: string;
+  remaining: string;
+  earned_at: Date;
+  expires_at: Date | null;
+  available_at: Date | null;
+  transaction_id: string | null;
+  merged_into: number | null;
 }
 
 export interface PointLedgerTable {
@@ -255,6 +276,8 @@ export interface PointLedgerTable {
   request_id: string | null;
   effective_at: Timestamp;
   inserted_at: Timestamp;
+  /** [[lot id, amount], …]: what a spend drew from, a return or deposit put in */
+  lots: Json<[string, string][]> | null;
 }
 
 export interface PointIdempotencyTable {
@@ -646,6 +669,7 @@ export interface Database {
   point_sources: PointSourcesTable;
   member_point_accounts: MemberPointAccountsTable;
   point_ledger: PointLedgerTable;
+  point_lots: PointLotsTable;
   point_idempotency: PointIdempotencyTable;
   tier_systems: TierSystemsTable;
   tier_levels: TierLevelsTable;

@@ -112,6 +112,7 @@ const SECTIONS: Record<string, string> = {
   member_point_accounts: 'point_balances',
   point_ledger: 'points_ledger',
   point_idempotency: 'point_idempotency',
+  point_lots: 'point_lots',
   member_tiers: 'tiers',
   user_offers: 'offers',
   offer_redemptions: 'offer_redemptions',

@@ -10,6 +10,7 @@ import { applyCampaignConfig } from '../modules/campaigns/index.js';
 import { applyOfferConfig, OFFER_ACTIVE } from '../modules/offers/catalog.js';
 import { applyPointConfig } from '../modules/points/accounts.js';
 import { parseAmount, toDecimal } from '../modules/points/amount.js';
+import { withTimeZone } from '../modules/points/expiry.js';
 import { applyCustomAttributes } from '../modules/program/custom-attributes.js';
 import type { Program } from '../modules/program/service.js';
 import { applyRewardStoreConfig } from '../modules/reward-stores/config.js';
@@ -35,7 +36,11 @@ export async function applyProgram(tx: Db, retailerId: string, program: Program)
     await applyPointConfig(
       tx,
       retailerId,
-      program.point_accounts?.map(({ maximum_balance, ...a }) => ({ ...a, maximum_balance: maximum_balance === undefined ? undefined : parseAmount(maximum_balance) })),
+      program.point_accounts?.map(({ maximum_balance, expiry, ...a }) => ({
+        ...a,
+        maximum_balance: maximum_balance === undefined ? undefined : parseAmount(maximum_balance),
+        expiry: withTimeZone(expiry, program.retailer?.time_zone),
+      })),
       program.point_sources?.map((s) => ({ id: s.id, name: s.name, account_ids: s.point_account_ids ?? [] })),
     );
   }

@@ -8,6 +8,8 @@ import { before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 import { offersProgram } from '../support/factories.js';
+import { transact } from '../../src/db/unit-of-work.js';
+import { expireUserOffers } from '../../src/modules/offers/user-offers.js';
 
 const DAY = 86_400_000;
 const inDays = (n: number) => new Date(Date.now() + n * DAY).toISOString();
@@ -484,6 +486,29 @@ describe('offers on PostgreSQL', () => {
         assert.deepEqual(await userOfferIds(a.id), [fromB]);
         assert.deepEqual(await userOfferIds(b.id), [fromA]);
       }
+    });
+  });
+
+  describe('offer expiry (the worker)', () => {
+    // past its redemption end an issued offer is expired for good: stored, on the timeline, as an event, once
+    it('expires an issued offer past its redemption end: stored, OFFER_EXPIRES, offer.expired once; redemption says offer_expired', async () => {
+      const root = await offer();
+      const m = await member();
+      const [ending, lasting] = [await issueTo(m.id, root), await issueTo(m.id, root)];
+      await sql`UPDATE user_offers SET redemption_end_date = now() - interval '1 second' WHERE id = ${ending}`.execute(t.db);
+      assert.ok((await transact(t.db, (tx) => expireUserOffers(tx, new Date(), 1000))) >= 1);
+      assert.equal(await transact(t.db, (tx) => expireUserOffers(tx, new Date(), 1000)), 0, 'nothing left to expire');
+      const rows = (await sql<{ id: string; status: number }>`SELECT id, status FROM user_offers WHERE member_id = ${m.id} ORDER BY acquired_at, id`.execute(t.db)).rows;
+      assert.deepEqual(new Map(rows.map((r) => [r.id, r.status])), new Map([[ending, 4], [lasting, 1]]));
+      assert.equal((await details(ending)).status, 4, 'Expired');
+      const events = (await sql<{ payload: any }>`SELECT payload FROM domain_events WHERE member_id = ${m.id} AND type = 'offer.expired'`.execute(t.db)).rows;
+      assert.deepEqual(events.map((e) => e.payload.user_offer_id), [ending]);
+      const entries = await timeline(m.id, 'OFFER_EXPIRES');
+      assert.equal(entries.status, 200, entries.body);
+      assert.equal(entries.body.split(ending).length - 1 >= 1, true, entries.body);
+      const refused = await redeem(ending);
+      assert.equal(refused.status, 422, refused.body);
+      assert.equal(refused.json.errors.code, 'offer_expired');
     });
   });
 

@@ -2198,6 +2198,14 @@ export interface components {
             available_balance: number;
             /** @description every point ever deposited */
             life_time_value: number;
+            /** @description deposited, not yet available (an account with pending_for); absent when none */
+            pending_balance?: number;
+            /** @description the next amounts to expire, soonest first (at most 3); absent when none */
+            expiring_points?: {
+                amount: number;
+                /** @description the instant they become unavailable */
+                expires_at: string;
+            }[];
         };
         ConnectPointBalances: {
             retailer_id: string;
@@ -2813,7 +2821,7 @@ export interface components {
             /** @description the member's progress; absent in the retailer's list */
             progress?: {
                 /** @enum {string} */
-                state: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible";
+                state: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible" | "ended";
                 /** @description absent when the campaign has none */
                 behaviors?: {
                     behavior_id: number;
@@ -2839,7 +2847,7 @@ export interface components {
             campaign_permalink: string;
             name: string;
             /** @enum {string} */
-            status: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible";
+            status: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible" | "ended";
             /**
              * @description UTC, `YYYY-MM-DD HH:MM:SS`
              * @example 2024-05-01 14:03:00
@@ -2854,7 +2862,7 @@ export interface components {
             /** @description with sections=progress */
             progress?: {
                 /** @enum {string} */
-                state: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible";
+                state: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible" | "ended";
                 /** @description absent when the campaign has none */
                 behaviors?: {
                     behavior_id: number;
@@ -3279,6 +3287,8 @@ export interface components {
         Program: {
             retailer?: {
                 name: string;
+                /** @description IANA time zone point expiry rounds in where a policy names none (default UTC) */
+                time_zone?: string;
             };
             stores?: {
                 id: string;
@@ -3301,6 +3311,36 @@ export interface components {
                 maximum_balance?: number | string;
                 counts_toward_tiers?: boolean;
                 active?: boolean;
+                expiry?: {
+                    /** @enum {string} */
+                    policy: "never";
+                } | {
+                    /** @enum {string} */
+                    policy: "after";
+                    /** @description how long after it was earned a deposit expires (ISO 8601: P12M, P30D, PT10S) */
+                    after: string;
+                    /** @description to the end of this period (in time_zone) */
+                    round_to?: "day" | "month" | "quarter" | "year";
+                    /** @description IANA time zone of the rounding (default: the program’s time_zone, else UTC) */
+                    time_zone?: string;
+                } | {
+                    /** @enum {string} */
+                    policy: "fixed_date";
+                    month: number;
+                    /** @description the last day of a shorter month when it has fewer (29 February: 28 in other years) */
+                    day: number;
+                    time_zone?: string;
+                } | {
+                    /** @enum {string} */
+                    policy: "inactivity";
+                    /** @description how long after the last earn or spend in the account all of it expires (ISO 8601: P12M, P30D, PT10S) */
+                    after: string;
+                    time_zone?: string;
+                };
+                /** @description deposits become spendable this long after they are made (ISO 8601: P12M, P30D, PT10S) */
+                pending_for?: string;
+                /** @description members are told (points.expiring) this long before points expire (ISO 8601: P12M, P30D, PT10S) */
+                expiry_notice?: string;
             }[];
             point_sources?: {
                 id: string;
@@ -13238,6 +13278,8 @@ export interface operations {
                         rank?: number;
                         point_account_id: string;
                         amount: string | number;
+                        /** @description when these points expire (ISO 8601): wins over the account’s expiry policy */
+                        expiration_date?: string;
                     }[];
                     allow_partial_success?: boolean;
                     disable_event_publishing?: boolean;
@@ -13650,6 +13692,8 @@ export interface operations {
                         rank?: number;
                         point_account_id: string;
                         amount: string | number;
+                        /** @description when these points expire (ISO 8601): wins over the account’s expiry policy */
+                        expiration_date?: string;
                     }[];
                     allow_partial_success?: boolean;
                     disable_event_publishing?: boolean;
@@ -17304,7 +17348,7 @@ export interface operations {
                 after?: string;
                 limit: number;
                 /** @description only these types */
-                type?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
+                type?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "points.pending" | "points.available" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
                 user_id?: string;
             };
             header?: never;
@@ -17497,7 +17541,7 @@ export interface operations {
                     /** @description https (http only to the hosts WEBHOOK_HTTP_HOSTS allows) */
                     url: string;
                     /** @description the event types it receives (docs/events.md); absent or empty: all */
-                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
+                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "points.pending" | "points.available" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
                     description?: string;
                 };
             };
@@ -17817,7 +17861,7 @@ export interface operations {
                     /** @description https (http only to the hosts WEBHOOK_HTTP_HOSTS allows) */
                     url?: string;
                     /** @description the event types it receives (docs/events.md); absent or empty: all */
-                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
+                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "points.pending" | "points.available" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
                     description?: string | null;
                     enabled?: boolean;
                 };

@@ -21,7 +21,12 @@ const Common = {
   rank: Opt(Type.Integer()),
 };
 
-const DepositDetail = Type.Object({ ...Common, point_account_id: Id, amount: AmountInput });
+const DepositDetail = Type.Object({
+  ...Common,
+  point_account_id: Id,
+  amount: AmountInput,
+  expiration_date: Opt(Type.String({ maxLength: 40, description: 'when these points expire (ISO 8601): wins over the account’s expiry policy' })),
+});
 const SpendDetail = Type.Object({
   ...Common,
   amount: AmountInput,
@@ -58,7 +63,12 @@ const AuditBody = Type.Object({
 });
 
 function depositDetails(details: Static<typeof DepositDetail>[]): PointDetail[] {
-  return details.map((d, i) => ({ ...d, kind: 'deposit', amount: parseAmount(d.amount, `deposit_details[${i}].amount`) }));
+  return details.map(({ expiration_date, ...d }, i) => ({
+    ...d,
+    kind: 'deposit',
+    amount: parseAmount(d.amount, `deposit_details[${i}].amount`),
+    ...(expiration_date ? { expires_at: parseTime(expiration_date, `deposit_details[${i}].expiration_date`) } : {}),
+  }));
 }
 
 function spendDetails(details: Static<typeof SpendDetail>[]): PointDetail[] {
@@ -121,7 +131,14 @@ export function renderBalances(retailerId: string, memberId: string, balances: B
     retailer_id: retailerId,
     user_id: memberId,
     summary: { total_points: toJson(balances.total_points), life_time_points: toJson(balances.life_time_points) },
-    details: balances.details.map((d) => ({ ...d, available_balance: toJson(d.available_balance), life_time_value: toJson(d.life_time_value) })),
+    details: balances.details.map(({ pending_balance, expiring_points, ...d }) => ({
+      ...d,
+      available_balance: toJson(d.available_balance),
+      life_time_value: toJson(d.life_time_value),
+      // where the account holds points pending or with an expiry (SessionM's answer has neither)
+      ...(pending_balance ? { pending_balance: toJson(pending_balance) } : {}),
+      ...(expiring_points?.length ? { expiring_points: expiring_points.map((x) => ({ amount: toJson(x.amount), expires_at: isoTime(x.expires_at) })) } : {}),
+    })),
   };
 }
 

@@ -23,6 +23,10 @@ export const ConnectPointAccountBalance = component(
     grouping_label: Type.String({ description: 'empty when the account has none' }),
     available_balance: Points(),
     life_time_value: Points('every point ever deposited'),
+    pending_balance: Type.Optional(Points('deposited, not yet available (an account with pending_for); absent when none')),
+    expiring_points: Type.Optional(
+      Type.Array(Obj({ amount: Points(), expires_at: Type.String({ description: 'the instant they become unavailable' }) }), { description: 'the next amounts to expire, soonest first (at most 3); absent when none' }),
+    ),
   }),
 );
 

@@ -204,7 +204,7 @@ const limitFields = {
   period: Limit('seconds'),
   min_time_between_events: Limit('seconds'),
 };
-const CampaignState = OneOf(['qualified', 'opted_in', 'in_progress', 'completed', 'ineligible'] as const);
+const CampaignState = OneOf(['qualified', 'opted_in', 'in_progress', 'completed', 'ineligible', 'ended'] as const);
 
 const CoreCampaignGoal = Obj({
   type: Type.Literal('goal'),

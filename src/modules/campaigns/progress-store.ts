@@ -13,7 +13,6 @@ import { accountStatusQuery, type Actor, type MemberSummary } from '../members/s
 import { audienceFacts, inAudience, isEmptyAudience } from './audience.js';
 import { isRunning, type BehaviorDef, type CampaignDef } from './config.js';
 
-export type CampaignState = 'qualified' | 'opted_in' | 'in_progress' | 'completed' | 'ineligible';
 
 export interface BehaviorState {
   achieved: number;

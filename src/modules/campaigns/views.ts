@@ -4,7 +4,8 @@ import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts } from '
 import { campaignCatalog, isRunning, type BehaviorDef, type CampaignDef, type GoalDef } from './config.js';
 import { emptyBehavior, emptyGoal, goalKey, loadProgress, optedInAt, unlimited, type GoalState, type MemberProgress } from './progress-store.js';
 
-export type CampaignState = 'qualified' | 'opted_in' | 'in_progress' | 'completed' | 'ineligible';
+/** `ended`: past its end date and not completed (its events no longer count). */
+export type CampaignState = 'qualified' | 'opted_in' | 'in_progress' | 'completed' | 'ineligible' | 'ended';
 
 export interface GoalView {
   def: GoalDef;
@@ -79,6 +80,7 @@ export function campaignView(campaign: CampaignDef, facts: AudienceFacts, progre
   else if (behaviors.length && behaviors.every((b) => b.achieved > 0 && !unlimited(b.def.max_times_repeatable) && b.achieved >= b.def.max_times_repeatable!)) state = 'completed';
   else if (behaviors.some((b) => b.achieved > 0 || b.goals.some((g) => g.state.current_count > 0))) state = 'in_progress';
   else if (optedIn) state = 'opted_in';
+  if (state !== 'completed' && state !== 'ineligible' && campaign.end_date && now >= campaign.end_date) state = 'ended';
   return { campaign, state, qualified, optedIn, behaviors };
 }
 

@@ -177,7 +177,7 @@ export async function searchMembers(db: Db, retailerId: string, criteria: Search
   return { total: Number(total), members };
 }
 
-export function subjectOf(actor: Actor, member: MemberSummary): TimelineSubject {
+export function subjectOf(actor: Pick<Actor, 'retailerId'>, member: MemberSummary): TimelineSubject {
   return {
     retailerId: actor.retailerId,
     memberId: member.id,
@@ -381,6 +381,11 @@ export const lockActiveMemberQuery = (retailerId: string, memberId: string) =>
   sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members
                       WHERE retailer_id = ${retailerId} AND id = ${memberId} AND lifecycle = 'active'
                         FOR NO KEY UPDATE`;
+
+/** Locks a member (closed ones too) unless another transaction holds it: undefined then (SKIP LOCKED; background work comes back later). */
+export async function tryLockMember(tx: Db, retailerId: string, id: string): Promise<MemberSummary | undefined> {
+  return (await sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members WHERE retailer_id = ${retailerId} AND id = ${id} FOR NO KEY UPDATE SKIP LOCKED`.execute(tx)).rows[0];
+}
 
 /**
  * Locks an active member for the rest of the transaction, found by id or, as

@@ -207,6 +207,29 @@ export async function revokeUserOffer(tx: Db, actor: Actor, userOfferId: string,
   return { userOffer: updated, offer };
 }
 
+/**
+ * Expires issued (or locked) offers past their redemption end, at most
+ * `limit`, soonest-ended first (SKIP LOCKED: a redemption holding one, or
+ * another process, goes first): each gets OFFER_EXPIRES on its member's
+ * timeline and an offer.expired event. Answers how many expired.
+ */
+export async function expireUserOffers(tx: Db, now: Date, limit: number): Promise<number> {
+  const { rows } = await sql<UserOffer>`
+    UPDATE user_offers u SET status = ${STATUS.expired}, lock_key = NULL, updated_at = ${now}
+      FROM (SELECT retailer_id, id FROM user_offers WHERE status IN (${STATUS.issued}, ${STATUS.locked}) AND redemption_end_date < ${now}
+             ORDER BY redemption_end_date LIMIT ${limit} FOR UPDATE SKIP LOCKED) due
+     WHERE u.retailer_id = due.retailer_id AND u.id = due.id
+    RETURNING u.*`.execute(tx);
+  for (const uo of rows) {
+    const actor: Actor = { retailerId: uo.retailer_id, retailerNumber: 0, requestId: 'offer-expiry' };
+    const offer = await getOffer(tx, uo.retailer_id, uo.offer_id, { exactVersion: true });
+    const member = await memberSummary(tx, uo.retailer_id, uo.member_id);
+    if (member) await recordTimeline(tx, subjectOf(actor, member), [offerEntry(actor, 'OFFER_EXPIRES', uo, offer, uo.redemption_end_date ?? now)]);
+    offerEvent(tx, actor, 'offer.expired', uo, now, {});
+  }
+  return rows.length;
+}
+
 export interface UserOfferChanges {
   custom_data?: string;
   pending_extended_data?: boolean;
@@ -503,7 +526,7 @@ export async function reinstateUserOffer(tx: Db, actor: Actor, userOfferId: stri
 }
 
 /** An offer event about a member's offer. */
-function offerEvent<T extends 'offer.issued' | 'offer.revoked' | 'offer.redeemed' | 'offer.reinstated'>(
+function offerEvent<T extends 'offer.issued' | 'offer.revoked' | 'offer.redeemed' | 'offer.reinstated' | 'offer.expired'>(
   tx: Db,
   actor: Actor,
   type: T,

@@ -60,6 +60,14 @@ export const EVENT_CATALOG = {
   'points.spent': { version: 1, payload: points },
   'points.returned': { version: 1, payload: points },
   'points.expired': { version: 1, payload: points },
+  'points.pending': {
+    version: 1,
+    payload: Payload(
+      { point_account_id: Uuid, account_name: Type.String(), amount: Type.String({ pattern: '^\\d+(\\.\\d+)?$' }), available_at: Time, expires_at: Nullable(Time), point_source_id: Nullable(Uuid), reference_type: Nullable(Type.String()), reference_id: Nullable(Type.String()), transaction_id: Nullable(Type.String()) },
+      'points were deposited into an account that holds them pending until available_at (no ledger entry yet)',
+    ),
+  },
+  'points.available': { version: 1, payload: points },
   'tier.changed': {
     version: 1,
     payload: Payload({ tier_system_id: Uuid, from_tier_level_id: Nullable(Uuid), to_tier_level_id: Uuid, direction: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('same')]), reason: Type.String({ description: 'promote (after points arrived, or a merge), qualify (qualifying and maintenance), manual (a move by hand or a rule outcome)' }) }, "a member's tier level changed"),

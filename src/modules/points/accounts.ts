@@ -1,6 +1,7 @@
 import type { Db } from '../../db/index.js';
 import { ConfigCache } from '../../lib/config-cache.js';
 import { fromDb, toDecimal, type Amount } from './amount.js';
+import type { ExpiryPolicy } from './expiry.js';
 
 export interface PointAccount {
   id: string;
@@ -11,6 +12,12 @@ export interface PointAccount {
   maximum_balance: Amount | null;
   counts_toward_tiers: boolean;
   active: boolean;
+  /** When deposits expire (null: never), with its time zone settled. */
+  expiry: ExpiryPolicy | null;
+  /** ISO 8601 duration deposits stay pending (null: available at once). */
+  pending_for: string | null;
+  /** ISO 8601 duration before an expiry that points.expiring is recorded (null: none). */
+  expiry_notice: string | null;
 }
 
 export interface PointSource {
@@ -35,12 +42,12 @@ export function listPointSources(db: Db, retailerId: string): Promise<PointSourc
 async function loadPointAccounts(db: Db, retailerId: string): Promise<PointAccount[]> {
   const rows = await db
     .selectFrom('point_accounts')
-    .select(['id', 'name', 'grouping_label', 'is_default', 'allow_negative', 'maximum_balance', 'counts_toward_tiers', 'active'])
+    .select(['id', 'name', 'grouping_label', 'is_default', 'allow_negative', 'maximum_balance', 'counts_toward_tiers', 'active', 'expiry', 'pending_for', 'expiry_notice'])
     .where('retailer_id', '=', retailerId)
     .where('retired_at', 'is', null)
     .orderBy('position')
     .execute();
-  return rows.map((r) => ({ ...r, maximum_balance: r.maximum_balance === null ? null : fromDb(r.maximum_balance) }));
+  return rows.map((r) => ({ ...r, expiry: r.expiry as ExpiryPolicy | null, maximum_balance: r.maximum_balance === null ? null : fromDb(r.maximum_balance) }));
 }
 
 /**
@@ -61,6 +68,10 @@ export interface PointAccountConfig {
   maximum_balance?: Amount;
   counts_toward_tiers?: boolean;
   active?: boolean;
+  /** With its time zone settled (withTimeZone). */
+  expiry?: ExpiryPolicy;
+  pending_for?: string;
+  expiry_notice?: string;
 }
 
 /** Program apply: makes the retailer's accounts and sources match; the ones not listed are retired. */
@@ -77,6 +88,10 @@ export async function applyPointConfig(tx: Db, retailerId: string, accounts: Poi
         maximum_balance: a.maximum_balance === undefined ? null : toDecimal(a.maximum_balance),
         counts_toward_tiers: a.counts_toward_tiers ?? false,
         active: a.active ?? true,
+        // a policy change applies to what is earned from now on: lots keep the expiry they were given
+        expiry: a.expiry && a.expiry.policy !== 'never' ? JSON.stringify(a.expiry) : null,
+        pending_for: a.pending_for ?? null,
+        expiry_notice: a.expiry_notice ?? null,
         position,
         retired_at: null,
       };

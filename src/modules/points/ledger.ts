@@ -9,6 +9,8 @@ import { recordDomainEvents, type NewEvent } from '../outbox/service.js';
 import { planTimeline, type TimelineEntry } from '../timeline/service.js';
 import { listPointAccounts, listPointSources, type PointAccount } from './accounts.js';
 import { ZERO, fromDb, min, toDecimal, toJson, type Amount } from './amount.js';
+import { inactivityExpiry, lotTerms, type LotTerms } from './expiry.js';
+import { drawLots, effectiveBalance, loadLots, loadReturnable, settleLots, type Lot, type LotMove } from './lots.js';
 
 export type ModificationType = 'deposit' | 'spend' | 'forced_spend' | 'return' | 'expiry' | 'merge_in' | 'merge_out';
 
@@ -27,6 +29,8 @@ export interface DepositDetail extends DetailCommon {
   kind: 'deposit';
   point_account_id: string;
   amount: Amount;
+  /** The deposit's own expiry (Connect expiration_date): wins over the account's policy. */
+  expires_at?: Date;
 }
 
 export interface SpendDetail extends DetailCommon {
@@ -78,14 +82,31 @@ interface Working {
   userPointAccountId: string;
   balance: Amount;
   lifetime: Amount;
+  pending: Amount;
+  nextChangeAt: Date | null;
+  /** Its open lots holding points and its pending lots (loaded for spends), and lots a return may put points back into. */
+  lots: Lot[];
   changed: boolean;
+}
+
+/** Points going into the open lot of a bucket (a deposit, or a return with nowhere to go back to), or into a new pending lot. */
+interface Credit {
+  terms: LotTerms;
+  amount: Amount;
+  /** what of it stays in the lot (a debt takes the rest) */
+  kept: Amount;
+  pending: boolean;
 }
 
 interface Entry {
   account: Working;
+  /** The balance's change (0: none, a pending deposit or a cancelled one: no ledger entry). */
   amount: Amount;
   type: ModificationType;
   detail: PointDetail;
+  /** draws from (negative) and put-backs into (positive) known lots */
+  moves: LotMove[];
+  credit?: Credit;
 }
 
 class DetailError extends Error {
@@ -135,7 +156,19 @@ export async function applyPointChanges(
   const order = details.map((detail, index) => ({ detail, index })).sort((a, b) => (a.detail.rank ?? 0) - (b.detail.rank ?? 0) || a.index - b.index);
   const accountIdsOf = (d: PointDetail): string[] => (d.kind === 'deposit' ? [d.point_account_id] : d.point_account_ids?.length ? d.point_account_ids : defaults.map((a) => a.id)).map((id) => id.toLowerCase());
   const touched = [...new Set(details.flatMap(accountIdsOf))].filter((id) => accounts.has(id));
-  const working = await loadWorking(tx, actor.retailerId, member.id, touched.map((id) => accounts.get(id)!), options.balances);
+  let working = await loadWorking(tx, actor.retailerId, member.id, touched.map((id) => accounts.get(id)!), options.balances);
+  // lots past their instant are settled first (pending ones credited, expired ones written off)
+  if ([...working.values()].some((w) => w.nextChangeAt && w.nextChangeAt <= time)) {
+    await settleLots(tx, subjectOf(actor, member), accounts, time);
+    working = await loadWorking(tx, actor.retailerId, member.id, touched.map((id) => accounts.get(id)!));
+  }
+  // what spends draw from (soonest-expiring first), and what returns may put back
+  const spent = [...new Set(details.filter((d) => d.kind === 'spend' && !d.is_return).flatMap(accountIdsOf))].filter((id) => working.has(id));
+  for (const [id, lots] of await loadLots(tx, actor.retailerId, member.id, spent)) working.get(id)!.lots = lots;
+  for (const d of details) {
+    const w = d.kind === 'spend' && d.is_return && d.transaction_id ? working.get(accountIdsOf(d)[0]) : undefined;
+    if (w) await loadReturnable(tx, actor.retailerId, member.id, w.account.id, d.transaction_id!, w.lots);
+  }
 
   const replays = await loadReplays(tx, actor.retailerId, details);
   const results: DetailResult[] = [];
@@ -164,17 +197,17 @@ export async function applyPointChanges(
       }
       continue;
     }
-    const snapshot = [...working.values()].map((w) => ({ w, balance: w.balance, lifetime: w.lifetime, changed: w.changed }));
+    const snapshot = [...working.values()].map((w) => ({ w, balance: w.balance, lifetime: w.lifetime, pending: w.pending, changed: w.changed, lots: w.lots.map((l) => ({ ...l })) }));
     const mark = entries.length;
     try {
-      const lines = applyDetail(detail, accountIdsOf(detail), accounts, sources, working, entries);
+      const lines = applyDetail(time, detail, accountIdsOf(detail), accounts, sources, working, entries);
       const result: DetailResult = { index, detail, ok: true, replayed: false, lines };
       results.push(result);
       if (detail.idempotency_id) idempotencyRows.push({ idempotency_id: detail.idempotency_id, result });
     } catch (err) {
       if (!(err instanceof DetailError)) throw err;
       // undo this detail's in-memory changes; the others stand
-      for (const s of snapshot) Object.assign(s.w, { balance: s.balance, lifetime: s.lifetime, changed: s.changed });
+      for (const s of snapshot) Object.assign(s.w, { balance: s.balance, lifetime: s.lifetime, pending: s.pending, changed: s.changed, lots: s.lots });
       entries.length = mark;
       results.push({ index, detail, ok: false, replayed: false, lines: [], error: { code: err.code, message: err.message } });
     }
@@ -198,6 +231,7 @@ export async function applyPointChanges(
 }
 
 function applyDetail(
+  time: Date,
   detail: PointDetail,
   accountIds: string[],
   accounts: Map<string, PointAccount>,
@@ -219,19 +253,49 @@ function applyDetail(
     if (notAllowed) throw new DetailError('point_source_not_allowed', `point source ${detail.point_source_id} does not deposit into ${notAllowed}`);
   }
 
+  const positive = (x: Amount) => (x > ZERO ? x : ZERO);
   const credit = (w: Working, amount: Amount, type: ModificationType) => {
+    const terms = lotTerms(w.account, time, detail.kind === 'deposit' ? detail.expires_at : undefined);
+    if (type === 'deposit' && terms.availableAt && terms.availableAt > time) {
+      // pending: no balance change (nor ledger entry) until it becomes available
+      w.pending += amount;
+      w.changed = true;
+      entries.push({ account: w, amount: ZERO, type, detail, moves: [], credit: { terms, amount, kept: amount, pending: true } });
+      return line(w, amount);
+    }
     const balance = w.balance + amount;
     if (w.account.maximum_balance !== null && balance > w.account.maximum_balance) {
       throw new DetailError('maximum_balance_exceeded', `${w.account.name} would exceed its maximum balance of ${toDecimal(w.account.maximum_balance)}`);
     }
-    return change(w, amount, type);
+    // a debt is paid first; a return goes back into the lots its transaction's spends drew from, while they are open
+    let kept = positive(balance) - positive(w.balance);
+    const moves: LotMove[] = [];
+    if (type === 'return' && detail.transaction_id) {
+      for (const lot of w.lots) {
+        const owed = lot.returnable ?? ZERO;
+        if (kept === ZERO || owed <= ZERO || lot.state !== 'open') continue;
+        const back = min(owed, kept);
+        lot.returnable = owed - back;
+        lot.remaining += back;
+        lot.touched = true;
+        kept -= back;
+        moves.push([lot.id, toDecimal(back)]);
+      }
+    }
+    const rest = kept === ZERO ? undefined : intoKnownLot(w, terms, kept, moves);
+    change(w, amount, type, moves, rest === undefined ? undefined : { terms, amount: rest, kept: rest, pending: false });
+    return line(w, amount);
   };
-  const change = (w: Working, amount: Amount, type: ModificationType): AccountLine => {
+  const change = (w: Working, amount: Amount, type: ModificationType, moves: LotMove[], credit?: Credit) => {
     w.balance += amount;
     if (type === 'deposit') w.lifetime += amount;
     w.changed = true;
-    entries.push({ account: w, amount, type, detail });
-    return line(w, amount);
+    entries.push({ account: w, amount, type, detail, moves, credit });
+  };
+  const spend = (w: Working, amount: Amount, type: ModificationType, cancelled = ZERO) => {
+    const drawn = positive(w.balance) - positive(w.balance - amount);
+    change(w, -amount, type, drawLots(w.lots, drawn));
+    return line(w, -(amount + cancelled));
   };
 
   if (detail.kind === 'deposit') return [credit(working.get(accountIds[0])!, detail.amount, 'deposit')];
@@ -240,20 +304,62 @@ function applyDetail(
   const targets = accountIds.map((id) => working.get(id)!);
   const lines: AccountLine[] = [];
   let remaining = detail.amount;
+  // taking back a transaction's points (a forced spend with its id) cancels what of them is still pending first
+  const cancelled = new Map<Working, Amount>();
+  if (detail.force_spend && detail.transaction_id) {
+    for (const w of targets) {
+      for (const lot of w.lots.filter((l) => l.state === 'pending' && l.transaction_id === detail.transaction_id)) {
+        const take = min(lot.remaining, remaining);
+        if (take === ZERO) continue;
+        lot.remaining -= take;
+        lot.touched = true;
+        w.pending -= take;
+        w.changed = true;
+        remaining -= take;
+        cancelled.set(w, (cancelled.get(w) ?? ZERO) + take);
+        entries.push({ account: w, amount: ZERO, type: 'forced_spend', detail, moves: [[lot.id, toDecimal(-take)]] });
+      }
+    }
+  }
+  const cancelledLine = (w: Working) => {
+    const amount = cancelled.get(w) ?? ZERO;
+    cancelled.delete(w);
+    return amount;
+  };
   for (const w of targets) {
     const take = min(w.balance > ZERO ? w.balance : ZERO, remaining);
     if (take > ZERO) {
-      lines.push(change(w, -take, 'spend'));
+      lines.push(spend(w, take, 'spend', cancelledLine(w)));
       remaining -= take;
     }
-    if (remaining === ZERO) return lines;
+    if (remaining === ZERO) break;
   }
-  const last = targets[targets.length - 1];
-  if (!detail.force_spend && !last.account.allow_negative) {
-    throw new DetailError('insufficient_points', `${toDecimal(detail.amount)} points asked, ${toDecimal(detail.amount - remaining)} available`);
+  if (remaining > ZERO) {
+    const last = targets[targets.length - 1];
+    if (!detail.force_spend && !last.account.allow_negative) {
+      throw new DetailError('insufficient_points', `${toDecimal(detail.amount)} points asked, ${toDecimal(detail.amount - remaining)} available`);
+    }
+    lines.push(spend(last, remaining, detail.force_spend && !last.account.allow_negative ? 'forced_spend' : 'spend', cancelledLine(last)));
   }
-  lines.push(change(last, -remaining, detail.force_spend && !last.account.allow_negative ? 'forced_spend' : 'spend'));
+  // an account whose only change was a cancelled pending deposit
+  for (const [w, amount] of cancelled) lines.push(line(w, -amount));
   return lines;
+}
+
+/**
+ * Puts `amount` into the open lot of `terms`' bucket when it is among the
+ * account's known lots (a move: one statement must not change a row twice),
+ * answering undefined; else answers the amount for the bucket's upsert.
+ */
+function intoKnownLot(w: Working, terms: LotTerms, amount: Amount, moves: LotMove[]): Amount | undefined {
+  const lot = w.lots.find((l) => l.state === 'open' && l.bucket === terms.bucket);
+  if (!lot) return amount;
+  lot.remaining += amount;
+  lot.added = (lot.added ?? ZERO) + amount;
+  lot.touched = true;
+  if (terms.bucket === 'inactivity') lot.expires_at = terms.expiresAt;
+  moves.push([lot.id, toDecimal(amount)]);
+  return undefined;
 }
 
 const line = (w: Working, amount: Amount): AccountLine => ({
@@ -266,18 +372,21 @@ const line = (w: Working, amount: Amount): AccountLine => ({
   life_time_value: w.lifetime,
 });
 
-/** A member's point account as stored. */
+/** A member's point account as stored (available_balance: the ledger's sum, before lots past their instant are settled). */
 export interface BalanceRow {
   point_account_id: string;
   id: string;
   available_balance: string;
   life_time_value: string;
+  pending_balance: string;
+  next_change_at: string | null;
 }
 
 /** The SELECT of a member's point accounts (all of them) as one json column, for a caller's statement under the member's lock. */
 export const balancesJson = (retailerId: string, memberId: string) =>
-  sql<BalanceRow[]>`(SELECT coalesce(json_agg(json_build_object('point_account_id', point_account_id, 'id', id, 'available_balance', available_balance::text, 'life_time_value', life_time_value::text)), '[]'::json)
-                       FROM member_point_accounts WHERE retailer_id = ${retailerId} AND member_id = ${memberId})`;
+  sql<BalanceRow[]>`(SELECT coalesce(json_agg(json_build_object('point_account_id', a.point_account_id, 'id', a.id, 'available_balance', (${effectiveBalance('a')})::text, 'life_time_value', a.life_time_value::text,
+                                                                 'pending_balance', a.pending_balance::text, 'next_change_at', a.next_change_at)), '[]'::json)
+                       FROM member_point_accounts a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId})`;
 
 /** The member's point accounts for `accounts` (from `preloaded` when given), created at zero on first use (the member's lock makes select-then-insert safe). */
 async function loadWorking(tx: Db, retailerId: string, memberId: string, accounts: PointAccount[], preloaded?: BalanceRow[]): Promise<Map<string, Working>> {
@@ -286,7 +395,7 @@ async function loadWorking(tx: Db, retailerId: string, memberId: string, account
   const select = () =>
     tx
       .selectFrom('member_point_accounts')
-      .select(['point_account_id', 'id', 'available_balance', 'life_time_value'])
+      .select(['point_account_id', 'id', 'available_balance', 'life_time_value', 'pending_balance', sql<string | null>`next_change_at::text`.as('next_change_at')])
       .where('retailer_id', '=', retailerId)
       .where('member_id', '=', memberId)
       .where(
@@ -313,6 +422,9 @@ async function loadWorking(tx: Db, retailerId: string, memberId: string, account
       userPointAccountId: row.id,
       balance: fromDb(row.available_balance),
       lifetime: fromDb(row.life_time_value),
+      pending: fromDb(row.pending_balance),
+      nextChangeAt: row.next_change_at ? new Date(row.next_change_at) : null,
+      lots: [],
       changed: false,
     });
   }
@@ -340,28 +452,35 @@ async function persist(
   // balance_after of each entry: replay the entries in order from the balances before
   const running = new Map<Working, Amount>();
   for (const w of changed) running.set(w, w.balance - entries.filter((e) => e.account === w).reduce((sum, e) => sum + e.amount, ZERO));
-  const ledger = entries.map((e) => {
+  // entries that change a balance are the ledger's (a pending deposit, or its cancellation, changes lots only)
+  const ledger = entries.flatMap((e) => {
+    if (e.amount === ZERO) return [];
     const after = running.get(e.account)! + e.amount;
     running.set(e.account, after);
-    return { e, after };
+    return [{ e, after }];
   });
   const column = <T>(pick: (x: (typeof ledger)[number]) => T) => ledger.map(pick);
+  const lots = lotChanges(changed, entries, time);
   // the entries' timeline entries before those the caller planned, their events after
-  planTimeline(tx, subjectOf(actor, member), timelineEntries(actor, entries, time), { first: true });
-  recordDomainEvents(tx, ledger.map(({ e, after }) => pointEvent(actor, member, e, after, time)));
-  // one statement: the balances, their ledger entries, and what the unit of work holds (timeline entries, events, the caller's writes)
+  planTimeline(tx, subjectOf(actor, member), timelineEntries(actor, ledger.map((x) => x.e), time), { first: true });
+  recordDomainEvents(tx, [
+    ...ledger.map(({ e, after }) => pointEvent(actor, member, e, after, time)),
+    ...entries.filter((e) => e.credit?.pending).map((e) => pendingEvent(actor, member, e, time)),
+  ]);
+  // one statement: the balances, their lots, their ledger entries, and what the unit of work holds (timeline entries, events, the caller's writes)
   const { rows } = await sql<Record<string, unknown>>`
     WITH ${sql.join(asCtes(unitOf(tx).take()), sql` `)} balances AS (
       UPDATE member_point_accounts AS a
-         SET available_balance = v.balance, life_time_value = v.lifetime, updated_at = ${time}
-        FROM unnest(${changed.map((w) => w.account.id)}::uuid[], ${changed.map((w) => toDecimal(w.balance))}::numeric[], ${changed.map((w) => toDecimal(w.lifetime))}::numeric[])
-             AS v(point_account_id, balance, lifetime)
+         SET available_balance = v.balance, life_time_value = v.lifetime, pending_balance = v.pending, next_change_at = least(a.next_change_at, v.next), updated_at = ${time}
+        FROM unnest(${changed.map((w) => w.account.id)}::uuid[], ${changed.map((w) => toDecimal(w.balance))}::numeric[], ${changed.map((w) => toDecimal(w.lifetime))}::numeric[],
+                    ${changed.map((w) => toDecimal(w.pending))}::numeric[], ${changed.map((w) => lots.next.get(w)?.toISOString() ?? null)}::timestamptz[])
+             AS v(point_account_id, balance, lifetime, pending, next)
        WHERE a.retailer_id = ${actor.retailerId} AND a.member_id = ${member.id} AND a.point_account_id = v.point_account_id
-    ), ledger AS (
+    ), ${lots.statements(actor.retailerId, member.id)} ledger AS (
     INSERT INTO point_ledger (retailer_id, member_id, point_account_id, amount, balance_after, modification_type, point_source_id,
-                              reference_id, reference_type, transaction_id, idempotency_id, request_id, effective_at)
+                              reference_id, reference_type, transaction_id, idempotency_id, request_id, effective_at, lots)
     SELECT ${actor.retailerId}, ${member.id}, e.point_account_id, e.amount, e.balance_after, e.modification_type, e.point_source_id,
-           e.reference_id, e.reference_type, e.transaction_id, e.idempotency_id, ${actor.requestId ?? null}, ${time}
+           e.reference_id, e.reference_type, e.transaction_id, e.idempotency_id, ${actor.requestId ?? null}, ${time}, e.lots
       FROM unnest(
              ${column((x) => x.e.account.account.id)}::uuid[],
              ${column((x) => toDecimal(x.e.amount))}::numeric[],
@@ -371,8 +490,9 @@ async function persist(
              ${column((x) => x.e.detail.reference_id ?? null)}::text[],
              ${column((x) => x.e.detail.reference_type ?? null)}::text[],
              ${column((x) => x.e.detail.transaction_id ?? null)}::text[],
-             ${column((x) => x.e.detail.idempotency_id ?? null)}::text[]
-           ) WITH ORDINALITY AS e(point_account_id, amount, balance_after, modification_type, point_source_id, reference_id, reference_type, transaction_id, idempotency_id, n)
+             ${column((x) => x.e.detail.idempotency_id ?? null)}::text[],
+             ${column((x) => (x.e.moves.length ? JSON.stringify(x.e.moves) : null))}::jsonb[]
+           ) WITH ORDINALITY AS e(point_account_id, amount, balance_after, modification_type, point_source_id, reference_id, reference_type, transaction_id, idempotency_id, lots, n)
      ORDER BY e.n
     ) ${read ?? sql`SELECT NULL`}`.execute(tx);
   if (idempotencyRows.length) {
@@ -390,6 +510,101 @@ async function persist(
   }
   return read ? rows[0] : undefined;
 }
+
+/**
+ * The lots' side of a change, as CTEs of its statement: known lots set to
+ * what the change left in them (each at most once), points for the open lot
+ * of a bucket upserted (an inactivity account's lot takes the new expiry),
+ * pending lots inserted; and each account's earliest new instant (`next`).
+ */
+function lotChanges(changed: Working[], entries: Entry[], time: Date) {
+  const next = new Map<Working, Date>();
+  const sooner = (w: Working, at: Date | null) => at && (!next.has(w) || at < next.get(w)!) && next.set(w, at);
+  const upserts = new Map<string, { w: Working; terms: LotTerms; amount: Amount; kept: Amount }>();
+  const pending: { w: Working; credit: Credit; transactionId: string | null }[] = [];
+  for (const e of entries) {
+    const c = e.credit;
+    if (!c) continue;
+    if (c.pending) {
+      pending.push({ w: e.account, credit: c, transactionId: e.detail.transaction_id ?? null });
+      sooner(e.account, c.terms.availableAt);
+      continue;
+    }
+    const key = `${e.account.account.id}/${c.terms.bucket}`;
+    const u = upserts.get(key) ?? { w: e.account, terms: c.terms, amount: ZERO, kept: ZERO };
+    u.amount += c.amount;
+    u.kept += c.kept;
+    upserts.set(key, u);
+    sooner(e.account, c.terms.expiresAt);
+  }
+  // an inactivity account's earn or spend moves its expiry: on its known open lot, else through an upsert
+  for (const w of changed) {
+    const expiresAt = inactivityExpiry(w.account, time);
+    if (!expiresAt) continue;
+    const open = w.lots.find((l) => l.state === 'open' && l.bucket === 'inactivity');
+    if (open) Object.assign(open, { expires_at: expiresAt, touched: true });
+    else if (![...upserts.values()].some((u) => u.w === w)) upserts.set(`${w.account.id}/inactivity`, { w, terms: { expiresAt, availableAt: null, bucket: 'inactivity' }, amount: ZERO, kept: ZERO });
+    sooner(w, expiresAt);
+  }
+  for (const w of changed) for (const l of w.lots) if (l.touched && l.state === 'open' && l.remaining > ZERO) sooner(w, l.expires_at);
+  const known = changed.flatMap((w) => w.lots.filter((l) => l.touched));
+  const inserts = [
+    ...[...upserts.values()].map((u) => ({ account: u.w.account.id, state: 'open', bucket: u.terms.bucket, amount: u.amount, remaining: u.kept, expires: u.terms.expiresAt, available: null, transaction: null })),
+    ...pending.map((p) => ({ account: p.w.account.id, state: 'pending', bucket: p.credit.terms.bucket, amount: p.credit.amount, remaining: p.credit.amount, expires: p.credit.terms.expiresAt, available: p.credit.terms.availableAt, transaction: p.transactionId })),
+  ];
+  const statements = (retailerId: string, memberId: string) =>
+    sql.join(
+      [
+        ...(known.length
+          ? [
+              sql`known_lots AS (
+                UPDATE point_lots l SET remaining = v.remaining, amount = l.amount + v.added, expires_at = v.expires_at
+                  FROM unnest(${known.map((l) => l.id)}::bigint[], ${known.map((l) => toDecimal(l.remaining))}::numeric[], ${known.map((l) => toDecimal(l.added ?? ZERO))}::numeric[],
+                              ${known.map((l) => l.expires_at?.toISOString() ?? null)}::timestamptz[]) AS v(id, remaining, added, expires_at)
+                 WHERE l.retailer_id = ${retailerId} AND l.member_id = ${memberId} AND l.id = v.id)`,
+            ]
+          : []),
+        ...(inserts.length
+          ? [
+              sql`new_lots AS (
+                INSERT INTO point_lots AS l (retailer_id, member_id, point_account_id, state, bucket, amount, remaining, earned_at, expires_at, available_at, transaction_id)
+                SELECT ${retailerId}, ${memberId}, v.account, v.state, v.bucket, v.amount, v.remaining, ${time}, v.expires, v.available, v.transaction
+                  FROM unnest(${inserts.map((i) => i.account)}::uuid[], ${inserts.map((i) => i.state)}::text[], ${inserts.map((i) => i.bucket)}::text[], ${inserts.map((i) => toDecimal(i.amount))}::numeric[],
+                              ${inserts.map((i) => toDecimal(i.remaining))}::numeric[], ${inserts.map((i) => i.expires?.toISOString() ?? null)}::timestamptz[],
+                              ${inserts.map((i) => i.available?.toISOString() ?? null)}::timestamptz[], ${inserts.map((i) => i.transaction)}::text[])
+                       AS v(account, state, bucket, amount, remaining, expires, available, transaction)
+                ON CONFLICT (retailer_id, member_id, point_account_id, bucket) WHERE state = 'open'
+                DO UPDATE SET amount = l.amount + EXCLUDED.amount, remaining = l.remaining + EXCLUDED.remaining, expires_at = EXCLUDED.expires_at)`,
+            ]
+          : []),
+        sql``,
+      ],
+      sql`, `,
+    );
+  return { next, statements };
+}
+
+/** points.pending: a deposit held pending (no ledger entry until it becomes available). */
+const pendingEvent = (actor: Actor, member: MemberSummary, e: Entry, time: Date): NewEvent => {
+  const detail = e.detail as DepositDetail;
+  return {
+    type: 'points.pending',
+    retailerId: actor.retailerId,
+    memberId: member.id,
+    occurredAt: time,
+    payload: {
+      point_account_id: e.account.account.id,
+      account_name: e.account.account.name,
+      amount: toDecimal(e.credit!.amount),
+      available_at: e.credit!.terms.availableAt!.toISOString(),
+      expires_at: e.credit!.terms.expiresAt?.toISOString() ?? null,
+      point_source_id: detail.point_source_id?.toLowerCase() ?? null,
+      reference_type: detail.reference_type ?? null,
+      reference_id: detail.reference_id ?? null,
+      transaction_id: detail.transaction_id ?? null,
+    },
+  };
+};
 
 const EVENT_OF: Record<ModificationType, 'points.deposited' | 'points.spent' | 'points.returned' | 'points.expired'> = {
   deposit: 'points.deposited',

@@ -4,6 +4,7 @@ import { DomainError } from '../../errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { listPointAccounts } from './accounts.js';
 import { ZERO, fromDb, type Amount } from './amount.js';
+import { effectiveBalance, effectiveBalanceText, effectivePending, expiringPoints } from './lots.js';
 
 export interface AccountBalance {
   account_name: string;
@@ -13,6 +14,10 @@ export interface AccountBalance {
   grouping_label: string;
   available_balance: Amount;
   life_time_value: Amount;
+  /** Deposited, not yet available (where the read asks for it). */
+  pending_balance?: Amount;
+  /** The next amounts to expire, soonest first (accounts with an expiry policy). */
+  expiring_points?: { amount: Amount; expires_at: Date }[];
 }
 
 export interface Balances {
@@ -21,8 +26,8 @@ export interface Balances {
   life_time_points: Amount;
 }
 
-/** The member's balance in each of the retailer's point accounts (or the given ones), zero where unused. */
-export async function memberBalances(db: Db, retailerId: string, memberId: string, pointAccountIds?: string[]): Promise<Balances> {
+/** The member's balance in each of the retailer's point accounts (or the given ones) as of `now`, zero where unused. */
+export async function memberBalances(db: Db, retailerId: string, memberId: string, pointAccountIds?: string[], now?: Date): Promise<Balances> {
   const wanted = pointAccountIds?.length ? new Set(pointAccountIds.map((id) => id.toLowerCase())) : undefined;
   const accounts = (await listPointAccounts(db, retailerId)).filter((a) => !wanted || wanted.has(a.id));
   if (wanted) {
@@ -31,13 +36,15 @@ export async function memberBalances(db: Db, retailerId: string, memberId: strin
   }
   const rows = accounts.length
     ? await db
-        .selectFrom('member_point_accounts')
-        .select(['point_account_id', 'id', 'available_balance', 'life_time_value'])
-        .where('retailer_id', '=', retailerId)
-        .where('member_id', '=', memberId)
+        .selectFrom('member_point_accounts as a')
+        .select(['a.point_account_id', 'a.id', effectiveBalance('a', now).as('available_balance'), 'a.life_time_value', effectivePending('a', now).as('pending_balance'), 'a.next_change_at'])
+        .where('a.retailer_id', '=', retailerId)
+        .where('a.member_id', '=', memberId)
         .execute()
     : [];
   const byAccount = new Map(rows.map((r) => [r.point_account_id, r]));
+  // only an account with something to expire or become available has a next instant
+  const expiring = rows.some((r) => r.next_change_at) ? await expiringPoints(db, retailerId, memberId, now) : undefined;
   const details = accounts.map((a) => {
     const row = byAccount.get(a.id);
     return {
@@ -47,6 +54,8 @@ export async function memberBalances(db: Db, retailerId: string, memberId: strin
       grouping_label: a.grouping_label,
       available_balance: row ? fromDb(row.available_balance) : ZERO,
       life_time_value: row ? fromDb(row.life_time_value) : ZERO,
+      pending_balance: row ? fromDb(row.pending_balance) : ZERO,
+      expiring_points: expiring?.get(a.id),
     };
   });
   return {
@@ -63,11 +72,11 @@ export async function availablePoints(db: Db, retailerId: string, memberId: stri
   const ids = (defaults.length ? defaults : accounts).map((a) => a.id);
   if (!ids.length) return ZERO;
   const row = await db
-    .selectFrom('member_point_accounts')
-    .select(sql<string>`coalesce(sum(available_balance), 0)`.as('total'))
-    .where('retailer_id', '=', retailerId)
-    .where('member_id', '=', memberId)
-    .where('point_account_id', 'in', ids)
+    .selectFrom('member_point_accounts as a')
+    .select(sql<string>`coalesce(sum(${effectiveBalance('a')}), 0)`.as('total'))
+    .where('a.retailer_id', '=', retailerId)
+    .where('a.member_id', '=', memberId)
+    .where('a.point_account_id', 'in', ids)
     .executeTakeFirstOrThrow();
   return fromDb(row.total);
 }
@@ -80,7 +89,7 @@ export type BalanceTuple = [string, string, string, string];
  * (null without any), as SQL text for a caller's raw statement: `retailer`
  * and `member` are expressions of that statement (its text stays constant).
  */
-export const balanceTuplesText = (retailer: string, member: string) => `(SELECT json_agg(json_build_array(a.point_account_id, a.id, a.available_balance::text, a.life_time_value::text))
+export const balanceTuplesText = (retailer: string, member: string) => `(SELECT json_agg(json_build_array(a.point_account_id, a.id, (${effectiveBalanceText('a')})::text, a.life_time_value::text))
      FROM member_point_accounts a WHERE a.retailer_id = ${retailer} AND a.member_id = ${member})`;
 
 /** The member's lifetime points in each of `accountIds` it has used. */

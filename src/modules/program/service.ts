@@ -7,6 +7,7 @@ import { findRetailer, listStores } from '../tenants/service.js';
 import { listCustomAttributes, type CustomAttributeType } from './custom-attributes.js';
 import { listPointAccounts, listPointSources } from '../points/accounts.js';
 import { parseAmount, toJson } from '../points/amount.js';
+import { ExpiryNotice, ExpiryPolicySchema, PendingFor, policyProblem } from '../points/expiry.js';
 import { listOffers, OFFER_ACTIVE } from '../offers/catalog.js';
 import { exportRewardStoreConfig } from '../reward-stores/config.js';
 import { CampaignsProgramSchema, checkCampaignConfig, exportCampaignConfig } from '../campaigns/index.js';
@@ -76,7 +77,12 @@ const OfferSchema = Type.Object({
  * not listed are retired (never deleted). Later domains add their sections.
  */
 export const ProgramSchema = Type.Object({
-  retailer: Type.Optional(Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) })),
+  retailer: Type.Optional(
+    Type.Object({
+      name: Type.String({ minLength: 1, maxLength: 200 }),
+      time_zone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone point expiry rounds in where a policy names none (default UTC)' })),
+    }),
+  ),
   stores: Type.Optional(
     Type.Array(
       Type.Object({
@@ -107,6 +113,9 @@ export const ProgramSchema = Type.Object({
         maximum_balance: Type.Optional(Points),
         counts_toward_tiers: Type.Optional(Type.Boolean()),
         active: Type.Optional(Type.Boolean()),
+        expiry: Type.Optional(ExpiryPolicySchema),
+        pending_for: Type.Optional(PendingFor),
+        expiry_notice: Type.Optional(ExpiryNotice),
       }),
     ),
   ),
@@ -212,6 +221,11 @@ function checkPointsAndTiers(program: Program): void {
   const account = duplicate((accounts ?? []).map((a) => a.id));
   if (account) fail('point_accounts', `point account ${account} is listed twice`);
   (accounts ?? []).forEach((a, i) => a.maximum_balance !== undefined && amount(`point_accounts.${i}.maximum_balance`, a.maximum_balance));
+  if (program.retailer?.time_zone !== undefined && !isTimeZone(program.retailer.time_zone)) fail('retailer.time_zone', `${program.retailer.time_zone} is not an IANA time zone`);
+  (accounts ?? []).forEach((a, i) => {
+    const problem = policyProblem(a.expiry, a);
+    if (problem) fail(`point_accounts.${i}.${problem.field}`, problem.message);
+  });
   const source = duplicate((program.point_sources ?? []).map((s) => s.id));
   if (source) fail('point_sources', `point source ${source} is listed twice`);
   (program.point_sources ?? []).forEach((s, i) => (s.point_account_ids ?? []).forEach((id, j) => checkAccount(`point_sources.${i}.point_account_ids.${j}`, id)));
@@ -309,6 +323,9 @@ export async function exportProgram(db: Db, retailerId: string): Promise<Program
       ...(a.maximum_balance !== null ? { maximum_balance: toJson(a.maximum_balance) } : {}),
       counts_toward_tiers: a.counts_toward_tiers,
       active: a.active,
+      ...(a.expiry ? { expiry: a.expiry } : {}),
+      ...(a.pending_for ? { pending_for: a.pending_for } : {}),
+      ...(a.expiry_notice ? { expiry_notice: a.expiry_notice } : {}),
     })),
     point_sources: (await listPointSources(db, retailerId)).map((s) => ({ id: s.id, name: s.name, point_account_ids: s.account_ids })),
     offers: (await listOffers(db, retailerId, { statusFlags: 3, sort: 'created', descending: false, skip: 0, take: 100000 })).offers.map((o) => ({

@@ -1,0 +1,19 @@
+/**
+ * The point settler: within moments of a lot's instant, pending points are
+ * credited and expired ones written off, in batches of members, each batch
+ * one transaction; any number of processes share the work (SKIP LOCKED).
+ * Reads count lots past their instant at once, so nothing waits for it.
+ */
+import type { Logger } from 'pino';
+import type { Db } from '../db/index.js';
+import { transact } from '../db/unit-of-work.js';
+import { settleDuePoints } from '../flows/point-expiry.js';
+import { pollLoop, type PollLoop } from './poll.js';
+
+export function startSettler(db: Db, log: Logger, options: { pollMs?: number; batch?: number } = {}): PollLoop {
+  return pollLoop(() => transact(db, (tx) => settleDuePoints(tx, new Date(), options.batch ?? 200)), {
+    pollMs: options.pollMs ?? 1000,
+    onError: (err, failures) => failures === 1 && log.error({ err }, 'point settling failed; retrying'),
+    onRecover: () => log.info('point settling works again'),
+  });
+}

@@ -1,0 +1,249 @@
+/**
+ * Point lots (migrations/0015_point_lots.sql): what a member's balance in an
+ * account is made of, each with its expiry. The ledger (ledger.ts) plans the
+ * lots' changes with each balance change; this file reads them, counts the
+ * ones past their instant in every balance read, and settles an account (the
+ * worker, or the next change under the member's lock): pending lots that
+ * became available are credited, open lots that expired are written off.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../../db/index.js';
+import { recordDomainEvents } from '../outbox/service.js';
+import { planTimeline, type TimelineSubject } from '../timeline/service.js';
+import { ZERO, fromDb, min, toDecimal, toJson, type Amount } from './amount.js';
+import type { PointAccount } from './accounts.js';
+
+export interface Lot {
+  id: string;
+  point_account_id: string;
+  state: 'pending' | 'open' | 'expired' | 'merged' | 'cancelled';
+  bucket: string;
+  remaining: Amount;
+  expires_at: Date | null;
+  available_at: Date | null;
+  transaction_id: string | null;
+  /** (in a change) what a return of its transaction may put back: drawn by its spends and not yet returned */
+  returnable?: Amount;
+  /** (in a change) points deposited into it */
+  added?: Amount;
+  /** (in a change) its remaining, expiry or amount changed */
+  touched?: boolean;
+}
+
+/** A draw from (negative) or a put-back into (positive) a lot, as point_ledger.lots keeps it. */
+export type LotMove = [string, string];
+
+/** The open lots holding points and the pending lots of a member's accounts; open ones soonest-expiring first (never last). */
+export async function loadLots(db: Db, retailerId: string, memberId: string, accountIds: string[]): Promise<Map<string, Lot[]>> {
+  const lots = new Map<string, Lot[]>(accountIds.map((id) => [id, []]));
+  if (!accountIds.length) return lots;
+  const rows = await db
+    .selectFrom('point_lots')
+    .select(['id', 'point_account_id', 'state', 'bucket', 'remaining', 'expires_at', 'available_at', 'transaction_id'])
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .where('point_account_id', 'in', accountIds)
+    .where((eb) => eb.or([eb.and([eb('state', '=', 'open'), eb('remaining', '>', '0')]), eb('state', '=', 'pending')]))
+    .orderBy(sql`expires_at ASC NULLS LAST`)
+    .orderBy('id')
+    .execute();
+  for (const r of rows) lots.get(r.point_account_id)!.push({ ...r, id: String(r.id), state: r.state as Lot['state'], remaining: fromDb(r.remaining) });
+  return lots;
+}
+
+/**
+ * Adds to `lots` the lots a return of `transactionId` may put points back
+ * into: those its spends drew from, less what its returns put back, with
+ * what is owed to each (`returnable`).
+ */
+export async function loadReturnable(db: Db, retailerId: string, memberId: string, accountId: string, transactionId: string, lots: Lot[]): Promise<void> {
+  const { rows } = await sql<{ id: string; owed: string; state: string; bucket: string; remaining: string; expires_at: Date | null }>`
+    SELECT l.id::text AS id, (-sum((x->>1)::numeric))::text AS owed, l.state, l.bucket, l.remaining::text AS remaining, l.expires_at
+      FROM point_ledger e CROSS JOIN LATERAL jsonb_array_elements(e.lots) x
+      JOIN point_lots l ON l.retailer_id = e.retailer_id AND l.member_id = e.member_id AND l.id = (x->>0)::bigint
+     WHERE e.retailer_id = ${retailerId} AND e.member_id = ${memberId} AND e.point_account_id = ${accountId} AND e.transaction_id = ${transactionId}
+       AND e.modification_type IN ('spend', 'forced_spend', 'return') AND e.lots IS NOT NULL
+     GROUP BY l.id, l.state, l.bucket, l.remaining, l.expires_at
+    HAVING sum((x->>1)::numeric) < 0`.execute(db);
+  for (const r of rows) {
+    const known = lots.find((l) => l.id === r.id);
+    if (known) known.returnable = fromDb(r.owed);
+    else lots.push({ id: r.id, point_account_id: accountId, state: r.state as Lot['state'], bucket: r.bucket, remaining: fromDb(r.remaining), expires_at: r.expires_at, available_at: null, transaction_id: null, returnable: fromDb(r.owed) });
+  }
+  // soonest-expiring first, as loadLots answers them
+  const rank = (l: Lot) => (l.expires_at ? l.expires_at.getTime() : Infinity);
+  lots.sort((x, y) => rank(x) - rank(y) || Number(x.id) - Number(y.id));
+}
+
+/** Takes `amount` from the open lots in order (soonest-expiring first); answers the draws. */
+export function drawLots(lots: Lot[], amount: Amount): LotMove[] {
+  const moves: LotMove[] = [];
+  let left = amount;
+  for (const lot of lots) {
+    if (left === ZERO) break;
+    if (lot.state !== 'open' || lot.remaining === ZERO) continue;
+    const take = min(lot.remaining, left);
+    lot.remaining -= take;
+    lot.touched = true;
+    left -= take;
+    moves.push([lot.id, toDecimal(-take)]);
+  }
+  return moves;
+}
+
+/** `now` as SQL text: the statement's now(), or an instant (a Date's ISO text: never a request's). */
+const nowText = (now?: Date) => (now ? `'${now.toISOString()}'::timestamptz` : 'now()');
+
+/**
+ * A balance as of `now`, as SQL text: the stored one (the ledger's sum) with
+ * the lots past their instant counted at once, before they are settled;
+ * `a` names the member_point_accounts row of the caller's statement. Only
+ * an account whose next_change_at has passed reads its lots.
+ */
+export function effectiveBalanceText(a: string, now?: Date): string {
+  const t = nowText(now);
+  return `CASE WHEN ${a}.next_change_at <= ${t} THEN ${a}.available_balance + coalesce((
+      SELECT sum(CASE WHEN l.state = 'pending' THEN l.remaining ELSE -l.remaining END) FROM point_lots l
+       WHERE l.retailer_id = ${a}.retailer_id AND l.member_id = ${a}.member_id AND l.point_account_id = ${a}.point_account_id
+         AND ((l.state = 'open' AND l.expires_at <= ${t}) OR (l.state = 'pending' AND l.available_at <= ${t} AND (l.expires_at IS NULL OR l.expires_at > ${t})))), 0)
+    ELSE ${a}.available_balance END`;
+}
+
+/** The pending points of an account as of `now`, as SQL text (those past their instant are available already). */
+export function effectivePendingText(a: string, now?: Date): string {
+  const t = nowText(now);
+  return `CASE WHEN ${a}.next_change_at <= ${t} THEN ${a}.pending_balance - coalesce((
+      SELECT sum(l.remaining) FROM point_lots l
+       WHERE l.retailer_id = ${a}.retailer_id AND l.member_id = ${a}.member_id AND l.point_account_id = ${a}.point_account_id
+         AND l.state = 'pending' AND l.available_at <= ${t}), 0)
+    ELSE ${a}.pending_balance END`;
+}
+
+export const effectiveBalance = (a: string, now?: Date) => sql<string>`${sql.raw(effectiveBalanceText(a, now))}`;
+export const effectivePending = (a: string, now?: Date) => sql<string>`${sql.raw(effectivePendingText(a, now))}`;
+
+/** The next amounts to expire of each of a member's accounts, soonest first (at most `per` dates each), as of `now`. */
+export async function expiringPoints(db: Db, retailerId: string, memberId: string, now = new Date(), per = 3): Promise<Map<string, { amount: Amount; expires_at: Date }[]>> {
+  const { rows } = await sql<{ point_account_id: string; expires_at: Date; amount: string }>`
+    SELECT point_account_id, expires_at, amount FROM (
+      SELECT point_account_id, expires_at, sum(remaining)::text AS amount, row_number() OVER (PARTITION BY point_account_id ORDER BY expires_at) AS n
+        FROM point_lots
+       WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND state = 'open' AND remaining > 0 AND expires_at > ${now}
+       GROUP BY point_account_id, expires_at) x
+     WHERE n <= ${per} ORDER BY point_account_id, expires_at`.execute(db);
+  const out = new Map<string, { amount: Amount; expires_at: Date }[]>();
+  for (const r of rows) out.set(r.point_account_id, [...(out.get(r.point_account_id) ?? []), { amount: fromDb(r.amount), expires_at: new Date(r.expires_at) }]);
+  return out;
+}
+
+/**
+ * Members with an account past its next instant, soonest first. Not locked
+ * here: the caller takes each member's lock (before its accounts' rows, as
+ * every change does) and settleLots reads what is due again under it.
+ */
+export async function dueMembers(tx: Db, now: Date, limit: number): Promise<{ retailer_id: string; member_id: string }[]> {
+  const { rows } = await sql<{ retailer_id: string; member_id: string }>`
+    SELECT retailer_id, member_id FROM member_point_accounts WHERE next_change_at <= ${now} ORDER BY next_change_at LIMIT ${limit}`.execute(tx);
+  const seen = new Set<string>();
+  return rows.filter((r) => !seen.has(`${r.retailer_id}/${r.member_id}`) && seen.add(`${r.retailer_id}/${r.member_id}`));
+}
+
+/** What settling changed in one account. */
+export interface Settled {
+  account: PointAccount;
+  released: Amount;
+  expired: Amount;
+  balance: Amount;
+}
+
+/**
+ * Settles a member's accounts as of `now`, under the member's lock: pending
+ * lots past their instant become available (a `deposit` entry, points.available),
+ * then open lots past theirs are written off (one `expiry` entry per account,
+ * points.expired, POINTS_EXPIRED). Answers the accounts that changed.
+ */
+export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map<string, PointAccount>, now: Date): Promise<Settled[]> {
+  const { retailerId, memberId } = subject;
+  const due = await tx
+    .selectFrom('member_point_accounts')
+    .select(['point_account_id', 'available_balance', 'life_time_value', 'pending_balance'])
+    .where('retailer_id', '=', retailerId)
+    .where('member_id', '=', memberId)
+    .where('next_change_at', '<=', now)
+    .execute();
+  const settled: Settled[] = [];
+  for (const row of due) {
+    const account = accounts.get(row.point_account_id);
+    const lots = (await loadLots(tx, retailerId, memberId, [row.point_account_id])).get(row.point_account_id)!;
+    let balance = fromDb(row.available_balance);
+    let released = ZERO;
+    const ledger: { amount: Amount; after: Amount; type: 'deposit' | 'expiry'; at: Date; lots: LotMove[] }[] = [];
+    // pending lots past their instant: credited; what a debt does not take goes into the open lot of their expiry
+    for (const lot of lots.filter((l) => l.state === 'pending' && l.available_at! <= now).sort((x, y) => +x.available_at! - +y.available_at!)) {
+      if (lot.remaining === ZERO) {
+        // taken back entirely while pending: nothing becomes available
+        await sql`UPDATE point_lots SET state = 'cancelled' WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND id = ${lot.id}`.execute(tx);
+        continue;
+      }
+      const before = balance;
+      balance += lot.remaining;
+      released += lot.remaining;
+      // points that expired before they were released pay no debt: they are written off just after
+      const kept = lot.expires_at && lot.expires_at <= now ? lot.remaining : (balance > ZERO ? balance : ZERO) - (before > ZERO ? before : ZERO);
+      await sql`WITH bucket AS (
+                  UPDATE point_lots SET amount = amount + ${toDecimal(lot.remaining)}::numeric, remaining = remaining + ${toDecimal(kept)}::numeric
+                   WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ${lot.point_account_id} AND state = 'open' AND bucket = ${lot.bucket}
+                  RETURNING id)
+                UPDATE point_lots SET state = CASE WHEN EXISTS (SELECT 1 FROM bucket) THEN 'merged' ELSE 'open' END,
+                                      remaining = CASE WHEN EXISTS (SELECT 1 FROM bucket) THEN 0 ELSE ${toDecimal(kept)}::numeric END,
+                                      merged_into = (SELECT id FROM bucket)
+                 WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND id = ${lot.id}`.execute(tx);
+      ledger.push({ amount: lot.remaining, after: balance, type: 'deposit', at: lot.available_at!, lots: [[lot.id, toDecimal(kept)]] });
+    }
+    // open lots past their instant (those just released included): written off
+    const { rows: gone } = await sql<{ id: string; remaining: string }>`
+      UPDATE point_lots l SET state = 'expired', remaining = 0
+        FROM (SELECT id, remaining FROM point_lots
+               WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ${row.point_account_id} AND state = 'open' AND expires_at <= ${now}) o
+       WHERE l.retailer_id = ${retailerId} AND l.member_id = ${memberId} AND l.id = o.id
+      RETURNING l.id::text, o.remaining::text AS remaining`.execute(tx);
+    const expired = gone.reduce((s, g) => s + fromDb(g.remaining), ZERO);
+    if (expired > ZERO) {
+      balance -= expired;
+      ledger.push({ amount: -expired, after: balance, type: 'expiry', at: now, lots: gone.filter((g) => fromDb(g.remaining) > ZERO).map((g) => [g.id, toDecimal(-fromDb(g.remaining))]) });
+    }
+    await sql`UPDATE member_point_accounts a
+                 SET available_balance = ${toDecimal(balance)}::numeric, pending_balance = pending_balance - ${toDecimal(released)}::numeric,
+                     life_time_value = life_time_value + ${toDecimal(released)}::numeric, updated_at = ${now},
+                     next_change_at = (SELECT min(CASE WHEN l.state = 'pending' THEN l.available_at ELSE l.expires_at END) FROM point_lots l
+                                        WHERE l.retailer_id = a.retailer_id AND l.member_id = a.member_id AND l.point_account_id = a.point_account_id
+                                          AND (l.state = 'pending' OR (l.state = 'open' AND l.remaining > 0 AND l.expires_at IS NOT NULL)))
+               WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.point_account_id = ${row.point_account_id}`.execute(tx);
+    if (!ledger.length || !account) continue;
+    await tx
+      .insertInto('point_ledger')
+      .values(ledger.map((e) => ({ retailer_id: retailerId, member_id: memberId, point_account_id: row.point_account_id, amount: toDecimal(e.amount), balance_after: toDecimal(e.after), modification_type: e.type, lots: JSON.stringify(e.lots), effective_at: e.at })))
+      .execute();
+    recordDomainEvents(
+      tx,
+      ledger.map((e) => ({
+        type: e.type === 'deposit' ? ('points.available' as const) : ('points.expired' as const),
+        retailerId,
+        memberId,
+        occurredAt: e.at,
+        payload: { point_account_id: account.id, account_name: account.name, modification_type: e.type, amount: toDecimal(e.amount < ZERO ? -e.amount : e.amount), balance_after: toDecimal(e.after), point_source_id: null, reference_type: null, reference_id: null, transaction_id: null },
+      })),
+    );
+    planTimeline(
+      tx,
+      subject,
+      ledger.map((e) => ({
+        type: e.type === 'deposit' ? 'INCENTIVES_POINT_DEPOSIT' : 'POINTS_EXPIRED',
+        occurredAt: e.at,
+        payload: { modification_type: e.type, amount: toJson(e.amount < ZERO ? -e.amount : e.amount), point_account_id: account.id, account_name: account.name },
+      })),
+    );
+    settled.push({ account, released, expired, balance });
+  }
+  return settled;
+}

@@ -1,12 +1,16 @@
--- Points as lots. Each deposit goes into a lot of its account: an open one
--- (available) shared by the deposits that expire at the same instant (a
--- bucket), or a pending one of its own until it becomes available. Spends
--- draw from the open lots soonest-expiring first (those that never expire
--- last) and record what they drew (point_ledger.lots), so that a return can
--- put points back where they came from. A lot is unavailable from its
+-- Points as lots. Each deposit that expires goes into a lot of its account:
+-- an open one (available) shared by the deposits that expire at the same
+-- instant (a bucket), or a pending one of its own until it becomes
+-- available. Points that never expire are the balance beyond the open lots
+-- (no row: an account without a policy writes no lot at all). Spends draw
+-- from the open lots soonest-expiring first, the never-expiring rest last,
+-- and record what they drew (point_ledger.lots), so that a return can put
+-- points back where they came from. A lot is unavailable from its
 -- expires_at instant; the worker then writes it off (an `expiry` entry).
--- The balance (available_balance, the ledger's sum) counts the open lots
--- less any debt a forced spend left: while it is negative, every lot is empty.
+-- The balance (available_balance, the ledger's sum) is the open lots and
+-- the never-expiring rest, less any debt a forced spend left: while it is
+-- negative, every lot is empty. Balances held before this migration never
+-- expire: they are that rest.
 
 -- the account's expiry policy ({policy, after, round_to, month, day, time_zone}; null: never),
 -- how long deposits stay pending, and how long before expiry members are told
@@ -38,6 +42,8 @@ CREATE TABLE point_lots (
   earned_at         timestamptz NOT NULL,
   expires_at        timestamptz,
   available_at      timestamptz,
+  -- when the member is told these points expire (points.expiring, expiry_notice before); null once told
+  notify_at         timestamptz,
   -- a pending lot's deposit: a take-back of that transaction cancels it first
   transaction_id    text,
   merged_into       bigint,
@@ -49,7 +55,3 @@ CREATE INDEX point_lots_pending ON point_lots (retailer_id, member_id, point_acc
 -- what a spend drew from, and a return put back: [[lot id, amount], …]
 ALTER TABLE point_ledger ADD COLUMN lots jsonb;
 
--- every balance held now becomes one lot that never expires
-INSERT INTO point_lots (retailer_id, member_id, point_account_id, state, bucket, amount, remaining, earned_at)
-SELECT retailer_id, member_id, point_account_id, 'open', 'never', available_balance, available_balance, updated_at
-  FROM member_point_accounts WHERE available_balance > 0;

@@ -256,6 +256,7 @@ export interface PointLotsTable {
   earned_at: Date;
   expires_at: Date | null;
   available_at: Date | null;
+  notify_at: Date | null;
   transaction_id: string | null;
   merged_into: number | null;
 }

@@ -21,6 +21,7 @@ interface Accounts {
   threeSeconds: string;
   pending: string;
   inactivity: string;
+  noticed: string;
   source: string;
 }
 
@@ -41,12 +42,13 @@ describe('point lots on PostgreSQL', () => {
 
   async function program(): Promise<{ tenant: TestTenant; a: Accounts }> {
     const tenant = await createTenant(t.db);
-    const a: Accounts = { never: randomUUID(), threeSeconds: randomUUID(), pending: randomUUID(), inactivity: randomUUID(), source: randomUUID() };
+    const a: Accounts = { never: randomUUID(), threeSeconds: randomUUID(), pending: randomUUID(), inactivity: randomUUID(), noticed: randomUUID(), source: randomUUID() };
     const accounts: PointAccountConfig[] = [
       { id: a.never, name: 'Spendable', default: true },
       { id: a.threeSeconds, name: 'Fleeting', expiry: { policy: 'after', after: 'PT3S', time_zone: 'UTC' } },
       { id: a.pending, name: 'Pending', pending_for: 'PT2S' },
       { id: a.inactivity, name: 'Dormant', expiry: { policy: 'inactivity', after: 'PT3S', time_zone: 'UTC' } },
+      { id: a.noticed, name: 'Noticed', expiry: { policy: 'after', after: 'PT4S', time_zone: 'UTC' }, expiry_notice: 'PT3S' },
     ];
     await transact(t.db, (tx) => applyPointConfig(tx, tenant.retailer_id, accounts, [{ id: a.source, name: 'API', account_ids: [] }]));
     return { tenant, a };
@@ -76,8 +78,8 @@ describe('point lots on PostgreSQL', () => {
   const stored = async (memberId: string, account: string) =>
     (await sql<{ balance: string; pending: string; ledger: string; lots: string }>`
       SELECT a.available_balance::text AS balance, a.pending_balance::text AS pending,
-             (SELECT coalesce(sum(amount), 0)::text FROM point_ledger l WHERE l.member_id = a.member_id AND l.point_account_id = a.point_account_id) AS ledger,
-             (SELECT coalesce(sum(remaining), 0)::text FROM point_lots l WHERE l.member_id = a.member_id AND l.point_account_id = a.point_account_id AND l.state = 'open') AS lots
+             (SELECT coalesce(sum(amount), 0)::numeric(19, 4)::text FROM point_ledger l WHERE l.member_id = a.member_id AND l.point_account_id = a.point_account_id) AS ledger,
+             (SELECT coalesce(sum(remaining), 0)::numeric(19, 4)::text FROM point_lots l WHERE l.member_id = a.member_id AND l.point_account_id = a.point_account_id AND l.state = 'open') AS lots
         FROM member_point_accounts a WHERE a.member_id = ${memberId} AND a.point_account_id = ${account}`.execute(t.db)).rows[0];
   const events = async (memberId: string, type: string) => (await sql<{ payload: any }>`SELECT payload FROM domain_events WHERE member_id = ${memberId} AND type = ${type} ORDER BY position`.execute(t.db)).rows.map((r) => r.payload);
   async function until<T>(what: string, check: () => Promise<T>, ms = 10_000): Promise<NonNullable<T>> {
@@ -134,27 +136,30 @@ describe('point lots on PostgreSQL', () => {
     const before = await balance(tenant, m.id, a.never);
     assert.deepEqual(before.expiring_points.map((x: any) => x.amount), [20, 30], 'soonest first');
     await ok(spend(tenant, m.id, a.never, 40, { transaction_id: 'T-1' }));
-    assert.deepEqual((await lots(m.id, a.never)).map((l) => l.remaining), ['50.0000', '10.0000', '0.0000'], 'the 5-day lot, then the 10-day one; the never-expiring one untouched');
+    // the 50 that never expire are the balance beyond the lots (no row of their own)
+    assert.deepEqual((await lots(m.id, a.never)).map((l) => l.remaining), ['10.0000', '0.0000'], 'the 5-day lot, then the 10-day one; the never-expiring points untouched');
+    assert.equal(await available(tenant, m.id, a.never), 60);
     const [spent] = (await sql<{ lots: [string, string][] }>`SELECT lots FROM point_ledger WHERE member_id = ${m.id} AND modification_type = 'spend'`.execute(t.db)).rows;
     assert.deepEqual(spent.lots.map(([, amount]) => amount), ['-20', '-20']);
     await ok(spend(tenant, m.id, a.never, 25, { transaction_id: 'T-1', is_return: true }));
-    assert.deepEqual((await lots(m.id, a.never)).map((l) => l.remaining), ['50.0000', '15.0000', '20.0000'], 'back into the lots it came from, soonest-expiring first');
+    assert.deepEqual((await lots(m.id, a.never)).map((l) => l.remaining), ['15.0000', '20.0000'], 'back into the lots it came from, soonest-expiring first');
     assert.deepEqual((await balance(tenant, m.id, a.never)).expiring_points.map((x: any) => x.amount), [20, 15]);
     const s = await stored(m.id, a.never);
-    assert.deepEqual([s.balance, s.ledger, s.lots], ['85.0000', '85.0000', '85.0000']);
+    assert.deepEqual([s.balance, s.ledger, s.lots], ['85.0000', '85.0000', '35.0000'], '50 never expire');
   });
 
   it('leaves a debt after a forced spend below zero, which later deposits pay off first', async () => {
     const { tenant, a } = await program();
     const m = await createMemberViaApi(t.app, tenant);
-    await ok(deposit(tenant, m.id, a.never, 10));
+    const soon = () => ({ expiration_date: new Date(Date.now() + 86_400_000).toISOString() });
+    await ok(deposit(tenant, m.id, a.never, 10, soon()));
     await ok(spend(tenant, m.id, a.never, 40, { force_spend: true }));
     assert.equal(await available(tenant, m.id, a.never), -30);
-    assert.deepEqual((await lots(m.id, a.never)).map((l) => l.remaining), ['0.0000']);
-    await ok(deposit(tenant, m.id, a.never, 50));
+    assert.deepEqual((await lots(m.id, a.never)).map((l) => l.remaining), ['0.0000'], 'a debt: every lot empty');
+    await ok(deposit(tenant, m.id, a.never, 50, soon()));
     assert.equal(await available(tenant, m.id, a.never), 20);
     const s = await stored(m.id, a.never);
-    assert.deepEqual([s.balance, s.ledger, s.lots], ['20.0000', '20.0000', '20.0000']);
+    assert.deepEqual([s.balance, s.ledger, s.lots], ['20.0000', '20.0000', '20.0000'], 'the debt took 30 of the 50');
   });
 
   it('holds pending points back until their instant; a take-back of their transaction while pending cancels them', async () => {
@@ -180,6 +185,26 @@ describe('point lots on PostgreSQL', () => {
     assert.deepEqual((await events(m.id, 'points.available')).map((p) => p.amount), ['60']);
     const s = await stored(m.id, a.pending);
     assert.deepEqual([s.balance, s.pending, s.ledger, s.lots], ['0.0000', '0.0000', '0.0000', '0.0000']);
+  });
+
+  it('tells the member once, expiry_notice before, which points expire when (points.expiring)', async () => {
+    const { tenant, a } = await program();
+    const m = await createMemberViaApi(t.app, tenant);
+    // both expire at one instant (one lot): one notice
+    const when = { expiration_date: new Date(Date.now() + 4000).toISOString() };
+    await ok(deposit(tenant, m.id, a.noticed, 10, when));
+    await ok(deposit(tenant, m.id, a.noticed, 5, when));
+    const { expiring_points: [{ expires_at: expiresAt }] } = await balance(tenant, m.id, a.noticed);
+    assert.deepEqual(await events(m.id, 'points.expiring'), [], 'not before its instant');
+    settle();
+    const told = await until('the notice', async () => {
+      const e = await events(m.id, 'points.expiring');
+      return e.length ? e : undefined;
+    });
+    assert.ok(Date.now() < Date.parse(expiresAt), 'told before the points expire');
+    assert.deepEqual(told, [{ point_account_id: a.noticed, account_name: 'Noticed', amount: '15', expires_at: expiresAt }]);
+    await until('the expiry', async () => (await events(m.id, 'points.expired')).length > 0);
+    assert.equal((await events(m.id, 'points.expiring')).length, 1, 'told once');
   });
 
   it('moves an inactivity account’s expiry with each earn and spend, and expires all of it once the member is idle', async () => {

@@ -53,11 +53,11 @@ describe('point expiry policies', () => {
 
   it('gives a deposit its lot: the bucket of its expiry, pending until pending_for has passed; its own date wins', () => {
     const earned = at('2026-05-01T10:00:00.000Z');
-    const monthly = { expiry: { policy: 'after', after: 'P1M', round_to: 'month', time_zone: 'UTC' } as ExpiryPolicy, pending_for: 'P14D' };
-    assert.deepEqual(lotTerms(monthly, earned), { expiresAt: at('2026-07-01T00:00:00.000Z'), availableAt: at('2026-05-15T10:00:00.000Z'), bucket: '2026-07-01T00:00:00.000Z' });
+    const monthly = { expiry: { policy: 'after', after: 'P1M', round_to: 'month', time_zone: 'UTC' } as ExpiryPolicy, pending_for: 'P14D', expiry_notice: 'P30D' };
+    assert.deepEqual(lotTerms(monthly, earned), { expiresAt: at('2026-07-01T00:00:00.000Z'), availableAt: at('2026-05-15T10:00:00.000Z'), notifyAt: at('2026-06-01T00:00:00.000Z'), bucket: '2026-07-01T00:00:00.000Z' });
     const own = at('2026-06-10T00:00:00.000Z');
-    assert.deepEqual(lotTerms(monthly, earned, own), { expiresAt: own, availableAt: at('2026-05-15T10:00:00.000Z'), bucket: own.toISOString() });
-    assert.deepEqual(lotTerms({ expiry: null, pending_for: null }, earned), { expiresAt: null, availableAt: null, bucket: 'never' });
+    assert.deepEqual(lotTerms(monthly, earned, own), { expiresAt: own, availableAt: at('2026-05-15T10:00:00.000Z'), notifyAt: at('2026-05-11T00:00:00.000Z'), bucket: own.toISOString() });
+    assert.deepEqual(lotTerms({ expiry: null, pending_for: null, expiry_notice: 'P30D' }, earned), { expiresAt: null, availableAt: null, notifyAt: null, bucket: 'never' });
     assert.equal(lotTerms({ expiry: { policy: 'inactivity', after: 'P18M' }, pending_for: null }, earned).bucket, 'inactivity', 'one lot, whose expiry moves');
   });
 

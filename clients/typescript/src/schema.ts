@@ -17348,7 +17348,7 @@ export interface operations {
                 after?: string;
                 limit: number;
                 /** @description only these types */
-                type?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "points.pending" | "points.available" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
+                type?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "points.pending" | "points.available" | "points.expiring" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
                 user_id?: string;
             };
             header?: never;
@@ -17541,7 +17541,7 @@ export interface operations {
                     /** @description https (http only to the hosts WEBHOOK_HTTP_HOSTS allows) */
                     url: string;
                     /** @description the event types it receives (docs/events.md); absent or empty: all */
-                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "points.pending" | "points.available" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
+                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "points.pending" | "points.available" | "points.expiring" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
                     description?: string;
                 };
             };
@@ -17861,7 +17861,7 @@ export interface operations {
                     /** @description https (http only to the hosts WEBHOOK_HTTP_HOSTS allows) */
                     url?: string;
                     /** @description the event types it receives (docs/events.md); absent or empty: all */
-                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "points.pending" | "points.available" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
+                    event_types?: ("member.created" | "member.updated" | "member.deleted" | "member.merged" | "member.forgotten" | "member.restricted" | "member.reinstated" | "member.tag_added" | "points.deposited" | "points.spent" | "points.returned" | "points.expired" | "points.pending" | "points.available" | "points.expiring" | "tier.changed" | "offer.issued" | "offer.revoked" | "offer.redeemed" | "offer.reinstated" | "offer.expired" | "reward.purchased" | "campaign.completed" | "rule.achieved" | "transaction.recorded" | "transaction.voided" | "privacy.request_completed")[];
                     description?: string | null;
                     enabled?: boolean;
                 };

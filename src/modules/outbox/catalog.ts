@@ -68,6 +68,13 @@ export const EVENT_CATALOG = {
     ),
   },
   'points.available': { version: 1, payload: points },
+  'points.expiring': {
+    version: 1,
+    payload: Payload(
+      { point_account_id: Uuid, account_name: Type.String(), amount: Type.String({ pattern: '^\\d+(\\.\\d+)?$', description: 'the points that expire then' }), expires_at: Time },
+      'points of a member will expire at expires_at (expiry_notice before it; once per expiry instant)',
+    ),
+  },
   'tier.changed': {
     version: 1,
     payload: Payload({ tier_system_id: Uuid, from_tier_level_id: Nullable(Uuid), to_tier_level_id: Uuid, direction: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('same')]), reason: Type.String({ description: 'promote (after points arrived, or a merge), qualify (qualifying and maintenance), manual (a move by hand or a rule outcome)' }) }, "a member's tier level changed"),

@@ -75,6 +75,8 @@ export const withTimeZone = (policy: ExpiryPolicy | undefined, programZone: stri
 export interface LotTerms {
   expiresAt: Date | null;
   availableAt: Date | null;
+  /** when points.expiring is due (expiry_notice before the expiry) */
+  notifyAt: Date | null;
   bucket: string;
 }
 
@@ -99,13 +101,17 @@ export function expiryOf(policy: ExpiryPolicy | undefined, earnedAt: Date): Date
 }
 
 /** The lot a deposit made at `at` goes into: the deposit's own expiry date wins over the account's policy. */
-export function lotTerms(account: { expiry: ExpiryPolicy | null; pending_for: string | null }, at: Date, ownExpiry?: Date | null): LotTerms {
+export function lotTerms(account: { expiry: ExpiryPolicy | null; pending_for: string | null; expiry_notice?: string | null }, at: Date, ownExpiry?: Date | null): LotTerms {
   const policy = account.expiry ?? undefined;
   const expiresAt = ownExpiry ?? expiryOf(policy, at);
   const availableAt = account.pending_for ? DateTime.fromJSDate(at, { zone: 'UTC' }).plus(Duration.fromISO(account.pending_for)).toJSDate() : null;
   const bucket = !ownExpiry && policy?.policy === INACTIVITY ? INACTIVITY : expiresAt ? expiresAt.toISOString() : 'never';
-  return { expiresAt, availableAt, bucket };
+  return { expiresAt, availableAt, notifyAt: noticeOf(account, expiresAt), bucket };
 }
+
+/** When points expiring at `expiresAt` are announced (points.expiring): `expiry_notice` before; null without one. */
+export const noticeOf = (account: { expiry_notice?: string | null }, expiresAt: Date | null): Date | null =>
+  expiresAt && account.expiry_notice ? DateTime.fromJSDate(expiresAt, { zone: 'UTC' }).minus(Duration.fromISO(account.expiry_notice)).toJSDate() : null;
 
 /** An inactivity account's new expiry after activity at `at` (undefined for other policies). */
 export const inactivityExpiry = (account: { expiry: ExpiryPolicy | null }, at: Date): Date | undefined =>

@@ -9,7 +9,7 @@ import { recordDomainEvents, type NewEvent } from '../outbox/service.js';
 import { planTimeline, type TimelineEntry } from '../timeline/service.js';
 import { listPointAccounts, listPointSources, type PointAccount } from './accounts.js';
 import { ZERO, fromDb, min, toDecimal, toJson, type Amount } from './amount.js';
-import { inactivityExpiry, lotTerms, type LotTerms } from './expiry.js';
+import { inactivityExpiry, lotTerms, noticeOf, type LotTerms } from './expiry.js';
 import { drawLots, effectiveBalance, loadLots, loadReturnable, settleLots, type Lot, type LotMove } from './lots.js';
 
 export type ModificationType = 'deposit' | 'spend' | 'forced_spend' | 'return' | 'expiry' | 'merge_in' | 'merge_out';
@@ -86,6 +86,8 @@ interface Working {
   nextChangeAt: Date | null;
   /** Its open lots holding points and its pending lots (loaded for spends), and lots a return may put points back into. */
   lots: Lot[];
+  /** Points this change puts into open lots not loaded (upserted when it is written): a later spend of the change draws them after the known lots. */
+  credits: Credit[];
   changed: boolean;
 }
 
@@ -162,8 +164,8 @@ export async function applyPointChanges(
     await settleLots(tx, subjectOf(actor, member), accounts, time);
     working = await loadWorking(tx, actor.retailerId, member.id, touched.map((id) => accounts.get(id)!));
   }
-  // what spends draw from (soonest-expiring first), and what returns may put back
-  const spent = [...new Set(details.filter((d) => d.kind === 'spend' && !d.is_return).flatMap(accountIdsOf))].filter((id) => working.has(id));
+  // what spends draw from (soonest-expiring first; an account without a next instant has no lot), and what returns may put back
+  const spent = [...new Set(details.filter((d) => d.kind === 'spend' && !d.is_return).flatMap(accountIdsOf))].filter((id) => working.get(id)?.nextChangeAt);
   for (const [id, lots] of await loadLots(tx, actor.retailerId, member.id, spent)) working.get(id)!.lots = lots;
   for (const d of details) {
     const w = d.kind === 'spend' && d.is_return && d.transaction_id ? working.get(accountIdsOf(d)[0]) : undefined;
@@ -197,7 +199,16 @@ export async function applyPointChanges(
       }
       continue;
     }
-    const snapshot = [...working.values()].map((w) => ({ w, balance: w.balance, lifetime: w.lifetime, pending: w.pending, changed: w.changed, lots: w.lots.map((l) => ({ ...l })) }));
+    const snapshot = [...working.values()].map((w) => ({
+      w,
+      balance: w.balance,
+      lifetime: w.lifetime,
+      pending: w.pending,
+      changed: w.changed,
+      lots: w.lots.map((l) => ({ ...l })),
+      credits: [...w.credits],
+      kept: w.credits.map((c) => c.kept),
+    }));
     const mark = entries.length;
     try {
       const lines = applyDetail(time, detail, accountIdsOf(detail), accounts, sources, working, entries);
@@ -207,7 +218,10 @@ export async function applyPointChanges(
     } catch (err) {
       if (!(err instanceof DetailError)) throw err;
       // undo this detail's in-memory changes; the others stand
-      for (const s of snapshot) Object.assign(s.w, { balance: s.balance, lifetime: s.lifetime, pending: s.pending, changed: s.changed, lots: s.lots });
+      for (const s of snapshot) {
+        Object.assign(s.w, { balance: s.balance, lifetime: s.lifetime, pending: s.pending, changed: s.changed, lots: s.lots, credits: s.credits });
+        s.credits.forEach((c, i) => (c.kept = s.kept[i]));
+      }
       entries.length = mark;
       results.push({ index, detail, ok: false, replayed: false, lines: [], error: { code: err.code, message: err.message } });
     }
@@ -282,8 +296,11 @@ function applyDetail(
         moves.push([lot.id, toDecimal(back)]);
       }
     }
-    const rest = kept === ZERO ? undefined : intoKnownLot(w, terms, kept, moves);
-    change(w, amount, type, moves, rest === undefined ? undefined : { terms, amount: rest, kept: rest, pending: false });
+    // points that never expire are the balance beyond the lots: no lot to credit
+    const rest = kept === ZERO || terms.bucket === 'never' ? undefined : intoKnownLot(w, terms, kept, moves);
+    const lot = rest === undefined ? undefined : { terms, amount: rest, kept: rest, pending: false };
+    if (lot) w.credits.push(lot);
+    change(w, amount, type, moves, lot);
     return line(w, amount);
   };
   const change = (w: Working, amount: Amount, type: ModificationType, moves: LotMove[], credit?: Credit) => {
@@ -294,7 +311,15 @@ function applyDetail(
   };
   const spend = (w: Working, amount: Amount, type: ModificationType, cancelled = ZERO) => {
     const drawn = positive(w.balance) - positive(w.balance - amount);
-    change(w, -amount, type, drawLots(w.lots, drawn));
+    const moves = drawLots(w.lots, drawn);
+    // then what this change put into lots not yet written; the never-expiring rest last
+    let left = drawn + moves.reduce((s, [, x]) => s + fromDb(x), ZERO);
+    for (const c of w.credits) {
+      const take = min(c.kept, left);
+      c.kept -= take;
+      left -= take;
+    }
+    change(w, -amount, type, moves);
     return line(w, -(amount + cancelled));
   };
 
@@ -425,6 +450,7 @@ async function loadWorking(tx: Db, retailerId: string, memberId: string, account
       pending: fromDb(row.pending_balance),
       nextChangeAt: row.next_change_at ? new Date(row.next_change_at) : null,
       lots: [],
+      credits: [],
       changed: false,
     });
   }
@@ -535,22 +561,22 @@ function lotChanges(changed: Working[], entries: Entry[], time: Date) {
     u.amount += c.amount;
     u.kept += c.kept;
     upserts.set(key, u);
-    sooner(e.account, c.terms.expiresAt);
+    sooner(e.account, c.terms.notifyAt ?? c.terms.expiresAt);
   }
   // an inactivity account's earn or spend moves its expiry: on its known open lot, else through an upsert
   for (const w of changed) {
     const expiresAt = inactivityExpiry(w.account, time);
     if (!expiresAt) continue;
     const open = w.lots.find((l) => l.state === 'open' && l.bucket === 'inactivity');
-    if (open) Object.assign(open, { expires_at: expiresAt, touched: true });
-    else if (![...upserts.values()].some((u) => u.w === w)) upserts.set(`${w.account.id}/inactivity`, { w, terms: { expiresAt, availableAt: null, bucket: 'inactivity' }, amount: ZERO, kept: ZERO });
-    sooner(w, expiresAt);
+    if (open) Object.assign(open, { expires_at: expiresAt, notify_at: noticeOf(w.account, expiresAt), touched: true });
+    else if (![...upserts.values()].some((u) => u.w === w)) upserts.set(`${w.account.id}/inactivity`, { w, terms: { expiresAt, availableAt: null, notifyAt: noticeOf(w.account, expiresAt), bucket: 'inactivity' }, amount: ZERO, kept: ZERO });
+    sooner(w, noticeOf(w.account, expiresAt) ?? expiresAt);
   }
-  for (const w of changed) for (const l of w.lots) if (l.touched && l.state === 'open' && l.remaining > ZERO) sooner(w, l.expires_at);
+  for (const w of changed) for (const l of w.lots) if (l.touched && l.state === 'open' && l.remaining > ZERO) sooner(w, l.notify_at ?? l.expires_at);
   const known = changed.flatMap((w) => w.lots.filter((l) => l.touched));
   const inserts = [
-    ...[...upserts.values()].map((u) => ({ account: u.w.account.id, state: 'open', bucket: u.terms.bucket, amount: u.amount, remaining: u.kept, expires: u.terms.expiresAt, available: null, transaction: null })),
-    ...pending.map((p) => ({ account: p.w.account.id, state: 'pending', bucket: p.credit.terms.bucket, amount: p.credit.amount, remaining: p.credit.amount, expires: p.credit.terms.expiresAt, available: p.credit.terms.availableAt, transaction: p.transactionId })),
+    ...[...upserts.values()].map((u) => ({ account: u.w.account.id, state: 'open', bucket: u.terms.bucket, amount: u.amount, remaining: u.kept, expires: u.terms.expiresAt, available: null, notify: u.terms.notifyAt, transaction: null })),
+    ...pending.map((p) => ({ account: p.w.account.id, state: 'pending', bucket: p.credit.terms.bucket, amount: p.credit.amount, remaining: p.credit.amount, expires: p.credit.terms.expiresAt, available: p.credit.terms.availableAt, notify: p.credit.terms.notifyAt, transaction: p.transactionId })),
   ];
   const statements = (retailerId: string, memberId: string) =>
     sql.join(
@@ -558,23 +584,26 @@ function lotChanges(changed: Working[], entries: Entry[], time: Date) {
         ...(known.length
           ? [
               sql`known_lots AS (
-                UPDATE point_lots l SET remaining = v.remaining, amount = l.amount + v.added, expires_at = v.expires_at
+                UPDATE point_lots l SET remaining = v.remaining, amount = l.amount + v.added, expires_at = v.expires_at, notify_at = v.notify_at
                   FROM unnest(${known.map((l) => l.id)}::bigint[], ${known.map((l) => toDecimal(l.remaining))}::numeric[], ${known.map((l) => toDecimal(l.added ?? ZERO))}::numeric[],
-                              ${known.map((l) => l.expires_at?.toISOString() ?? null)}::timestamptz[]) AS v(id, remaining, added, expires_at)
+                              ${known.map((l) => l.expires_at?.toISOString() ?? null)}::timestamptz[], ${known.map((l) => l.notify_at?.toISOString() ?? null)}::timestamptz[])
+                       AS v(id, remaining, added, expires_at, notify_at)
                  WHERE l.retailer_id = ${retailerId} AND l.member_id = ${memberId} AND l.id = v.id)`,
             ]
           : []),
         ...(inserts.length
           ? [
               sql`new_lots AS (
-                INSERT INTO point_lots AS l (retailer_id, member_id, point_account_id, state, bucket, amount, remaining, earned_at, expires_at, available_at, transaction_id)
-                SELECT ${retailerId}, ${memberId}, v.account, v.state, v.bucket, v.amount, v.remaining, ${time}, v.expires, v.available, v.transaction
+                INSERT INTO point_lots AS l (retailer_id, member_id, point_account_id, state, bucket, amount, remaining, earned_at, expires_at, available_at, notify_at, transaction_id)
+                SELECT ${retailerId}, ${memberId}, v.account, v.state, v.bucket, v.amount, v.remaining, ${time}, v.expires, v.available, v.notify, v.transaction
                   FROM unnest(${inserts.map((i) => i.account)}::uuid[], ${inserts.map((i) => i.state)}::text[], ${inserts.map((i) => i.bucket)}::text[], ${inserts.map((i) => toDecimal(i.amount))}::numeric[],
                               ${inserts.map((i) => toDecimal(i.remaining))}::numeric[], ${inserts.map((i) => i.expires?.toISOString() ?? null)}::timestamptz[],
-                              ${inserts.map((i) => i.available?.toISOString() ?? null)}::timestamptz[], ${inserts.map((i) => i.transaction)}::text[])
-                       AS v(account, state, bucket, amount, remaining, expires, available, transaction)
+                              ${inserts.map((i) => i.available?.toISOString() ?? null)}::timestamptz[], ${inserts.map((i) => i.notify?.toISOString() ?? null)}::timestamptz[], ${inserts.map((i) => i.transaction)}::text[])
+                       AS v(account, state, bucket, amount, remaining, expires, available, notify, transaction)
                 ON CONFLICT (retailer_id, member_id, point_account_id, bucket) WHERE state = 'open'
-                DO UPDATE SET amount = l.amount + EXCLUDED.amount, remaining = l.remaining + EXCLUDED.remaining, expires_at = EXCLUDED.expires_at)`,
+                -- an inactivity lot takes the new expiry (and its notice); a bucket told once is not told again
+                DO UPDATE SET amount = l.amount + EXCLUDED.amount, remaining = l.remaining + EXCLUDED.remaining, expires_at = EXCLUDED.expires_at,
+                              notify_at = CASE WHEN l.bucket = 'inactivity' THEN EXCLUDED.notify_at ELSE l.notify_at END)`,
             ]
           : []),
         sql``,

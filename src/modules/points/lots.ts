@@ -21,6 +21,7 @@ export interface Lot {
   remaining: Amount;
   expires_at: Date | null;
   available_at: Date | null;
+  notify_at: Date | null;
   transaction_id: string | null;
   /** (in a change) what a return of its transaction may put back: drawn by its spends and not yet returned */
   returnable?: Amount;
@@ -39,7 +40,7 @@ export async function loadLots(db: Db, retailerId: string, memberId: string, acc
   if (!accountIds.length) return lots;
   const rows = await db
     .selectFrom('point_lots')
-    .select(['id', 'point_account_id', 'state', 'bucket', 'remaining', 'expires_at', 'available_at', 'transaction_id'])
+    .select(['id', 'point_account_id', 'state', 'bucket', 'remaining', 'expires_at', 'available_at', 'notify_at', 'transaction_id'])
     .where('retailer_id', '=', retailerId)
     .where('member_id', '=', memberId)
     .where('point_account_id', 'in', accountIds)
@@ -57,18 +58,18 @@ export async function loadLots(db: Db, retailerId: string, memberId: string, acc
  * what is owed to each (`returnable`).
  */
 export async function loadReturnable(db: Db, retailerId: string, memberId: string, accountId: string, transactionId: string, lots: Lot[]): Promise<void> {
-  const { rows } = await sql<{ id: string; owed: string; state: string; bucket: string; remaining: string; expires_at: Date | null }>`
-    SELECT l.id::text AS id, (-sum((x->>1)::numeric))::text AS owed, l.state, l.bucket, l.remaining::text AS remaining, l.expires_at
+  const { rows } = await sql<{ id: string; owed: string; state: string; bucket: string; remaining: string; expires_at: Date | null; notify_at: Date | null }>`
+    SELECT l.id::text AS id, (-sum((x->>1)::numeric))::text AS owed, l.state, l.bucket, l.remaining::text AS remaining, l.expires_at, l.notify_at
       FROM point_ledger e CROSS JOIN LATERAL jsonb_array_elements(e.lots) x
       JOIN point_lots l ON l.retailer_id = e.retailer_id AND l.member_id = e.member_id AND l.id = (x->>0)::bigint
      WHERE e.retailer_id = ${retailerId} AND e.member_id = ${memberId} AND e.point_account_id = ${accountId} AND e.transaction_id = ${transactionId}
        AND e.modification_type IN ('spend', 'forced_spend', 'return') AND e.lots IS NOT NULL
-     GROUP BY l.id, l.state, l.bucket, l.remaining, l.expires_at
+     GROUP BY l.id, l.state, l.bucket, l.remaining, l.expires_at, l.notify_at
     HAVING sum((x->>1)::numeric) < 0`.execute(db);
   for (const r of rows) {
     const known = lots.find((l) => l.id === r.id);
     if (known) known.returnable = fromDb(r.owed);
-    else lots.push({ id: r.id, point_account_id: accountId, state: r.state as Lot['state'], bucket: r.bucket, remaining: fromDb(r.remaining), expires_at: r.expires_at, available_at: null, transaction_id: null, returnable: fromDb(r.owed) });
+    else lots.push({ id: r.id, point_account_id: accountId, state: r.state as Lot['state'], bucket: r.bucket, remaining: fromDb(r.remaining), expires_at: r.expires_at, available_at: null, notify_at: r.notify_at, transaction_id: null, returnable: fromDb(r.owed) });
   }
   // soonest-expiring first, as loadLots answers them
   const rank = (l: Lot) => (l.expires_at ? l.expires_at.getTime() : Infinity);
@@ -190,6 +191,12 @@ export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map
       released += lot.remaining;
       // points that expired before they were released pay no debt: they are written off just after
       const kept = lot.expires_at && lot.expires_at <= now ? lot.remaining : (balance > ZERO ? balance : ZERO) - (before > ZERO ? before : ZERO);
+      ledger.push({ amount: lot.remaining, after: balance, type: 'deposit', at: lot.available_at!, lots: lot.bucket === 'never' ? [] : [[lot.id, toDecimal(kept)]] });
+      if (lot.bucket === 'never') {
+        // points that never expire join the balance's never-expiring rest
+        await sql`UPDATE point_lots SET state = 'merged', remaining = 0 WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND id = ${lot.id}`.execute(tx);
+        continue;
+      }
       await sql`WITH bucket AS (
                   UPDATE point_lots SET amount = amount + ${toDecimal(lot.remaining)}::numeric, remaining = remaining + ${toDecimal(kept)}::numeric
                    WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ${lot.point_account_id} AND state = 'open' AND bucket = ${lot.bucket}
@@ -198,7 +205,6 @@ export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map
                                       remaining = CASE WHEN EXISTS (SELECT 1 FROM bucket) THEN 0 ELSE ${toDecimal(kept)}::numeric END,
                                       merged_into = (SELECT id FROM bucket)
                  WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND id = ${lot.id}`.execute(tx);
-      ledger.push({ amount: lot.remaining, after: balance, type: 'deposit', at: lot.available_at!, lots: [[lot.id, toDecimal(kept)]] });
     }
     // open lots past their instant (those just released included): written off
     const { rows: gone } = await sql<{ id: string; remaining: string }>`
@@ -208,6 +214,19 @@ export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map
        WHERE l.retailer_id = ${retailerId} AND l.member_id = ${memberId} AND l.id = o.id
       RETURNING l.id::text, o.remaining::text AS remaining`.execute(tx);
     const expired = gone.reduce((s, g) => s + fromDb(g.remaining), ZERO);
+    // points still to expire whose notice is due: told once per expiry instant
+    const { rows: told } = await sql<{ expires_at: Date; amount: string }>`
+      WITH due AS (
+        UPDATE point_lots SET notify_at = NULL
+         WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ${row.point_account_id} AND state = 'open' AND notify_at <= ${now}
+        RETURNING expires_at, remaining)
+      SELECT expires_at, sum(remaining)::text AS amount FROM due WHERE remaining > 0 AND expires_at > ${now} GROUP BY expires_at ORDER BY expires_at`.execute(tx);
+    if (account && told.length) {
+      recordDomainEvents(
+        tx,
+        told.map((t) => ({ type: 'points.expiring' as const, retailerId, memberId, occurredAt: now, payload: { point_account_id: account.id, account_name: account.name, amount: toDecimal(fromDb(t.amount)), expires_at: new Date(t.expires_at).toISOString() } })),
+      );
+    }
     if (expired > ZERO) {
       balance -= expired;
       ledger.push({ amount: -expired, after: balance, type: 'expiry', at: now, lots: gone.filter((g) => fromDb(g.remaining) > ZERO).map((g) => [g.id, toDecimal(-fromDb(g.remaining))]) });
@@ -215,7 +234,7 @@ export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map
     await sql`UPDATE member_point_accounts a
                  SET available_balance = ${toDecimal(balance)}::numeric, pending_balance = pending_balance - ${toDecimal(released)}::numeric,
                      life_time_value = life_time_value + ${toDecimal(released)}::numeric, updated_at = ${now},
-                     next_change_at = (SELECT min(CASE WHEN l.state = 'pending' THEN l.available_at ELSE l.expires_at END) FROM point_lots l
+                     next_change_at = (SELECT min(CASE WHEN l.state = 'pending' THEN l.available_at ELSE least(l.notify_at, l.expires_at) END) FROM point_lots l
                                         WHERE l.retailer_id = a.retailer_id AND l.member_id = a.member_id AND l.point_account_id = a.point_account_id
                                           AND (l.state = 'pending' OR (l.state = 'open' AND l.remaining > 0 AND l.expires_at IS NOT NULL)))
                WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.point_account_id = ${row.point_account_id}`.execute(tx);

@@ -95,9 +95,9 @@ async function moveLots(tx: Db, r: string, fromId: string, intoId: string, accou
                 FROM (SELECT id, remaining FROM point_lots
                        WHERE retailer_id = ${r} AND member_id = ${fromId} AND point_account_id = ${accountId} AND state = 'open' AND remaining > 0) o
                WHERE l.retailer_id = ${r} AND l.member_id = ${fromId} AND l.id = o.id
-              RETURNING l.bucket, l.amount, o.remaining, l.earned_at, l.expires_at)
-            INSERT INTO point_lots AS l (retailer_id, member_id, point_account_id, state, bucket, amount, remaining, earned_at, expires_at)
-            SELECT ${r}, ${intoId}, ${accountId}, 'open', bucket, amount, remaining, earned_at, expires_at FROM gone
+              RETURNING l.bucket, l.amount, o.remaining, l.earned_at, l.expires_at, l.notify_at)
+            INSERT INTO point_lots AS l (retailer_id, member_id, point_account_id, state, bucket, amount, remaining, earned_at, expires_at, notify_at)
+            SELECT ${r}, ${intoId}, ${accountId}, 'open', bucket, amount, remaining, earned_at, expires_at, notify_at FROM gone
             ON CONFLICT (retailer_id, member_id, point_account_id, bucket) WHERE state = 'open'
             DO UPDATE SET amount = l.amount + EXCLUDED.amount, remaining = l.remaining + EXCLUDED.remaining, expires_at = greatest(l.expires_at, EXCLUDED.expires_at)`.execute(tx);
   await sql`UPDATE point_lots SET member_id = ${intoId} WHERE retailer_id = ${r} AND member_id = ${fromId} AND point_account_id = ${accountId} AND state = 'pending'`.execute(tx);

@@ -1,23 +1,24 @@
 import type { Db } from '../db/index.js';
-import { subjectOf, tryLockMember } from '../modules/members/service.js';
-import { listPointAccounts } from '../modules/points/accounts.js';
-import { dueMembers, settleLots } from '../modules/points/lots.js';
+import { subjectOf, tryLockMembers } from '../modules/members/service.js';
+import { listPointAccounts, type PointAccount } from '../modules/points/accounts.js';
+import { dueMembers, expireLots, membersToSettleOneByOne, settleLots } from '../modules/points/lots.js';
 
 /**
  * Settles the lots of members whose accounts have passed their next
- * instant, as of `now`, in the caller's transaction: pending points become
- * available, expired ones are written off (lots.ts settleLots). A member
- * another transaction holds is left for the next run (its own next change
- * settles it first anyway). Answers how many members it settled.
+ * instant, as of `now`, in the caller's transaction: expired points are
+ * written off for the whole batch at once (expireLots); members with pending
+ * points to credit or a notice due are settled one at a time (settleLots).
+ * A member another transaction holds is left for the next run (its own next
+ * change settles it first anyway). Answers how many members it settled.
  */
-export async function settleDuePoints(tx: Db, now = new Date(), limit = 200): Promise<number> {
-  let settled = 0;
-  for (const due of await dueMembers(tx, now, limit)) {
-    const member = await tryLockMember(tx, due.retailer_id, due.member_id);
-    if (!member) continue;
-    const accounts = new Map((await listPointAccounts(tx, due.retailer_id)).map((a) => [a.id, a]));
-    await settleLots(tx, subjectOf({ retailerId: due.retailer_id }, member), accounts, now);
-    settled++;
-  }
-  return settled;
+export async function settleDuePoints(tx: Db, now = new Date(), limit = 500): Promise<number> {
+  const locked = await tryLockMembers(tx, await dueMembers(tx, now, limit));
+  if (!locked.length) return 0;
+  const accounts = new Map<string, Map<string, PointAccount>>();
+  for (const retailerId of new Set(locked.map((m) => m.retailer_id))) accounts.set(retailerId, new Map((await listPointAccounts(tx, retailerId)).map((a) => [a.id, a])));
+  const oneByOne = await membersToSettleOneByOne(tx, locked.map((m) => ({ retailer_id: m.retailer_id, member_id: m.id })), now);
+  const subjects = locked.map((m) => ({ m, subject: subjectOf({ retailerId: m.retailer_id }, m) }));
+  for (const { m, subject } of subjects.filter(({ m }) => oneByOne.has(`${m.retailer_id}/${m.id}`))) await settleLots(tx, subject, accounts.get(m.retailer_id)!, now);
+  await expireLots(tx, subjects.filter(({ m }) => !oneByOne.has(`${m.retailer_id}/${m.id}`)).map((x) => x.subject), accounts, now);
+  return locked.length;
 }

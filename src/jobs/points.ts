@@ -11,7 +11,7 @@ import { settleDuePoints } from '../flows/point-expiry.js';
 import { pollLoop, type PollLoop } from './poll.js';
 
 export function startSettler(db: Db, log: Logger, options: { pollMs?: number; batch?: number } = {}): PollLoop {
-  return pollLoop(() => transact(db, (tx) => settleDuePoints(tx, new Date(), options.batch ?? 200)), {
+  return pollLoop(() => transact(db, (tx) => settleDuePoints(tx, new Date(), options.batch ?? 500)), {
     pollMs: options.pollMs ?? 1000,
     onError: (err, failures) => failures === 1 && log.error({ err }, 'point settling failed; retrying'),
     onRecover: () => log.info('point settling works again'),

@@ -73,6 +73,25 @@ describe('point of sale on PostgreSQL', () => {
   });
   const send = (userId: string | undefined, payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => pos('send_transaction', envelope(payload, { ...(userId ? { user_id: userId } : {}), ...extra }));
 
+  // lots (issue 19): the till sees what will expire, and when
+  it('shows at the till the points that will expire and when, beside the balance', async () => {
+    const m = await member();
+    const expiresAt = new Date(Date.now() + 10 * 86_400_000).toISOString();
+    const deposited = await call(t.app, {
+      method: 'POST',
+      url: '/incentives/api/2.0/user_points/deposit',
+      headers: { authorization: tenant.connect },
+      payload: { retailer_id: tenant.retailer_id, culture: 'en-US', user_id: m.id, deposit_details: [{ point_account_id: SPENDABLE, amount: 40, expiration_date: expiresAt }, { point_account_id: SPENDABLE, amount: 25 }] },
+    });
+    assert.equal(deposited.status, 200, deposited.body);
+    const lookup = await pos('lookup', envelope({ phone: m.phone }));
+    assert.equal(lookup.status, 200, lookup.body);
+    const spendable = lookup.json.payload[0].accounts.find((a: any) => a.PointAccountID === SPENDABLE);
+    assert.equal(spendable.AvailableBalance, 65);
+    assert.deepEqual(spendable.ExpiringPoints, [{ Amount: 40, ExpiresAt: expiresAt }]);
+    assert.ok(lookup.json.payload[0].accounts.filter((a: any) => a.PointAccountID !== SPENDABLE).every((a: any) => !('ExpiringPoints' in a)), 'absent where nothing expires');
+  });
+
   it('runs the till journey: lookup prices the 5% offer, redeem once, reinstate, send earns once, void takes back once', async () => {
     const m = await member();
     const userOfferId = await issue(m.id);

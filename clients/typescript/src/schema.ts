@@ -3223,6 +3223,13 @@ export interface components {
                 GroupingLabel: string;
                 AvailableBalance: number;
                 LifeTimeValue: number;
+                /** @description deposited, not yet available; absent when none */
+                PendingBalance?: number;
+                /** @description the next amounts to expire, soonest first (at most 3); absent when none */
+                ExpiringPoints?: {
+                    Amount: number;
+                    ExpiresAt: string;
+                }[];
             }[];
         };
         PosTransactionAnswer: {

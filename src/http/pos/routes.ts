@@ -176,6 +176,9 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
               GroupingLabel: d.grouping_label,
               AvailableBalance: toJson(d.available_balance),
               LifeTimeValue: toJson(d.life_time_value),
+              // where the account holds points pending or with an expiry
+              ...(d.pending_balance ? { PendingBalance: toJson(d.pending_balance) } : {}),
+              ...(d.expiring_points?.length ? { ExpiringPoints: d.expiring_points.map((x) => ({ Amount: toJson(x.amount), ExpiresAt: x.expires_at.toISOString() })) } : {}),
             })),
           },
         ],

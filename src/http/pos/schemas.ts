@@ -37,6 +37,8 @@ const PosPointAccount = Obj({
   GroupingLabel: Type.String(),
   AvailableBalance: Type.Number(),
   LifeTimeValue: Type.Number(),
+  PendingBalance: Type.Optional(Type.Number({ description: 'deposited, not yet available; absent when none' })),
+  ExpiringPoints: Type.Optional(Type.Array(Obj({ Amount: Type.Number(), ExpiresAt: Type.String() }), { description: 'the next amounts to expire, soonest first (at most 3); absent when none' })),
 });
 
 /** The member found at the till (collection 5.1). */

@@ -120,6 +120,8 @@ export async function lookupMember(db: Db, retailerId: string, key: LookupKey, n
       grouping_label: a.grouping_label,
       available_balance: balance,
       life_time_value: b ? fromDb(b[3]) : ZERO,
+      pending_balance: b ? fromDb(b[4]) : ZERO,
+      expiring_points: b?.[5]?.map(([at, amount]) => ({ amount: fromDb(amount), expires_at: new Date(at) })),
     };
   });
   return {

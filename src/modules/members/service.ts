@@ -382,9 +382,15 @@ export const lockActiveMemberQuery = (retailerId: string, memberId: string) =>
                       WHERE retailer_id = ${retailerId} AND id = ${memberId} AND lifecycle = 'active'
                         FOR NO KEY UPDATE`;
 
-/** Locks a member (closed ones too) unless another transaction holds it: undefined then (SKIP LOCKED; background work comes back later). */
-export async function tryLockMember(tx: Db, retailerId: string, id: string): Promise<MemberSummary | undefined> {
-  return (await sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members WHERE retailer_id = ${retailerId} AND id = ${id} FOR NO KEY UPDATE SKIP LOCKED`.execute(tx)).rows[0];
+/** Locks members (closed ones too) but those another transaction holds (SKIP LOCKED: background work comes back for them later); answers the ones locked. */
+export async function tryLockMembers(tx: Db, refs: { retailer_id: string; member_id: string }[]): Promise<(MemberSummary & { retailer_id: string })[]> {
+  if (!refs.length) return [];
+  const { rows } = await sql<MemberSummary & { retailer_id: string }>`
+    SELECT m.retailer_id, m.id, m.player_id, m.first_name, m.last_name FROM members m
+      JOIN unnest(${refs.map((x) => x.retailer_id)}::uuid[], ${refs.map((x) => x.member_id)}::uuid[]) AS k(retailer_id, member_id) ON m.retailer_id = k.retailer_id AND m.id = k.member_id
+     ORDER BY m.retailer_id, m.id
+       FOR NO KEY UPDATE OF m SKIP LOCKED`.execute(tx);
+  return rows;
 }
 
 /**

@@ -123,19 +123,13 @@ export function effectivePendingText(a: string, now?: Date): string {
 export const effectiveBalance = (a: string, now?: Date) => sql<string>`${sql.raw(effectiveBalanceText(a, now))}`;
 export const effectivePending = (a: string, now?: Date) => sql<string>`${sql.raw(effectivePendingText(a, now))}`;
 
-/** The next amounts to expire of each of a member's accounts, soonest first (at most `per` dates each), as of `now`. */
-export async function expiringPoints(db: Db, retailerId: string, memberId: string, now = new Date(), per = 3): Promise<Map<string, { amount: Amount; expires_at: Date }[]>> {
-  const { rows } = await sql<{ point_account_id: string; expires_at: Date; amount: string }>`
-    SELECT point_account_id, expires_at, amount FROM (
-      SELECT point_account_id, expires_at, sum(remaining)::text AS amount, row_number() OVER (PARTITION BY point_account_id ORDER BY expires_at) AS n
-        FROM point_lots
-       WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND state = 'open' AND remaining > 0 AND expires_at > ${now}
-       GROUP BY point_account_id, expires_at) x
-     WHERE n <= ${per} ORDER BY point_account_id, expires_at`.execute(db);
-  const out = new Map<string, { amount: Amount; expires_at: Date }[]>();
-  for (const r of rows) out.set(r.point_account_id, [...(out.get(r.point_account_id) ?? []), { amount: fromDb(r.amount), expires_at: new Date(r.expires_at) }]);
-  return out;
-}
+/** The next three amounts to expire of the account `a` names after `now`, as SQL text: a json array of [expires_at, amount], null when nothing does (read only for an account with a next instant). */
+export const expiringText = (a: string, now?: Date) => `CASE WHEN ${a}.next_change_at IS NULL THEN NULL ELSE (
+    SELECT json_agg(json_build_array(x.expires_at, x.amount::text) ORDER BY x.expires_at) FROM (
+      SELECT l.expires_at, sum(l.remaining) AS amount FROM point_lots l
+       WHERE l.retailer_id = ${a}.retailer_id AND l.member_id = ${a}.member_id AND l.point_account_id = ${a}.point_account_id
+         AND l.state = 'open' AND l.remaining > 0 AND l.expires_at > ${nowText(now)}
+       GROUP BY l.expires_at ORDER BY l.expires_at LIMIT 3) x) END`;
 
 /**
  * Members with an account past its next instant, soonest first. Not locked
@@ -149,12 +143,121 @@ export async function dueMembers(tx: Db, now: Date, limit: number): Promise<{ re
   return rows.filter((r) => !seen.has(`${r.retailer_id}/${r.member_id}`) && seen.add(`${r.retailer_id}/${r.member_id}`));
 }
 
-/** What settling changed in one account. */
-export interface Settled {
+/** A ledger entry settling writes: pending points credited, or expired ones written off. */
+interface SettledEntry {
+  subject: TimelineSubject;
   account: PointAccount;
-  released: Amount;
-  expired: Amount;
-  balance: Amount;
+  amount: Amount;
+  after: Amount;
+  type: 'deposit' | 'expiry';
+  at: Date;
+  lots: LotMove[];
+}
+
+/** Writes settled entries: their ledger rows in one INSERT, their events (points.available, points.expired) and timeline entries planned. */
+async function writeSettled(tx: Db, entries: SettledEntry[]): Promise<void> {
+  if (!entries.length) return;
+  const positive = (x: Amount) => (x < ZERO ? -x : x);
+  await tx
+    .insertInto('point_ledger')
+    .values(
+      entries.map((e) => ({
+        retailer_id: e.subject.retailerId,
+        member_id: e.subject.memberId,
+        point_account_id: e.account.id,
+        amount: toDecimal(e.amount),
+        balance_after: toDecimal(e.after),
+        modification_type: e.type,
+        lots: JSON.stringify(e.lots),
+        effective_at: e.at,
+      })),
+    )
+    .execute();
+  recordDomainEvents(
+    tx,
+    entries.map((e) => ({
+      type: e.type === 'deposit' ? ('points.available' as const) : ('points.expired' as const),
+      retailerId: e.subject.retailerId,
+      memberId: e.subject.memberId,
+      occurredAt: e.at,
+      payload: { point_account_id: e.account.id, account_name: e.account.name, modification_type: e.type, amount: toDecimal(positive(e.amount)), balance_after: toDecimal(e.after), point_source_id: null, reference_type: null, reference_id: null, transaction_id: null },
+    })),
+  );
+  for (const e of entries) {
+    planTimeline(tx, e.subject, [
+      { type: e.type === 'deposit' ? 'INCENTIVES_POINT_DEPOSIT' : 'POINTS_EXPIRED', occurredAt: e.at, payload: { modification_type: e.type, amount: toJson(positive(e.amount)), point_account_id: e.account.id, account_name: e.account.name } },
+    ]);
+  }
+}
+
+/** An account's next instant, recomputed from its lots (SQL text for `a`, a member_point_accounts row). */
+const nextChangeText = (a: string) => `(SELECT min(CASE WHEN l.state = 'pending' THEN l.available_at ELSE least(l.notify_at, l.expires_at) END) FROM point_lots l
+    WHERE l.retailer_id = ${a}.retailer_id AND l.member_id = ${a}.member_id AND l.point_account_id = ${a}.point_account_id
+      AND (l.state = 'pending' OR (l.state = 'open' AND l.remaining > 0 AND l.expires_at IS NOT NULL)))`;
+
+/**
+ * Of these members (their locks held), those with pending points past
+ * their instant or a notice due: settleLots settles them one at a time;
+ * the others only have lots to write off, which expireLots does at once.
+ */
+export async function membersToSettleOneByOne(tx: Db, members: { retailer_id: string; member_id: string }[], now: Date): Promise<Set<string>> {
+  if (!members.length) return new Set();
+  const { rows } = await sql<{ retailer_id: string; member_id: string }>`
+    SELECT DISTINCT l.retailer_id, l.member_id FROM point_lots l
+      JOIN unnest(${members.map((x) => x.retailer_id)}::uuid[], ${members.map((x) => x.member_id)}::uuid[]) AS k(retailer_id, member_id)
+        ON l.retailer_id = k.retailer_id AND l.member_id = k.member_id
+     WHERE (l.state = 'pending' AND l.available_at <= ${now}) OR (l.state = 'open' AND l.notify_at <= ${now})`.execute(tx);
+  return new Set(rows.map((r) => `${r.retailer_id}/${r.member_id}`));
+}
+
+/**
+ * Writes off the open lots past their instant of many members at once,
+ * their locks held (none with pending points or a notice due: see
+ * membersToSettleOneByOne): one statement for the lots, one for the
+ * balances and next instants, one for the ledger; one `expiry` entry per
+ * member and account, with its event and timeline entry.
+ */
+export async function expireLots(tx: Db, subjects: TimelineSubject[], accounts: Map<string, Map<string, PointAccount>>, now: Date): Promise<number> {
+  if (!subjects.length) return 0;
+  const [r, m] = [subjects.map((x) => x.retailerId), subjects.map((x) => x.memberId)];
+  const { rows: gone } = await sql<{ retailer_id: string; member_id: string; point_account_id: string; id: string; remaining: string }>`
+    UPDATE point_lots l SET state = 'expired', remaining = 0
+      FROM (SELECT p.retailer_id, p.member_id, p.id, p.remaining FROM point_lots p
+              JOIN unnest(${r}::uuid[], ${m}::uuid[]) AS k(retailer_id, member_id) ON p.retailer_id = k.retailer_id AND p.member_id = k.member_id
+             WHERE p.state = 'open' AND p.expires_at <= ${now}) o
+     WHERE l.retailer_id = o.retailer_id AND l.member_id = o.member_id AND l.id = o.id
+    RETURNING l.retailer_id, l.member_id, l.point_account_id, l.id::text AS id, o.remaining::text AS remaining`.execute(tx);
+  const expired = new Map<string, { amount: Amount; lots: LotMove[] }>();
+  for (const g of gone) {
+    const amount = fromDb(g.remaining);
+    if (amount === ZERO) continue;
+    const key = `${g.retailer_id}/${g.member_id}/${g.point_account_id}`;
+    const e = expired.get(key) ?? { amount: ZERO, lots: [] };
+    e.amount += amount;
+    e.lots.push([g.id, toDecimal(-amount)]);
+    expired.set(key, e);
+  }
+  const keys = [...expired.keys()].map((k) => k.split('/'));
+  const { rows: after } = await sql<{ retailer_id: string; member_id: string; point_account_id: string; balance: string }>`
+    UPDATE member_point_accounts a
+       SET available_balance = a.available_balance - coalesce((
+             SELECT e.amount FROM unnest(${keys.map((k) => k[0])}::uuid[], ${keys.map((k) => k[1])}::uuid[], ${keys.map((k) => k[2])}::uuid[],
+                                         ${[...expired.values()].map((e) => toDecimal(e.amount))}::numeric[]) AS e(retailer_id, member_id, point_account_id, amount)
+              WHERE e.retailer_id = a.retailer_id AND e.member_id = a.member_id AND e.point_account_id = a.point_account_id), 0),
+           next_change_at = ${sql.raw(nextChangeText('a'))}, updated_at = ${now}
+      FROM unnest(${r}::uuid[], ${m}::uuid[]) AS k(retailer_id, member_id)
+     WHERE a.retailer_id = k.retailer_id AND a.member_id = k.member_id AND a.next_change_at <= ${now}
+    RETURNING a.retailer_id, a.member_id, a.point_account_id, a.available_balance::text AS balance`.execute(tx);
+  const subjectOf = new Map(subjects.map((x) => [`${x.retailerId}/${x.memberId}`, x]));
+  await writeSettled(
+    tx,
+    after.flatMap((row) => {
+      const e = expired.get(`${row.retailer_id}/${row.member_id}/${row.point_account_id}`);
+      const account = accounts.get(row.retailer_id)?.get(row.point_account_id);
+      return e && account ? [{ subject: subjectOf.get(`${row.retailer_id}/${row.member_id}`)!, account, amount: -e.amount, after: fromDb(row.balance), type: 'expiry' as const, at: now, lots: e.lots }] : [];
+    }),
+  );
+  return gone.length;
 }
 
 /**
@@ -163,7 +266,7 @@ export interface Settled {
  * then open lots past theirs are written off (one `expiry` entry per account,
  * points.expired, POINTS_EXPIRED). Answers the accounts that changed.
  */
-export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map<string, PointAccount>, now: Date): Promise<Settled[]> {
+export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map<string, PointAccount>, now: Date): Promise<void> {
   const { retailerId, memberId } = subject;
   const due = await tx
     .selectFrom('member_point_accounts')
@@ -172,7 +275,6 @@ export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map
     .where('member_id', '=', memberId)
     .where('next_change_at', '<=', now)
     .execute();
-  const settled: Settled[] = [];
   for (const row of due) {
     const account = accounts.get(row.point_account_id);
     const lots = (await loadLots(tx, retailerId, memberId, [row.point_account_id])).get(row.point_account_id)!;
@@ -234,35 +336,8 @@ export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map
     await sql`UPDATE member_point_accounts a
                  SET available_balance = ${toDecimal(balance)}::numeric, pending_balance = pending_balance - ${toDecimal(released)}::numeric,
                      life_time_value = life_time_value + ${toDecimal(released)}::numeric, updated_at = ${now},
-                     next_change_at = (SELECT min(CASE WHEN l.state = 'pending' THEN l.available_at ELSE least(l.notify_at, l.expires_at) END) FROM point_lots l
-                                        WHERE l.retailer_id = a.retailer_id AND l.member_id = a.member_id AND l.point_account_id = a.point_account_id
-                                          AND (l.state = 'pending' OR (l.state = 'open' AND l.remaining > 0 AND l.expires_at IS NOT NULL)))
+                     next_change_at = ${sql.raw(nextChangeText('a'))}
                WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.point_account_id = ${row.point_account_id}`.execute(tx);
-    if (!ledger.length || !account) continue;
-    await tx
-      .insertInto('point_ledger')
-      .values(ledger.map((e) => ({ retailer_id: retailerId, member_id: memberId, point_account_id: row.point_account_id, amount: toDecimal(e.amount), balance_after: toDecimal(e.after), modification_type: e.type, lots: JSON.stringify(e.lots), effective_at: e.at })))
-      .execute();
-    recordDomainEvents(
-      tx,
-      ledger.map((e) => ({
-        type: e.type === 'deposit' ? ('points.available' as const) : ('points.expired' as const),
-        retailerId,
-        memberId,
-        occurredAt: e.at,
-        payload: { point_account_id: account.id, account_name: account.name, modification_type: e.type, amount: toDecimal(e.amount < ZERO ? -e.amount : e.amount), balance_after: toDecimal(e.after), point_source_id: null, reference_type: null, reference_id: null, transaction_id: null },
-      })),
-    );
-    planTimeline(
-      tx,
-      subject,
-      ledger.map((e) => ({
-        type: e.type === 'deposit' ? 'INCENTIVES_POINT_DEPOSIT' : 'POINTS_EXPIRED',
-        occurredAt: e.at,
-        payload: { modification_type: e.type, amount: toJson(e.amount < ZERO ? -e.amount : e.amount), point_account_id: account.id, account_name: account.name },
-      })),
-    );
-    settled.push({ account, released, expired, balance });
+    if (account) await writeSettled(tx, ledger.map((e) => ({ ...e, subject, account })));
   }
-  return settled;
 }

@@ -4,7 +4,7 @@ import { DomainError } from '../../errors.js';
 import { isUuid } from '../../lib/ids.js';
 import { listPointAccounts } from './accounts.js';
 import { ZERO, fromDb, type Amount } from './amount.js';
-import { effectiveBalance, effectiveBalanceText, effectivePending, expiringPoints } from './lots.js';
+import { effectiveBalance, effectiveBalanceText, effectivePending, effectivePendingText, expiringText } from './lots.js';
 
 export interface AccountBalance {
   account_name: string;
@@ -37,14 +37,19 @@ export async function memberBalances(db: Db, retailerId: string, memberId: strin
   const rows = accounts.length
     ? await db
         .selectFrom('member_point_accounts as a')
-        .select(['a.point_account_id', 'a.id', effectiveBalance('a', now).as('available_balance'), 'a.life_time_value', effectivePending('a', now).as('pending_balance'), 'a.next_change_at'])
+        .select([
+          'a.point_account_id',
+          'a.id',
+          effectiveBalance('a', now).as('available_balance'),
+          'a.life_time_value',
+          effectivePending('a', now).as('pending_balance'),
+          sql<[string, string][] | null>`${sql.raw(expiringText('a', now))}`.as('expiring'),
+        ])
         .where('a.retailer_id', '=', retailerId)
         .where('a.member_id', '=', memberId)
         .execute()
     : [];
   const byAccount = new Map(rows.map((r) => [r.point_account_id, r]));
-  // only an account with something to expire or become available has a next instant
-  const expiring = rows.some((r) => r.next_change_at) ? await expiringPoints(db, retailerId, memberId, now) : undefined;
   const details = accounts.map((a) => {
     const row = byAccount.get(a.id);
     return {
@@ -55,7 +60,7 @@ export async function memberBalances(db: Db, retailerId: string, memberId: strin
       available_balance: row ? fromDb(row.available_balance) : ZERO,
       life_time_value: row ? fromDb(row.life_time_value) : ZERO,
       pending_balance: row ? fromDb(row.pending_balance) : ZERO,
-      expiring_points: expiring?.get(a.id),
+      expiring_points: row?.expiring?.map(([at, amount]) => ({ amount: fromDb(amount), expires_at: new Date(at) })),
     };
   });
   return {
@@ -81,15 +86,20 @@ export async function availablePoints(db: Db, retailerId: string, memberId: stri
   return fromDb(row.total);
 }
 
-/** A member's point account as the lookup reads it: [point_account_id, id, available_balance, life_time_value], amounts as text. */
-export type BalanceTuple = [string, string, string, string];
+/**
+ * A member's point account as the lookup reads it: [point_account_id, id,
+ * available_balance, life_time_value, pending_balance, the next expiring
+ * amounts ([[expires_at, amount], …], null when nothing expires)], amounts as text.
+ */
+export type BalanceTuple = [string, string, string, string, string, [string, string][] | null];
 
 /**
  * The SELECT of a member's point accounts as a json array of BalanceTuple
  * (null without any), as SQL text for a caller's raw statement: `retailer`
  * and `member` are expressions of that statement (its text stays constant).
  */
-export const balanceTuplesText = (retailer: string, member: string) => `(SELECT json_agg(json_build_array(a.point_account_id, a.id, (${effectiveBalanceText('a')})::text, a.life_time_value::text))
+export const balanceTuplesText = (retailer: string, member: string) => `(SELECT json_agg(json_build_array(a.point_account_id, a.id, (${effectiveBalanceText('a')})::text, a.life_time_value::text,
+                                             (${effectivePendingText('a')})::text, ${expiringText('a')}))
      FROM member_point_accounts a WHERE a.retailer_id = ${retailer} AND a.member_id = ${member})`;
 
 /** The member's lifetime points in each of `accountIds` it has used. */

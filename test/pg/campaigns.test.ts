@@ -20,7 +20,7 @@ import { availablePoints } from '../../src/modules/points/queries.js';
 import { toJson } from '../../src/modules/points/amount.js';
 import { CampaignsProgramSchema, applyCampaignConfig, campaignCatalog, exportCampaignConfig, type CampaignConfig } from '../../src/modules/campaigns/config.js';
 import { recordCampaignEvent } from '../../src/flows/campaign-award.js';
-import { memberCampaignViews, type CampaignOccurrence } from '../../src/modules/campaigns/index.js';
+import { memberCampaignView, memberCampaignViews, type CampaignOccurrence } from '../../src/modules/campaigns/index.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -411,6 +411,19 @@ describe('campaigns', () => {
       const user = await createMemberViaApi(t.app, tenant);
       assert.equal((await record(t.db, tenant, user.id, 'event_19', [{ occurredAt: new Date(Date.now() - 3 * DAY) }])).goals.length, 0);
       assert.equal((await record(t.db, tenant, user.id, 'event_19', [{ occurredAt: new Date(Date.now() - 1 * DAY) }])).behaviorsAchieved.length, 1);
+    });
+
+    // a campaign past its end date says so in the member's state (issue 19)
+    it('shows a member the state ended once the campaign is past its end date, unless completed', async () => {
+      const tenant = await createTenant(t.db);
+      await apply(t.db, tenant.retailer_id, [simple(21, { earn_count: 2 }, { start_date: past(2), end_date: future(2) })]);
+      const user = await createMemberViaApi(t.app, tenant);
+      await record(t.db, tenant, user.id, 'event_21');
+      const campaign = (await campaignCatalog(t.db, tenant.retailer_id)).campaigns.find((c) => c.id === 21)!;
+      assert.equal((await memberCampaignView(t.db, tenant.retailer_id, user.id, campaign)).state, 'in_progress');
+      const later = new Date(Date.now() + 3 * DAY);
+      assert.equal((await memberCampaignView(t.db, tenant.retailer_id, user.id, campaign, later)).state, 'ended');
+      assert.equal((await record(t.db, tenant, user.id, 'event_21', [{ occurredAt: later }])).goals.length, 0, 'its events no longer count');
     });
 
     it('awards the points once when concurrent events complete the behaviour', async () => {

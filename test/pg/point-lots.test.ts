@@ -262,6 +262,37 @@ describe('point lots on PostgreSQL', () => {
     for (const [i, id] of members.entries()) assert.equal(rows.find((r) => r.member_id === id)!.amount, `-${10 + i}.0000`);
   });
 
+  it('gives deposits the program’s policies: round_to in the retailer’s time zone, fixed_date', async () => {
+    const tenant = await createTenant(t.db);
+    const [monthly, yearEnd] = [randomUUID(), randomUUID()];
+    const applied = await call(t.app, {
+      method: 'PUT',
+      url: `/admin/tenants/${tenant.retailer_id}/program`,
+      headers: { authorization: `Bearer ${t.config.adminToken}` },
+      payload: {
+        retailer: { name: 'Zones', time_zone: 'America/New_York' },
+        point_accounts: [
+          { id: monthly, name: 'Monthly', default: true, expiry: { policy: 'after', after: 'P1M', round_to: 'month' } },
+          { id: yearEnd, name: 'Year end', expiry: { policy: 'fixed_date', month: 12, day: 31, time_zone: 'UTC' } },
+        ],
+      },
+    });
+    assert.equal(applied.status, 200, applied.body);
+    const m = await createMemberViaApi(t.app, tenant);
+    const now = new Date();
+    await ok(deposit(tenant, m.id, monthly, 10));
+    await ok(deposit(tenant, m.id, yearEnd, 10));
+    // a month on, to the end of that month, in New York: the local midnight starting the month after next
+    const at = new Date((await balance(tenant, m.id, monthly)).expiring_points[0].expires_at);
+    const local = (d: Date) => Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' }).formatToParts(d).map((p) => [p.type, p.value]));
+    const [then, today] = [local(at), local(now)];
+    assert.deepEqual([then.day, then.hour, then.minute], ['1', '00', '00'], `${at.toISOString()} is a local midnight starting a month`);
+    assert.equal(Number(then.month), ((Number(today.month) + 1) % 12) + 1);
+    // every 31 December (UTC), for what was earned before it: the next 1 January's midnight
+    const year = now.getUTCFullYear() + (now.getUTCMonth() === 11 && now.getUTCDate() === 31 ? 2 : 1);
+    assert.equal((await balance(tenant, m.id, yearEnd)).expiring_points[0].expires_at, `${year}-01-01T00:00:00.000Z`);
+  });
+
   it('takes a policy from the program file, shows it in the export, and refuses an invalid one naming its field', async () => {
     const tenant = await createTenant(t.db);
     const admin = { authorization: `Bearer ${t.config.adminToken}` };

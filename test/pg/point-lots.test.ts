@@ -11,6 +11,8 @@ import { transact } from '../../src/db/unit-of-work.js';
 import { startSettler } from '../../src/jobs/points.js';
 import type { PollLoop } from '../../src/jobs/poll.js';
 import { applyPointConfig, type PointAccountConfig } from '../../src/modules/points/accounts.js';
+import { applyPointChanges } from '../../src/modules/points/ledger.js';
+import { lockMemberRef } from '../../src/modules/members/service.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -291,6 +293,36 @@ describe('point lots on PostgreSQL', () => {
     // every 31 December (UTC), for what was earned before it: the next 1 January's midnight
     const year = now.getUTCFullYear() + (now.getUTCMonth() === 11 && now.getUTCDate() === 31 ? 2 : 1);
     assert.equal((await balance(tenant, m.id, yearEnd)).expiring_points[0].expires_at, `${year}-01-01T00:00:00.000Z`);
+  });
+
+  it('stores the expiry instants of the edge cases: month ends, a leap day, DST days, fixed dates', async () => {
+    const tenant = await createTenant(t.db);
+    const ids = { month: randomUUID(), leap: randomUUID(), berlinDay: randomUUID(), feb29: randomUUID(), la: randomUUID() };
+    const accounts: PointAccountConfig[] = [
+      { id: ids.month, name: 'Month end NY', expiry: { policy: 'after', after: 'P1M', round_to: 'month', time_zone: 'America/New_York' } },
+      { id: ids.leap, name: 'One month', expiry: { policy: 'after', after: 'P1M', time_zone: 'UTC' } },
+      { id: ids.berlinDay, name: 'Berlin day', expiry: { policy: 'after', after: 'P1D', round_to: 'day', time_zone: 'Europe/Berlin' } },
+      { id: ids.feb29, name: '29 February', expiry: { policy: 'fixed_date', month: 2, day: 29, time_zone: 'UTC' } },
+      { id: ids.la, name: 'New Year LA', expiry: { policy: 'fixed_date', month: 12, day: 31, time_zone: 'America/Los_Angeles' } },
+    ];
+    await transact(t.db, (tx) => applyPointConfig(tx, tenant.retailer_id, accounts, []));
+    const m = await createMemberViaApi(t.app, tenant);
+    const actor = { retailerId: tenant.retailer_id, retailerNumber: 0 };
+    // deposits at chosen instants (the ledger's injected time), each into its account
+    const at = async (account: string, when: string) => {
+      await transact(t.db, async (tx) => {
+        const member = await lockMemberRef(tx, tenant.retailer_id, m.id);
+        await applyPointChanges(tx, actor, member, [{ kind: 'deposit', point_account_id: account, amount: 10_0000n }], { allowPartialSuccess: false, effectiveAt: new Date(when) });
+      });
+      const rows = (await sql<{ expires_at: Date }>`SELECT expires_at FROM point_lots WHERE member_id = ${m.id} AND point_account_id = ${account} ORDER BY id DESC LIMIT 1`.execute(t.db)).rows;
+      return rows[0].expires_at.toISOString();
+    };
+    assert.equal(await at(ids.month, '2031-01-31T20:00:00.000Z'), '2031-03-01T05:00:00.000Z', '31 Jan + 1 month = 28 Feb, to the end of February in New York');
+    assert.equal(await at(ids.leap, '2032-01-31T10:00:00.000Z'), '2032-02-29T10:00:00.000Z', 'a leap year');
+    assert.equal(await at(ids.berlinDay, '2031-03-29T12:00:00.000Z'), '2031-03-30T22:00:00.000Z', 'the day Berlin moves to summer time has 23 hours');
+    assert.equal(await at(ids.feb29, '2031-01-10T00:00:00.000Z'), '2031-03-01T00:00:00.000Z', 'no 29 February in 2031: the 28th');
+    assert.equal(await at(ids.feb29, '2031-03-01T00:00:00.000Z'), '2032-03-01T00:00:00.000Z', '2032 has one');
+    assert.equal(await at(ids.la, '2031-12-31T05:00:00.000Z'), '2032-01-01T08:00:00.000Z', '30 Dec in Los Angeles: the end of 31 Dec there');
   });
 
   it('takes a policy from the program file, shows it in the export, and refuses an invalid one naming its field', async () => {

@@ -683,7 +683,11 @@ describe('outbound webhooks on PostgreSQL', () => {
       const member = await enrol(tn);
       await deposit(tn, member.id, 5);
       const [created, deposited] = await eventsOf(tn, member.id);
-      await transact(t.db, (tx) => fanOut(tx));
+      // copied into deliveries first (a transaction open elsewhere on the server holds the fan-out back for a while)
+      await until('both events copied into deliveries', async () => {
+        await transact(t.db, (tx) => fanOut(tx));
+        return (await deliveriesOf(tn, e.id)).length === 2;
+      });
       await sql`DELETE FROM domain_events WHERE id = ${created.id}`.execute(t.db);
       dispatch();
       await until('the deposit', () => r.ids().includes(deposited.id), 5000);

@@ -157,7 +157,7 @@ interface SettledEntry {
 /** Writes settled entries: their ledger rows in one INSERT, their events (points.available, points.expired) and timeline entries planned. */
 async function writeSettled(tx: Db, entries: SettledEntry[]): Promise<void> {
   if (!entries.length) return;
-  const positive = (x: Amount) => (x < ZERO ? -x : x);
+  const magnitude = (x: Amount) => (x < ZERO ? -x : x);
   await tx
     .insertInto('point_ledger')
     .values(
@@ -180,12 +180,12 @@ async function writeSettled(tx: Db, entries: SettledEntry[]): Promise<void> {
       retailerId: e.subject.retailerId,
       memberId: e.subject.memberId,
       occurredAt: e.at,
-      payload: { point_account_id: e.account.id, account_name: e.account.name, modification_type: e.type, amount: toDecimal(positive(e.amount)), balance_after: toDecimal(e.after), point_source_id: null, reference_type: null, reference_id: null, transaction_id: null },
+      payload: { point_account_id: e.account.id, account_name: e.account.name, modification_type: e.type, amount: toDecimal(magnitude(e.amount)), balance_after: toDecimal(e.after), point_source_id: null, reference_type: null, reference_id: null, transaction_id: null },
     })),
   );
   for (const e of entries) {
     planTimeline(tx, e.subject, [
-      { type: e.type === 'deposit' ? 'INCENTIVES_POINT_DEPOSIT' : 'POINTS_EXPIRED', occurredAt: e.at, payload: { modification_type: e.type, amount: toJson(positive(e.amount)), point_account_id: e.account.id, account_name: e.account.name } },
+      { type: e.type === 'deposit' ? 'INCENTIVES_POINT_DEPOSIT' : 'POINTS_EXPIRED', occurredAt: e.at, payload: { modification_type: e.type, amount: toJson(magnitude(e.amount)), point_account_id: e.account.id, account_name: e.account.name } },
     ]);
   }
 }
@@ -197,10 +197,10 @@ const nextChangeText = (a: string) => `(SELECT min(CASE WHEN l.state = 'pending'
 
 /**
  * Of these members (their locks held), those with pending points past
- * their instant or a notice due: settleLots settles them one at a time;
- * the others only have lots to write off, which expireLots does at once.
+ * their instant or a notice due: releaseAndNotify does theirs one at a
+ * time; what every member has to write off expireLots does at once.
  */
-export async function membersToSettleOneByOne(tx: Db, members: { retailer_id: string; member_id: string }[], now: Date): Promise<Set<string>> {
+export async function membersWithReleasesOrNotices(tx: Db, members: { retailer_id: string; member_id: string }[], now: Date): Promise<Set<string>> {
   if (!members.length) return new Set();
   const { rows } = await sql<{ retailer_id: string; member_id: string }>`
     SELECT DISTINCT l.retailer_id, l.member_id FROM point_lots l
@@ -212,8 +212,8 @@ export async function membersToSettleOneByOne(tx: Db, members: { retailer_id: st
 
 /**
  * Writes off the open lots past their instant of many members at once,
- * their locks held (none with pending points or a notice due: see
- * membersToSettleOneByOne): one statement for the lots, one for the
+ * their locks held (after releaseAndNotify, for those that need it): one
+ * statement for the lots, one for the
  * balances and next instants, one for the ledger; one `expiry` entry per
  * member and account, with its event and timeline entry.
  */
@@ -262,15 +262,25 @@ export async function expireLots(tx: Db, subjects: TimelineSubject[], accounts: 
 
 /**
  * Settles a member's accounts as of `now`, under the member's lock: pending
- * lots past their instant become available (a `deposit` entry, points.available),
- * then open lots past theirs are written off (one `expiry` entry per account,
- * points.expired, POINTS_EXPIRED). Answers the accounts that changed.
+ * lots past their instant become available, notices due are told, then open
+ * lots past their instant are written off (expireLots).
  */
 export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map<string, PointAccount>, now: Date): Promise<void> {
+  await releaseAndNotify(tx, subject, accounts, now);
+  await expireLots(tx, [subject], new Map([[subject.retailerId, accounts]]), now);
+}
+
+/**
+ * A member's pending lots past their instant credited (a `deposit` entry,
+ * points.available; what a debt does not take goes into the open lot of
+ * their expiry) and its notices due told (points.expiring), under its lock.
+ * The accounts' next instants are left to expireLots, which runs after.
+ */
+export async function releaseAndNotify(tx: Db, subject: TimelineSubject, accounts: Map<string, PointAccount>, now: Date): Promise<void> {
   const { retailerId, memberId } = subject;
   const due = await tx
     .selectFrom('member_point_accounts')
-    .select(['point_account_id', 'available_balance', 'life_time_value', 'pending_balance'])
+    .select(['point_account_id', 'available_balance'])
     .where('retailer_id', '=', retailerId)
     .where('member_id', '=', memberId)
     .where('next_change_at', '<=', now)
@@ -280,8 +290,7 @@ export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map
     const lots = (await loadLots(tx, retailerId, memberId, [row.point_account_id])).get(row.point_account_id)!;
     let balance = fromDb(row.available_balance);
     let released = ZERO;
-    const ledger: { amount: Amount; after: Amount; type: 'deposit' | 'expiry'; at: Date; lots: LotMove[] }[] = [];
-    // pending lots past their instant: credited; what a debt does not take goes into the open lot of their expiry
+    const ledger: { amount: Amount; after: Amount; type: 'deposit'; at: Date; lots: LotMove[] }[] = [];
     for (const lot of lots.filter((l) => l.state === 'pending' && l.available_at! <= now).sort((x, y) => +x.available_at! - +y.available_at!)) {
       if (lot.remaining === ZERO) {
         // taken back entirely while pending: nothing becomes available
@@ -308,14 +317,6 @@ export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map
                                       merged_into = (SELECT id FROM bucket)
                  WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND id = ${lot.id}`.execute(tx);
     }
-    // open lots past their instant (those just released included): written off
-    const { rows: gone } = await sql<{ id: string; remaining: string }>`
-      UPDATE point_lots l SET state = 'expired', remaining = 0
-        FROM (SELECT id, remaining FROM point_lots
-               WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ${row.point_account_id} AND state = 'open' AND expires_at <= ${now}) o
-       WHERE l.retailer_id = ${retailerId} AND l.member_id = ${memberId} AND l.id = o.id
-      RETURNING l.id::text, o.remaining::text AS remaining`.execute(tx);
-    const expired = gone.reduce((s, g) => s + fromDb(g.remaining), ZERO);
     // points still to expire whose notice is due: told once per expiry instant
     const { rows: told } = await sql<{ expires_at: Date; amount: string }>`
       WITH due AS (
@@ -329,15 +330,11 @@ export async function settleLots(tx: Db, subject: TimelineSubject, accounts: Map
         told.map((t) => ({ type: 'points.expiring' as const, retailerId, memberId, occurredAt: now, payload: { point_account_id: account.id, account_name: account.name, amount: toDecimal(fromDb(t.amount)), expires_at: new Date(t.expires_at).toISOString() } })),
       );
     }
-    if (expired > ZERO) {
-      balance -= expired;
-      ledger.push({ amount: -expired, after: balance, type: 'expiry', at: now, lots: gone.filter((g) => fromDb(g.remaining) > ZERO).map((g) => [g.id, toDecimal(-fromDb(g.remaining))]) });
-    }
-    await sql`UPDATE member_point_accounts a
+    if (released === ZERO) continue;
+    await sql`UPDATE member_point_accounts
                  SET available_balance = ${toDecimal(balance)}::numeric, pending_balance = pending_balance - ${toDecimal(released)}::numeric,
-                     life_time_value = life_time_value + ${toDecimal(released)}::numeric, updated_at = ${now},
-                     next_change_at = ${sql.raw(nextChangeText('a'))}
-               WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId} AND a.point_account_id = ${row.point_account_id}`.execute(tx);
+                     life_time_value = life_time_value + ${toDecimal(released)}::numeric, updated_at = ${now}
+               WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND point_account_id = ${row.point_account_id}`.execute(tx);
     if (account) await writeSettled(tx, ledger.map((e) => ({ ...e, subject, account })));
   }
 }

@@ -49,3 +49,6 @@ export function toDecimal(amount: Amount): string {
 export const toJson = (amount: Amount): number => Number(toDecimal(amount));
 
 export const min = (a: Amount, b: Amount): Amount => (a < b ? a : b);
+
+/** The amount, or zero when it is negative (a debt's part of a balance is not in any lot). */
+export const positivePart = (a: Amount): Amount => (a > ZERO ? a : ZERO);

@@ -8,7 +8,7 @@ import { asCtes, unitOf } from '../../db/unit-of-work.js';
 import { recordDomainEvents, type NewEvent } from '../outbox/service.js';
 import { planTimeline, type TimelineEntry } from '../timeline/service.js';
 import { listPointAccounts, listPointSources, type PointAccount } from './accounts.js';
-import { ZERO, fromDb, min, toDecimal, toJson, type Amount } from './amount.js';
+import { ZERO, fromDb, min, positivePart, toDecimal, toJson, type Amount } from './amount.js';
 import { inactivityExpiry, lotTerms, noticeOf, type LotTerms } from './expiry.js';
 import { drawLots, effectiveBalance, loadLots, loadReturnable, settleLots, type Lot, type LotMove } from './lots.js';
 
@@ -267,7 +267,6 @@ function applyDetail(
     if (notAllowed) throw new DetailError('point_source_not_allowed', `point source ${detail.point_source_id} does not deposit into ${notAllowed}`);
   }
 
-  const positive = (x: Amount) => (x > ZERO ? x : ZERO);
   const credit = (w: Working, amount: Amount, type: ModificationType) => {
     const terms = lotTerms(w.account, time, detail.kind === 'deposit' ? detail.expires_at : undefined);
     if (type === 'deposit' && terms.availableAt && terms.availableAt > time) {
@@ -282,7 +281,7 @@ function applyDetail(
       throw new DetailError('maximum_balance_exceeded', `${w.account.name} would exceed its maximum balance of ${toDecimal(w.account.maximum_balance)}`);
     }
     // a debt is paid first; a return goes back into the lots its transaction's spends drew from, while they are open
-    let kept = positive(balance) - positive(w.balance);
+    let kept = positivePart(balance) - positivePart(w.balance);
     const moves: LotMove[] = [];
     if (type === 'return' && detail.transaction_id) {
       for (const lot of w.lots) {
@@ -310,7 +309,7 @@ function applyDetail(
     entries.push({ account: w, amount, type, detail, moves, credit });
   };
   const spend = (w: Working, amount: Amount, type: ModificationType, cancelled = ZERO) => {
-    const drawn = positive(w.balance) - positive(w.balance - amount);
+    const drawn = positivePart(w.balance) - positivePart(w.balance - amount);
     const moves = drawLots(w.lots, drawn);
     // then what this change put into lots not yet written; the never-expiring rest last
     let left = drawn + moves.reduce((s, [, x]) => s + fromDb(x), ZERO);

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { recordDomainEvents } from '../outbox/service.js';
 import { planTimeline, type TimelineSubject } from '../timeline/service.js';
-import { ZERO, fromDb, min, toDecimal, toJson, type Amount } from './amount.js';
+import { ZERO, fromDb, min, positivePart, toDecimal, toJson, type Amount } from './amount.js';
 import type { PointAccount } from './accounts.js';
 
 export interface Lot {
@@ -301,7 +301,7 @@ export async function releaseAndNotify(tx: Db, subject: TimelineSubject, account
       balance += lot.remaining;
       released += lot.remaining;
       // points that expired before they were released pay no debt: they are written off just after
-      const kept = lot.expires_at && lot.expires_at <= now ? lot.remaining : (balance > ZERO ? balance : ZERO) - (before > ZERO ? before : ZERO);
+      const kept = lot.expires_at && lot.expires_at <= now ? lot.remaining : positivePart(balance) - positivePart(before);
       ledger.push({ amount: lot.remaining, after: balance, type: 'deposit', at: lot.available_at!, lots: lot.bucket === 'never' ? [] : [[lot.id, toDecimal(kept)]] });
       if (lot.bucket === 'never') {
         // points that never expire join the balance's never-expiring rest

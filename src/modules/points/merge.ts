@@ -4,7 +4,7 @@ import type { Db } from '../../db/index.js';
 import type { Actor } from '../members/service.js';
 import { recordDomainEvents } from '../outbox/service.js';
 import { listPointAccounts } from './accounts.js';
-import { ZERO, fromDb, toDecimal, toJson, type Amount } from './amount.js';
+import { ZERO, fromDb, positivePart, toDecimal, toJson, type Amount } from './amount.js';
 import { drawLots, loadLots } from './lots.js';
 import { ledgerEvent } from './ledger.js';
 
@@ -101,8 +101,7 @@ async function moveLots(tx: Db, r: string, fromId: string, intoId: string, accou
             ON CONFLICT (retailer_id, member_id, point_account_id, bucket) WHERE state = 'open'
             DO UPDATE SET amount = l.amount + EXCLUDED.amount, remaining = l.remaining + EXCLUDED.remaining, expires_at = greatest(l.expires_at, EXCLUDED.expires_at)`.execute(tx);
   await sql`UPDATE point_lots SET member_id = ${intoId} WHERE retailer_id = ${r} AND member_id = ${fromId} AND point_account_id = ${accountId} AND state = 'pending'`.execute(tx);
-  const positive = (x: Amount) => (x > ZERO ? x : ZERO);
-  const excess = positive(survivorBefore) + positive(moved) - positive(survivorBefore + moved);
+  const excess = positivePart(survivorBefore) + positivePart(moved) - positivePart(survivorBefore + moved);
   if (excess === ZERO) return;
   const lots = (await loadLots(tx, r, intoId, [accountId])).get(accountId)!;
   for (const [id] of drawLots(lots, excess)) {

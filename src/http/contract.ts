@@ -120,3 +120,27 @@ for (const envelope of ['core', 'pos'] as const) {
 export function errorAnswer(envelope: Envelope, status: number, codes: readonly ErrorCode[]): TSchema {
   return sharedErrors.get(errorKey(envelope, status, codes)) ?? errorSchema(envelope, status, codes);
 }
+
+/** What a dry run would have recorded: the domain events of the change it did not make (docs/events.md). */
+export const DryRunOutcomes = Type.Array(
+  Obj({ type: Type.String({ description: 'a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed …' }), user_id: Nullable(Uuid), payload: FreeForm() }),
+  { description: 'dry runs only: the domain events the request would have recorded, in order' },
+);
+export const DRY_RUN_FIELD = Type.Boolean({ description: 'true: answer what the request would do, and change nothing (also the header Loyalist-Dry-Run: true)' });
+
+/** An operation that takes dry runs: its body takes `dry_run`, its answer has `dry_run` and `outcomes` when it was one. */
+export function withDryRun(schema: { body?: unknown; response?: Record<string, unknown> }): typeof schema {
+  const addTo = (s: unknown, properties: TProperties) => {
+    const given = s as { properties?: TProperties; $ref?: string } | undefined;
+    // a shared answer is completed in place of its reference (its other uses stay as they are)
+    const object = (given?.$ref ? componentOf(given.$ref) : given) as { properties?: TProperties; $id?: string } | undefined;
+    if (!object?.properties) return s;
+    const { $id: _id, ...rest } = object;
+    return { ...rest, properties: { ...object.properties, ...properties } };
+  };
+  return {
+    ...schema,
+    body: addTo(schema.body, { dry_run: Type.Optional(DRY_RUN_FIELD) }),
+    response: schema.response && { ...schema.response, 200: addTo(schema.response[200], { dry_run: Type.Optional(Type.Literal(true)), outcomes: Type.Optional(DryRunOutcomes) }) },
+  };
+}

@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode } from '../errors.js';
-import { commonErrors, ERROR_CODES, errorAnswer } from './contract.js';
+import { commonErrors, ERROR_CODES, errorAnswer, withDryRun } from './contract.js';
+import type { Db } from '../db/index.js';
+import { sandbox } from '../db/sandbox.js';
+import { eventsOfThisTransaction } from '../modules/outbox/service.js';
 import EXAMPLES from './examples.json' with { type: 'json' };
 import type { Tenant } from '../modules/tenants/credentials.js';
 import { bodyHash, claimMessageId, completeMessageId, completeMessageIdLater } from '../modules/replays/service.js';
@@ -15,10 +18,14 @@ declare module 'fastify' {
     rawBody?: string;
     /** The Message-ID this request claimed, to store its answer. */
     replayKey?: string;
+    /** A dry run (`dry_run: true` or `Loyalist-Dry-Run: true`): once its handler runs, the sandbox it runs in. */
+    dryRun?: { db?: Db };
   }
   interface FastifyContextConfig {
     /** Top-level body fields where a null is kept: it clears the field (elsewhere a null means absent). */
     clearable?: readonly string[];
+    /** The route takes dry runs: it answers what it would do, and its handler's writes are rolled back (dbOf). */
+    dryRun?: boolean;
   }
 }
 
@@ -60,6 +67,10 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
         const methods = ([] as string[]).concat(route.method).filter((m) => m !== 'HEAD');
         if (route.schema?.hide || methods.length !== 1) return;
         const id = operationId(surface.name, methods[0], route.url);
+        if (route.config?.dryRun) {
+          route.schema = withDryRun((route.schema ?? {}) as Parameters<typeof withDryRun>[0]) as typeof route.schema;
+          route.handler = dryRunnable(route.handler);
+        }
         route.schema = withExamples(id, {
           ...route.schema,
           operationId: id,
@@ -83,6 +94,7 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
           for (const field of cleared) (request.body as Record<string, unknown>)[field] = null;
         }
         request.query = withoutEmptyStrings(request.query);
+        if (request.routeOptions.config.dryRun) request.dryRun = dryRunOf(request);
         const schema = request.routeOptions.schema as Record<'body' | 'querystring' | 'params', NumericSchema | undefined> | undefined;
         const mistyped = mistypedNumber(schema?.body, request.body) ?? mistypedNumber(schema?.querystring, request.query) ?? mistypedNumber(schema?.params, request.params);
         if (mistyped) throw refusal(mistyped);
@@ -92,7 +104,8 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
       if (surface.replayKey) {
         const replayKey = surface.replayKey;
         scope.addHook('preHandler', async (request, reply) => {
-          const key = replays(surface, request.method, request.routeOptions.url ?? '') && request.tenant ? replayKey(request) : undefined;
+          // a dry run is never kept nor replayed: it changes nothing, and a later real call with its Message-ID must run
+          const key = replays(surface, request.method, request.routeOptions.url ?? '') && request.tenant && !request.dryRun ? replayKey(request) : undefined;
           if (!key || !request.tenant) return;
           const hash = bodyHash(request.method, request.url, request.rawBody ?? '');
           const claim = await claimMessageId(app.deps.db, request.tenant.retailerId, key, hash, app.deps.config.replayWindowSeconds);
@@ -119,6 +132,42 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
     { prefix },
   );
 }
+
+/**
+ * Whether the request is a dry run: a top-level `dry_run` (taken out of the
+ * body, so the route reads it as the real call) or the Loyalist-Dry-Run header.
+ */
+function dryRunOf(request: FastifyRequest): { db?: Db } | undefined {
+  const body = request.body as Record<string, unknown> | undefined;
+  const field = body && typeof body === 'object' && !Array.isArray(body) && 'dry_run' in body ? body.dry_run : undefined;
+  if (field !== undefined) {
+    if (typeof field !== 'boolean') throw new DomainError('argument_error', 'dry_run: must be a boolean', 'dry_run');
+    delete body!.dry_run;
+  }
+  const header = headerValue(request, 'loyalist-dry-run')?.toLowerCase();
+  if (header !== undefined && header !== 'true' && header !== 'false') throw new DomainError('argument_error', 'Loyalist-Dry-Run: must be true or false', 'Loyalist-Dry-Run');
+  return field === true || header === 'true' ? {} : undefined;
+}
+
+/**
+ * A dry-runnable route's handler: a dry run runs it in a sandbox (every write
+ * rolled back) and answers what it answered, with `dry_run` and the domain
+ * events it would have recorded. Errors are answered as for real.
+ */
+function dryRunnable<H extends (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => unknown>(handler: H): H {
+  return async function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+    const dry = request.dryRun;
+    if (!dry) return handler.call(this, request, reply);
+    return sandbox(request.server.deps.db, async (db) => {
+      dry.db = db;
+      const answer = (await handler.call(this, request, reply)) as Record<string, unknown>;
+      return { ...answer, dry_run: true, outcomes: await eventsOfThisTransaction(db) };
+    });
+  } as H;
+}
+
+/** The database a handler works in: the application's, or a dry run's sandbox. */
+export const dbOf = (request: FastifyRequest): Db => request.dryRun?.db ?? request.server.deps.db;
 
 /** A "field: problem" found in client input, as the 400 that names the field. */
 const refusal = (problem: string) => new DomainError('argument_error', problem, problem.split(':')[0]);

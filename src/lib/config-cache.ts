@@ -15,6 +15,19 @@
  * value: under load one request pays for the read, not every request that
  * arrives before it finishes.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** A configuration of its own (a draft program in a sandbox): the caches' values read within it, kept apart from everyone else's. */
+const ownConfiguration = new AsyncLocalStorage<Map<ConfigCache<unknown>, Map<string, Promise<unknown>>>>();
+
+/**
+ * Runs `work` with configuration caches of its own: what it reads is read
+ * through its own transaction (which may hold a program applied there and
+ * never committed) and kept only for it, and it never sees or fills the
+ * shared caches.
+ */
+export const withOwnConfiguration = <T>(work: () => Promise<T>): Promise<T> => ownConfiguration.run(new Map(), work);
+
 export class ConfigCache<T> {
   /** `refreshing`: when the read of an expired value started (a read that never ends holds it one lifetime at most). */
   private readonly entries = new Map<string, { value: Promise<T>; at: number; refreshing: number | null }>();
@@ -27,6 +40,11 @@ export class ConfigCache<T> {
   ) {}
 
   get(retailerId: string, load: () => Promise<T>): Promise<T> {
+    const own = ownConfiguration.getStore();
+    if (own) {
+      const mine = (own.get(this as ConfigCache<unknown>) ?? own.set(this as ConfigCache<unknown>, new Map()).get(this as ConfigCache<unknown>)!) as Map<string, Promise<T>>;
+      return mine.get(retailerId) ?? (mine.set(retailerId, load()), mine.get(retailerId)!);
+    }
     const now = this.clock();
     const kept = this.entries.get(retailerId);
     const live = (since: number | null) => since !== null && now - since < this.ttlMs;
@@ -50,6 +68,11 @@ export class ConfigCache<T> {
   }
 
   invalidate(retailerId: string): void {
+    const own = ownConfiguration.getStore();
+    if (own) {
+      own.get(this as ConfigCache<unknown>)?.delete(retailerId);
+      return;
+    }
     this.entries.delete(retailerId);
     this.generations.set(retailerId, (this.generations.get(retailerId) ?? 0) + 1);
   }

@@ -6546,7 +6546,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CoreOk"];
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                    };
                 };
             };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
@@ -6956,7 +6971,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CoreOk"];
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                    };
                 };
             };
             /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
@@ -9798,6 +9828,18 @@ export interface operations {
                         status: "ok";
                         /** @description one per event, in the order given */
                         events: components["schemas"]["CoreEventResult"][];
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
                     };
                 };
             };
@@ -13290,6 +13332,8 @@ export interface operations {
                     }[];
                     allow_partial_success?: boolean;
                     disable_event_publishing?: boolean;
+                    /** @description true: answer what the request would do, and change nothing (also the header Loyalist-Dry-Run: true) */
+                    dry_run?: boolean;
                 };
             };
         };
@@ -13304,6 +13348,18 @@ export interface operations {
                         /** @enum {string} */
                         status: "ok";
                         payload: components["schemas"]["ConnectPointDeposit"];
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
                     };
                 };
             };
@@ -13431,6 +13487,8 @@ export interface operations {
                         is_return?: boolean;
                     }[];
                     allow_partial_success?: boolean;
+                    /** @description true: answer what the request would do, and change nothing (also the header Loyalist-Dry-Run: true) */
+                    dry_run?: boolean;
                 };
             };
         };
@@ -13445,6 +13503,18 @@ export interface operations {
                         /** @enum {string} */
                         status: "ok";
                         payload: components["schemas"]["ConnectPointSpend"];
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
                     };
                 };
             };
@@ -13704,6 +13774,8 @@ export interface operations {
                     }[];
                     allow_partial_success?: boolean;
                     disable_event_publishing?: boolean;
+                    /** @description true: answer what the request would do, and change nothing (also the header Loyalist-Dry-Run: true) */
+                    dry_run?: boolean;
                 };
             };
         };
@@ -13718,6 +13790,18 @@ export interface operations {
                         /** @enum {string} */
                         status: "ok";
                         payload: components["schemas"]["ConnectPointDeposit"];
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
                     };
                 };
             };
@@ -13866,6 +13950,8 @@ export interface operations {
                         is_return?: boolean;
                     }[];
                     allow_partial_success?: boolean;
+                    /** @description true: answer what the request would do, and change nothing (also the header Loyalist-Dry-Run: true) */
+                    dry_run?: boolean;
                 };
             };
         };
@@ -13880,6 +13966,18 @@ export interface operations {
                         /** @enum {string} */
                         status: "ok";
                         payload: components["schemas"]["ConnectPointSpend"];
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
                     };
                 };
             };
@@ -15161,6 +15259,8 @@ export interface operations {
                     context?: {
                         [key: string]: unknown;
                     };
+                    /** @description true: answer what the request would do, and change nothing (also the header Loyalist-Dry-Run: true) */
+                    dry_run?: boolean;
                 };
             };
         };
@@ -15215,6 +15315,18 @@ export interface operations {
                             /** @description every outcome of every rule the event achieved, and of the rules those outcomes triggered in turn */
                             outcomes: components["schemas"]["ConnectRuleOutcome"][];
                         };
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
                     };
                 };
             };
@@ -15350,6 +15462,8 @@ export interface operations {
                             }[];
                         };
                     };
+                    /** @description true: answer what the request would do, and change nothing (also the header Loyalist-Dry-Run: true) */
+                    dry_run?: boolean;
                 };
             };
         };
@@ -15366,6 +15480,18 @@ export interface operations {
                         payload: components["schemas"]["PosMember"][];
                         /** @enum {object|null} */
                         errors: never | null;
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
                     };
                 };
             };
@@ -15530,6 +15656,8 @@ export interface operations {
                             }[];
                         };
                     };
+                    /** @description true: answer what the request would do, and change nothing (also the header Loyalist-Dry-Run: true) */
+                    dry_run?: boolean;
                 };
             };
         };
@@ -15546,6 +15674,18 @@ export interface operations {
                         payload: components["schemas"]["PosDiscount"];
                         /** @enum {object|null} */
                         errors: never | null;
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
                     };
                 };
             };
@@ -16266,6 +16406,8 @@ export interface operations {
                             amount?: string | number;
                         }[];
                     };
+                    /** @description true: answer what the request would do, and change nothing (also the header Loyalist-Dry-Run: true) */
+                    dry_run?: boolean;
                 };
             };
         };
@@ -16282,6 +16424,18 @@ export interface operations {
                         payload: components["schemas"]["PosTransactionAnswer"];
                         /** @enum {object|null} */
                         errors: never | null;
+                        /** @enum {boolean} */
+                        dry_run?: true;
+                        /** @description dry runs only: the domain events the request would have recorded, in order */
+                        outcomes?: {
+                            /** @description a domain event type: points.deposited, offer.issued, tier.changed, rule.achieved, campaign.completed … */
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
                     };
                 };
             };

@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { dbOf } from '../surface.js';
 import { ingestEvent } from '../../flows/ingest-event.js';
 import { actorOf, tenantOf } from '../context.js';
 import { fails, IsoTime, Obj } from '../contract.js';
@@ -32,10 +33,10 @@ const TriggerAnswer = connectAnswer(
 
 /** POST /incentives/api/1.0/user_events/trigger_user_event (collection 4.3); register under '/incentives/api'. */
 export const eventConnectRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.deps;
   app.post(
     '/1.0/user_events/trigger_user_event',
     {
+      config: { dryRun: true },
       schema: {
         summary: 'Trigger a loyalty event; answers the rule outcomes it produced (4.3)',
         description:
@@ -50,7 +51,7 @@ export const eventConnectRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const occurredAt = b.time_of_occurrence ? parseTime(b.time_of_occurrence, 'time_of_occurrence') : undefined;
-      const r = await ingestEvent(db, actorOf(request), { userRef: b.user_id, name: b.event_lookup, occurredAt, context: b.context ?? {} });
+      const r = await ingestEvent(dbOf(request), actorOf(request), { userRef: b.user_id, name: b.event_lookup, occurredAt, context: b.context ?? {} });
       return ok({
         user_event: {
           id: r.event.id,

@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
+import { dbOf } from '../surface.js';
 import { changePoints } from '../../flows/points.js';
 import { toErrorAnswer } from '../errors.js';
 import { parseAmount, toDecimal, toJson, ZERO, type Amount } from '../../modules/points/amount.js';
@@ -173,6 +174,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `/${version}/user_points/deposit`,
       {
+        config: { dryRun: true },
         schema: {
           summary: 'Deposit points (4.2.1)',
           description:
@@ -186,7 +188,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const b = request.body;
-        const outcome = await changePoints(db, actorOf(request), b.user_id, depositDetails(b.deposit_details), { allowPartialSuccess: b.allow_partial_success ?? false });
+        const outcome = await changePoints(dbOf(request), actorOf(request), b.user_id, depositDetails(b.deposit_details), { allowPartialSuccess: b.allow_partial_success ?? false });
         return ok(depositAnswer(outcome.member.id, tenantOf(request).retailerId, outcome));
       },
     );
@@ -194,6 +196,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `/${version}/user_points/spend_multiple`,
       {
+        config: { dryRun: true },
         schema: {
           summary: 'Spend points from given or default accounts; returns put points back (4.2.3)',
           description:
@@ -207,7 +210,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const b = request.body;
-        const outcome = await changePoints(db, actorOf(request), b.user_id, spendDetails(b.spend_details), { allowPartialSuccess: b.allow_partial_success ?? false });
+        const outcome = await changePoints(dbOf(request), actorOf(request), b.user_id, spendDetails(b.spend_details), { allowPartialSuccess: b.allow_partial_success ?? false });
         return ok(spendAnswer(outcome.member.id, tenantOf(request).retailerId, outcome));
       },
     );

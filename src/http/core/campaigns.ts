@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
+import { dbOf } from '../surface.js';
 import { DomainError, notFound } from '../../errors.js';
 import type { Db } from '../../db/index.js';
 import { optInToCampaign, recordCampaignEvents } from '../../flows/campaigns.js';
@@ -286,6 +287,7 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `${base}/campaigns/:campaign_id/events`,
       {
+        config: { dryRun: true },
         schema: {
           summary: "Record occurrences of a campaign's events (1.3.2): {\"<event_name>\": [{\"qty\": 1, \"store\": \"A1B2\"}]}",
           description:
@@ -300,6 +302,7 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
         const tenant = tenantOf(request);
         const now = new Date();
         const events = parseOccurrences(request.body, now);
+        const db = dbOf(request);
         const member = await memberFromPath(db, tenant, request.params);
         const campaign = await campaignFromPath(db, tenant, request.params.campaign_id);
         await availableView(db, tenant, member.id, campaign, now);

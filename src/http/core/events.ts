@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { dbOf } from '../surface.js';
 import { DomainError } from '../../errors.js';
 import { ingestEvent, type IngestInput } from '../../flows/ingest-event.js';
 import { eventName } from '../../modules/events/service.js';
@@ -98,10 +99,10 @@ function parseOne(body: unknown, at: string): IngestInput[] {
 
 /** POST /priv/v2/apps/:appkey/events (collection 1.3.1); register under the Core v2 prefix. */
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.deps;
   app.post(
     '/events',
     {
+      config: { dryRun: true },
       schema: {
         summary: 'Record custom events for members; matching rules apply their outcomes (1.3.1)',
         description:
@@ -122,7 +123,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const events = [];
       // each event is its own transaction (its member's lock, its rules); the body is checked whole first
       for (const input of inputs) {
-        const r = await ingestEvent(db, actor, input);
+        const r = await ingestEvent(dbOf(request), actor, input);
         events.push({
           id: r.event.id,
           name: r.event.name,

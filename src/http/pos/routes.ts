@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
+import { dbOf } from '../surface.js';
 import { DomainError, memberNotFound, type ErrorCode } from '../../errors.js';
 import type { Member } from '../../modules/members/service.js';
 import { lookupMember, type LookupKey } from '../../modules/members/lookup.js';
@@ -134,6 +135,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/lookup',
     {
+      config: { dryRun: true },
       schema: {
         summary: 'Find the member at the till: profile, points, accounts and the offers usable now (5.1)',
         description:
@@ -148,6 +150,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const b = request.body;
       const retailerId = tenantOf(request).retailerId;
       const p = b.request_payload;
+      const db = dbOf(request);
       // one statement: the member with its issued offers and balances
       const [member, profileDefaults] = await Promise.all([lookupMember(db, retailerId, lookupKey(p)), customProfileDefaults(db, retailerId)]);
       if (!member) throw memberNotFound();
@@ -192,6 +195,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/redeem',
     {
+      config: { dryRun: true },
       schema: {
         summary: 'Redeem an offer on the basket now (5.2.1)',
         description:
@@ -206,7 +210,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const b = request.body;
       const p = b.request_payload;
       const lookup = { code: p.offer_lookup_code, type: p.offer_lookup_type };
-      const result = await redeemAtTill(db, actorOf(request), lookup, { storeId: b.store_id, transactionKey: p.transaction?.transaction_id, basket: p.transaction ? posBasket(p.transaction) : undefined });
+      const result = await redeemAtTill(dbOf(request), actorOf(request), lookup, { storeId: b.store_id, transactionKey: p.transaction?.transaction_id, basket: p.transaction ? posBasket(p.transaction) : undefined });
       return ok(discountView(result.userOffer, result.offer, 'REDEEMED', result.discount, b.culture, result.userOffer.redeemed_at));
     },
   );
@@ -320,6 +324,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/send_transaction',
     {
+      config: { dryRun: true },
       schema: {
         summary: 'Send or void a transaction: stored once, its offers redeemed, its points earned; a void reverses them once (5.4)',
         description:
@@ -341,7 +346,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const userRef = b.user_id || p.user_id || payments.find((x) => x.user_id)?.user_id || undefined;
       const subtotal = p.subtotal === undefined ? undefined : parseAmount(p.subtotal, 'request_payload.subtotal');
       const basket = posBasket({ transaction_id: p.transaction_id, subtotal: p.subtotal, items: p.items });
-      const result = await sendTransaction(db, actorOf(request), {
+      const result = await sendTransaction(dbOf(request), actorOf(request), {
         storeId: b.store_id,
         transactionId: p.transaction_id,
         userRef,

@@ -194,3 +194,10 @@ export async function pruneEvents(db: Db, retentionSeconds: number, now = new Da
   const result = await db.deleteFrom('domain_events').where('occurred_at', '<', new Date(now.getTime() - retentionSeconds * 1000)).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** The domain events recorded so far in the caller's transaction, in order (what a dry run would have recorded). */
+export async function eventsOfThisTransaction(tx: Db): Promise<{ type: string; user_id: string | null; payload: Record<string, unknown> }[]> {
+  const { rows } = await sql<{ type: string; user_id: string | null; payload: Record<string, unknown> }>`
+    SELECT type, member_id AS user_id, payload FROM domain_events WHERE tx_id = pg_current_xact_id() ORDER BY position`.execute(tx);
+  return rows;
+}

@@ -7,8 +7,12 @@ import { migrate, openDatabase } from './db/index.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { serve } from './server.js';
-import { applyProgram } from './flows/program-apply.js';
-import { parseProgramText } from './modules/program/service.js';
+import { applyProgram, currentProgram } from './flows/program-apply.js';
+import { diffProgram } from './flows/program-preview.js';
+import { planSimulation, runSimulation } from './flows/simulate.js';
+import { diffPrograms, diffText } from './modules/program/diff.js';
+import { exportProgram, parseProgramText } from './modules/program/service.js';
+import { findRetailer } from './modules/tenants/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
 import { isUuid } from './lib/ids.js';
 
@@ -17,13 +21,18 @@ const USAGE = `usage:
   loyalist migrate
   loyalist demo --postman-env FILE
   loyalist program apply FILE --retailer ID [--server URL]
+  loyalist program diff FILE --retailer ID [--server URL]
+  loyalist program simulate FILE --retailer ID --from TIME --to TIME [--members N] [--server URL]
 
   --postman-env FILE  write the demo retailer's Postman environment to FILE (--env-file FILE is
                       accepted too where node lets it through: Node 20 takes it for itself on
                       npx's and npm's command lines)
   --retailer ID       the retailer's UUID (the retailer_id printed when the retailer was created)
-  --server URL        apply through a running server's admin API (ADMIN_TOKEN: its admin token),
+  --server URL        go through a running server's admin API (ADMIN_TOKEN: its admin token),
                       e.g. while that server holds the embedded database
+  diff                what applying FILE would create, change (old → new) and retire; applies nothing
+  simulate            replays the events and POS transactions received from --from to --to against the
+                      live program and FILE (a sample of --members N members), writes nothing, prints the report
 
 environment: DATABASE_URL (absent: embedded database in DATA_DIR, default ./data), PORT (8080),
 HOST (127.0.0.1), DATA_DIR, ADMIN_TOKEN, LOG_LEVEL (info), PRIVACY_GRACE_SECONDS (86400),
@@ -81,34 +90,75 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 async function program(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { retailer: { type: 'string' }, server: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { retailer: { type: 'string' }, server: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, members: { type: 'string' } },
+  });
   const [action, file] = positionals;
-  if (action !== 'apply' || !file || !values.retailer) throw new Error(USAGE);
+  if (!['apply', 'diff', 'simulate'].includes(action) || !file || !values.retailer) throw new Error(USAGE);
+  if (action === 'simulate' && (!values.from || !values.to)) throw new Error(`program simulate: --from and --to are required\n${USAGE}`);
+  if (values.members !== undefined && !/^[1-9]\d*$/.test(values.members)) throw new Error(`--members: ${values.members} is not a number of members`);
   if (!isUuid(values.retailer)) throw new Error(`--retailer: ${values.retailer} is not a UUID (the retailer_id printed when the retailer was created)`);
   const retailerId = values.retailer.toLowerCase();
   const text = await readFile(file, 'utf8');
-  if (values.server) return applyThroughServer(values.server, retailerId, file, text);
+  const members = values.members === undefined ? undefined : Number(values.members);
+  if (values.server) {
+    const admin = adminClient(values.server, retailerId);
+    if (action === 'apply') return applyThroughServer(admin, retailerId, file, text);
+    if (action === 'diff') return console.log(diffText((await answerOf(await admin('/program/diff', { method: 'POST', headers: { 'content-type': typeOf(file) }, body: text }))) as never));
+    return simulateThroughServer(admin, { program: parseProgramText(text), from: values.from, to: values.to, members });
+  }
 
   const program = parseProgramText(text);
   const config = loadConfig();
   return withDatabase(async (db) => {
     await migrate(db);
+    if (action === 'diff') return console.log(diffText(await diffProgram(db, retailerId, program)));
+    if (action === 'simulate') {
+      const retailer = await findRetailer(db, retailerId);
+      if (!retailer) throw new Error(`--retailer: no retailer ${retailerId}`);
+      const request = { draft: program, from: parseCliTime(values.from!, '--from'), to: parseCliTime(values.to!, '--to'), sample: members };
+      const plan = await planSimulation(db, retailerId, request);
+      const report = await runSimulation(db, { retailerId, retailerNumber: retailer.number, requestId: 'cli' }, request, plan, async (done) => progressBar(done));
+      process.stderr.write('\n');
+      return console.log(JSON.stringify(report, null, 2));
+    }
+    const before = await currentProgram(db, retailerId);
     const result = await transact(db, async (tx) => {
       const applied = await applyProgram(tx, retailerId, program);
       return { ...applied, credentials: applied.createdRetailer ? await issueCredentials(tx, retailerId) : undefined };
     });
-    console.log(JSON.stringify({ retailer_id: retailerId, created_retailer: result.createdRetailer, ...result.credentials }, null, 2));
+    const diff = diffPrograms(before, await exportProgram(db, retailerId));
+    console.log(JSON.stringify({ retailer_id: retailerId, created_retailer: result.createdRetailer, ...result.credentials, diff }, null, 2));
   }).catch((err) => {
     if (!(err instanceof DataDirInUseError)) throw err;
     throw new Error(
-      `${err.message}\nA server holds the embedded database: apply the program through its admin API instead, with ADMIN_TOKEN set to the server's admin token:\n` +
-        `  loyalist program apply ${file} --retailer ${retailerId} --server ${endpointFor(config.host, config.port)}`,
+      `${err.message}\nA server holds the embedded database: go through its admin API instead, with ADMIN_TOKEN set to the server's admin token:\n` +
+        `  loyalist ${['program', ...args].join(' ')} --server ${endpointFor(config.host, config.port)}`,
     );
   });
 }
 
-/** `program apply --server`: PUTs the file as it is to the server's admin API and prints its answer. */
-async function applyThroughServer(server: string, retailerId: string, file: string, text: string): Promise<void> {
+const typeOf = (file: string) => (extname(file).toLowerCase() === '.json' ? 'application/json' : 'application/yaml');
+
+function parseCliTime(value: string, option: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new Error(`${option}: ${value} is not a time (ISO 8601, e.g. 2026-11-01T00:00:00Z)`);
+  return date;
+}
+
+/** A progress bar on standard error (the report goes to standard output). */
+function progressBar(done: number): void {
+  const width = 30;
+  const filled = Math.round(done * width);
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(done * 100).toFixed(1)}%`);
+}
+
+type AdminClient = (path: string, init?: RequestInit) => Promise<Response>;
+
+/** Calls the server's admin API for the retailer, with ADMIN_TOKEN. */
+function adminClient(server: string, retailerId: string): AdminClient {
   const token = process.env.ADMIN_TOKEN;
   if (!token) throw new Error("--server: set ADMIN_TOKEN to the server's admin token");
   let base: URL;
@@ -117,16 +167,32 @@ async function applyThroughServer(server: string, retailerId: string, file: stri
   } catch {
     throw new Error(`--server: ${server} is not a URL (e.g. http://127.0.0.1:8080)`);
   }
-  const admin = (path: string, init: RequestInit = {}) =>
+  return (path, init = {}) =>
     fetch(new URL(`${base.pathname.replace(/\/+$/, '')}/admin/tenants/${retailerId}${path}`, base), {
       ...init,
       headers: { authorization: `Bearer ${token}`, ...init.headers },
     }).catch((err: Error & { cause?: { code?: string; message?: string } }) => {
       throw new Error(`--server: could not reach ${base.origin} (${err.cause?.code ?? err.cause?.message ?? err.message})`);
     });
-  const type = extname(file).toLowerCase() === '.json' ? 'application/json' : 'application/yaml';
-  const res = await admin('/program', { method: 'PUT', headers: { 'content-type': type }, body: text });
-  const answer = await answerOf(res);
+}
+
+/** `program simulate --server`: asks for the simulation, follows its progress, prints its report. */
+async function simulateThroughServer(admin: AdminClient, body: Record<string, unknown>): Promise<void> {
+  let answer = await answerOf(await admin('/program/simulate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+  while (answer.status === 'running') {
+    progressBar(Number(answer.percent_done) / 100);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    answer = await answerOf(await admin(`/simulations/${answer.simulation_id}`));
+  }
+  progressBar(1);
+  process.stderr.write('\n');
+  if (answer.status === 'failed') throw new Error(`the simulation failed: ${answer.error}`);
+  console.log(JSON.stringify(answer.result, null, 2));
+}
+
+/** `program apply --server`: PUTs the file as it is to the server's admin API and prints its answer. */
+async function applyThroughServer(admin: AdminClient, retailerId: string, file: string, text: string): Promise<void> {
+  const answer = await answerOf(await admin('/program', { method: 'PUT', headers: { 'content-type': typeOf(file) }, body: text }));
   // as without --server: a retailer the program creates gets its first credentials
   const credentials = answer.created_retailer === true ? await answerOf(await admin('/credentials', { method: 'POST' })) : {};
   console.log(JSON.stringify({ retailer_id: retailerId, ...answer, ...credentials }, null, 2));

@@ -195,6 +195,20 @@ export interface JobsTable {
   created_at: Timestamp;
 }
 
+// simulations of draft programs
+export interface SimulationsTable {
+  retailer_id: string;
+  id: string;
+  status: Generated<string>;
+  request: Json<Record<string, unknown>>;
+  progress: Generated<string>;
+  result: Json<Record<string, unknown>> | null;
+  error: string | null;
+  created_at: Timestamp;
+  heartbeat_at: Timestamp;
+  finished_at: Date | null;
+}
+
 // http replay of Message-ID requests
 export interface MessageReplaysTable {
   retailer_id: string;
@@ -665,6 +679,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   jobs: JobsTable;
+  simulations: SimulationsTable;
   message_replays: MessageReplaysTable;
   point_accounts: PointAccountsTable;
   point_sources: PointSourcesTable;

@@ -12,14 +12,22 @@ import { applyPointConfig } from '../modules/points/accounts.js';
 import { parseAmount, toDecimal } from '../modules/points/amount.js';
 import { withTimeZone } from '../modules/points/expiry.js';
 import { applyCustomAttributes } from '../modules/program/custom-attributes.js';
-import type { Program } from '../modules/program/service.js';
+import { diffPrograms, type ProgramDiff } from '../modules/program/diff.js';
+import { exportProgram, type Program } from '../modules/program/service.js';
 import { applyRewardStoreConfig } from '../modules/reward-stores/config.js';
 import { applyRuleConfig } from '../modules/rules/config.js';
-import { applyRetailer, applyStores } from '../modules/tenants/service.js';
+import { applyRetailer, applyStores, findRetailer } from '../modules/tenants/service.js';
 import { applyTierConfig } from '../modules/tiers/config.js';
 
-/** Applies a program document in a transaction of its own. */
-export const applyProgramDocument = (db: Db, retailerId: string, program: Program) => transact(db, (tx) => applyProgram(tx, retailerId, program));
+/** Applies a program document in a transaction of its own; answers the configuration after, and what applying changed. */
+export async function applyProgramDocument(db: Db, retailerId: string, program: Program): Promise<{ createdRetailer: boolean; program: Program; diff: ProgramDiff }> {
+  const { createdRetailer, before } = await transact(db, async (tx) => {
+    const before = await currentProgram(tx, retailerId);
+    return { ...(await applyProgram(tx, retailerId, program)), before };
+  });
+  const after = await exportProgram(db, retailerId);
+  return { createdRetailer, program: after, diff: diffPrograms(before, after) };
+}
 
 /**
  * Makes the retailer's configuration match the program, in the caller's
@@ -75,4 +83,9 @@ export async function applyProgram(tx: Db, retailerId: string, program: Program)
   }
   if (program.rules) await applyRuleConfig(tx, retailerId, program.rules);
   return { createdRetailer: created };
+}
+
+/** The retailer's configuration as a program, or an empty one for a retailer not created yet. */
+export async function currentProgram(db: Db, retailerId: string): Promise<Program> {
+  return (await findRetailer(db, retailerId)) ? exportProgram(db, retailerId) : {};
 }

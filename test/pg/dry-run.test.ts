@@ -16,6 +16,7 @@ import { memberSummary } from '../../src/modules/members/service.js';
 import { memberBalances } from '../../src/modules/points/queries.js';
 import { toJson } from '../../src/modules/points/amount.js';
 import { parseProgramText } from '../../src/modules/program/service.js';
+import { tableSnapshot } from '../support/snapshot.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 
 const PROGRAM_TEXT = readFileSync(new URL('../../examples/brand-x/program.yaml', import.meta.url), 'utf8');
@@ -32,17 +33,6 @@ describe('dry runs on PostgreSQL', () => {
     tenant = await createTenant(t.db);
     await transact(t.db, (tx) => applyProgram(tx, tenant.retailer_id, parseProgramText(PROGRAM_TEXT)));
   });
-
-  /** Every table's row count, the outbox's last position and every sequence's value: what a write would change. */
-  async function snapshot(): Promise<Record<string, string>> {
-    const { rows: tables } = await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`.execute(t.db);
-    const counts: Record<string, string> = {};
-    for (const { name } of tables) {
-      const { rows } = await sql<{ n: string; sum: string }>`SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, '' ORDER BY x::text), '')) AS sum FROM ${sql.table(name)} x`.execute(t.db);
-      counts[name] = `${rows[0].n} ${rows[0].sum}`;
-    }
-    return counts;
-  }
 
   /** The domain events recorded after `position`, as a dry run lists them. */
   async function eventsAfter(position: number) {
@@ -69,13 +59,13 @@ describe('dry runs on PostgreSQL', () => {
    */
   async function dryThenReal(request: { url: string; headers: Record<string, string>; payload: Record<string, unknown> }, how: 'field' | 'header' = 'field') {
     const known = new Set([...JSON.stringify(request).matchAll(UUID), ...PROGRAM_TEXT.matchAll(UUID), ...[tenant.retailer_id, STORE].map((x) => [x])].map((m) => m[0].toLowerCase()));
-    const before = await snapshot();
+    const before = await tableSnapshot(t.db);
     const dryRequest =
       how === 'field'
         ? { ...request, payload: { ...request.payload, dry_run: true } }
         : { ...request, headers: { ...request.headers, 'loyalist-dry-run': 'true' } };
     const dry = await call(t.app, { method: 'POST', ...dryRequest });
-    assert.deepEqual(await snapshot(), before, `the dry call wrote nothing (${request.url})`);
+    assert.deepEqual(await tableSnapshot(t.db), before, `the dry call wrote nothing (${request.url})`);
     const position = await lastPosition();
     const real = await call(t.app, { method: 'POST', ...request });
     assert.equal(dry.status, real.status, `${request.url}: ${dry.body} / ${real.body}`);

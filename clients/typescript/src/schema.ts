@@ -1866,7 +1866,7 @@ export interface paths {
         get: operations["admin.tenants.byRetailerId.program.get"];
         /**
          * Make the retailer's configuration match a program document (idempotent)
-         * @description The document is JSON (application/json) or YAML (application/yaml or text/yaml), as a program file. Listed things are created or changed, things a listed section leaves out are retired, absent sections are left as they are; the retailer is created when it does not exist. Applying the same document again changes nothing. The answer holds the configuration as it is after.
+         * @description The document is JSON (application/json) or YAML (application/yaml or text/yaml), as a program file. Listed things are created or changed, things a listed section leaves out are retired, absent sections are left as they are; the retailer is created when it does not exist. Applying the same document again changes nothing. The answer holds the configuration as it is after, and what applying changed (as POST …/program/diff answers it beforehand).
          */
         put: operations["admin.tenants.byRetailerId.program.put"];
         post?: never;
@@ -2002,6 +2002,83 @@ export interface paths {
          * @description Redelivers the event at once, also one whose retries ran out.
          */
         post: operations["admin.tenants.byRetailerId.webhooks.byWebhookId.deliveries.byEventId.retry.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/program/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What applying a program document would create, change and retire (nothing is applied)
+         * @description The document is JSON or YAML, as PUT …/program takes it. It is applied in a transaction that is rolled back, and the configuration before and after compared: per section, the things created, the things changed (each field old → new) and the things retired.
+         */
+        post: operations["admin.tenants.byRetailerId.program.diff.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/program/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One event or POS transaction for a member, evaluated against a draft program or the live one (nothing is written)
+         * @description With `program`, the draft is applied in a transaction that is rolled back; without it, the live program answers. The request runs through the real flow for the member (an id or external id): the answer lists the domain events it would record (points, offers, tags, tier moves, rule achievements, campaign completions) and the balances before and after.
+         */
+        post: operations["admin.tenants.byRetailerId.program.evaluate.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/program/simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a window of the retailer's recorded events and transactions against the live program and a draft
+         * @description Every event and POS transaction received in [from, to) is replayed, member by member in the order received and at its own time, once against the live program and once against the draft, from each member's state at `from`; nothing is written. A small window answers the report at once (200); a larger one answers 202 and runs as a job: GET …/simulations/:simulation_id. `members`: a list of member ids or external ids, or a sample size.
+         */
+        post: operations["admin.tenants.byRetailerId.program.simulate.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/simulations/{simulation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A simulation: how far it has got, then its report */
+        get: operations["admin.tenants.byRetailerId.simulations.bySimulationId.get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3948,6 +4025,172 @@ export interface components {
                     per_member_limit?: number;
                 }[];
             }[];
+        };
+        ProgramDiff: {
+            /** @description things created, changed and retired in all */
+            changes: number;
+            /** @description by section: retailer, stores, custom_attributes, point_accounts, point_sources, offers, reward_stores, campaigns, tier_systems, rules */
+            sections: {
+                [key: string]: {
+                    created: {
+                        /** @description the thing's id (an offer's root_offer_id, an attribute's name) */
+                        key: string;
+                        name: string | null;
+                        /** @description the thing as the program will hold it */
+                        value: unknown;
+                    }[];
+                    changed: {
+                        /** @description the thing's id (an offer's root_offer_id, an attribute's name) */
+                        key: string;
+                        name: string | null;
+                        fields: {
+                            /** @description the field inside the thing, e.g. levels[1].thresholds[0].points */
+                            path: string;
+                            old: unknown;
+                            new: unknown;
+                        }[];
+                    }[];
+                    retired: {
+                        /** @description the thing's id (an offer's root_offer_id, an attribute's name) */
+                        key: string;
+                        name: string | null;
+                    }[];
+                };
+            };
+        };
+        Simulation: {
+            /**
+             * Format: uuid
+             * @description null: answered at once, not kept
+             */
+            simulation_id: string | null;
+            /** @enum {string} */
+            status: "running" | "done" | "failed";
+            percent_done: number;
+            result: {
+                window: {
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    from: string;
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    to: string;
+                };
+                replayed: {
+                    events: number;
+                    transactions: number;
+                    members: number;
+                };
+                /** @description recorded requests each program refused on replay */
+                refused: {
+                    current: number;
+                    draft: number;
+                };
+                current: {
+                    /** @description by point account id */
+                    points_by_account: {
+                        [key: string]: string;
+                    };
+                    /** @description by offer id */
+                    offers_issued: {
+                        [key: string]: number;
+                    };
+                    tier_changes: number;
+                    /** @description by campaign id */
+                    campaign_completions: {
+                        [key: string]: number;
+                    };
+                    /** @description by rule id */
+                    rule_achievements: {
+                        [key: string]: number;
+                    };
+                };
+                draft: {
+                    /** @description by point account id */
+                    points_by_account: {
+                        [key: string]: string;
+                    };
+                    /** @description by offer id */
+                    offers_issued: {
+                        [key: string]: number;
+                    };
+                    tier_changes: number;
+                    /** @description by campaign id */
+                    campaign_completions: {
+                        [key: string]: number;
+                    };
+                    /** @description by rule id */
+                    rule_achievements: {
+                        [key: string]: number;
+                    };
+                };
+                /** @description members whose outcomes differ between the programs */
+                members_changed: number;
+                /** @description the members whose points differ most (up to 10) */
+                top_members: {
+                    /** Format: uuid */
+                    user_id: string;
+                    current: {
+                        /** @description by point account id */
+                        points_by_account: {
+                            [key: string]: string;
+                        };
+                        /** @description by offer id */
+                        offers_issued: {
+                            [key: string]: number;
+                        };
+                        tier_changes: number;
+                        /** @description by campaign id */
+                        campaign_completions: {
+                            [key: string]: number;
+                        };
+                        /** @description by rule id */
+                        rule_achievements: {
+                            [key: string]: number;
+                        };
+                    };
+                    draft: {
+                        /** @description by point account id */
+                        points_by_account: {
+                            [key: string]: string;
+                        };
+                        /** @description by offer id */
+                        offers_issued: {
+                            [key: string]: number;
+                        };
+                        tier_changes: number;
+                        /** @description by campaign id */
+                        campaign_completions: {
+                            [key: string]: number;
+                        };
+                        /** @description by rule id */
+                        rule_achievements: {
+                            [key: string]: number;
+                        };
+                    };
+                }[];
+                /** @description the names of the accounts, offers, campaigns, rules and tier levels named by id */
+                names: {
+                    [key: string]: string;
+                };
+                /** @description where the replay cannot reconstruct the past exactly */
+                approximations: string[];
+            } | null;
+            error: string | null;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            created_at: string;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            finished_at: string | null;
         };
     };
     responses: never;
@@ -17435,6 +17678,7 @@ export interface operations {
                         status: "ok";
                         created_retailer: boolean;
                         program: components["schemas"]["Program"];
+                        diff: components["schemas"]["ProgramDiff"];
                     };
                 };
             };
@@ -18431,6 +18675,446 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.program.diff.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Program"];
+                "application/yaml": components["schemas"]["Program"];
+                "text/yaml": components["schemas"]["Program"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramDiff"];
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "validation";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.program.evaluate.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description a draft program document; absent: the live program */
+                    program?: unknown;
+                    /** @description a member id or external id */
+                    member: string;
+                    /** @description an event {event_lookup, context, qty, time_of_occurrence} or a POS send_transaction body {store_id, request_payload} */
+                    request: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        dry_run: true;
+                        /** @enum {string} */
+                        program: "draft" | "live";
+                        /** Format: uuid */
+                        user_id: string;
+                        /** @description the domain events it would record */
+                        outcomes: {
+                            type: string;
+                            /** Format: uuid */
+                            user_id: string | null;
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        balances: {
+                            /** Format: uuid */
+                            point_account_id: string;
+                            name: string;
+                            before: string;
+                            after: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, store_not_found, point_account_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found" | "store_not_found" | "point_account_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (validation, point_account_inactive, maximum_balance_exceeded) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "validation" | "point_account_inactive" | "maximum_balance_exceeded";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.program.simulate.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the draft program document */
+                    program: unknown;
+                    from: string;
+                    to: string;
+                    members?: string[] | number;
+                    /** @description true: run as a job however small the window */
+                    background?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Simulation"];
+                };
+            };
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Simulation"];
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "validation";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.simulations.bySimulationId.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                simulation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Simulation"];
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description The server failed: a fault of the server, never of the request (internal_server_error) */

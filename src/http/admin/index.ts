@@ -13,7 +13,8 @@ import { fails, IsoTime, Obj, Uuid } from '../contract.js';
 import { EVENT_TYPES } from '../../modules/outbox/catalog.js';
 import { FEED_CURSOR, listEvents } from '../../modules/outbox/service.js';
 import { webhookRoutes } from './webhooks.js';
-import { AdminCredential, AdminRotatedCredential, AdminTenant, DomainEvent, IssuedSecrets, Program } from './schemas.js';
+import { programPreviewRoutes } from './program.js';
+import { AdminCredential, AdminRotatedCredential, AdminTenant, DomainEvent, IssuedSecrets, Program, ProgramDiff } from './schemas.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -230,19 +231,19 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'The document is JSON (application/json) or YAML (application/yaml or text/yaml), as a program file. ' +
           'Listed things are created or changed, things a listed section leaves out are retired, absent sections are left as they are; the retailer is created when it does not exist. ' +
-          'Applying the same document again changes nothing. The answer holds the configuration as it is after.',
+          'Applying the same document again changes nothing. The answer holds the configuration as it is after, and what applying changed (as POST …/program/diff answers it beforehand).',
         tags,
         params: RetailerPath,
         consumes: ['application/json', ...PROGRAM_TYPES],
         body: Program,
-        response: { 200: Obj({ status: Type.Literal('ok'), created_retailer: Type.Boolean(), program: Program }), ...fails('validation') },
+        response: { 200: Obj({ status: Type.Literal('ok'), created_retailer: Type.Boolean(), program: Program, diff: ProgramDiff }), ...fails('validation') },
       },
     },
     async (request) => {
       const program = validateProgram(request.body);
       const retailerId = request.params.retailer_id.toLowerCase();
       const result = await applyProgramDocument(db, retailerId, program);
-      return { status: 'ok' as const, created_retailer: result.createdRetailer, program: await exportProgram(db, retailerId) };
+      return { status: 'ok' as const, created_retailer: result.createdRetailer, program: result.program, diff: result.diff };
     },
   );
 
@@ -281,4 +282,5 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   await app.register(webhookRoutes);
+  await app.register(programPreviewRoutes);
 };

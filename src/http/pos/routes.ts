@@ -11,7 +11,7 @@ import {
 import { parseAmount, toJson, ZERO, type Amount } from '../../modules/points/amount.js';
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
 import { usableOffers } from '../../modules/offers/usable.js';
-import { claimTransaction, sendTransaction } from '../../flows/send-transaction.js';
+import { claimTransaction, sendTransaction, type SendTransactionInput } from '../../flows/send-transaction.js';
 import { redeemAtTill, reinstateOffer, unlockOffer } from '../../flows/redemptions.js';
 import { actorOf, tenantOf } from '../context.js';
 import { renderProfile } from '../core/render.js';
@@ -126,6 +126,49 @@ const ok = <T>(payload: T) => ({ status: 'OK' as const, payload, errors: null })
 const ENVELOPE_ERRORS: ErrorCode[] = ['not_found', 'store_not_found'];
 /** Why a user offer cannot be used now (assertRedeemable). */
 const NOT_REDEEMABLE: ErrorCode[] = ['user_offer_not_found', 'offer_locked', 'already_redeemed', 'offer_revoked', 'offer_expired', 'offer_not_redeemable', 'offer_not_yet_valid', 'store_not_allowed'];
+
+const Text = Type.Union([Type.String({ maxLength: 200 }), Type.Number()]);
+const Payment = Type.Object({
+  receipt_code: Opt(Type.String({ maxLength: 200 })),
+  payment_id: Opt(Text),
+  user_id: Opt(Type.String({ maxLength: 255 })),
+  user_id_type: Opt(Type.String({ maxLength: 40 })),
+  amount: Opt(AmountInput),
+  type: Opt(Type.String({ maxLength: 60 })),
+  payment_time: Opt(Type.String({ maxLength: 60 })),
+});
+const Discount = Type.Object({
+  reference_id: Opt(Text),
+  reference_id_type: Opt(Type.String({ maxLength: 40 })),
+  pos_discount_id: Opt(Type.Union([Text, Type.Null()])),
+  status: Opt(Type.String({ maxLength: 40 })),
+  amount: Opt(AmountInput),
+});
+export const SendTransaction = Type.Object({
+  store_id: Id,
+  client_id: Id,
+  user_id: Opt(Type.String({ maxLength: 255 })),
+  request_id: Opt(Type.Union([Type.String({ maxLength: 200 }), Type.Number()])),
+  culture: Opt(Type.String({ maxLength: 20 })),
+  request_payload: Type.Object({
+    transaction_id: Type.String({ minLength: 1, maxLength: 200 }),
+    user_id: Opt(Type.String({ maxLength: 255 })),
+    pos_employee_id: Opt(Text),
+    table_id: Opt(Text),
+    channel: Opt(Type.String({ maxLength: 60 })),
+    guest_count: Opt(Type.Integer({ minimum: 0, maximum: 100000 })),
+    subtotal: Opt(AmountInput),
+    tax_total: Opt(AmountInput),
+    open_time: Opt(Type.String({ maxLength: 60 })),
+    modified_time: Opt(Type.String({ maxLength: 60 })),
+    is_voided: Opt(Type.Boolean()),
+    is_closed: Opt(Type.Boolean()),
+    receipt_code: Opt(Type.String({ maxLength: 200 })),
+    items: Opt(Type.Array(Item, { maxItems: 1000 })),
+    payments: Opt(Type.Array(Payment, { maxItems: 100 })),
+    discounts: Opt(Type.Array(Discount, { maxItems: 100 })),
+  }),
+});
 
 /** /api/2.0/... (collection 5.1–5.3). */
 export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -278,49 +321,6 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return ok(null);
     },
   );
-  const Text = Type.Union([Type.String({ maxLength: 200 }), Type.Number()]);
-  const Payment = Type.Object({
-    receipt_code: Opt(Type.String({ maxLength: 200 })),
-    payment_id: Opt(Text),
-    user_id: Opt(Type.String({ maxLength: 255 })),
-    user_id_type: Opt(Type.String({ maxLength: 40 })),
-    amount: Opt(AmountInput),
-    type: Opt(Type.String({ maxLength: 60 })),
-    payment_time: Opt(Type.String({ maxLength: 60 })),
-  });
-  const Discount = Type.Object({
-    reference_id: Opt(Text),
-    reference_id_type: Opt(Type.String({ maxLength: 40 })),
-    pos_discount_id: Opt(Type.Union([Text, Type.Null()])),
-    status: Opt(Type.String({ maxLength: 40 })),
-    amount: Opt(AmountInput),
-  });
-  const SendTransaction = Type.Object({
-    store_id: Id,
-    client_id: Id,
-    user_id: Opt(Type.String({ maxLength: 255 })),
-    request_id: Opt(Type.Union([Type.String({ maxLength: 200 }), Type.Number()])),
-    culture: Opt(Type.String({ maxLength: 20 })),
-    request_payload: Type.Object({
-      transaction_id: Type.String({ minLength: 1, maxLength: 200 }),
-      user_id: Opt(Type.String({ maxLength: 255 })),
-      pos_employee_id: Opt(Text),
-      table_id: Opt(Text),
-      channel: Opt(Type.String({ maxLength: 60 })),
-      guest_count: Opt(Type.Integer({ minimum: 0, maximum: 100000 })),
-      subtotal: Opt(AmountInput),
-      tax_total: Opt(AmountInput),
-      open_time: Opt(Type.String({ maxLength: 60 })),
-      modified_time: Opt(Type.String({ maxLength: 60 })),
-      is_voided: Opt(Type.Boolean()),
-      is_closed: Opt(Type.Boolean()),
-      receipt_code: Opt(Type.String({ maxLength: 200 })),
-      items: Opt(Type.Array(Item, { maxItems: 1000 })),
-      payments: Opt(Type.Array(Payment, { maxItems: 100 })),
-      discounts: Opt(Type.Array(Discount, { maxItems: 100 })),
-    }),
-  });
-
   app.post(
     '/2.0/send_transaction',
     {
@@ -339,37 +339,7 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const b = request.body;
-      const p = b.request_payload;
-      const payments = p.payments ?? [];
-      const discounts = p.discounts ?? [];
-      const userRef = b.user_id || p.user_id || payments.find((x) => x.user_id)?.user_id || undefined;
-      const subtotal = p.subtotal === undefined ? undefined : parseAmount(p.subtotal, 'request_payload.subtotal');
-      const basket = posBasket({ transaction_id: p.transaction_id, subtotal: p.subtotal, items: p.items });
-      const result = await sendTransaction(dbOf(request), actorOf(request), {
-        storeId: b.store_id,
-        transactionId: p.transaction_id,
-        userRef,
-        channel: p.channel,
-        employeeId: p.pos_employee_id === undefined ? undefined : String(p.pos_employee_id),
-        tableId: p.table_id === undefined ? undefined : String(p.table_id),
-        guestCount: p.guest_count,
-        subtotal: subtotal ?? basketSubtotal(basket),
-        taxTotal: p.tax_total === undefined ? ZERO : parseAmount(p.tax_total, 'request_payload.tax_total'),
-        openTime: posTime(p.open_time),
-        modifiedTime: posTime(p.modified_time),
-        items: p.items ?? [],
-        payments,
-        discounts,
-        receiptCode: p.receipt_code ?? payments.find((x) => x.receipt_code)?.receipt_code,
-        isVoided: p.is_voided ?? false,
-        isClosed: p.is_closed,
-        requestId: request.id,
-        basket,
-        discountUserOfferIds: discounts
-          .filter((d) => d.reference_id !== undefined && (!d.reference_id_type || /userofferid/i.test(d.reference_id_type)))
-          .map((d) => String(d.reference_id)),
-      });
+      const result = await sendTransaction(dbOf(request), actorOf(request), transactionInput(request.body, request.id));
       return ok({ transaction: { id: result.id } });
     },
   );
@@ -397,3 +367,37 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 };
+
+/** A POS send_transaction body as the flow's input (the admin API's evaluate and simulations take the same body). */
+export function transactionInput(b: Static<typeof SendTransaction>, requestId: string): SendTransactionInput {
+  const p = b.request_payload;
+  const payments = p.payments ?? [];
+  const discounts = p.discounts ?? [];
+  const userRef = b.user_id || p.user_id || payments.find((x) => x.user_id)?.user_id || undefined;
+  const subtotal = p.subtotal === undefined ? undefined : parseAmount(p.subtotal, 'request_payload.subtotal');
+  const basket = posBasket({ transaction_id: p.transaction_id, subtotal: p.subtotal, items: p.items });
+  return {
+    storeId: b.store_id,
+    transactionId: p.transaction_id,
+    userRef,
+    channel: p.channel,
+    employeeId: p.pos_employee_id === undefined ? undefined : String(p.pos_employee_id),
+    tableId: p.table_id === undefined ? undefined : String(p.table_id),
+    guestCount: p.guest_count,
+    subtotal: subtotal ?? basketSubtotal(basket),
+    taxTotal: p.tax_total === undefined ? ZERO : parseAmount(p.tax_total, 'request_payload.tax_total'),
+    openTime: posTime(p.open_time),
+    modifiedTime: posTime(p.modified_time),
+    items: p.items ?? [],
+    payments,
+    discounts,
+    receiptCode: p.receipt_code ?? payments.find((x) => x.receipt_code)?.receipt_code,
+    isVoided: p.is_voided ?? false,
+    isClosed: p.is_closed,
+    requestId,
+    basket,
+    discountUserOfferIds: discounts
+      .filter((d) => d.reference_id !== undefined && (!d.reference_id_type || /userofferid/i.test(d.reference_id_type)))
+      .map((d) => String(d.reference_id)),
+  };
+}

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -86,6 +86,40 @@ describe('program apply while a server holds the embedded database', () => {
     assert.deepEqual(printed.program.stores, [{ id: store, name: 'J store' }]);
   });
 
+  it('diffs a draft and simulates it through --server: the diff as lines, the report with a progress bar', async () => {
+    const retailer = randomUUID();
+    const applied = JSON.parse((await loyalist(['program', 'apply', PROGRAM, '--retailer', retailer, '--server', server.url], { ADMIN_TOKEN })).stdout);
+    const draft = join(work, 'draft.yaml');
+    writeFileSync(draft, readFileSync(join(ROOT, PROGRAM), 'utf8').replace('amount: { per: 1, of: subtotal } }', 'amount: { per: 1, of: subtotal, points: 3 } }'));
+    const diff = await loyalist(['program', 'diff', draft, '--retailer', retailer, '--server', server.url], { ADMIN_TOKEN });
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, /^rules:\n  ~ Purchase earning \(0e0d5ac3-65c2-4a7f-83e7-4a121908e91c\)\n      outcomes\[0\]\.amount\.points: null → 3\n/);
+    assert.match(diff.stdout, /\n1 change$/m);
+
+    const from = new Date(Date.now() - 1000).toISOString();
+    const member = await fetch(`${server.url}/priv/v1/apps/${applied.appkey}/users`, {
+      method: 'POST',
+      headers: { authorization: basic(applied.appkey, applied.secret), 'content-type': 'application/json' },
+      body: JSON.stringify({ user: { external_id: `CLI-${randomUUID()}`, email: `cli.${randomUUID()}@example.com`, opted_in: true } }),
+    }).then((r) => r.json());
+    const sent = await fetch(`${server.url}/api/2.0/send_transaction`, {
+      method: 'POST',
+      headers: { authorization: applied.cloudpos_authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ store_id: '7c3c8b0e-4a3d-4a53-8f27-2a6f5d0b1e01', client_id: retailer, user_id: member.user.id, request_payload: { transaction_id: 'CLI-1', subtotal: 20, items: [] } }),
+    });
+    assert.equal(sent.status, 200, await sent.text());
+    const to = new Date(Date.now() + 1000).toISOString();
+    const run = await loyalist(['program', 'simulate', draft, '--retailer', retailer, '--from', from, '--to', to, '--server', server.url], { ADMIN_TOKEN });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /\[#+\] 100\.0%/);
+    const report = JSON.parse(run.stdout);
+    assert.deepEqual(report.replayed, { events: 0, transactions: 1, members: 1 });
+    // the draft triples the purchase rule's first outcome: its Spendable points
+    assert.equal(report.current.points_by_account['f4d91345-bbe8-4ca7-864d-771761be873e'], '20.0000');
+    assert.equal(report.draft.points_by_account['f4d91345-bbe8-4ca7-864d-771761be873e'], '60.0000');
+    assert.equal(report.draft.points_by_account['3d1c4e93-8b93-432f-a9c9-ab6854b57b7f'], '20.0000');
+  });
+
   it("refuses, with the server's answer or the reason, what the server cannot apply", async () => {
     const broken = join(work, 'broken.yaml');
     writeFileSync(broken, 'stores: [unclosed\n');
@@ -115,6 +149,19 @@ describe('program apply while a server holds the embedded database', () => {
 });
 
 describe('program apply arguments', () => {
+  it('diffs a draft against the embedded database without a server: a new retailer is all created', async () => {
+    const run = await loyalist(['program', 'diff', PROGRAM, '--retailer', randomUUID()], { DATA_DIR: join(work, 'fresh') });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^retailer:\n  \+ Brand X \(retailer\)\n/);
+    assert.match(run.stdout, /^rules:\n(  \+ .*\n){4}/m);
+  });
+
+  it('says that simulate needs --from and --to', async () => {
+    const run = await loyalist(['program', 'simulate', PROGRAM, '--retailer', randomUUID()], { DATA_DIR: join(work, 'unused') });
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /program simulate: --from and --to are required/);
+  });
+
   it('says that --retailer must be a UUID', async () => {
     const run = await loyalist(['program', 'apply', PROGRAM, '--retailer', 'brand-x'], { DATA_DIR: join(work, 'unused') });
     assert.notEqual(run.code, 0);

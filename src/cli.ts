@@ -120,7 +120,7 @@ async function program(args: string[]): Promise<void> {
       if (!retailer) throw new Error(`--retailer: no retailer ${retailerId}`);
       const request = { draft: program, from: parseCliTime(values.from!, '--from'), to: parseCliTime(values.to!, '--to'), sample: members };
       const plan = await planSimulation(db, retailerId, request);
-      const report = await runSimulation(db, { retailerId, retailerNumber: retailer.number, requestId: 'cli' }, request, plan, async (done) => progressBar(done));
+      const report = await runSimulation(db, { retailerId, retailerNumber: retailer.number, requestId: 'cli' }, request, plan, { onProgress: async (done) => progressBar(done) });
       process.stderr.write('\n');
       return console.log(JSON.stringify(report, null, 2));
     }

@@ -23,6 +23,7 @@ export const ConfigSchema = Type.Object({
   natsUrl: Type.Optional(Type.String({ pattern: '^(nats|tls)://', description: 'NATS_URL: publish every outbox event to NATS JetStream there (absent: no broker)' })),
   natsStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'LOYALIST', description: 'NATS_STREAM: the JetStream stream (subjects loyalist.>), created when missing' }),
   worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
+  simulationConcurrency: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'SIMULATION_CONCURRENCY: pooled connections a simulation job replays on at once (each rests as long as it works)' }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -40,6 +41,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   dbConnectTimeoutMs: 'DB_CONNECT_TIMEOUT_MS',
   dbStatementTimeoutMs: 'DB_STATEMENT_TIMEOUT_MS',
   eventRetentionDays: 'EVENT_RETENTION_DAYS',
+  simulationConcurrency: 'SIMULATION_CONCURRENCY',
   webhookRetrySchedule: 'WEBHOOK_RETRY_SCHEDULE',
   webhookAllowPrivateNetworks: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS',
   webhookHttpHosts: 'WEBHOOK_HTTP_HOSTS',

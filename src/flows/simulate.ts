@@ -11,10 +11,10 @@
  * achievements, offers, tiers, tags, campaign progress since then
  * forgotten). Everything is rolled back: the live data never changes.
  *
- * Members go in batches, one sandbox per batch and program, on one
- * connection at a time, so a simulation never takes more than one of the
- * pool's connections from live traffic and holds no member for longer than
- * its own replay.
+ * Members go in batches, one sandbox per batch and program, on a bounded
+ * number of connections (SIMULATION_CONCURRENCY) that rest as long as they
+ * work, so a simulation never takes more than those from live traffic, and
+ * holds no member for longer than its own replay.
  */
 import type { Db } from '../db/index.js';
 import { sandbox } from '../db/sandbox.js';
@@ -100,35 +100,56 @@ export async function planSimulation(db: Db, retailerId: string, request: Simula
   return { members, events: await countEvents(db, retailerId, request.from, request.to, named), transactions: await countTransactions(db, retailerId, request.from, request.to, named) };
 }
 
-/** Replays the window for the planned members against both programs; `onProgress` hears the fraction done after each batch. */
-export async function runSimulation(db: Db, actor: Actor, request: SimulationRequest, plan: { members: string[] }, onProgress?: (done: number) => Promise<void>): Promise<SimulationReport> {
+/**
+ * Replays the window for the planned members against both programs;
+ * `onProgress` hears the fraction done after each batch. `concurrency`
+ * workers replay batches at once, each on its own connection; `rest`: after
+ * each batch, a worker waits this many times as long as it took (a job
+ * yields to live traffic: at 1, it works half of the time at most).
+ */
+export async function runSimulation(
+  db: Db,
+  actor: Actor,
+  request: SimulationRequest,
+  plan: { members: string[] },
+  options: { onProgress?: (done: number) => Promise<void>; rest?: number; concurrency?: number } = {},
+): Promise<SimulationReport> {
   const retailerId = actor.retailerId;
   const live = await currentProgram(db, retailerId);
   const changes = await firstChangesSince(db, retailerId, request.from);
   const tallies: MemberTallies = new Map();
   const refused = { current: 0, draft: 0 };
   let replayed = { events: 0, transactions: 0 };
-  for (let i = 0; i < plan.members.length; i += BATCH) {
-    const batch = plan.members.slice(i, i + BATCH);
-    for (const program of ['current', 'draft'] as const) {
-      await sandbox(
-        db,
-        async (tx) => {
-          if (program === 'draft') await applyProgram(tx, retailerId, request.draft);
-          for (const memberId of batch) {
-            const r = await sandbox(tx, (member) => replayMember(member, actor, memberId, request, changes));
-            const entry = tallies.get(memberId) ?? { current: emptyTally(), draft: emptyTally() };
-            entry[program] = r.tally;
-            tallies.set(memberId, entry);
-            refused[program] += r.refused;
-            if (program === 'current') replayed = { events: replayed.events + r.events, transactions: replayed.transactions + r.transactions };
-          }
-        },
-        { ownConfiguration: program === 'draft' },
-      );
+  let next = 0;
+  let done = 0;
+  // each worker takes the next batch, on a connection of its own
+  const worker = async () => {
+    while (next < plan.members.length) {
+      const started = Date.now();
+      const batch = plan.members.slice(next, (next += BATCH));
+      for (const program of ['current', 'draft'] as const) {
+        await sandbox(
+          db,
+          async (tx) => {
+            if (program === 'draft') await applyProgram(tx, retailerId, request.draft);
+            for (const memberId of batch) {
+              const r = await sandbox(tx, (member) => replayMember(member, actor, memberId, request, changes));
+              const entry = tallies.get(memberId) ?? { current: emptyTally(), draft: emptyTally() };
+              entry[program] = r.tally;
+              tallies.set(memberId, entry);
+              refused[program] += r.refused;
+              if (program === 'current') replayed = { events: replayed.events + r.events, transactions: replayed.transactions + r.transactions };
+            }
+          },
+          { ownConfiguration: program === 'draft' },
+        );
+      }
+      done += batch.length;
+      await options.onProgress?.(Math.min(1, done / plan.members.length));
+      if (options.rest) await new Promise((resolve) => setTimeout(resolve, (Date.now() - started) * options.rest!));
     }
-    await onProgress?.(Math.min(1, (i + batch.length) / plan.members.length));
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
   return report(request, plan.members.length, replayed, refused, tallies, namesOf(live, request.draft));
 }
 
@@ -291,16 +312,23 @@ let queue: Promise<unknown> = Promise.resolve();
  * process, recording its progress after each batch and then its report (or
  * why it failed). Answers its id at once.
  */
-export async function startSimulation(db: Db, actor: Actor, request: SimulationRequest, plan: { members: string[] }, asked: Record<string, unknown>, log: { error(details: object, message: string): void }): Promise<string> {
+export async function startSimulation(
+  db: Db,
+  actor: Actor,
+  request: SimulationRequest,
+  plan: { members: string[] },
+  asked: Record<string, unknown>,
+  options: { concurrency: number; log: { error(details: object, message: string): void } },
+): Promise<string> {
   const { retailerId } = actor;
   const id = await createSimulation(db, retailerId, asked);
   queue = queue.then(async () => {
     try {
-      const result = await runSimulation(db, actor, request, plan, (done) => recordProgress(db, retailerId, id, done));
+      const result = await runSimulation(db, actor, request, plan, { onProgress: (done) => recordProgress(db, retailerId, id, done), rest: 1, concurrency: options.concurrency });
       await finishSimulation(db, retailerId, id, { result: result as unknown as Record<string, unknown> });
     } catch (err) {
       await finishSimulation(db, retailerId, id, { error: err instanceof DomainError ? err.message : 'the simulation failed (the log has why)' }).catch(() => undefined);
-      if (!(err instanceof DomainError)) log.error({ err, simulation_id: id }, 'simulation failed');
+      if (!(err instanceof DomainError)) options.log.error({ err, simulation_id: id }, 'simulation failed');
     }
   });
   return id;

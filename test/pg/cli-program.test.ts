@@ -101,7 +101,7 @@ describe('program apply while a server holds the embedded database', () => {
       method: 'POST',
       headers: { authorization: basic(applied.appkey, applied.secret), 'content-type': 'application/json' },
       body: JSON.stringify({ user: { external_id: `CLI-${randomUUID()}`, email: `cli.${randomUUID()}@example.com`, opted_in: true } }),
-    }).then((r) => r.json());
+    }).then((r) => r.json() as Promise<{ user: { id: string } }>);
     const sent = await fetch(`${server.url}/api/2.0/send_transaction`, {
       method: 'POST',
       headers: { authorization: applied.cloudpos_authorization, 'content-type': 'application/json' },

@@ -2075,7 +2075,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A simulation: how far it has got, then its report */
+        /**
+         * A simulation: how far it has got, then its report
+         * @description A simulation job's status (running, done, failed), percent_done while it runs, then its report; a job whose server stopped answers failed.
+         */
         get: operations["admin.tenants.byRetailerId.simulations.bySimulationId.get"];
         put?: never;
         post?: never;

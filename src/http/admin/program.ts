@@ -19,7 +19,7 @@ const tags = ['Admin: program previews'];
 const PROGRAM_TYPES = ['application/json', 'application/yaml', 'text/yaml'];
 
 /** Simulations this small answer at once; larger ones run as a job (GET …/simulations/:id). */
-const AT_ONCE = 2000;
+const AT_ONCE = 1000;
 
 /** A draft inside a larger body: its problems named under `program.`. */
 function draftOf(document: unknown): ProgramDocument {
@@ -152,7 +152,7 @@ export const programPreviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const now = new Date().toISOString();
         return { simulation_id: null, status: 'done' as const, percent_done: 100, result, error: null, created_at: now, finished_at: now };
       }
-      const id = await startSimulation(db, actor, simulation, plan, asked, request.log);
+      const id = await startSimulation(db, actor, simulation, plan, asked, { concurrency: app.deps.config.simulationConcurrency, log: request.log });
       return reply.code(202).send(simulationAnswer((await findSimulation(db, actor.retailerId, id))!));
     },
   );
@@ -162,6 +162,7 @@ export const programPreviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'A simulation: how far it has got, then its report',
+        description: "A simulation job's status (running, done, failed), percent_done while it runs, then its report; a job whose server stopped answers failed.",
         tags,
         params: Type.Object({ retailer_id: Type.String({ format: 'uuid' }), simulation_id: Type.String({ format: 'uuid' }) }),
         response: { 200: Simulation, ...fails('not_found') },

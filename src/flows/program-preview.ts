@@ -18,7 +18,6 @@ import { ingestEvent, type IngestInput } from './ingest-event.js';
 import { applyProgram, currentProgram } from './program-apply.js';
 import { sendTransaction, type SendTransactionInput } from './send-transaction.js';
 
-
 /** What applying `draft` would create, change and retire; nothing is applied. */
 export function diffProgram(db: Db, retailerId: string, draft: Program): Promise<ProgramDiff> {
   return sandbox(

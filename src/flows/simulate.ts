@@ -25,7 +25,7 @@ import { resolveMemberRef, type Actor } from '../modules/members/service.js';
 import { rewindUserOffers } from '../modules/offers/rewind.js';
 import { createSimulation, finishSimulation, recordProgress } from '../modules/simulations/service.js';
 import { eventsOfThisTransaction, firstChangesSince } from '../modules/outbox/service.js';
-import { fromDb, parseAmount, SCALE, ZERO, type Amount } from '../modules/points/amount.js';
+import { fromDb, SCALE, ZERO, type Amount } from '../modules/points/amount.js';
 import { rewindBalances } from '../modules/points/rewind.js';
 import type { Program } from '../modules/program/service.js';
 import { rewindAchievements } from '../modules/rules/rewind.js';
@@ -154,7 +154,7 @@ export async function runSimulation(
 }
 
 /** One member: rewound to `from`, then its events and transactions of the window again, in order; answers what they recorded. */
-async function replayMember(tx: Db, actor: Actor, memberId: string, request: SimulationRequest, changes: Map<string, Record<string, unknown>>) {
+async function replayMember(tx: Db, actor: Actor, memberId: string, request: SimulationRequest, changes: Awaited<ReturnType<typeof firstChangesSince>>) {
   const { retailerId } = actor;
   const events = await takeEventsSince(tx, retailerId, memberId, request.from, request.to);
   const transactions = await takeTransactionsSince(tx, retailerId, memberId, request.from, request.to);
@@ -162,11 +162,9 @@ async function replayMember(tx: Db, actor: Actor, memberId: string, request: Sim
   await rewindBalances(tx, retailerId, memberId, request.from);
   await rewindUserOffers(tx, retailerId, memberId, request.from);
   await rewindCampaignProgress(tx, retailerId, memberId, request.from);
-  for (const [key, payload] of changes) {
-    if (!key.startsWith(`${memberId}/`)) continue;
-    const [, type, what] = key.split('/');
-    if (type === 'tier.changed') await rewindTier(tx, retailerId, memberId, what, (payload.from_tier_level_id as string | null) ?? null);
-    else await rewindTag(tx, retailerId, memberId, what, Number(payload.count) - 1);
+  for (const { type, key, payload } of changes.get(memberId) ?? []) {
+    if (type === 'tier.changed') await rewindTier(tx, retailerId, memberId, key, (payload.from_tier_level_id as string | null) ?? null);
+    else await rewindTag(tx, retailerId, memberId, key, Number(payload.count) - 1);
   }
   const start = (await eventsOfThisTransaction(tx)).length;
   const steps = [
@@ -223,7 +221,7 @@ function tallyOf(events: { type: string; payload: Record<string, unknown> }[]): 
   for (const { type, payload } of events) {
     if (SIGN[type]) {
       const account = String(payload.point_account_id);
-      points.set(account, (points.get(account) ?? ZERO) + SIGN[type] * parseAmount(String(payload.amount), 'amount', false));
+      points.set(account, (points.get(account) ?? ZERO) + SIGN[type] * fromDb(String(payload.amount)));
     } else if (type === 'offer.issued') count(tally.offers_issued, payload.offer_id);
     else if (type === 'tier.changed') tally.tier_changes++;
     else if (type === 'campaign.completed') count(tally.campaign_completions, payload.campaign_id);
@@ -242,12 +240,12 @@ function fixed(amount: Amount): string {
 }
 
 function addTally(into: Tally, t: Tally): void {
-  for (const [k, v] of Object.entries(t.points_by_account)) into.points_by_account[k] = fixed(parseAmount(into.points_by_account[k] ?? '0', 'amount', false) + parseAmount(v, 'amount', false));
+  for (const [k, v] of Object.entries(t.points_by_account)) into.points_by_account[k] = fixed(fromDb(into.points_by_account[k] ?? '0') + fromDb(v));
   for (const key of ['offers_issued', 'campaign_completions', 'rule_achievements'] as const) for (const [k, v] of Object.entries(t[key])) into[key][k] = (into[key][k] ?? 0) + v;
   into.tier_changes += t.tier_changes;
 }
 
-const totalPoints = (t: Tally) => Object.values(t.points_by_account).reduce((s, v) => s + parseAmount(v, 'amount', false), ZERO);
+const totalPoints = (t: Tally) => Object.values(t.points_by_account).reduce((s, v) => s + fromDb(v), ZERO);
 
 function report(request: SimulationRequest, members: number, replayed: { events: number; transactions: number }, refused: SimulationReport['refused'], tallies: MemberTallies, names: Record<string, string>): SimulationReport {
   const current = emptyTally();

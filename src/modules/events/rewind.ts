@@ -30,10 +30,9 @@ export async function takeEventsSince(tx: Db, retailerId: string, memberId: stri
     .where('retailer_id', '=', retailerId)
     .where('member_id', '=', memberId)
     .where('received_at', '>=', from)
-    .returning(['name', 'qty', 'occurred_at', 'received_at', 'context', 'id'])
+    .returning(['name', 'qty', 'occurred_at', 'received_at', 'context'])
     .execute();
-  return rows
+  return (rows as RecordedEvent[])
     .filter((r) => r.received_at < to)
-    .sort((a, b) => a.received_at.getTime() - b.received_at.getTime() || a.occurred_at.getTime() - b.occurred_at.getTime())
-    .map(({ id: _id, ...r }) => r as RecordedEvent);
+    .sort((a, b) => a.received_at.getTime() - b.received_at.getTime() || a.occurred_at.getTime() - b.occurred_at.getTime());
 }

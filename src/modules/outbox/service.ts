@@ -205,14 +205,16 @@ export async function eventsOfThisTransaction(tx: Db): Promise<{ type: string; u
 /**
  * For a simulation's rewind: each member's first tier change per tier system
  * and first tag drop per tag recorded from `from` on (what changed first
- * tells what was before), keyed `${member}/${type}/${tier system or tag}`.
+ * tells what was before), by member; `key` is the tier system or the tag.
  */
-export async function firstChangesSince(db: Db, retailerId: string, from: Date): Promise<Map<string, Record<string, unknown>>> {
+export async function firstChangesSince(db: Db, retailerId: string, from: Date): Promise<Map<string, { type: string; key: string; payload: Record<string, unknown> }[]>> {
   const { rows } = await sql<{ member_id: string; type: string; key: string; payload: Record<string, unknown> }>`
     SELECT DISTINCT ON (member_id, type, key) member_id, type, key, payload
       FROM (SELECT member_id, type, position, payload, CASE type WHEN 'tier.changed' THEN payload->>'tier_system_id' ELSE payload->>'tag' END AS key
               FROM domain_events
              WHERE retailer_id = ${retailerId} AND type IN ('tier.changed', 'member.tag_added') AND occurred_at >= ${from} AND member_id IS NOT NULL) e
      ORDER BY member_id, type, key, position`.execute(db);
-  return new Map(rows.map((r) => [`${r.member_id}/${r.type}/${r.key}`, r.payload]));
+  const byMember = new Map<string, { type: string; key: string; payload: Record<string, unknown> }[]>();
+  for (const { member_id, ...change } of rows) byMember.set(member_id, [...(byMember.get(member_id) ?? []), change]);
+  return byMember;
 }

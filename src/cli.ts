@@ -1,4 +1,3 @@
-import { transact } from './db/unit-of-work.js';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,11 +6,11 @@ import { migrate, openDatabase } from './db/index.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import { endpointFor, loadDemo, writeEnvFile } from './demo.js';
 import { serve } from './server.js';
-import { applyProgram, currentProgram } from './flows/program-apply.js';
+import { applyProgramDocument } from './flows/program-apply.js';
 import { diffProgram } from './flows/program-preview.js';
 import { planSimulation, runSimulation } from './flows/simulate.js';
-import { diffPrograms, diffText } from './modules/program/diff.js';
-import { exportProgram, parseProgramText } from './modules/program/service.js';
+import { diffText } from './modules/program/diff.js';
+import { parseProgramText } from './modules/program/service.js';
 import { findRetailer } from './modules/tenants/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
 import { isUuid } from './lib/ids.js';
@@ -124,13 +123,8 @@ async function program(args: string[]): Promise<void> {
       process.stderr.write('\n');
       return console.log(JSON.stringify(report, null, 2));
     }
-    const before = await currentProgram(db, retailerId);
-    const result = await transact(db, async (tx) => {
-      const applied = await applyProgram(tx, retailerId, program);
-      return { ...applied, credentials: applied.createdRetailer ? await issueCredentials(tx, retailerId) : undefined };
-    });
-    const diff = diffPrograms(before, await exportProgram(db, retailerId));
-    console.log(JSON.stringify({ retailer_id: retailerId, created_retailer: result.createdRetailer, ...result.credentials, diff }, null, 2));
+    const result = await applyProgramDocument(db, retailerId, program, async (tx, applied) => (applied.createdRetailer ? issueCredentials(tx, retailerId) : undefined));
+    console.log(JSON.stringify({ retailer_id: retailerId, created_retailer: result.createdRetailer, ...result.also, diff: result.diff }, null, 2));
   }).catch((err) => {
     if (!(err instanceof DataDirInUseError)) throw err;
     throw new Error(

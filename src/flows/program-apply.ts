@@ -19,14 +19,24 @@ import { applyRuleConfig } from '../modules/rules/config.js';
 import { applyRetailer, applyStores, findRetailer } from '../modules/tenants/service.js';
 import { applyTierConfig } from '../modules/tiers/config.js';
 
-/** Applies a program document in a transaction of its own; answers the configuration after, and what applying changed. */
-export async function applyProgramDocument(db: Db, retailerId: string, program: Program): Promise<{ createdRetailer: boolean; program: Program; diff: ProgramDiff }> {
-  const { createdRetailer, before } = await transact(db, async (tx) => {
+/**
+ * Applies a program document in a transaction of its own, with `also` (the
+ * CLI issues a new retailer's first credentials in it); answers the
+ * configuration after, what applying changed, and what `also` answered.
+ */
+export async function applyProgramDocument<T = undefined>(
+  db: Db,
+  retailerId: string,
+  program: Program,
+  also?: (tx: Db, applied: { createdRetailer: boolean }) => Promise<T>,
+): Promise<{ createdRetailer: boolean; program: Program; diff: ProgramDiff; also: T | undefined }> {
+  const { createdRetailer, before, extra } = await transact(db, async (tx) => {
     const before = await currentProgram(tx, retailerId);
-    return { ...(await applyProgram(tx, retailerId, program)), before };
+    const applied = await applyProgram(tx, retailerId, program);
+    return { ...applied, before, extra: also ? await also(tx, applied) : undefined };
   });
   const after = await exportProgram(db, retailerId);
-  return { createdRetailer, program: after, diff: diffPrograms(before, after) };
+  return { createdRetailer, program: after, diff: diffPrograms(before, after), also: extra };
 }
 
 /**

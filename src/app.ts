@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -63,6 +64,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // cookies are parsed only where the admin API reads its session (no hook on every request)
+  await app.register(cookie, { hook: false });
   app.decorate('deps', { db: options.db, pool: options.pool, config: options.config, verifier: new CredentialVerifier(options.db) });
 
   // Keep the body as received (Message-ID hashing), then parse it as Fastify does.
@@ -112,7 +115,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic', description: 'Core: appkey:secret; Connect: appkey_connect:secret_connect' },
           pos: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Cloud POS token' },
-          admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+          admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN (a break-glass superadmin) or an operator\'s personal API token (lop_…)' },
+          adminSession: { type: 'apiKey', in: 'cookie', name: 'loyalist_session', description: 'an operator\'s session (POST /admin/session); writes also send X-CSRF-Token' },
         },
       },
     },

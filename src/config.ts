@@ -8,7 +8,7 @@ export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1, default: './data', description: 'DATA_DIR: directory of the embedded database' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'PORT' }),
   host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'HOST' }),
-  adminToken: Type.Optional(Type.String({ minLength: 16, description: 'ADMIN_TOKEN: enables the admin API' })),
+  adminToken: Type.Optional(Type.String({ minLength: 16, description: 'ADMIN_TOKEN: a break-glass superadmin token for the admin API (automation); operators sign in without it' })),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'LOG_LEVEL' }),
   privacyGraceSeconds: Type.Integer({ minimum: 0, default: 86400, description: 'PRIVACY_GRACE_SECONDS' }),
   replayWindowSeconds: Type.Integer({ minimum: 1, default: 1800, description: 'MESSAGE_ID_REPLAY_SECONDS: how long a Message-ID answer is replayed' }),
@@ -22,6 +22,8 @@ export const ConfigSchema = Type.Object({
   webhookTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 15_000, description: 'WEBHOOK_TIMEOUT_MS: how long a receiver has to answer a delivery' }),
   natsUrl: Type.Optional(Type.String({ pattern: '^(nats|tls)://', description: 'NATS_URL: publish every outbox event to NATS JetStream there (absent: no broker)' })),
   natsStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'LOYALIST', description: 'NATS_STREAM: the JetStream stream (subjects loyalist.>), created when missing' }),
+  adminSessionIdleSeconds: Type.Integer({ minimum: 60, maximum: 7 * 86400, default: 1800, description: 'ADMIN_SESSION_IDLE_SECONDS: an operator\'s session ends after this long without a request' }),
+  adminSessionMaxSeconds: Type.Integer({ minimum: 300, maximum: 30 * 86400, default: 43200, description: 'ADMIN_SESSION_MAX_SECONDS: and after this long at the latest' }),
   worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
   simulationConcurrency: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'SIMULATION_CONCURRENCY: pooled connections a simulation job replays on at once (each rests as long as it works)' }),
 });
@@ -49,6 +51,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   natsUrl: 'NATS_URL',
   natsStream: 'NATS_STREAM',
   worker: 'WORKER',
+  adminSessionIdleSeconds: 'ADMIN_SESSION_IDLE_SECONDS',
+  adminSessionMaxSeconds: 'ADMIN_SESSION_MAX_SECONDS',
 };
 
 /** Reads the configuration from the environment (and overrides), validated at boot. */

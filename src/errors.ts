@@ -7,6 +7,9 @@ export const ERROR_STATUS = {
   // credentials
   access_denied: 401,
   invalid_api_key: 401,
+  forbidden: 403,
+  csrf_refused: 403,
+  too_many_attempts: 429,
   // bad input
   invalid_json: 400,
   body_too_large: 400,
@@ -59,6 +62,7 @@ export const ERROR_STATUS = {
   multiple_matches: 409,
   message_id_conflict: 409,
   request_in_progress: 409,
+  last_owner: 409,
   // server
   internal_server_error: 500,
   service_unavailable: 503,

@@ -664,6 +664,77 @@ export interface MemberMergesTable {
   finished_at: Timestamp | null;
 }
 
+// operators, their roles, sessions, tokens and invitations; failed sign-ins
+export interface OperatorsTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string | null;
+  superadmin: Generated<boolean>;
+  created_at: Generated<Date>;
+  password_changed_at: Date | null;
+}
+
+export interface OperatorRolesTable {
+  operator_id: string;
+  retailer_id: string;
+  role: 'owner' | 'marketer' | 'support' | 'viewer';
+  created_at: Generated<Date>;
+}
+
+export interface OperatorSessionsTable {
+  token_hash: Buffer;
+  operator_id: string;
+  created_at: Generated<Date>;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  address: string | null;
+  user_agent: string | null;
+}
+
+export interface OperatorTokensTable {
+  id: string;
+  operator_id: string;
+  name: string;
+  secret_hash: Buffer;
+  retailer_id: string | null;
+  role: 'owner' | 'marketer' | 'support' | 'viewer' | null;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface OperatorInvitationsTable {
+  token_hash: Buffer;
+  operator_id: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: Date | null;
+}
+
+export interface LoginFailuresTable {
+  key: string;
+  at: Generated<Date>;
+}
+
+// the audit trail of admin writes
+export interface AuditLogTable {
+  id: Generated<string>;
+  retailer_id: string | null;
+  at: Generated<Date>;
+  actor_type: 'operator' | 'operator_token' | 'admin_token';
+  actor_id: string | null;
+  actor_email: string | null;
+  address: string | null;
+  user_agent: string | null;
+  action: string;
+  object_type: string;
+  object_id: string | null;
+  request_id: string | null;
+  before: Json<unknown> | null;
+  after: Json<unknown> | null;
+}
+
 export interface Database {
   retailers: RetailersTable;
   credentials: CredentialsTable;
@@ -680,6 +751,13 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   jobs: JobsTable;
   simulations: SimulationsTable;
+  operators: OperatorsTable;
+  operator_roles: OperatorRolesTable;
+  operator_sessions: OperatorSessionsTable;
+  operator_tokens: OperatorTokensTable;
+  operator_invitations: OperatorInvitationsTable;
+  login_failures: LoginFailuresTable;
+  audit_log: AuditLogTable;
   message_replays: MessageReplaysTable;
   point_accounts: PointAccountsTable;
   point_sources: PointSourcesTable;

@@ -1,4 +1,6 @@
 import { transact } from '../db/unit-of-work.js';
+import { describeWrite } from '../db/write-context.js';
+import { toDecimal, type Amount } from '../modules/points/amount.js';
 import type { Db } from '../db/index.js';
 import { promoteAfter } from './apply-rule-outcomes.js';
 import { memberNotFound } from '../errors.js';
@@ -22,6 +24,33 @@ export async function changePoints(
     const member = await lockMemberRef(tx, actor.retailerId, memberRef);
     const outcome = await applyPointChanges(tx, actor, member, details, options);
     await promoteAfter(tx, actor, member, outcome);
+    return { ...outcome, member };
+  });
+}
+
+/**
+ * An operator's manual adjustment: a deposit into or a deduction from one
+ * account, with its reason, recorded in the ledger and the timeline as a
+ * `manual_adjustment` (its reference is the reason; its request, who made it)
+ * and in the audit trail with the balance after. A deduction never overdraws.
+ */
+export async function adjustPoints(
+  db: Db,
+  actor: Actor,
+  memberId: string,
+  input: { pointAccountId: string; kind: 'deposit' | 'deduct'; amount: Amount; reason: string; idempotencyId?: string },
+): Promise<PointChangeOutcome & { member: MemberSummary }> {
+  const common = { reference_type: 'manual_adjustment', reference_id: input.reason, idempotency_id: input.idempotencyId };
+  const detail: PointDetail =
+    input.kind === 'deposit'
+      ? { kind: 'deposit', point_account_id: input.pointAccountId, amount: input.amount, ...common }
+      : { kind: 'spend', point_account_ids: [input.pointAccountId], amount: input.amount, ...common };
+  return transact(db, async (tx) => {
+    const member = await lockMember(tx, actor.retailerId, memberId);
+    const outcome = await applyPointChanges(tx, actor, member, [detail], { allowPartialSuccess: false });
+    await promoteAfter(tx, actor, member, outcome);
+    const line = outcome.results[0]?.lines[0];
+    describeWrite({ objectId: member.id, after: { point_account_id: input.pointAccountId, kind: input.kind, amount: toDecimal(input.amount), reason: input.reason, balance_after: line ? toDecimal(line.available_balance) : null } });
     return { ...outcome, member };
   });
 }

@@ -6,6 +6,7 @@
  */
 import type { Db } from '../db/index.js';
 import { transact } from '../db/unit-of-work.js';
+import { describeWrite } from '../db/write-context.js';
 import { applyCampaignConfig } from '../modules/campaigns/index.js';
 import { applyOfferConfig, OFFER_ACTIVE } from '../modules/offers/catalog.js';
 import { applyPointConfig } from '../modules/points/accounts.js';
@@ -33,6 +34,7 @@ export async function applyProgramDocument<T = undefined>(
   const { createdRetailer, before, extra } = await transact(db, async (tx) => {
     const before = await currentProgram(tx, retailerId);
     const applied = await applyProgram(tx, retailerId, program);
+    describeWrite({ retailerId, objectId: retailerId, before, after: program });
     return { ...applied, before, extra: also ? await also(tx, applied) : undefined };
   });
   const after = await exportProgram(db, retailerId);

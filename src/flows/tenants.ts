@@ -1,13 +1,35 @@
 /** The operator's changes to tenants (admin API), each one transaction (program apply: program-apply.ts). */
 import { transact } from '../db/unit-of-work.js';
 import type { Db } from '../db/index.js';
+import { describeWrite } from '../db/write-context.js';
 import { issueCredentials, revokeCredential, rotateCredential } from '../modules/tenants/credentials.js';
 import { createRetailer } from '../modules/tenants/service.js';
 
-export const createTenant = (db: Db, name: string) => transact(db, (tx) => createRetailer(tx, { name }));
+export const createTenant = (db: Db, name: string) =>
+  transact(db, async (tx) => {
+    const tenant = await createRetailer(tx, { name });
+    describeWrite({ retailerId: tenant.retailer_id, objectId: tenant.retailer_id, after: { name } });
+    return tenant;
+  });
 
-export const issueTenantCredentials = (db: Db, retailerId: string) => transact(db, (tx) => issueCredentials(tx, retailerId));
+/** The keys issued go in the audit trail, never the secrets. */
+export const issueTenantCredentials = (db: Db, retailerId: string) =>
+  transact(db, async (tx) => {
+    const issued = await issueCredentials(tx, retailerId);
+    describeWrite({ after: { appkey: issued.appkey, appkey_connect: issued.appkey_connect, cloudpos_key: issued.cloudpos_authorization.split('.')[0] } });
+    return issued;
+  });
 
-export const revokeTenantCredential = (db: Db, retailerId: string, credentialId: string) => transact(db, (tx) => revokeCredential(tx, retailerId, credentialId));
+export const revokeTenantCredential = (db: Db, retailerId: string, credentialId: string) =>
+  transact(db, async (tx) => {
+    const revoked = await revokeCredential(tx, retailerId, credentialId);
+    describeWrite({ after: revoked });
+    return revoked;
+  });
 
-export const rotateTenantCredential = (db: Db, retailerId: string, credentialId: string, overlapSeconds: number) => transact(db, (tx) => rotateCredential(tx, retailerId, credentialId, overlapSeconds));
+export const rotateTenantCredential = (db: Db, retailerId: string, credentialId: string, overlapSeconds: number) =>
+  transact(db, async (tx) => {
+    const rotated = await rotateCredential(tx, retailerId, credentialId, overlapSeconds);
+    describeWrite({ before: rotated.replaced, after: rotated.credential });
+    return rotated;
+  });

@@ -1,14 +1,31 @@
-/** An operator's changes to a retailer's webhook endpoints (admin API), each one transaction. */
+/** An operator's changes to a retailer's webhook endpoints (admin API), each one transaction; the audit trail gets the endpoint before and after, never a secret. */
 import type { Db } from '../db/index.js';
 import { transact } from '../db/unit-of-work.js';
+import { describeWrite } from '../db/write-context.js';
 import { retryDelivery } from '../modules/webhooks/deliveries.js';
-import { createEndpoint, deleteEndpoint, rotateSecret, updateEndpoint, type UrlPolicy } from '../modules/webhooks/endpoints.js';
+import { createEndpoint, deleteEndpoint, endpointView, findEndpoint, rotateSecret, updateEndpoint, type UrlPolicy } from '../modules/webhooks/endpoints.js';
 
-export const addWebhook = (db: Db, retailerId: string, input: Parameters<typeof createEndpoint>[2], policy: UrlPolicy) => transact(db, (tx) => createEndpoint(tx, retailerId, input, policy));
+export const addWebhook = (db: Db, retailerId: string, input: Parameters<typeof createEndpoint>[2], policy: UrlPolicy) =>
+  transact(db, async (tx) => {
+    const created = await createEndpoint(tx, retailerId, input, policy);
+    const { secret: _secret, ...after } = created;
+    describeWrite({ objectId: created.id, after });
+    return created;
+  });
 
-export const changeWebhook = (db: Db, retailerId: string, id: string, changes: Parameters<typeof updateEndpoint>[3], policy: UrlPolicy) => transact(db, (tx) => updateEndpoint(tx, retailerId, id, changes, policy));
+export const changeWebhook = (db: Db, retailerId: string, id: string, changes: Parameters<typeof updateEndpoint>[3], policy: UrlPolicy) =>
+  transact(db, async (tx) => {
+    const before = endpointView(await findEndpoint(tx, retailerId, id));
+    const after = await updateEndpoint(tx, retailerId, id, changes, policy);
+    describeWrite({ before, after });
+    return after;
+  });
 
-export const removeWebhook = (db: Db, retailerId: string, id: string) => transact(db, (tx) => deleteEndpoint(tx, retailerId, id));
+export const removeWebhook = (db: Db, retailerId: string, id: string) =>
+  transact(db, async (tx) => {
+    describeWrite({ before: endpointView(await findEndpoint(tx, retailerId, id)) });
+    await deleteEndpoint(tx, retailerId, id);
+  });
 
 export const rotateWebhookSecret = (db: Db, retailerId: string, id: string, overlapSeconds: number) => transact(db, (tx) => rotateSecret(tx, retailerId, id, overlapSeconds));
 

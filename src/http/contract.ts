@@ -60,9 +60,11 @@ export function fails(...codes: ErrorCode[]): Record<number, TUnsafe<never>> {
 const DESCRIPTION: Record<number, string> = {
   400: 'The request is malformed: the message names the field',
   401: 'Missing or invalid credentials',
+  403: "The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token",
   404: 'What the request names does not exist',
   409: 'The request conflicts with an earlier one or with the current state',
   415: 'The body is not JSON',
+  429: 'Too many attempts: retry after Retry-After seconds',
   422: 'The request is well formed but the domain refuses it',
   500: 'The server failed: a fault of the server, never of the request',
   503: 'The database is unavailable or the server is shutting down: retry after Retry-After seconds',
@@ -87,10 +89,12 @@ function errorSchema(envelope: Envelope, status: number, codes: readonly ErrorCo
  * fault (documented; the suite's contract check still fails on any) and an
  * unavailable database.
  */
-export function commonErrors(options: { appkeyInPath: boolean; mutating: boolean; replayed: boolean }): Record<string, ErrorCode[]> {
+export function commonErrors(options: { appkeyInPath: boolean; mutating: boolean; replayed: boolean; roles?: boolean }): Record<string, ErrorCode[]> {
   return {
     400: ['invalid_json', ...(options.mutating ? (['body_too_large'] as const) : []), 'missing_data', 'argument_error'],
     401: options.appkeyInPath ? ['access_denied', 'invalid_api_key'] : ['access_denied'],
+    // the admin API: operators' roles, and cookie sessions' CSRF tokens
+    ...(options.roles ? { 403: options.mutating ? (['forbidden', 'csrf_refused'] as ErrorCode[]) : (['forbidden'] as ErrorCode[]) } : {}),
     ...(options.mutating ? { 415: ['unsupported_media_type'] } : {}),
     ...(options.replayed ? { 409: ['message_id_conflict', 'request_in_progress'] } : {}),
     500: ['internal_server_error'],

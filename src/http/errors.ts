@@ -9,6 +9,8 @@ export interface ErrorAnswer {
   message: string;
   /** A client's mistake that only the database caught: a validation the request's schema lacks. */
   unexpected?: boolean;
+  /** Seconds after which to try again (Retry-After of a 429). */
+  retryAfter?: number;
 }
 
 interface AjvError {
@@ -25,7 +27,10 @@ const answer = (code: ErrorCode, message: string): ErrorAnswer => ({ status: ERR
  * codes. Client mistakes name the field; nothing internal reaches the client.
  */
 export function toErrorAnswer(err: unknown): ErrorAnswer {
-  if (err instanceof DomainError) return answer(err.code, err.message);
+  if (err instanceof DomainError) {
+    const retryAfter = (err as { retryAfter?: unknown }).retryAfter;
+    return typeof retryAfter === 'number' ? { ...answer(err.code, err.message), retryAfter } : answer(err.code, err.message);
+  }
   const e = err as FastifyError & { validation?: AjvError[]; validationContext?: string };
   if (e.validation?.length) return validationAnswer(e.validation[0], e.validationContext ?? 'body');
   switch (e.code) {

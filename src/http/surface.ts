@@ -74,7 +74,7 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
         route.schema = withExamples(id, {
           ...route.schema,
           operationId: id,
-          security: [{ [SECURITY_SCHEME[surface.name]]: [] }],
+          security: SECURITY[surface.name],
           response: withErrorAnswers(surface, methods[0], route.url, route.schema ?? {}),
         }) as typeof route.schema;
       });
@@ -179,7 +179,7 @@ const refusal = (problem: string) => new DomainError('argument_error', problem, 
  */
 function withErrorAnswers(surface: Surface, method: string, url: string, schema: { body?: unknown; response?: unknown }): Record<string, unknown> {
   const given = (schema.response ?? {}) as Record<string, { [ERROR_CODES]?: ErrorCode[] }>;
-  const codes = commonErrors({ appkeyInPath: surface.name === 'core', mutating: MUTATING.has(method), replayed: replays(surface, method, url) });
+  const codes = commonErrors({ appkeyInPath: surface.name === 'core', mutating: MUTATING.has(method), replayed: replays(surface, method, url), roles: surface.name === 'admin' });
   const response: Record<string, unknown> = {};
   for (const [status, answer] of Object.entries(given)) {
     if (answer[ERROR_CODES]) codes[status] = [...(codes[status] ?? []), ...answer[ERROR_CODES]];
@@ -201,7 +201,13 @@ function withExamples<T extends { body?: unknown; response: Record<string, unkno
 /** Whether a request to this route may be answered from a kept answer (Message-ID, request_id). */
 const replays = (surface: Surface, method: string, url: string) => Boolean(surface.replayKey) && MUTATING.has(method) && !surface.unreplayed?.test(url);
 
-const SECURITY_SCHEME: Record<Surface['name'], string> = { core: 'basic', connect: 'basic', pos: 'pos', admin: 'admin' };
+/** The admin API also takes an operator's session cookie. */
+const SECURITY: Record<Surface['name'], Record<string, string[]>[]> = {
+  core: [{ basic: [] }],
+  connect: [{ basic: [] }],
+  pos: [{ pos: [] }],
+  admin: [{ admin: [] }, { adminSession: [] }],
+};
 
 /**
  * A stable operationId from the route: the surface, the API version, the path's
@@ -232,7 +238,7 @@ export function answerFor(err: unknown, request: FastifyRequest): ErrorAnswer {
 
 /** Sends an error answer; a 503 says when to try again. */
 export function sendErrorAnswer(reply: FastifyReply, answer: ErrorAnswer, body: unknown) {
-  if (answer.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (answer.status === 503 || answer.retryAfter) reply.header('retry-after', String(answer.retryAfter ?? RETRY_AFTER_SECONDS));
   return reply.code(answer.status).send(body);
 }
 

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
@@ -8,27 +7,27 @@ import { createTenant, issueTenantCredentials, revokeTenantCredential, rotateTen
 import { listCredentials, type RotatedCredential } from '../../modules/tenants/credentials.js';
 import { findRetailer, listRetailers } from '../../modules/tenants/service.js';
 import { exportProgram, validateProgram } from '../../modules/program/service.js';
-import { accessDenied, headerValue, registerSurface, errorEnvelope, type Surface } from '../surface.js';
+import { registerSurface, errorEnvelope, type Surface } from '../surface.js';
+import { adminAuthenticator, checkAccess, completeAdminRoute } from './access.js';
 import { fails, IsoTime, Obj, Uuid } from '../contract.js';
 import { EVENT_TYPES } from '../../modules/outbox/catalog.js';
 import { FEED_CURSOR, listEvents } from '../../modules/outbox/service.js';
 import { webhookRoutes } from './webhooks.js';
+import { operatorRoutes } from './operators.js';
+import { memberRoutes } from './members.js';
 import { programPreviewRoutes } from './program.js';
 import { AdminCredential, AdminRotatedCredential, AdminTenant, DomainEvent, IssuedSecrets, Program, ProgramDiff } from './schemas.js';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
-/** Admin API: tenants, credentials and program configuration, behind ADMIN_TOKEN. */
+/** Admin API: tenants, credentials, program configuration, operators and members, for operators by role (http/admin/access.ts) and the ADMIN_TOKEN. */
 export function registerAdminApi(app: FastifyInstance): void {
-  const expected = app.deps.config.adminToken ? digest(app.deps.config.adminToken) : undefined;
+  const authenticate = adminAuthenticator(app);
   const surface: Surface = {
     name: 'admin',
     async authenticate(request) {
-      if (!expected) throw accessDenied('the admin API is disabled: set ADMIN_TOKEN to enable it');
-      const token = /^bearer\s+(.+)$/i.exec(headerValue(request, 'authorization') ?? '')?.[1];
-      if (!token || !timingSafeEqual(digest(token), expected)) throw accessDenied();
+      await authenticate(request);
       return undefined;
     },
+    checkTenancy: checkAccess,
     errorBody: errorEnvelope,
   };
   registerSurface(app, surface, '/admin', adminRoutes);
@@ -52,6 +51,7 @@ function rotationAnswer({ credential, secret, replaced }: RotatedCredential) {
 
 const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, verifier } = app.deps;
+  app.addHook('onRoute', completeAdminRoute);
 
   // program documents are YAML as often as JSON (`loyalist program apply --server` sends the file as it is)
   app.addContentTypeParser(PROGRAM_TYPES, { parseAs: 'string' }, (request, body, done) => {
@@ -72,9 +72,10 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/tenants',
     {
+      config: { allow: 'signed_in' },
       schema: {
         summary: 'List the retailers, oldest first',
-        description: 'A page of the retailers (skip, take: at most 1000, 100 by default) and how many there are in all.',
+        description: 'A page of the retailers the caller holds a role at (a superadmin: all of them; skip, take: at most 1000, 100 by default) and how many there are in all.',
         tags,
         querystring: Type.Object({ skip: Type.Optional(Type.Integer({ minimum: 0, default: 0 })), take: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }),
         response: { 200: Obj({ skip: Type.Integer(), take: Type.Integer(), total: Type.Integer(), retailers: Type.Array(AdminTenant) }) },
@@ -82,7 +83,8 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const page = { skip: request.query.skip ?? 0, take: request.query.take ?? 100 };
-      const { retailers, total } = await listRetailers(db, page);
+      const principal = request.principal!;
+      const { retailers, total } = await listRetailers(db, page, principal.superadmin ? undefined : [...principal.rights.keys()]);
       return { ...page, total, retailers: retailers.map((r) => ({ retailer_id: r.id, name: r.name, created_at: r.created_at.toISOString() })) };
     },
   );
@@ -90,6 +92,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/tenants',
     {
+      config: { allow: 'superadmin', audit: 'retailer.create' },
       schema: {
         summary: 'Create a retailer with one store and credentials for every surface',
         description: 'Creates the retailer, a store named after it and a set of credentials for Core, Connect and Cloud POS; the secrets are shown only in this answer. Not idempotent: each call creates another retailer.',
@@ -132,6 +135,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/tenants/:retailer_id/credentials',
     {
+      config: { allow: 'integrations' },
       schema: {
         summary: "The retailer's credentials (keys and dates; never secrets), revoked and expired ones included",
         description: 'Oldest first. A rotated credential and its successor share a key; the rotated one has an expires_at.',
@@ -149,6 +153,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/tenants/:retailer_id/credentials',
     {
+      config: { allow: 'integrations', audit: 'credential.issue' },
       schema: {
         summary: 'Issue a new set of credentials (the secrets are shown once)',
         description: 'Adds credentials for Core, Connect and Cloud POS with new keys; the existing ones keep working until revoked. Each call issues another set.',
@@ -167,6 +172,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/tenants/:retailer_id/credentials/:credential_id',
     {
+      config: { allow: 'integrations', audit: 'credential.revoke' },
       schema: {
         summary: 'Revoke a credential at once',
         description:
@@ -188,6 +194,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/tenants/:retailer_id/credentials/:credential_id/rotate',
     {
+      config: { allow: 'integrations', audit: 'credential.rotate' },
       schema: {
         summary: 'Issue a new secret for a credential (shown once); the old one keeps working for overlap_seconds',
         description:
@@ -226,6 +233,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/tenants/:retailer_id/program',
     {
+      config: { allow: 'program', audit: 'program.apply' },
       schema: {
         summary: "Make the retailer's configuration match a program document (idempotent)",
         description:
@@ -282,5 +290,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   await app.register(webhookRoutes);
+  await app.register(operatorRoutes);
+  await app.register(memberRoutes);
   await app.register(programPreviewRoutes);
 };

@@ -71,6 +71,7 @@ export const programPreviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/tenants/:retailer_id/program/diff',
     {
+      config: { allow: 'program', audit: false },
       schema: {
         summary: 'What applying a program document would create, change and retire (nothing is applied)',
         description:
@@ -89,6 +90,7 @@ export const programPreviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/tenants/:retailer_id/program/evaluate',
     {
+      config: { allow: 'program', audit: false },
       schema: {
         summary: 'One event or POS transaction for a member, evaluated against a draft program or the live one (nothing is written)',
         description:
@@ -116,6 +118,7 @@ export const programPreviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/tenants/:retailer_id/program/simulate',
     {
+      config: { allow: 'program', audit: false },
       schema: {
         summary: "Replay a window of the retailer's recorded events and transactions against the live program and a draft",
         description:

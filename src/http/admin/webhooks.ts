@@ -58,6 +58,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/tenants/:retailer_id/webhooks',
     {
+      config: { allow: 'integrations', audit: 'webhook.create' },
       schema: {
         summary: 'Add a webhook endpoint',
         description: 'The endpoint receives the events recorded from now on, signed as Standard Webhooks 1.0 with the secret answered here (shown only once).',
@@ -85,7 +86,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/tenants/:retailer_id/webhooks/:webhook_id',
     {
-      config: { clearable: ['description'] },
+      config: { allow: 'integrations', audit: 'webhook.change', clearable: ['description'] },
       schema: {
         summary: 'Change a webhook endpoint',
         description: 'Its URL, event types, description (null clears it), or whether it is enabled; enabling a disabled endpoint delivers what waited for it.',
@@ -100,7 +101,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/tenants/:retailer_id/webhooks/:webhook_id',
-    { schema: { summary: 'Remove a webhook endpoint', description: 'The endpoint and its deliveries go; nothing more is sent to it.', tags, params: EndpointPath, response: { 200: Obj({ status: Type.Literal('ok') }), ...fails('not_found') } } },
+    { config: { allow: 'integrations', audit: 'webhook.delete' }, schema: { summary: 'Remove a webhook endpoint', description: 'The endpoint and its deliveries go; nothing more is sent to it.', tags, params: EndpointPath, response: { 200: Obj({ status: Type.Literal('ok') }), ...fails('not_found') } } },
     async (request) => {
       await removeWebhook(db, await retailer(request.params.retailer_id), request.params.webhook_id);
       return { status: 'ok' as const };
@@ -110,6 +111,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/tenants/:retailer_id/webhooks/:webhook_id/rotate_secret',
     {
+      config: { allow: 'integrations', audit: 'webhook.rotate_secret' },
       schema: {
         summary: "Rotate a webhook endpoint's signing secret",
         description: 'A new secret, shown only here; deliveries carry a signature with the old one too until `previous_expires_at` (overlap_seconds, 24 h by default).',
@@ -143,6 +145,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/tenants/:retailer_id/webhooks/:webhook_id/deliveries/:event_id/retry',
     {
+      config: { allow: 'integrations', audit: 'webhook.redeliver' },
       schema: {
         summary: 'Send a delivery again now',
         description: 'Redelivers the event at once, also one whose retries ran out.',

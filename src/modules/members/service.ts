@@ -171,10 +171,43 @@ export async function searchMembers(db: Db, retailerId: string, criteria: Search
   if (criteria.phone) {
     q = q.where('m.id', 'in', db.selectFrom('member_phone_numbers').select('member_id').where('retailer_id', '=', retailerId).where('digits', '=', digitsOf(criteria.phone)));
   }
-  const { total } = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
   const sort = criteria.sort === 'user_id' || !criteria.sort ? 'm.id' : criteria.sort === 'player_id' ? 'm.player_id' : (`m.${criteria.sort}` as const);
-  const members = (await q.orderBy(sort).orderBy('m.player_id').limit(criteria.limit).execute()) as Member[];
+  return countAndPage(q, sort, criteria.limit);
+}
+
+/** How many members a search matches, and the first `limit` of them by `sort` (then enrolment). */
+async function countAndPage(q: ReturnType<typeof activeMembers>, sort: 'm.id' | 'm.player_id' | 'm.first_name' | 'm.last_name' | 'm.email' | 'm.created_at', limit: number) {
+  const { total } = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+  const members = (await q.orderBy(sort).orderBy('m.player_id').limit(limit).execute()) as Member[];
   return { total: Number(total), members };
+}
+
+/** `text` for LIKE: its wildcards and the escape character match themselves. */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * One search box (what a support agent types): the active members whose
+ * email or one of whose external ids is the text (any case), whose phone
+ * digits are its digits (when it has at least four: fewer would match
+ * numbers by chance), or whose first name, last name or "first last"
+ * starts with it. In enrolment order; a blank text matches no one.
+ */
+export async function searchMembersByText(db: Db, retailerId: string, text: string, limit: number): Promise<{ total: number; members: Member[] }> {
+  const value = text.trim().toLowerCase();
+  if (!value) return { total: 0, members: [] };
+  const digits = digitsOf(value);
+  const prefix = `${likeLiteral(value)}%`;
+  const q = activeMembers(db, retailerId).where((eb) =>
+    eb.or([
+      eb(sql`lower(m.email)`, '=', value),
+      eb('m.id', 'in', db.selectFrom('member_identifiers').select('member_id').where('retailer_id', '=', retailerId).where(sql`lower(external_id)`, '=', value)),
+      ...(digits.length >= 4 ? [eb('m.id', 'in', db.selectFrom('member_phone_numbers').select('member_id').where('retailer_id', '=', retailerId).where('digits', '=', digits))] : []),
+      eb('m.first_name', 'ilike', prefix),
+      eb('m.last_name', 'ilike', prefix),
+      eb(sql`m.first_name || ' ' || m.last_name`, 'ilike', prefix),
+    ]),
+  );
+  return countAndPage(q, 'm.player_id', limit);
 }
 
 export function subjectOf(actor: Pick<Actor, 'retailerId'>, member: MemberSummary): TimelineSubject {

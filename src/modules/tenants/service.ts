@@ -46,10 +46,12 @@ export async function applyRetailer(tx: Db, id: string, name: string | undefined
 }
 
 /** Retailers, oldest first, a page at a time, with how many there are. */
-export async function listRetailers(db: Db, page: { skip: number; take: number }) {
+/** A page of the retailers, oldest first; `only`: of these ids. */
+export async function listRetailers(db: Db, page: { skip: number; take: number }, only?: string[]) {
+  const base = only ? db.selectFrom('retailers').where('id', 'in', only.length ? only : ['00000000-0000-0000-0000-000000000000']) : db.selectFrom('retailers');
   const [retailers, count] = await Promise.all([
-    db.selectFrom('retailers').select(['id', 'name', 'created_at']).orderBy('created_at').orderBy('id').offset(page.skip).limit(page.take).execute(),
-    db.selectFrom('retailers').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    base.select(['id', 'name', 'created_at']).orderBy('created_at').orderBy('id').offset(page.skip).limit(page.take).execute(),
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { retailers, total: Number(count.n) };
 }

@@ -14,6 +14,9 @@ import { parseProgramText } from './modules/program/service.js';
 import { findRetailer } from './modules/tenants/service.js';
 import { issueCredentials } from './modules/tenants/credentials.js';
 import { isUuid } from './lib/ids.js';
+import { assertRole, createOperatorWithPassword } from './flows/operators.js';
+import { generatedPassword } from './modules/operators/passwords.js';
+import type { Role } from './modules/operators/roles.js';
 
 const USAGE = `usage:
   loyalist serve [--port N] [--host H] [--data-dir DIR] [--demo] [--postman-env FILE]
@@ -22,6 +25,7 @@ const USAGE = `usage:
   loyalist program apply FILE --retailer ID [--server URL]
   loyalist program diff FILE --retailer ID [--server URL]
   loyalist program simulate FILE --retailer ID --from TIME --to TIME [--members N] [--server URL]
+  loyalist operator create --email E [--name N] (--role ROLE --retailer ID | --superadmin)
 
   --postman-env FILE  write the demo retailer's Postman environment to FILE (--env-file FILE is
                       accepted too where node lets it through: Node 20 takes it for itself on
@@ -32,6 +36,9 @@ const USAGE = `usage:
   diff                what applying FILE would create, change (old → new) and retire; applies nothing
   simulate            replays the events and POS transactions received from --from to --to against the
                       live program and FILE (a sample of --members N members), writes nothing, prints the report
+  operator create     an operator who signs in to the admin API and the console (POST /admin/session) with
+                      the password printed once; ROLE: owner, marketer, support or viewer at the retailer;
+                      --superadmin: every retailer, and creating retailers. Owners invite the others.
 
 environment: DATABASE_URL (absent: embedded database in DATA_DIR, default ./data), PORT (8080),
 HOST (127.0.0.1), DATA_DIR, ADMIN_TOKEN, LOG_LEVEL (info), PRIVACY_GRACE_SECONDS (86400),
@@ -78,6 +85,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'program':
       return program(rest);
+    case 'operator':
+      return operator(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -86,6 +95,28 @@ export async function main(argv: string[]): Promise<void> {
     default:
       throw new Error(`unknown command ${command}\n${USAGE}`);
   }
+}
+
+async function operator(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { email: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, retailer: { type: 'string' }, superadmin: { type: 'boolean' } },
+  });
+  if (positionals[0] !== 'create' || !values.email || !/^[^@\s]+@[^@\s]+$/.test(values.email)) throw new Error(`operator create: --email is required\n${USAGE}`);
+  if (!values.superadmin === !values.role) throw new Error(`operator create: give --role ROLE --retailer ID, or --superadmin\n${USAGE}`);
+  if (values.role) assertRole(values.role);
+  if (values.role && !(values.retailer && isUuid(values.retailer))) throw new Error(`operator create: --retailer must be the retailer's UUID\n${USAGE}`);
+  const { email, superadmin, role } = values;
+  return withDatabase(async (db) => {
+    await migrate(db);
+    const retailerId = values.retailer?.toLowerCase();
+    if (retailerId && !(await findRetailer(db, retailerId))) throw new Error(`operator create: no retailer ${retailerId}`);
+    const password = generatedPassword();
+    const created = await createOperatorWithPassword(db, { email, name: values.name ?? email, password, role: role as Role | undefined, retailerId, superadmin });
+    console.log(`operator ${created.email} (${created.id}) created: ${superadmin ? 'superadmin' : `${role} of retailer ${retailerId}`}`);
+    console.log(`password (shown once; change it with PUT /admin/me/password): ${password}`);
+  });
 }
 
 async function program(args: string[]): Promise<void> {

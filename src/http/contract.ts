@@ -14,7 +14,8 @@ export const FreeForm = (options: SchemaOptions = {}) => Type.Record(Type.String
 /** A value that may be null; for a primitive or an object schema (one `type`). */
 export function Nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null> {
   const type = (schema as { type?: string | string[] }).type;
-  if (typeof type === 'string') return Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'] });
+  const values = (schema as { enum?: unknown[] }).enum;
+  if (typeof type === 'string') return Type.Unsafe<Static<T> | null>({ ...schema, type: [type, 'null'], ...(values ? { enum: [...values, null] } : {}) });
   return Type.Unsafe<Static<T> | null>({ anyOf: [schema, { type: 'null' }] });
 }
 

@@ -39,13 +39,25 @@ export const sessionTimes = (config: Config): SessionTimes => ({ idleSeconds: co
 const digest = (value: string) => createHash('sha256').update(value).digest();
 const sameSecret = (given: string, expected: Buffer) => timingSafeEqual(digest(given), expected);
 
-/** Resolves the principal of an admin request (401 without one); public routes need none. */
+/**
+ * The admin surface's hook: resolves the principal of a request (401 without
+ * one; public routes need none), then checks the route's requirement, before
+ * the request's input is even validated.
+ */
 export function adminAuthenticator(app: FastifyInstance) {
+  const authenticate = principalResolver(app);
+  return async (request: FastifyRequest): Promise<void> => {
+    if (request.routeOptions.config.allow === 'public') return;
+    await authenticate(request);
+    checkAccess(request);
+  };
+}
+
+function principalResolver(app: FastifyInstance) {
   const { config, db } = app.deps;
   const expected = config.adminToken ? digest(config.adminToken) : undefined;
   const times = sessionTimes(config);
   return async (request: FastifyRequest): Promise<void> => {
-    if (request.routeOptions.config.allow === 'public') return;
     const bearer = /^bearer\s+(.+)$/i.exec(headerValue(request, 'authorization') ?? '')?.[1];
     if (bearer) {
       if (isOperatorToken(bearer)) {
@@ -71,17 +83,17 @@ export function adminAuthenticator(app: FastifyInstance) {
 }
 
 /** Checks the route's requirement against the principal: 404 for a retailer it has no role at, 403 for a role without the permission. */
-export function checkAccess(request: FastifyRequest): void {
+function checkAccess(request: FastifyRequest): void {
   const allow = request.routeOptions.config.allow;
-  const principal = request.principal;
-  if (allow === 'public' || !principal) return;
-  if (allow === 'signed_in') return;
+  const principal = request.principal!;
+  // an unknown path (no route, so no requirement) is answered 404 once the credentials are known
+  if (!allow || allow === 'signed_in' || allow === 'public') return;
   if (allow === 'superadmin') {
     if (!principal.superadmin) throw new DomainError('forbidden', 'only a superadmin may do this');
     return;
   }
   const retailerId = (request.params as { retailer_id?: string }).retailer_id;
-  if (!retailerId || !allow) throw new Error(`admin route ${request.routeOptions.url} names no retailer for its permission`);
+  if (!retailerId) throw new Error(`admin route ${request.routeOptions.url} names no retailer for its permission`);
   const decision = decide(principal, retailerId, allow);
   if (decision === 'not_found') throw new DomainError('not_found', 'retailer not found', 'retailer_id');
   if (decision === 'forbidden') throw new DomainError('forbidden', `your role at this retailer does not allow this (${allow})`);

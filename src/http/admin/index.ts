@@ -8,7 +8,7 @@ import { listCredentials, type RotatedCredential } from '../../modules/tenants/c
 import { findRetailer, listRetailers } from '../../modules/tenants/service.js';
 import { exportProgram, validateProgram } from '../../modules/program/service.js';
 import { registerSurface, errorEnvelope, type Surface } from '../surface.js';
-import { adminAuthenticator, checkAccess, completeAdminRoute } from './access.js';
+import { adminAuthenticator, completeAdminRoute } from './access.js';
 import { fails, IsoTime, Obj, Uuid } from '../contract.js';
 import { EVENT_TYPES } from '../../modules/outbox/catalog.js';
 import { FEED_CURSOR, listEvents } from '../../modules/outbox/service.js';
@@ -27,7 +27,6 @@ export function registerAdminApi(app: FastifyInstance): void {
       await authenticate(request);
       return undefined;
     },
-    checkTenancy: checkAccess,
     errorBody: errorEnvelope,
   };
   registerSurface(app, surface, '/admin', adminRoutes);

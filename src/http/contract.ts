@@ -90,12 +90,14 @@ function errorSchema(envelope: Envelope, status: number, codes: readonly ErrorCo
  * fault (documented; the suite's contract check still fails on any) and an
  * unavailable database.
  */
-export function commonErrors(options: { appkeyInPath: boolean; mutating: boolean; replayed: boolean; roles?: boolean }): Record<string, ErrorCode[]> {
+export function commonErrors(options: { appkeyInPath: boolean; mutating: boolean; replayed: boolean; roles?: boolean; retailerInPath?: boolean }): Record<string, ErrorCode[]> {
   return {
     400: ['invalid_json', ...(options.mutating ? (['body_too_large'] as const) : []), 'missing_data', 'argument_error'],
     401: options.appkeyInPath ? ['access_denied', 'invalid_api_key'] : ['access_denied'],
     // the admin API: operators' roles, and cookie sessions' CSRF tokens
     ...(options.roles ? { 403: options.mutating ? (['forbidden', 'csrf_refused'] as ErrorCode[]) : (['forbidden'] as ErrorCode[]) } : {}),
+    // a retailer the operator holds no role at is not found, as one that does not exist
+    ...(options.retailerInPath ? { 404: ['not_found'] as ErrorCode[] } : {}),
     ...(options.mutating ? { 415: ['unsupported_media_type'] } : {}),
     ...(options.replayed ? { 409: ['message_id_conflict', 'request_in_progress'] } : {}),
     500: ['internal_server_error'],

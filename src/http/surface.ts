@@ -179,7 +179,7 @@ const refusal = (problem: string) => new DomainError('argument_error', problem, 
  */
 function withErrorAnswers(surface: Surface, method: string, url: string, schema: { body?: unknown; response?: unknown }): Record<string, unknown> {
   const given = (schema.response ?? {}) as Record<string, { [ERROR_CODES]?: ErrorCode[] }>;
-  const codes = commonErrors({ appkeyInPath: surface.name === 'core', mutating: MUTATING.has(method), replayed: replays(surface, method, url), roles: surface.name === 'admin' });
+  const codes = commonErrors({ appkeyInPath: surface.name === 'core', mutating: MUTATING.has(method), replayed: replays(surface, method, url), roles: surface.name === 'admin', retailerInPath: surface.name === 'admin' && url.includes(':retailer_id') });
   const response: Record<string, unknown> = {};
   for (const [status, answer] of Object.entries(given)) {
     if (answer[ERROR_CODES]) codes[status] = [...(codes[status] ?? []), ...answer[ERROR_CODES]];

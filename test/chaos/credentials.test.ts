@@ -5,8 +5,12 @@
 // not found (404) and none of A's data is read or changed.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { transact } from '../../src/db/unit-of-work.js';
 import { loadDemo } from '../../src/demo.js';
+import { createOperatorWithPassword } from '../../src/flows/operators.js';
+import { issueToken } from '../../src/modules/operators/service.js';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 import { fillPath, operationsOf, sampleOf, type Operation, type SurfaceName } from '../support/operations.js';
 
@@ -141,3 +145,84 @@ async function fingerprintOf(t: TestApp, retailerId: string): Promise<string> {
   }
   return parts.join('\n');
 }
+
+/**
+ * What each role may do, written from the issue's list (not read from the
+ * server): owner everything; marketer the program (apply, diff, evaluate,
+ * simulate); support members; viewer reads. Operators, credentials and the
+ * audit trail are the owner's; creating retailers and the whole audit trail a
+ * superadmin's.
+ */
+const ROLES = ['viewer', 'support', 'marketer', 'owner'] as const;
+type Role = (typeof ROLES)[number];
+function allowedRoles(method: string, path: string): readonly Role[] {
+  if (!path.includes('{retailer_id}')) return (method === 'POST' && path === '/admin/tenants') || path === '/admin/audit' ? [] : ROLES;
+  const area = path.split('{retailer_id}')[1];
+  if (/^\/(operators|audit|credentials)/.test(area)) return ['owner'];
+  if (method === 'GET') return ROLES;
+  if (/^\/program/.test(area)) return ['marketer', 'owner'];
+  if (/^\/members/.test(area)) return ['support', 'owner'];
+  if (/^\/webhooks/.test(area)) return ['owner'];
+  throw new Error(`no expectation for ${method} ${path}: add it to the role list`);
+}
+
+describe('roles on every admin route', () => {
+  let t: TestApp;
+  let demo: Record<string, string>;
+  let tokens: Record<Role | 'ownerOfB', string>;
+  let operations: Operation[];
+  let ids: Record<string, string>;
+
+  before(async () => {
+    t = await postgresApp();
+    demo = await loadDemo(t.db, 'http://127.0.0.1');
+    const b = await createTenant(t.db);
+    tokens = {} as typeof tokens;
+    for (const role of [...ROLES, 'ownerOfB'] as const) {
+      const operator = await createOperatorWithPassword(t.db, { email: `${role}@brand.example`, name: role, password: 'a long enough password', role: role === 'ownerOfB' ? 'owner' : role, retailerId: role === 'ownerOfB' ? b.retailer_id : demo.retailer_id });
+      tokens[role] = `Bearer ${(await transact(t.db, (tx) => issueToken(tx, operator.id, { name: 'test' }))).value}`;
+    }
+    operations = (await operationsOf(t.app)).filter((op) => op.surface === 'admin');
+    const member = await sql<{ id: string }>`SELECT member_id AS id FROM member_identifiers WHERE retailer_id = ${demo.retailer_id} ORDER BY created_at, position LIMIT 1`.execute(t.db);
+    ids = { retailer_id: demo.retailer_id, user_id: member.rows[0].id, tier_system_id: demo.tier_system_id };
+  });
+
+  const send = (op: Operation, authorization: string) =>
+    call(t.app, { method: op.method as 'GET', url: fillPath(op.path, ids, () => randomUUID()), headers: { authorization }, ...(op.body ? { payload: sampleOf(op.body, ids) as object } : {}) });
+
+  it('lets each role do exactly what its list says, and answers 403 elsewhere', async () => {
+    let checked = 0;
+    for (const op of operations) {
+      const allowed = allowedRoles(op.method, op.path);
+      for (const role of ROLES) {
+        const res = await send(op, tokens[role]);
+        const what = `${op.method} ${op.path} as ${role}`;
+        if (allowed.includes(role)) {
+          assert.notEqual(res.status, 403, `${what}: ${res.body}`);
+          assert.ok(!(res.status === 404 && /retailer not found/.test(res.body)), `${what}: ${res.body}`);
+          assert.ok(res.status !== 401 && res.status < 500, `${what}: ${res.body}`);
+        } else {
+          assert.equal(res.status, 403, `${what}: ${res.body}`);
+          assert.equal(res.json.errors.code, 'forbidden', what);
+        }
+        checked++;
+      }
+    }
+    assert.ok(checked >= 4 * 40, `${checked} checks`);
+  });
+
+  it("shows an operator of retailer B none of A's routes (404), and changes none of A's data", async () => {
+    const before = await fingerprintOf(t, demo.retailer_id);
+    let checked = 0;
+    for (const op of operations.filter((o) => o.pathParams.includes('retailer_id'))) {
+      const res = await send(op, tokens.ownerOfB);
+      assert.equal(res.status, 404, `${op.method} ${op.path}: ${res.body}`);
+      assert.match(res.json.errors.message, /retailer not found/);
+      checked++;
+    }
+    assert.ok(checked >= 35, `${checked} operations name a retailer`);
+    assert.equal(await fingerprintOf(t, demo.retailer_id), before);
+    const listed = await call(t.app, { method: 'GET', url: '/admin/tenants', headers: { authorization: tokens.ownerOfB } });
+    assert.ok(!listed.body.includes(demo.retailer_id), 'B lists only its own retailer');
+  });
+});

@@ -1753,7 +1753,7 @@ export interface paths {
         };
         /**
          * List the retailers, oldest first
-         * @description A page of the retailers (skip, take: at most 1000, 100 by default) and how many there are in all.
+         * @description A page of the retailers the caller holds a role at (a superadmin: all of them; skip, take: at most 1000, 100 by default) and how many there are in all.
          */
         get: operations["admin.tenants.get"];
         put?: never;
@@ -2002,6 +2002,422 @@ export interface paths {
          * @description Redelivers the event at once, also one whose retries ran out.
          */
         post: operations["admin.tenants.byRetailerId.webhooks.byWebhookId.deliveries.byEventId.retry.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in: a session cookie for the admin API and the console
+         * @description Sets the HttpOnly, SameSite=Strict cookie loyalist_session (Secure over https). Writes with the cookie also send the answer's csrf_token as x-csrf-token. The session ends after ADMIN_SESSION_IDLE_SECONDS without a request, and after ADMIN_SESSION_MAX_SECONDS at the latest. A wrong email and a wrong password answer alike; after 5 failures for an account, or 20 from an address, within 15 minutes, sign-ins are refused (429) until the oldest is 15 minutes old.
+         */
+        post: operations["admin.session.post"];
+        /**
+         * Sign out: end the cookie session
+         * @description Ends the cookie session at once and clears the cookie (with a bearer token: nothing to end).
+         */
+        delete: operations["admin.session.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the caller is: the operator, their retailers, roles and permissions
+         * @description And a cookie session's CSRF token (the console reads it after a reload).
+         */
+        get: operations["admin.me.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change the signed-in operator's password
+         * @description The current password is checked; the new one has 12 to 200 characters. Every other session of the operator ends.
+         */
+        put: operations["admin.me.password.put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/me/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in operator's personal API tokens
+         * @description Oldest first, revoked ones included (never a secret).
+         */
+        get: operations["admin.me.tokens.get"];
+        put?: never;
+        /**
+         * Issue a personal API token (shown once)
+         * @description Send it as `Authorization: Bearer lop_…`. It acts with the operator's roles as they are at each request; with retailer_id, at that retailer only, and with role, with at most that role's permissions there.
+         */
+        post: operations["admin.me.tokens.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/me/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a personal API token at once
+         * @description Idempotent: revoking again answers the first revocation time.
+         */
+        delete: operations["admin.me.tokens.byTokenId.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set an invited operator's first password
+         * @description With the invitation token an owner's invitation answered (valid 7 days, once). The password has 12 to 200 characters; then sign in with POST /admin/session.
+         */
+        post: operations["admin.invitations.accept.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/operators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The retailer's operators and their roles
+         * @description Oldest role first; an invited operator has no password yet.
+         */
+        get: operations["admin.tenants.byRetailerId.operators.get"];
+        put?: never;
+        /**
+         * Give a person a role at the retailer (inviting them when they have no account)
+         * @description An operator with this email gets the role here (replacing the one they had). An unknown email becomes an invited operator: the answer holds a set-password token, shown once, valid 7 days, for POST /admin/invitations/accept.
+         */
+        post: operations["admin.tenants.byRetailerId.operators.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/operators/{operator_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change an operator's role at the retailer
+         * @description The change holds from the operator's next request. The last owner cannot be made anything else (409 last_owner).
+         */
+        put: operations["admin.tenants.byRetailerId.operators.byOperatorId.put"];
+        post?: never;
+        /**
+         * Remove an operator from the retailer's team
+         * @description Their role here ends at once (their account and other retailers stay). The last owner cannot be removed (409 last_owner).
+         */
+        delete: operations["admin.tenants.byRetailerId.operators.byOperatorId.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The retailer's audit trail: every admin write
+         * @description Newest first, 50 a page (limit: at most 500); filter by action, object, actor and time. Every admin write is recorded in its own transaction: who (operator, personal token or ADMIN_TOKEN), when, from which address, what, and the configuration before and after. Records are never changed or removed.
+         */
+        get: operations["admin.tenants.byRetailerId.audit.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The whole audit trail (superadmins)
+         * @description Every retailer's records and those of no retailer (retailers created, passwords changed, tokens). Newest first, 50 a page (limit: at most 500); filter by action, object, actor and time. Every admin write is recorded in its own transaction: who (operator, personal token or ADMIN_TOKEN), when, from which address, what, and the configuration before and after. Records are never changed or removed.
+         */
+        get: operations["admin.audit.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the retailer's members
+         * @description `q`, one search box: an email, an external id or a phone number exactly, or the start of a name. Without it, every field given must match exactly (case-insensitive). Active members only; at most `limit` (100 by default).
+         */
+        get: operations["admin.tenants.byRetailerId.members.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A member's whole picture
+         * @description Profile, identifiers, tags, tiers, point accounts with their lots, the newest ledger entries, offers, campaign progress, the newest timeline entries and privacy requests.
+         */
+        get: operations["admin.tenants.byRetailerId.members.byUserId.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}/points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adjust a member's points by hand, with a reason
+         * @description A deposit into or a deduction from one point account, recorded in the ledger and the timeline as a manual_adjustment (reference_id: the reason; request_id: who) and in the audit trail. A deduction never overdraws (422 insufficient_points). A retry with the same idempotency_id applies nothing and answers as the first.
+         */
+        post: operations["admin.tenants.byRetailerId.members.byUserId.points.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue an offer to the member
+         * @description The offer's current version, as Connect's issue_offer does, with its limits.
+         */
+        post: operations["admin.tenants.byRetailerId.members.byUserId.offers.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}/offers/{user_offer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the member's offers
+         * @description The offer can no longer be redeemed; the reason is kept with it.
+         */
+        delete: operations["admin.tenants.byRetailerId.members.byUserId.offers.byUserOfferId.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}/tiers/{tier_system_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Move the member to a tier level
+         * @description The member is placed at the level whatever its points; maintenance goes on from there.
+         */
+        put: operations["admin.tenants.byRetailerId.members.byUserId.tiers.byTierSystemId.put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}/restrict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restrict processing of the member's data
+         * @description Recorded as a privacy request; the member keeps their data but rules and campaigns stop acting on them.
+         */
+        post: operations["admin.tenants.byRetailerId.members.byUserId.restrict.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}/reinstate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reinstate processing of the member's data
+         * @description Recorded as a privacy request; processing resumes.
+         */
+        post: operations["admin.tenants.byRetailerId.members.byUserId.reinstate.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}/forget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forget the member's personal data after the grace period
+         * @description Files a forget request, carried out after PRIVACY_GRACE_SECONDS (it can be cancelled until then through the Core API).
+         */
+        post: operations["admin.tenants.byRetailerId.members.byUserId.forget.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge another member into this one
+         * @description The other member's points, offers, tags, tiers, campaign progress, events and transactions move to this member, and the other is merged away (as Core's merge_accounts).
+         */
+        post: operations["admin.tenants.byRetailerId.members.byUserId.merge.post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3317,6 +3733,320 @@ export interface components {
                 /** Format: uuid */
                 id: string;
             };
+        };
+        AdminMember: {
+            /** Format: uuid */
+            user_id: string;
+            /** @description the first of its external ids */
+            external_id: string | null;
+            email: string | null;
+            first_name: string | null;
+            last_name: string | null;
+            /** @description the first of its phone numbers */
+            phone: string | null;
+            account_status: string;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            created_at: string;
+        };
+        AdminMemberView: {
+            profile: {
+                /** Format: uuid */
+                user_id: string;
+                player_id: number;
+                /** @description the first of its external ids */
+                external_id: string | null;
+                email: string | null;
+                first_name: string | null;
+                last_name: string | null;
+                gender: string | null;
+                /** @description YYYY-MM-DD */
+                dob: string | null;
+                address: string | null;
+                address2: string | null;
+                city: string | null;
+                state: string | null;
+                zip: string | null;
+                country: string | null;
+                locale: string | null;
+                opted_in: boolean;
+                account_status: string;
+                /** @description a privacy restriction: the member earns nothing and sees no campaign while it lasts */
+                restricted: boolean;
+                suspended: boolean;
+                test_account: boolean;
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                created_at: string;
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                updated_at: string;
+                /** @description the custom profile attributes */
+                user_profile: {
+                    [key: string]: unknown;
+                };
+            };
+            identifiers: {
+                external_id: string;
+                external_id_type: string;
+            }[];
+            phone_numbers: {
+                phone_number: string;
+                phone_type: string;
+                preference_flags: string[];
+                verified_ownership: boolean;
+            }[];
+            /** @description live tags by name, with their counts */
+            tags: {
+                [key: string]: number;
+            };
+            tiers: {
+                /** Format: uuid */
+                tier_system_id: string;
+                /** @description null: the system has been retired since */
+                tier_system_name: string | null;
+                /** Format: uuid */
+                tier_level_id: string;
+                tier_level_name: string | null;
+                rank: number | null;
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                join_date: string;
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                next_maintenance_eval_date: string | null;
+            }[];
+            /** @description every point account of the retailer, in program order */
+            point_accounts: {
+                /** Format: uuid */
+                point_account_id: string;
+                name: string;
+                grouping_label: string;
+                /**
+                 * Format: uuid
+                 * @description null until the member first uses the account
+                 */
+                user_point_account_id: string | null;
+                /**
+                 * @description available now: exact decimal text
+                 * @example 100
+                 */
+                available_balance: string;
+                /**
+                 * @description deposited, not yet available: exact decimal text
+                 * @example 100
+                 */
+                pending_balance: string;
+                /**
+                 * @description ever deposited: exact decimal text
+                 * @example 100
+                 */
+                life_time_value: string;
+                /** @description the lots holding points that expire or are pending; never-expiring points are no lot */
+                lots: {
+                    lot_id: string;
+                    /**
+                     * @description open: available until it expires; pending: not yet available
+                     * @enum {string}
+                     */
+                    state: "pending" | "open" | "expired" | "merged" | "cancelled";
+                    /**
+                     * @description points left in the lot: exact decimal text
+                     * @example 100
+                     */
+                    remaining: string;
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    expires_at: string | null;
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    available_at: string | null;
+                    transaction_id: string | null;
+                }[];
+            }[];
+            ledger: {
+                total: number;
+                /** @description the newest 50, newest first */
+                entries: {
+                    id: number;
+                    /** Format: uuid */
+                    point_account_id: string;
+                    account_name: string;
+                    /**
+                     * @description the change, negative for a spend: exact decimal text
+                     * @example 100
+                     */
+                    amount: string;
+                    /**
+                     * @description the balance it left: exact decimal text
+                     * @example 100
+                     */
+                    balance_after: string;
+                    /** @example deposit */
+                    modification_type: string;
+                    /** Format: uuid */
+                    point_source_id: string | null;
+                    point_source_name: string | null;
+                    reference_id: string | null;
+                    reference_type: string | null;
+                    transaction_id: string | null;
+                    request_id: string | null;
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    effective_at: string;
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    inserted_at: string;
+                }[];
+            };
+            offers: {
+                total: number;
+                /** @description the newest 50, newest first */
+                user_offers: {
+                    /** Format: uuid */
+                    user_offer_id: string;
+                    /** Format: uuid */
+                    offer_id: string;
+                    /** Format: uuid */
+                    root_offer_id: string;
+                    internal_title: string | null;
+                    /** @description as a client sees it: 1 issued, 2 redeemed, 3 revoked, 4 expired, 5 locked */
+                    status: number;
+                    /** @enum {string} */
+                    status_description: "Issued" | "Redeemed" | "Revoked" | "Expired" | "Locked";
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    acquired_at: string;
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    redemption_start_date: string | null;
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    redemption_end_date: string | null;
+                    quantity: number;
+                    remaining_uses: number;
+                    redemption_code: string;
+                    source: string;
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    redeemed_at: string | null;
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    revoked_at: string | null;
+                    revoke_reason: string | null;
+                }[];
+            };
+            /** @description the running campaigns the member qualifies for */
+            campaigns: {
+                campaign_id: number;
+                name: string;
+                permalink: string;
+                /** @enum {string} */
+                state: "qualified" | "opted_in" | "in_progress" | "completed" | "ineligible" | "ended";
+                opted_in: boolean;
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                start_date: string;
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                end_date: string | null;
+                behaviors: {
+                    behavior_id: number;
+                    name: string;
+                    event_name: string;
+                    /** @description times achieved */
+                    achieved: number;
+                    /** @description goals (or occurrences) done in the current cycle */
+                    progress: number;
+                    /** @description needed in a cycle */
+                    goal: number;
+                    /** @description can still be achieved */
+                    active: boolean;
+                }[];
+            }[];
+            timeline: {
+                /** @description the newest 50, newest first */
+                entries: {
+                    /**
+                     * @description ISO 8601 instant
+                     * @example 2024-05-01T14:03:00.000Z
+                     */
+                    occurred_at: string;
+                    /**
+                     * @description the event type slug
+                     * @example INCENTIVES_POINT_DEPOSIT
+                     */
+                    event_type: string | null;
+                    /** @example POINTS */
+                    event_category: string | null;
+                    request_id: string | null;
+                    /** @description as the Core timeline answers it (event_stream_payload) */
+                    payload: {
+                        [key: string]: unknown;
+                    };
+                }[];
+                has_more: boolean;
+            };
+            /** @description newest first */
+            privacy_requests: {
+                id: number;
+                /** @enum {string} */
+                type: "forget" | "export" | "restrict" | "reinstate";
+                /** @enum {string} */
+                status: "pending" | "processing" | "completed" | "cancelled" | "failed";
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                created_at: string;
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                due_at: string;
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                cancelled_at: string | null;
+                /**
+                 * @description ISO 8601 instant
+                 * @example 2024-05-01T14:03:00.000Z
+                 */
+                completed_at: string | null;
+            }[];
         };
         DomainEvent: {
             /** @description order in the feed; per member, the commit order */
@@ -16974,6 +17704,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
             500: {
                 headers: {
@@ -17059,6 +17806,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description The body is not JSON (unsupported_media_type) */
             415: {
                 headers: {
@@ -17134,6 +17898,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description What the request names does not exist (not_found) */
@@ -17213,6 +17994,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description What the request names does not exist (not_found) */
@@ -17303,6 +18101,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found) */
             404: {
                 headers: {
@@ -17386,6 +18201,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description What the request names does not exist (not_found) */
@@ -17515,6 +18347,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found) */
             404: {
                 headers: {
@@ -17616,6 +18465,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found) */
             404: {
                 headers: {
@@ -17701,6 +18567,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -17799,6 +18699,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found) */
             404: {
                 headers: {
@@ -17895,6 +18812,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description What the request names does not exist (not_found) */
@@ -18003,6 +18937,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description What the request names does not exist (not_found) */
@@ -18128,6 +19079,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found) */
             404: {
                 headers: {
@@ -18205,6 +19173,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description What the request names does not exist (not_found) */
@@ -18324,6 +19309,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found) */
             404: {
                 headers: {
@@ -18440,6 +19442,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found) */
             404: {
                 headers: {
@@ -18554,6 +19573,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found) */
             404: {
                 headers: {
@@ -18654,6 +19690,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found) */
             404: {
                 headers: {
@@ -18678,6 +19731,3019 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.session.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operator: {
+                            /** Format: uuid */
+                            operator_id: string;
+                            email: string;
+                            name: string;
+                            superadmin: boolean;
+                            /** @description false: invited, no password yet */
+                            password_set: boolean;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            created_at: string;
+                        } | null;
+                        /**
+                         * @description how the request authenticated: a session, a personal token, or the ADMIN_TOKEN
+                         * @enum {string}
+                         */
+                        kind: "operator" | "operator_token" | "admin_token";
+                        superadmin: boolean;
+                        /** @description the retailers the caller holds a role at */
+                        retailers: {
+                            /** Format: uuid */
+                            retailer_id: string;
+                            name: string;
+                            /**
+                             * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                             * @enum {string}
+                             */
+                            role: "owner" | "marketer" | "support" | "viewer";
+                            permissions: string[];
+                        }[];
+                        /** @description a cookie session's token for the x-csrf-token header of its writes */
+                        csrf_token: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description Too many attempts: retry after Retry-After seconds (too_many_attempts) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "too_many_attempts";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.session.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.me.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operator: {
+                            /** Format: uuid */
+                            operator_id: string;
+                            email: string;
+                            name: string;
+                            superadmin: boolean;
+                            /** @description false: invited, no password yet */
+                            password_set: boolean;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            created_at: string;
+                        } | null;
+                        /**
+                         * @description how the request authenticated: a session, a personal token, or the ADMIN_TOKEN
+                         * @enum {string}
+                         */
+                        kind: "operator" | "operator_token" | "admin_token";
+                        superadmin: boolean;
+                        /** @description the retailers the caller holds a role at */
+                        retailers: {
+                            /** Format: uuid */
+                            retailer_id: string;
+                            name: string;
+                            /**
+                             * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                             * @enum {string}
+                             */
+                            role: "owner" | "marketer" | "support" | "viewer";
+                            permissions: string[];
+                        }[];
+                        /** @description a cookie session's token for the x-csrf-token header of its writes */
+                        csrf_token: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.me.password.put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    current_password: string;
+                    new_password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "validation";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.me.tokens.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tokens: {
+                            /** Format: uuid */
+                            token_id: string;
+                            name: string;
+                            /** Format: uuid */
+                            retailer_id: string | null;
+                            /**
+                             * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                             * @enum {string|null}
+                             */
+                            role: "owner" | "marketer" | "support" | "viewer" | null;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            last_used_at: string | null;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            revoked_at: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.me.tokens.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    /** Format: uuid */
+                    retailer_id?: string;
+                    /**
+                     * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                     * @enum {string}
+                     */
+                    role?: "owner" | "marketer" | "support" | "viewer";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        token_id: string;
+                        name: string;
+                        /** Format: uuid */
+                        retailer_id: string | null;
+                        /**
+                         * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                         * @enum {string|null}
+                         */
+                        role: "owner" | "marketer" | "support" | "viewer" | null;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        created_at: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        last_used_at: string | null;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        revoked_at: string | null;
+                        /** @description the token, shown only here */
+                        token: string;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.me.tokens.byTokenId.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        token_id: string;
+                        name: string;
+                        /** Format: uuid */
+                        retailer_id: string | null;
+                        /**
+                         * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                         * @enum {string|null}
+                         */
+                        role: "owner" | "marketer" | "support" | "viewer" | null;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        created_at: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        last_used_at: string | null;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        revoked_at: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.invitations.accept.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operator: {
+                            /** Format: uuid */
+                            operator_id: string;
+                            email: string;
+                            name: string;
+                            superadmin: boolean;
+                            /** @description false: invited, no password yet */
+                            password_set: boolean;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            created_at: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "validation";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.operators.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operators: {
+                            /** Format: uuid */
+                            operator_id: string;
+                            email: string;
+                            name: string;
+                            superadmin: boolean;
+                            /** @description false: invited, no password yet */
+                            password_set: boolean;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                             * @enum {string}
+                             */
+                            role: "owner" | "marketer" | "support" | "viewer";
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.operators.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                    name?: string;
+                    /**
+                     * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                     * @enum {string}
+                     */
+                    role: "owner" | "marketer" | "support" | "viewer";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        operator: {
+                            /** Format: uuid */
+                            operator_id: string;
+                            email: string;
+                            name: string;
+                            superadmin: boolean;
+                            /** @description false: invited, no password yet */
+                            password_set: boolean;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                             * @enum {string}
+                             */
+                            role: "owner" | "marketer" | "support" | "viewer";
+                        };
+                        invitation: {
+                            token: string;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            expires_at: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (last_owner) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "last_owner";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.operators.byOperatorId.put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                operator_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                     * @enum {string}
+                     */
+                    role: "owner" | "marketer" | "support" | "viewer";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        operator_id: string;
+                        email: string;
+                        name: string;
+                        superadmin: boolean;
+                        /** @description false: invited, no password yet */
+                        password_set: boolean;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        created_at: string;
+                        /**
+                         * @description owner: everything; marketer: the program and simulations; support: members; viewer: read only
+                         * @enum {string}
+                         */
+                        role: "owner" | "marketer" | "support" | "viewer";
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (last_owner) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "last_owner";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.operators.byOperatorId.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                operator_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (last_owner) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "last_owner";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.audit.get": {
+        parameters: {
+            query: {
+                /** @description `next_before` of the page before: older records */
+                before?: string;
+                limit: number;
+                action?: string;
+                object_type?: string;
+                object_id?: string;
+                actor_id?: string;
+                /** @description records at or after this instant */
+                from?: string;
+                /** @description records before this instant */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        records: {
+                            id: string;
+                            /** Format: uuid */
+                            retailer_id: string | null;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            at: string;
+                            actor: {
+                                /** @enum {string} */
+                                type: "operator" | "operator_token" | "admin_token";
+                                /** Format: uuid */
+                                operator_id: string | null;
+                                email: string | null;
+                            };
+                            address: string | null;
+                            user_agent: string | null;
+                            /** @description e.g. program.apply, operator.invite, points.adjust */
+                            action: string;
+                            object_type: string;
+                            object_id: string | null;
+                            request_id: string | null;
+                            /** @description the configuration before (program applies, role and webhook changes); null otherwise */
+                            before: unknown;
+                            /** @description the configuration or the change after; never a secret or a password */
+                            after: unknown;
+                        }[];
+                        /** @description the cursor of the next (older) page; null: none */
+                        next_before: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.audit.get": {
+        parameters: {
+            query: {
+                /** @description `next_before` of the page before: older records */
+                before?: string;
+                limit: number;
+                action?: string;
+                object_type?: string;
+                object_id?: string;
+                actor_id?: string;
+                /** @description records at or after this instant */
+                from?: string;
+                /** @description records before this instant */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        records: {
+                            id: string;
+                            /** Format: uuid */
+                            retailer_id: string | null;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            at: string;
+                            actor: {
+                                /** @enum {string} */
+                                type: "operator" | "operator_token" | "admin_token";
+                                /** Format: uuid */
+                                operator_id: string | null;
+                                email: string | null;
+                            };
+                            address: string | null;
+                            user_agent: string | null;
+                            /** @description e.g. program.apply, operator.invite, points.adjust */
+                            action: string;
+                            object_type: string;
+                            object_id: string | null;
+                            request_id: string | null;
+                            /** @description the configuration before (program applies, role and webhook changes); null otherwise */
+                            before: unknown;
+                            /** @description the configuration or the change after; never a secret or a password */
+                            after: unknown;
+                        }[];
+                        /** @description the cursor of the next (older) page; null: none */
+                        next_before: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.get": {
+        parameters: {
+            query: {
+                q?: string;
+                email?: string;
+                phone?: string;
+                external_id?: string;
+                first_name?: string;
+                last_name?: string;
+                limit: number;
+            };
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description members the search matches */
+                        total: number;
+                        /** @description the first `limit` */
+                        members: components["schemas"]["AdminMember"][];
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMemberView"];
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.points.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    point_account_id: string;
+                    /** @enum {string} */
+                    kind: "deposit" | "deduct";
+                    /** @description a positive amount (decimal text or a number) */
+                    amount: string | number;
+                    /** @description why: kept in the ledger, the timeline and the audit trail */
+                    reason: string;
+                    idempotency_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        user_id: string;
+                        /** Format: uuid */
+                        point_account_id: string;
+                        /** @enum {string} */
+                        kind: "deposit" | "deduct";
+                        amount: string;
+                        /** @description the account balance after, exact decimal text */
+                        balance_after: string;
+                        replayed: boolean;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, point_account_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found" | "point_account_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (idempotency_conflict) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "idempotency_conflict";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (point_account_inactive, insufficient_points, maximum_balance_exceeded) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "point_account_inactive" | "insufficient_points" | "maximum_balance_exceeded";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.offers.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    offer_id: string;
+                    /** @description why: kept in the ledger, the timeline and the audit trail */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        user_offer_id: string;
+                        /** Format: uuid */
+                        offer_id: string;
+                        /** Format: uuid */
+                        user_id: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        acquired_at: string;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, offer_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found" | "offer_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (offer_not_available, purchase_limit_reached, member_not_eligible) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "offer_not_available" | "purchase_limit_reached" | "member_not_eligible";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.offers.byUserOfferId.delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+                user_offer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description why: kept in the ledger, the timeline and the audit trail */
+                    reason?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        user_offer_id: string;
+                        /** @enum {string} */
+                        status: "revoked";
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found, user_offer_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found" | "user_offer_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (already_redeemed) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "already_redeemed";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (offer_revoked) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "offer_revoked";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.tiers.byTierSystemId.put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+                tier_system_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    tier_level_id: string;
+                    /** @description why: kept in the ledger, the timeline and the audit trail */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        tier_system_id: string;
+                        /** Format: uuid */
+                        from_level_id: string | null;
+                        /** Format: uuid */
+                        to_level_id: string;
+                        to_level_name: string;
+                        changed: boolean;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (validation) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "validation";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.restrict.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description why: kept in the ledger, the timeline and the audit trail */
+                    reason?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        user_id: string;
+                        restricted: boolean;
+                        privacy_request_id: string;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.reinstate.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description why: kept in the ledger, the timeline and the audit trail */
+                    reason?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        user_id: string;
+                        restricted: boolean;
+                        privacy_request_id: string;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.forget.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description why: kept in the ledger, the timeline and the audit trail */
+                    reason?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        user_id: string;
+                        privacy_request_id: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        due_at: string;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.merge.post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description the member merged away: its user_id or its external_id */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    user_id?: string;
+                    external_id?: string;
+                    /** @description why: kept in the ledger, the timeline and the audit trail */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        merge_id: string;
+                        /** Format: uuid */
+                        survivor_id: string;
+                        /** Format: uuid */
+                        victim_id: string;
+                        /**
+                         * @description ISO 8601 instant
+                         * @example 2024-05-01T14:03:00.000Z
+                         */
+                        finished_at: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, body_too_large, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequest"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request conflicts with an earlier one or with the current state (already_merged, multiple_matches) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "already_merged" | "multiple_matches";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnsupportedMediaType"];
+                };
+            };
+            /** @description The request is well formed but the domain refuses it (merge_into_self, member_merged, member_forgotten) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "merge_into_self" | "member_merged" | "member_forgotten";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
@@ -18742,6 +22808,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description The body is not JSON (unsupported_media_type) */
@@ -18860,6 +22960,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description What the request names does not exist (not_found, user_not_found, store_not_found, point_account_not_found) */
@@ -19001,6 +23118,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
                 };
             };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden, csrf_refused) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden" | "csrf_refused";
+                            message: string;
+                        };
+                    };
+                };
+            };
             /** @description What the request names does not exist (not_found, user_not_found) */
             404: {
                 headers: {
@@ -19101,6 +23235,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
                 };
             };
             /** @description What the request names does not exist (not_found) */

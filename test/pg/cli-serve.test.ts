@@ -23,8 +23,8 @@ describe('the start-up line', { concurrency: true }, () => {
       assert.equal(line.level, 30, 'info');
       assert.equal(line.url, server.url);
       assert.deepEqual(line.database, { kind: 'embedded', data_dir: dataDir });
-      assert.equal(line.admin_api, false);
-      assert.equal(line.admin_api_hint, 'set ADMIN_TOKEN (16+ characters) to enable the admin API');
+      assert.equal(line.admin_token, false);
+      assert.match(line.admin_api_hint, /loyalist operator create/);
       assert.equal(server.logs.filter((l) => l.msg === 'loyalist is serving').length, 1);
     } finally {
       await server.kill();
@@ -40,7 +40,7 @@ describe('the start-up line', { concurrency: true }, () => {
       const line = servingLine(server.logs);
       assert.equal(line.url, server.url);
       assert.deepEqual(line.database, { kind: 'postgres', host: withPassword.hostname, port: Number(withPassword.port || 5432), name: withPassword.pathname.slice(1) });
-      assert.equal(line.admin_api, true);
+      assert.equal(line.admin_token, true);
       assert.equal(line.admin_api_hint, undefined);
       const text = JSON.stringify(server.logs);
       assert.ok(!text.includes('never-logged-secret'), 'no password in the log');

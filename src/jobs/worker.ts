@@ -5,6 +5,7 @@ import { purgeExpiredTags } from '../modules/tags/service.js';
 import { purgeReplays } from '../modules/replays/service.js';
 import { pruneEvents } from '../modules/outbox/service.js';
 import { pruneDeliveries } from '../modules/webhooks/deliveries.js';
+import { pruneSessions } from '../modules/operators/service.js';
 import { expireUserOffers } from '../modules/offers/user-offers.js';
 import { runTierMaintenance } from '../flows/tier-maintenance.js';
 import { analyzeChangedTables } from '../db/statistics.js';
@@ -35,6 +36,8 @@ function periodicJobs(options: WorkerOptions): Record<string, { everySeconds: nu
       },
     },
     'offers.expire': { everySeconds: 30, run: async (tx) => void (await expireUserOffers(tx, new Date(), 1000)) },
+    // operators' sessions past their end
+    'operators.prune-sessions': { everySeconds: 3600, run: async (tx) => pruneSessions(tx) },
     'db.analyze': { everySeconds: 10, run: async (tx) => void (await analyzeChangedTables(tx)) },
   };
 }

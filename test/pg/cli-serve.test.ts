@@ -24,7 +24,7 @@ describe('the start-up line', { concurrency: true }, () => {
       assert.equal(line.url, server.url);
       assert.deepEqual(line.database, { kind: 'embedded', data_dir: dataDir });
       assert.equal(line.admin_token, false);
-      assert.match(line.admin_api_hint, /loyalist operator create/);
+      assert.match(String(line.admin_api_hint), /loyalist operator create/);
       assert.equal(server.logs.filter((l) => l.msg === 'loyalist is serving').length, 1);
     } finally {
       await server.kill();

@@ -7,7 +7,9 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { transact } from '../../src/db/unit-of-work.js';
 import { createOperatorWithPassword } from '../../src/flows/operators.js';
+import { jobHandlers } from '../../src/jobs/worker.js';
 import { call, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -92,6 +94,10 @@ describe('operators', () => {
     const me = await call(t.app, { method: 'GET', url: '/admin/me', headers: asSession(s, false) });
     assert.equal(me.status, 401);
     assert.match(me.json.errors.message, /session has ended/);
+    // housekeeping removes sessions past their end
+    await sql`UPDATE operator_sessions SET expires_at = now() - interval '1 second'`.execute(t.db);
+    await transact(t.db, (tx) => jobHandlers()['operators.prune-sessions'](tx, {}));
+    assert.deepEqual((await sql`SELECT 1 FROM operator_sessions`.execute(t.db)).rows, []);
   });
 
   it('rate-limits sign-ins per account, even with the right password, and per address', async () => {

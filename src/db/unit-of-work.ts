@@ -1,7 +1,7 @@
 import { sql, type OperationNodeSource, type Transaction } from 'kysely';
 import type { Db } from './connection.js';
 import type { Database } from './schema.js';
-import { writeContext } from './write-context.js';
+import { contextOfTransaction } from './write-context.js';
 
 /**
  * Rows of one kind planned by several callers, written by one INSERT
@@ -81,12 +81,13 @@ const ATTEMPTS = 3;
  * three times; `work` must therefore keep its effects inside the database.
  */
 export async function transact<T>(db: Db, work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-  const context = writeContext();
+  let context: ReturnType<typeof contextOfTransaction>;
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await db.transaction().execute(async (tx) => {
         const unit = new UnitOfWork();
         units.set(tx, unit);
+        context = contextOfTransaction(db, tx);
         const result = await work(tx);
         await unit.flush(tx);
         // the request's write record (the audit trail) commits with its first transaction

@@ -1,9 +1,14 @@
 // What a request that writes says about its write, for the transaction that
 // makes it: the admin surface records every write in the audit trail, in the
-// same transaction (http/admin/access.ts). A flow adds what only it knows
-// (the configuration before and after, the object it created) with
-// describeWrite; transact() runs the context's hook before it commits, once.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// same transaction (http/admin/access.ts). The request works through a handle
+// on the database that carries its context (withWriteContext); transact()
+// runs the context's hook before the first of its transactions commits, and a
+// flow adds what only it knows (the configuration before and after, the
+// object it created) with describeWrite(tx, …).
+//
+// A handle, not AsyncLocalStorage: on Node 20, a storage once used puts a
+// hook on every promise of the process from then on.
+import type { KyselyPlugin } from 'kysely';
 import type { Db } from './connection.js';
 
 export interface WriteDetail {
@@ -21,15 +26,28 @@ export interface WriteContext {
   committed: boolean;
 }
 
-const storage = new AsyncLocalStorage<WriteContext>();
+/** Kysely's way to a second handle on the same pool: a plugin that changes nothing. */
+const SAME: KyselyPlugin = { transformQuery: (args) => args.node, transformResult: async (args) => args.result };
 
-export const runWithWriteContext = <T>(context: WriteContext, work: () => T): T => storage.run(context, work);
+const byHandle = new WeakMap<Db, WriteContext>();
+const byTransaction = new WeakMap<Db, WriteContext>();
 
-/** The write context of the current request, if it has one. */
-export const writeContext = (): WriteContext | undefined => storage.getStore();
+/** A handle on the database whose transactions (transact) carry the context. */
+export function withWriteContext(db: Db, context: WriteContext): Db {
+  const handle = db.withPlugin(SAME);
+  byHandle.set(handle, context);
+  return handle;
+}
 
-/** Adds to what the current request's write record says (nothing outside such a request). */
-export function describeWrite(detail: WriteDetail): void {
-  const context = storage.getStore();
+/** The context of a handle (transact asks), kept for its transaction. */
+export function contextOfTransaction(db: Db, tx: Db): WriteContext | undefined {
+  const context = byHandle.get(db);
+  if (context) byTransaction.set(tx, context);
+  return context;
+}
+
+/** Adds to what the write record of the request that began this transaction says (nothing for another transaction). */
+export function describeWrite(tx: Db, detail: WriteDetail): void {
+  const context = byTransaction.get(tx);
   if (context) Object.assign(context.detail, detail);
 }

@@ -91,7 +91,7 @@ export async function inviteOperator(db: Db, retailerId: string, input: { email:
     const before = roles.get(operator.id) ?? null;
     if (before === 'owner' && input.role !== 'owner') assertAnotherOwner(roles, operator.id);
     await setRole(tx, operator.id, retailerId, input.role);
-    describeWrite({ objectId: operator.id, before: before && { email: operator.email, role: before }, after: { email: operator.email, role: input.role } });
+    describeWrite(tx, { objectId: operator.id, before: before && { email: operator.email, role: before }, after: { email: operator.email, role: input.role } });
     const { password_hash: _hash, ...view } = operator as Operator & { password_hash?: unknown };
     return { operator: view, role: input.role, invitation };
   });
@@ -106,7 +106,7 @@ export async function changeOperatorRole(db: Db, retailerId: string, operatorId:
     if (before === 'owner' && role !== 'owner') assertAnotherOwner(roles, operatorId);
     await setRole(tx, operatorId, retailerId, role);
     const operator = (await findOperator(tx, operatorId))!;
-    describeWrite({ before: { email: operator.email, role: before }, after: { email: operator.email, role } });
+    describeWrite(tx, { before: { email: operator.email, role: before }, after: { email: operator.email, role } });
     return { operator, role };
   });
 }
@@ -119,7 +119,7 @@ export async function removeOperator(db: Db, retailerId: string, operatorId: str
     if (!before) throw new DomainError('not_found', 'operator not found', 'operator_id');
     if (before === 'owner') assertAnotherOwner(roles, operatorId);
     await removeRole(tx, operatorId, retailerId);
-    describeWrite({ before: { email: (await findOperator(tx, operatorId))!.email, role: before } });
+    describeWrite(tx, { before: { email: (await findOperator(tx, operatorId))!.email, role: before } });
   });
 }
 
@@ -135,7 +135,7 @@ export async function changeOwnPassword(db: Db, operatorId: string, current: str
   const hash = await hashPassword(next);
   await transact(db, async (tx) => {
     await setPassword(tx, operatorId, hash, session ? sessionHash(session) : undefined);
-    describeWrite({ objectId: operatorId, after: { password_changed: true } });
+    describeWrite(tx, { objectId: operatorId, after: { password_changed: true } });
   });
 }
 
@@ -169,7 +169,7 @@ export async function issueOperatorToken(db: Db, operatorId: string, input: { na
       throw new DomainError('not_found', 'retailer not found', 'retailer_id');
     }
     const issued = await issueToken(tx, operatorId, input);
-    describeWrite({ objectId: issued.token.id, after: issued.token });
+    describeWrite(tx, { objectId: issued.token.id, after: issued.token });
     return issued;
   });
 }
@@ -177,6 +177,6 @@ export async function issueOperatorToken(db: Db, operatorId: string, input: { na
 export const revokeOperatorToken = (db: Db, operatorId: string, tokenId: string) =>
   transact(db, async (tx) => {
     const token = await revokeToken(tx, operatorId, tokenId);
-    describeWrite({ objectId: tokenId, after: token });
+    describeWrite(tx, { objectId: tokenId, after: token });
     return token;
   });

@@ -50,7 +50,7 @@ export async function adjustPoints(
     const outcome = await applyPointChanges(tx, actor, member, [detail], { allowPartialSuccess: false });
     await promoteAfter(tx, actor, member, outcome);
     const line = outcome.results[0]?.lines[0];
-    describeWrite({ objectId: member.id, after: { point_account_id: input.pointAccountId, kind: input.kind, amount: toDecimal(input.amount), reason: input.reason, balance_after: line ? toDecimal(line.available_balance) : null } });
+    describeWrite(tx, { objectId: member.id, after: { point_account_id: input.pointAccountId, kind: input.kind, amount: toDecimal(input.amount), reason: input.reason, balance_after: line ? toDecimal(line.available_balance) : null } });
     return { ...outcome, member };
   });
 }

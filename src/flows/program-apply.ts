@@ -34,7 +34,7 @@ export async function applyProgramDocument<T = undefined>(
   const { createdRetailer, before, extra } = await transact(db, async (tx) => {
     const before = await currentProgram(tx, retailerId);
     const applied = await applyProgram(tx, retailerId, program);
-    describeWrite({ retailerId, objectId: retailerId, before, after: program });
+    describeWrite(tx, { retailerId, objectId: retailerId, before, after: program });
     return { ...applied, before, extra: also ? await also(tx, applied) : undefined };
   });
   const after = await exportProgram(db, retailerId);

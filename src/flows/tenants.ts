@@ -8,7 +8,7 @@ import { createRetailer } from '../modules/tenants/service.js';
 export const createTenant = (db: Db, name: string) =>
   transact(db, async (tx) => {
     const tenant = await createRetailer(tx, { name });
-    describeWrite({ retailerId: tenant.retailer_id, objectId: tenant.retailer_id, after: { name } });
+    describeWrite(tx, { retailerId: tenant.retailer_id, objectId: tenant.retailer_id, after: { name } });
     return tenant;
   });
 
@@ -16,20 +16,20 @@ export const createTenant = (db: Db, name: string) =>
 export const issueTenantCredentials = (db: Db, retailerId: string) =>
   transact(db, async (tx) => {
     const issued = await issueCredentials(tx, retailerId);
-    describeWrite({ after: { appkey: issued.appkey, appkey_connect: issued.appkey_connect, cloudpos_key: issued.cloudpos_authorization.split('.')[0] } });
+    describeWrite(tx, { after: { appkey: issued.appkey, appkey_connect: issued.appkey_connect, cloudpos_key: issued.cloudpos_authorization.split('.')[0] } });
     return issued;
   });
 
 export const revokeTenantCredential = (db: Db, retailerId: string, credentialId: string) =>
   transact(db, async (tx) => {
     const revoked = await revokeCredential(tx, retailerId, credentialId);
-    describeWrite({ after: revoked });
+    describeWrite(tx, { after: revoked });
     return revoked;
   });
 
 export const rotateTenantCredential = (db: Db, retailerId: string, credentialId: string, overlapSeconds: number) =>
   transact(db, async (tx) => {
     const rotated = await rotateCredential(tx, retailerId, credentialId, overlapSeconds);
-    describeWrite({ before: rotated.replaced, after: rotated.credential });
+    describeWrite(tx, { before: rotated.replaced, after: rotated.credential });
     return rotated;
   });

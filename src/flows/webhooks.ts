@@ -9,7 +9,7 @@ export const addWebhook = (db: Db, retailerId: string, input: Parameters<typeof 
   transact(db, async (tx) => {
     const created = await createEndpoint(tx, retailerId, input, policy);
     const { secret: _secret, ...after } = created;
-    describeWrite({ objectId: created.id, after });
+    describeWrite(tx, { objectId: created.id, after });
     return created;
   });
 
@@ -17,13 +17,13 @@ export const changeWebhook = (db: Db, retailerId: string, id: string, changes: P
   transact(db, async (tx) => {
     const before = endpointView(await findEndpoint(tx, retailerId, id));
     const after = await updateEndpoint(tx, retailerId, id, changes, policy);
-    describeWrite({ before, after });
+    describeWrite(tx, { before, after });
     return after;
   });
 
 export const removeWebhook = (db: Db, retailerId: string, id: string) =>
   transact(db, async (tx) => {
-    describeWrite({ before: endpointView(await findEndpoint(tx, retailerId, id)) });
+    describeWrite(tx, { before: endpointView(await findEndpoint(tx, retailerId, id)) });
     await deleteEndpoint(tx, retailerId, id);
   });
 

@@ -20,6 +20,8 @@ declare module 'fastify' {
     replayKey?: string;
     /** A dry run (`dry_run: true` or `Loyalist-Dry-Run: true`): once its handler runs, the sandbox it runs in. */
     dryRun?: { db?: Db };
+    /** An audited admin write's handle on the database (admin/access.ts): its first transaction records the write. */
+    auditedDb?: Db;
   }
   interface FastifyContextConfig {
     /** Top-level body fields where a null is kept: it clears the field (elsewhere a null means absent). */
@@ -166,8 +168,8 @@ function dryRunnable<H extends (this: FastifyInstance, request: FastifyRequest, 
   } as H;
 }
 
-/** The database a handler works in: the application's, or a dry run's sandbox. */
-export const dbOf = (request: FastifyRequest): Db => request.dryRun?.db ?? request.server.deps.db;
+/** The database a handler works in: the application's, a dry run's sandbox, or an audited admin write's handle (admin/access.ts). */
+export const dbOf = (request: FastifyRequest): Db => request.dryRun?.db ?? request.auditedDb ?? request.server.deps.db;
 
 /** A "field: problem" found in client input, as the 400 that names the field. */
 const refusal = (problem: string) => new DomainError('argument_error', problem, problem.split(':')[0]);

@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Config } from '../../config.js';
-import { runWithWriteContext, type WriteContext } from '../../db/write-context.js';
+import { withWriteContext, type WriteContext } from '../../db/write-context.js';
 import { DomainError } from '../../errors.js';
 import { recordAudit } from '../../modules/audit/service.js';
 import { decide, type Permission, type Principal } from '../../modules/operators/roles.js';
@@ -102,8 +102,9 @@ function checkAccess(request: FastifyRequest): void {
 /**
  * Completes an admin route: GETs require `read` unless they say otherwise;
  * any other method must name its permission and its audit action; a public
- * route takes no credentials in the document; a write runs with the write
- * context whose hook records it in the audit trail, in its transaction.
+ * route takes no credentials in the document; a write's handler works
+ * through dbOf(request), a handle whose first transaction records the write
+ * in the audit trail.
  */
 export function completeAdminRoute(route: RouteOptions): void {
   const methods = ([] as string[]).concat(route.method).filter((m) => m !== 'HEAD');
@@ -121,7 +122,8 @@ export function completeAdminRoute(route: RouteOptions): void {
   const handler = route.handler as (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => unknown;
   route.handler = function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
     const context: WriteContext = { detail: {}, committed: false, beforeCommit: (tx, detail) => recordAudit(tx, auditEntry(request, action, detail)) };
-    return runWithWriteContext(context, () => handler.call(this, request, reply));
+    request.auditedDb = withWriteContext(request.server.deps.db, context);
+    return handler.call(this, request, reply);
   };
 }
 

@@ -7,7 +7,7 @@ import { createTenant, issueTenantCredentials, revokeTenantCredential, rotateTen
 import { listCredentials, type RotatedCredential } from '../../modules/tenants/credentials.js';
 import { findRetailer, listRetailers } from '../../modules/tenants/service.js';
 import { exportProgram, validateProgram } from '../../modules/program/service.js';
-import { registerSurface, errorEnvelope, type Surface } from '../surface.js';
+import { dbOf, registerSurface, errorEnvelope, type Surface } from '../surface.js';
 import { adminAuthenticator, completeAdminRoute } from './access.js';
 import { fails, IsoTime, Obj, Uuid } from '../contract.js';
 import { EVENT_TYPES } from '../../modules/outbox/catalog.js';
@@ -108,7 +108,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const tenant = await createTenant(db, request.body.name.trim());
+      const tenant = await createTenant(dbOf(request), request.body.name.trim());
       // the retailer id is also the POS envelope's client_id
       return reply.code(201).send({ ...tenant, client_id: tenant.retailer_id });
     },
@@ -163,7 +163,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const retailer = await knownRetailer(request.params.retailer_id);
-      const credentials = await issueTenantCredentials(db, retailer.id);
+      const credentials = await issueTenantCredentials(dbOf(request), retailer.id);
       return reply.code(201).send({ retailer_id: retailer.id, ...credentials });
     },
   );
@@ -184,7 +184,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const retailer = await knownRetailer(request.params.retailer_id);
-      const revoked = await revokeTenantCredential(db, retailer.id, request.params.credential_id.toLowerCase());
+      const revoked = await revokeTenantCredential(dbOf(request), retailer.id, request.params.credential_id.toLowerCase());
       verifier.forget(revoked.surface, revoked.key);
       return revoked;
     },
@@ -209,7 +209,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const retailer = await knownRetailer(request.params.retailer_id);
       const overlap = request.body?.overlap_seconds ?? 0;
-      const rotated = await rotateTenantCredential(db, retailer.id, request.params.credential_id.toLowerCase(), overlap);
+      const rotated = await rotateTenantCredential(dbOf(request), retailer.id, request.params.credential_id.toLowerCase(), overlap);
       verifier.forget(rotated.credential.surface, rotated.credential.key);
       return reply.code(201).send(rotationAnswer(rotated));
     },
@@ -249,7 +249,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const program = validateProgram(request.body);
       const retailerId = request.params.retailer_id.toLowerCase();
-      const result = await applyProgramDocument(db, retailerId, program);
+      const result = await applyProgramDocument(dbOf(request), retailerId, program);
       return { status: 'ok' as const, created_retailer: result.createdRetailer, program: result.program, diff: result.diff };
     },
   );

@@ -15,6 +15,7 @@ import type { Actor } from '../../modules/members/service.js';
 import { findUserOffer } from '../../modules/offers/user-offers.js';
 import { parseAmount, toDecimal, ZERO } from '../../modules/points/amount.js';
 import { findRetailer } from '../../modules/tenants/service.js';
+import { dbOf } from '../surface.js';
 import { fails, IsoTime, Nullable, Obj, OneOf, Uuid } from '../contract.js';
 import { AmountInput } from '../inputs.js';
 import { AdminMemberList, AdminMemberView } from './member-schemas.js';
@@ -109,7 +110,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const amount = parseAmount(b.amount);
       if (amount <= ZERO) throw new DomainError('argument_error', 'amount: must be positive', 'amount');
       if (!b.reason.trim()) throw new DomainError('missing_data', 'reason: is required', 'reason');
-      const outcome = await adjustPoints(db, await actorOf(request), request.params.user_id.toLowerCase(), {
+      const outcome = await adjustPoints(dbOf(request), await actorOf(request), request.params.user_id.toLowerCase(), {
         pointAccountId: b.point_account_id.toLowerCase(),
         kind: b.kind,
         amount,
@@ -136,7 +137,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { issued } = await issueToMembers(db, await actorOf(request), request.body.offer_id.toLowerCase(), [request.params.user_id.toLowerCase()], { quantity: 1, exactVersion: false });
+      const { issued } = await issueToMembers(dbOf(request), await actorOf(request), request.body.offer_id.toLowerCase(), [request.params.user_id.toLowerCase()], { quantity: 1, exactVersion: false });
       const [one] = issued;
       if (one.error) throw new DomainError(one.error.code as never, one.error.message);
       return { user_offer_id: one.userOffer!.id, offer_id: one.userOffer!.offer_id, user_id: one.member!.id, acquired_at: one.userOffer!.acquired_at.toISOString() };
@@ -161,7 +162,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const id = request.params.user_offer_id.toLowerCase();
       const found = await findUserOffer(db, actor.retailerId, id);
       if (!found || found.member_id !== request.params.user_id.toLowerCase()) throw new DomainError('user_offer_not_found', 'user offer not found', 'user_offer_id');
-      const { userOffer } = await revokeOffer(db, actor, id, request.body?.reason);
+      const { userOffer } = await revokeOffer(dbOf(request), actor, id, request.body?.reason);
       return { user_offer_id: userOffer.id, status: 'revoked' as const };
     },
   );
@@ -181,7 +182,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const p = request.params;
-      const change = await moveMemberToLevel(db, await actorOf(request), p.user_id.toLowerCase(), p.tier_system_id.toLowerCase(), request.body.tier_level_id.toLowerCase(), {});
+      const change = await moveMemberToLevel(dbOf(request), await actorOf(request), p.user_id.toLowerCase(), p.tier_system_id.toLowerCase(), request.body.tier_level_id.toLowerCase(), {});
       return { tier_system_id: change.tier_system_id, from_level_id: change.from?.id ?? null, to_level_id: change.to.id, to_level_name: change.to.name, changed: change.changed };
     },
   );
@@ -201,7 +202,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
       async (request) => {
-        const { request: filed, restricted } = await setRestriction(db, await actorOf(request), request.params.user_id.toLowerCase(), restrict);
+        const { request: filed, restricted } = await setRestriction(dbOf(request), await actorOf(request), request.params.user_id.toLowerCase(), restrict);
         return { user_id: request.params.user_id.toLowerCase(), restricted, privacy_request_id: String(filed.id) };
       },
     );
@@ -221,7 +222,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const filed = await askPrivacy(db, await actorOf(request), request.params.user_id.toLowerCase(), 'forget', config.privacyGraceSeconds);
+      const filed = await askPrivacy(dbOf(request), await actorOf(request), request.params.user_id.toLowerCase(), 'forget', config.privacyGraceSeconds);
       return { user_id: filed.member_id, privacy_request_id: String(filed.id), due_at: filed.due_at.toISOString() };
     },
   );
@@ -242,7 +243,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       if (!b.user_id && !b.external_id) throw new DomainError('missing_data', 'user_id: name the member to merge (user_id or external_id)', 'user_id');
-      const merge = await mergeAccounts(db, await actorOf(request), { user_id: request.params.user_id }, { user_id: b.user_id, external_id: b.external_id });
+      const merge = await mergeAccounts(dbOf(request), await actorOf(request), { user_id: request.params.user_id }, { user_id: b.user_id, external_id: b.external_id });
       return { merge_id: merge.id, survivor_id: merge.member_id, victim_id: merge.victim_id, finished_at: merge.finished_at?.toISOString() ?? null };
     },
   );

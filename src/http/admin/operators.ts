@@ -9,6 +9,7 @@ import { PASSWORD_LENGTH } from '../../modules/operators/passwords.js';
 import { ROLES, type Principal } from '../../modules/operators/roles.js';
 import { csrfTokenOf, findOperator, listOperators, listTokens, principalOf, rolesOf, type ApiToken, type Operator } from '../../modules/operators/service.js';
 import { listRetailers } from '../../modules/tenants/service.js';
+import { dbOf } from '../surface.js';
 import { fails, IsoTime, Nullable, Obj, OneOf, Uuid } from '../contract.js';
 import { CSRF_HEADER, SESSION_COOKIE, sessionTimes } from './access.js';
 import { parseTime } from '../connect/common.js';
@@ -156,7 +157,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const session = request.principal?.kind === 'operator' ? app.parseCookie(request.headers.cookie ?? '')[SESSION_COOKIE] : undefined;
-      await changeOwnPassword(db, operatorOf(request), request.body.current_password, request.body.new_password, session);
+      await changeOwnPassword(dbOf(request), operatorOf(request), request.body.current_password, request.body.new_password, session);
       return { status: 'ok' as const };
     },
   );
@@ -183,7 +184,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const b = request.body;
       if (b.role && !b.retailer_id) throw new DomainError('argument_error', 'role: a token limited to a role names its retailer_id', 'role');
-      const { token, value } = await issueOperatorToken(db, operatorOf(request), { name: b.name, retailerId: b.retailer_id?.toLowerCase(), role: b.role });
+      const { token, value } = await issueOperatorToken(dbOf(request), operatorOf(request), { name: b.name, retailerId: b.retailer_id?.toLowerCase(), role: b.role });
       return reply.code(201).send({ ...tokenView(token), token: value });
     },
   );
@@ -200,7 +201,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: TokenView, ...fails('not_found', 'forbidden') },
       },
     },
-    async (request) => tokenView(await revokeOperatorToken(db, operatorOf(request), request.params.token_id.toLowerCase())),
+    async (request) => tokenView(await revokeOperatorToken(dbOf(request), operatorOf(request), request.params.token_id.toLowerCase())),
   );
 
   app.post(
@@ -245,7 +246,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { operator, role, invitation } = await inviteOperator(db, request.params.retailer_id.toLowerCase(), request.body);
+      const { operator, role, invitation } = await inviteOperator(dbOf(request), request.params.retailer_id.toLowerCase(), request.body);
       return reply.code(201).send({ operator: { ...operatorView({ ...operator, invited: Boolean(invitation) }), role }, invitation: invitation ? { token: invitation.token, expires_at: invitation.expiresAt.toISOString() } : null });
     },
   );
@@ -264,7 +265,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { operator, role } = await changeOperatorRole(db, request.params.retailer_id.toLowerCase(), request.params.operator_id.toLowerCase(), request.body.role);
+      const { operator, role } = await changeOperatorRole(dbOf(request), request.params.retailer_id.toLowerCase(), request.params.operator_id.toLowerCase(), request.body.role);
       return { ...operatorView(operator), role };
     },
   );
@@ -282,7 +283,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      await removeOperator(db, request.params.retailer_id.toLowerCase(), request.params.operator_id.toLowerCase());
+      await removeOperator(dbOf(request), request.params.retailer_id.toLowerCase(), request.params.operator_id.toLowerCase());
       return { status: 'ok' as const };
     },
   );

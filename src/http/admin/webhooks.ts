@@ -5,6 +5,7 @@ import { EVENT_TYPES } from '../../modules/outbox/catalog.js';
 import { findRetailer } from '../../modules/tenants/service.js';
 import { listDeliveries, type Delivery } from '../../modules/webhooks/deliveries.js';
 import { endpointView, findEndpoint, listEndpoints, type UrlPolicy } from '../../modules/webhooks/endpoints.js';
+import { dbOf } from '../surface.js';
 import { fails, IsoTime, Nullable, Obj, Uuid } from '../contract.js';
 
 const tags = ['Admin: webhooks'];
@@ -68,7 +69,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: Obj({ ...Endpoint.properties, secret: Secret }), ...fails('not_found', 'validation') },
       },
     },
-    async (request, reply) => reply.code(201).send(await addWebhook(db, await retailer(request.params.retailer_id), request.body, policy)),
+    async (request, reply) => reply.code(201).send(await addWebhook(dbOf(request), await retailer(request.params.retailer_id), request.body, policy)),
   );
 
   app.get(
@@ -96,14 +97,14 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Endpoint, ...fails('not_found', 'validation') },
       },
     },
-    async (request) => changeWebhook(db, await retailer(request.params.retailer_id), request.params.webhook_id, request.body, policy),
+    async (request) => changeWebhook(dbOf(request), await retailer(request.params.retailer_id), request.params.webhook_id, request.body, policy),
   );
 
   app.delete(
     '/tenants/:retailer_id/webhooks/:webhook_id',
     { config: { allow: 'integrations', audit: 'webhook.delete' }, schema: { summary: 'Remove a webhook endpoint', description: 'The endpoint and its deliveries go; nothing more is sent to it.', tags, params: EndpointPath, response: { 200: Obj({ status: Type.Literal('ok') }), ...fails('not_found') } } },
     async (request) => {
-      await removeWebhook(db, await retailer(request.params.retailer_id), request.params.webhook_id);
+      await removeWebhook(dbOf(request), await retailer(request.params.retailer_id), request.params.webhook_id);
       return { status: 'ok' as const };
     },
   );
@@ -122,7 +123,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const rotated = await rotateWebhookSecret(db, await retailer(request.params.retailer_id), request.params.webhook_id, request.body?.overlap_seconds ?? 86_400);
+      const rotated = await rotateWebhookSecret(dbOf(request), await retailer(request.params.retailer_id), request.params.webhook_id, request.body?.overlap_seconds ?? 86_400);
       return { secret: rotated.secret, previous_expires_at: rotated.previous_expires_at.toISOString() };
     },
   );
@@ -154,6 +155,6 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: DeliveryView, ...fails('not_found') },
       },
     },
-    async (request) => deliveryView(await redeliver(db, await retailer(request.params.retailer_id), request.params.webhook_id, request.params.event_id)),
+    async (request) => deliveryView(await redeliver(dbOf(request), await retailer(request.params.retailer_id), request.params.webhook_id, request.params.event_id)),
   );
 };

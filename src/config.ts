@@ -22,6 +22,7 @@ export const ConfigSchema = Type.Object({
   webhookTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 15_000, description: 'WEBHOOK_TIMEOUT_MS: how long a receiver has to answer a delivery' }),
   natsUrl: Type.Optional(Type.String({ pattern: '^(nats|tls)://', description: 'NATS_URL: publish every outbox event to NATS JetStream there (absent: no broker)' })),
   natsStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'LOYALIST', description: 'NATS_STREAM: the JetStream stream (subjects loyalist.>), created when missing' }),
+  trustProxy: Type.Boolean({ default: false, description: 'TRUST_PROXY: behind a reverse proxy, take the client address and protocol from X-Forwarded-For and X-Forwarded-Proto (sign-in limits per address, Secure cookies)' }),
   adminSessionIdleSeconds: Type.Integer({ minimum: 60, maximum: 7 * 86400, default: 1800, description: 'ADMIN_SESSION_IDLE_SECONDS: an operator\'s session ends after this long without a request' }),
   adminSessionMaxSeconds: Type.Integer({ minimum: 300, maximum: 30 * 86400, default: 43200, description: 'ADMIN_SESSION_MAX_SECONDS: and after this long at the latest' }),
   worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
@@ -51,6 +52,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   natsUrl: 'NATS_URL',
   natsStream: 'NATS_STREAM',
   worker: 'WORKER',
+  trustProxy: 'TRUST_PROXY',
   adminSessionIdleSeconds: 'ADMIN_SESSION_IDLE_SECONDS',
   adminSessionMaxSeconds: 'ADMIN_SESSION_MAX_SECONDS',
 };

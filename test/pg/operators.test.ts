@@ -215,3 +215,20 @@ describe('operators', () => {
     assert.equal(again, 1, 'an email already taken');
   });
 });
+
+describe('operators behind a reverse proxy (TRUST_PROXY)', () => {
+  it("takes the client's address and protocol from the proxy: Secure cookies over https, sign-in limits per client", async () => {
+    const t = await postgresApp({ trustProxy: true });
+    const a = await createTenant(t.db);
+    const who = email();
+    await createOperatorWithPassword(t.db, { email: who, name: 'Proxied', password: PASSWORD, role: 'viewer', retailerId: a.retailer_id });
+    const signIn = (password: string, client: string) =>
+      call(t.app, { method: 'POST', url: '/admin/session', payload: { email: who, password }, remoteAddress: '10.9.9.9', headers: { 'x-forwarded-for': client, 'x-forwarded-proto': 'https' } });
+    const ok = await signIn(PASSWORD, '203.0.113.7');
+    assert.equal(ok.status, 200);
+    assert.match(String(ok.headers['set-cookie']), /Secure/);
+    for (let i = 0; i < 20; i++) await call(t.app, { method: 'POST', url: '/admin/session', payload: { email: `spray.${i}@brand.example`, password: 'spray password' }, remoteAddress: '10.9.9.9', headers: { 'x-forwarded-for': '198.51.100.1' } });
+    assert.equal((await signIn(PASSWORD, '198.51.100.1')).status, 429, 'the spraying client is limited');
+    assert.equal((await signIn(PASSWORD, '203.0.113.7')).status, 200, 'another client behind the same proxy is not');
+  });
+});

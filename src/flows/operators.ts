@@ -52,7 +52,11 @@ export async function signIn(db: Db, input: { email: string; password: string; a
   const keys = [`email:${normalEmail(input.email)}`, `address:${input.address}`];
   const since = new Date(Date.now() - SIGN_IN_LIMITS.windowSeconds * 1000);
   const failures = await recentFailures(db, keys, since);
-  const limited = [failures.get(keys[0]), failures.get(keys[1])].map((f, i) => (f && f.count >= (i === 0 ? SIGN_IN_LIMITS.perAccount : SIGN_IN_LIMITS.perAddress) ? f : undefined)).find(Boolean);
+  const over = (key: string, limit: number) => {
+    const found = failures.get(key);
+    return found && found.count >= limit ? found : undefined;
+  };
+  const limited = over(keys[0], SIGN_IN_LIMITS.perAccount) ?? over(keys[1], SIGN_IN_LIMITS.perAddress);
   if (limited) {
     const retryAfter = Math.max(1, Math.ceil((limited.oldest.getTime() + SIGN_IN_LIMITS.windowSeconds * 1000 - Date.now()) / 1000));
     throw Object.assign(new DomainError('too_many_attempts', 'too many failed sign-ins: try again later'), { retryAfter });
@@ -70,7 +74,7 @@ export async function signIn(db: Db, input: { email: string; password: string; a
 
 export const signOut = (db: Db, token: string) => closeSession(db, token);
 
-/** The roles a role may be given by: an owner gives any role; superadmins too. */
+/** Refuses a role name that is not one of the roles (the CLI's --role). */
 export function assertRole(role: string): asserts role is Role {
   if (!(role in ROLE_PERMISSIONS)) throw new DomainError('argument_error', `role: one of ${Object.keys(ROLE_PERMISSIONS).join(', ')}`, 'role');
 }

@@ -64,7 +64,7 @@ function principalResolver(app: FastifyInstance) {
         const token = await useToken(db, bearer);
         request.principal = token && (await principalOf(db, token.operatorId, 'operator_token', { retailerId: token.retailerId, role: token.role }));
       } else if (expected && sameSecret(bearer, expected)) {
-        request.principal = { kind: 'admin_token', operatorId: null, email: null, superadmin: true, rights: new Map() };
+        request.principal = { kind: 'admin_token', operatorId: null, email: null, superadmin: true, rights: new Map(), roles: new Map() };
       }
       if (!request.principal) throw accessDenied(expected || isOperatorToken(bearer) ? undefined : 'no ADMIN_TOKEN is set: sign in as an operator (POST /admin/session) or send a personal API token');
       return;

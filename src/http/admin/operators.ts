@@ -7,7 +7,7 @@ import { acceptInvitation, changeOperatorRole, changeOwnPassword, inviteOperator
 import { listAudit } from '../../modules/audit/service.js';
 import { PASSWORD_LENGTH } from '../../modules/operators/passwords.js';
 import { ROLES, type Principal } from '../../modules/operators/roles.js';
-import { csrfTokenOf, findOperator, listOperators, listTokens, principalOf, rolesOf, type ApiToken, type Operator } from '../../modules/operators/service.js';
+import { csrfTokenOf, findOperator, listOperators, listTokens, principalOf, type ApiToken, type Operator } from '../../modules/operators/service.js';
 import { listRetailers } from '../../modules/tenants/service.js';
 import { dbOf } from '../surface.js';
 import { fails, IsoTime, Nullable, Obj, OneOf, Uuid } from '../contract.js';
@@ -87,13 +87,12 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const me = async (principal: Principal, csrf: string | null) => {
     const found = principal.operatorId ? await findOperator(db, principal.operatorId) : undefined;
-    const roles = principal.operatorId ? await rolesOf(db, principal.operatorId) : new Map();
     const { retailers } = await listRetailers(db, { skip: 0, take: 10000 }, [...principal.rights.keys()]);
     return {
       operator: found ? operatorView(found) : null,
       kind: principal.kind,
       superadmin: principal.superadmin,
-      retailers: retailers.map((r) => ({ retailer_id: r.id, name: r.name, role: roles.get(r.id)!, permissions: [...principal.rights.get(r.id)!] })),
+      retailers: retailers.map((r) => ({ retailer_id: r.id, name: r.name, role: principal.roles.get(r.id)!, permissions: [...principal.rights.get(r.id)!] })),
       csrf_token: csrf,
     };
   };

@@ -29,6 +29,8 @@ export interface Principal {
   superadmin: boolean;
   /** The permissions held at each retailer. */
   rights: Map<string, ReadonlySet<Permission>>;
+  /** The operator's role at each of those retailers. */
+  roles: Map<string, Role>;
   /** A cookie session's CSRF token (cookie-authenticated writes must send it back). */
   csrfToken?: string;
 }

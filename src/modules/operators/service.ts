@@ -248,10 +248,12 @@ export async function principalOf(db: Db, operatorId: string, kind: 'operator' |
   const operator = await findOperator(db, operatorId);
   if (!operator) return undefined;
   const rights = new Map<string, ReadonlySet<Permission>>();
+  const roles = new Map<string, Role>();
   for (const [retailerId, role] of await rolesOf(db, operatorId)) {
     if (limits.retailerId && limits.retailerId !== retailerId) continue;
     rights.set(retailerId, permissionsOf(role, limits.role));
+    roles.set(retailerId, role);
   }
   // a token for one retailer never carries the operator's superadmin rights
-  return { kind, operatorId, email: operator.email, superadmin: operator.superadmin && !limits.retailerId, rights };
+  return { kind, operatorId, email: operator.email, superadmin: operator.superadmin && !limits.retailerId, rights, roles };
 }

@@ -103,7 +103,7 @@ describe('the documented commands through npx and npm', { concurrency: true }, (
     const { url } = await postgresDatabase();
     const run = (command: string, args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
-        execFile(command, args, { cwd: ROOT, env: cleanEnv({ DATABASE_URL: url }), timeout: 60_000 }, (err, stdout, stderr) => done({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stdout, stderr })),
+        execFile(command, args, { cwd: ROOT, env: cleanEnv({ DATABASE_URL: url }), timeout: 180_000 }, (err, stdout, stderr) => done({ code: err ? Number((err as { code?: unknown }).code) || 1 : 0, stdout, stderr })),
       );
     const [viaNpx, viaBin] = [join(work, 'demo-npx.json'), join(work, 'demo-bin.json')];
     const first = await run('npx', ['loyalist', 'demo', '--postman-env', viaNpx]);

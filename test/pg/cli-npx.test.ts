@@ -61,7 +61,7 @@ async function serveUntilReady(command: string, args: string[], port: number, en
     const started = Date.now();
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${command} ${args.join(' ')} exited with ${child.exitCode}:\n${output}`);
-      if (Date.now() - started > 90_000) throw new Error(`${command} did not get ready:\n${output}`);
+      if (Date.now() - started > 180_000) throw new Error(`${command} did not get ready:\n${output}`);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
       // the environment file is written once the demo is loaded, after the server listens
       const variables = ready ? (() => { try { return readEnv(envFile); } catch { return undefined; } })() : undefined;
@@ -84,7 +84,9 @@ const checkVariables = (variables: Record<string, string>, port: number) => {
   assert.equal(variables.endpoint, `http://127.0.0.1:${port}`);
 };
 
-describe('the documented commands through npx and npm', { concurrency: true }, () => {
+// One command at a time: each builds an embedded database and loads the demo, which is
+// most of what this 2-core machine can do while the rest of the suite runs beside it.
+describe('the documented commands through npx and npm', () => {
   before(buildDist);
 
   it('npx loyalist serve --demo --postman-env FILE --port N --data-dir DIR', async () => {

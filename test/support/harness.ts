@@ -9,7 +9,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { connectPostgres, openEmbedded, type DatabaseHandle } from '../../src/db/connection.js';
+import { connectPostgres, openEmbedded, type DatabaseHandle, type DatabaseTimeouts } from '../../src/db/connection.js';
 import type { Db } from '../../src/db/index.js';
 import { createRetailer, type CreatedTenant } from '../../src/modules/tenants/service.js';
 import { findRetailer } from '../../src/modules/tenants/service.js';
@@ -30,7 +30,7 @@ function requireEnv(name: string): string {
 }
 
 /** A fresh PostgreSQL database for this test file, dropped when the file's tests end. */
-export async function postgresDatabase(): Promise<DatabaseHandle & { url: string }> {
+export async function postgresDatabase(timeouts?: DatabaseTimeouts): Promise<DatabaseHandle & { url: string }> {
   const adminUrl = requireEnv('LOYALIST_TEST_ADMIN_URL');
   const template = requireEnv('LOYALIST_TEST_TEMPLATE');
   const name = `loyalist_t_${requireEnv('LOYALIST_TEST_RUN')}_${randomBytes(4).toString('hex')}`;
@@ -40,7 +40,7 @@ export async function postgresDatabase(): Promise<DatabaseHandle & { url: string
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const handle = connectPostgres(url.toString(), 20);
+  const handle = connectPostgres(url.toString(), 20, timeouts);
   onFileEnd(async () => {
     await handle.close();
     const dropper = new pg.Client({ connectionString: adminUrl });
@@ -99,7 +99,8 @@ export interface TestApp {
 
 /** The application on its own PostgreSQL database, closed when the file's tests end. */
 export async function postgresApp(overrides: Partial<Config> = {}): Promise<TestApp> {
-  const database = await postgresDatabase();
+  const config = testConfig(overrides);
+  const database = await postgresDatabase({ connectMs: config.dbConnectTimeoutMs, statementMs: config.dbStatementTimeoutMs });
   return appOn(database, overrides);
 }
 

@@ -10,6 +10,8 @@ export interface RetailersTable {
   number: Generated<number>;
   name: string;
   created_at: Timestamp;
+  /** IANA time zone; null: UTC. */
+  time_zone: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CredentialsTable {

@@ -47,7 +47,7 @@ export async function applyProgramDocument<T = undefined>(
  * same program again changes nothing.
  */
 export async function applyProgram(tx: Db, retailerId: string, program: Program): Promise<{ createdRetailer: boolean }> {
-  const { created } = await applyRetailer(tx, retailerId, program.retailer?.name);
+  const { created } = await applyRetailer(tx, retailerId, program.retailer?.name, program.retailer);
   if (program.stores) {
     await applyStores(tx, retailerId, program.stores.map((s) => ({ id: s.id, name: s.name, external_id: s.external_id ?? null, time_zone: s.time_zone ?? null })));
   }

@@ -3,7 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import type { Db } from '../../db/index.js';
 import { DomainError } from '../../errors.js';
-import { findRetailer, listStores } from '../tenants/service.js';
+import { findRetailer, listStores, retailerTimeZone } from '../tenants/service.js';
 import { listCustomAttributes, type CustomAttributeType } from './custom-attributes.js';
 import { listPointAccounts, listPointSources } from '../points/accounts.js';
 import { parseAmount, toJson } from '../points/amount.js';
@@ -80,7 +80,7 @@ export const ProgramSchema = Type.Object({
   retailer: Type.Optional(
     Type.Object({
       name: Type.String({ minLength: 1, maxLength: 200 }),
-      time_zone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone point expiry rounds in where a policy names none (default UTC)' })),
+      time_zone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone point expiry rounds in where a policy names none, and whose days the admin dashboard reports (default UTC)' })),
     }),
   ),
   stores: Type.Optional(
@@ -309,9 +309,9 @@ export function parseProgramText(text: string): Program {
 export async function exportProgram(db: Db, retailerId: string): Promise<Program> {
   const retailer = await findRetailer(db, retailerId);
   if (!retailer) throw new DomainError('not_found', 'retailer not found');
-  const stores = await listStores(db, retailerId);
+  const [stores, timeZone] = await Promise.all([listStores(db, retailerId), retailerTimeZone(db, retailerId)]);
   return {
-    retailer: { name: retailer.name },
+    retailer: { name: retailer.name, ...(timeZone ? { time_zone: timeZone } : {}) },
     stores: stores.map((s) => ({ id: s.id, name: s.name, ...(s.external_id ? { external_id: s.external_id } : {}), ...(s.time_zone ? { time_zone: s.time_zone } : {}) })),
     custom_attributes: await listCustomAttributes(db, retailerId),
     point_accounts: (await listPointAccounts(db, retailerId)).map((a) => ({

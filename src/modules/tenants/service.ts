@@ -34,13 +34,23 @@ export async function retailerNumber(db: Db, id: string): Promise<number> {
   return (await db.selectFrom('retailers').select('number').where('id', '=', id).executeTakeFirstOrThrow()).number;
 }
 
-/** Program apply: creates the retailer (without stores or credentials) when it does not exist yet, else renames it when `name` differs. */
-export async function applyRetailer(tx: Db, id: string, name: string | undefined): Promise<{ created: boolean }> {
+/** The retailer's IANA time zone (the program's retailer.time_zone), null when it names none (UTC). */
+export async function retailerTimeZone(db: Db, id: string): Promise<string | null> {
+  return (await db.selectFrom('retailers').select('time_zone').where('id', '=', id).executeTakeFirst())?.time_zone ?? null;
+}
+
+/**
+ * Program apply: creates the retailer (without stores or credentials) when it
+ * does not exist yet, else renames it when `name` differs. Given a retailer
+ * section (`section`), its time zone is the section's (none: UTC).
+ */
+export async function applyRetailer(tx: Db, id: string, name: string | undefined, section?: { time_zone?: string }): Promise<{ created: boolean }> {
   const existing = await findRetailer(tx, id);
+  const zone = section ? { time_zone: section.time_zone ?? null } : {};
   if (!existing) {
-    await tx.insertInto('retailers').values({ id, name: name ?? 'Retailer' }).execute();
-  } else if (name && name !== existing.name) {
-    await tx.updateTable('retailers').set({ name }).where('id', '=', id).execute();
+    await tx.insertInto('retailers').values({ id, name: name ?? 'Retailer', ...zone }).execute();
+  } else if ((name && name !== existing.name) || section) {
+    await tx.updateTable('retailers').set({ ...(name ? { name } : {}), ...zone }).where('id', '=', id).execute();
   }
   return { created: !existing };
 }

@@ -4,20 +4,20 @@
 // A read: no transaction, the parts are read side by side. Amounts are the
 // points module's exact decimal text, instants ISO 8601.
 import type { Db } from '../db/index.js';
-import { memberNotFound } from '../errors.js';
+import { DomainError, memberNotFound } from '../errors.js';
 import { getMember, searchMembers, searchMembersByText, type Identifier, type Member, type PhoneNumber } from '../modules/members/service.js';
 import { memberCampaignViews, type CampaignState } from '../modules/campaigns/views.js';
 import { offersByIds } from '../modules/offers/catalog.js';
 import { effectiveStatus, listUserOffers, STATUS_DESCRIPTION } from '../modules/offers/user-offers.js';
 import { toDecimal, ZERO } from '../modules/points/amount.js';
 import { loadLots, type Lot } from '../modules/points/lots.js';
-import { auditLog, memberBalances } from '../modules/points/queries.js';
+import { auditLog, ledgerPage, memberBalances, type AuditEntry } from '../modules/points/queries.js';
 import { listPrivacyRequests, type PrivacyRequest } from '../modules/privacy/service.js';
 import { getTags } from '../modules/tags/service.js';
-import { listTierSystems, memberTiers } from '../modules/tiers/service.js';
+import { listTierSystems, memberTiers, nextLevelProgress } from '../modules/tiers/service.js';
 import { retailerNumber } from '../modules/tenants/service.js';
 import { EVENT_CATEGORIES, eventTypeById } from '../modules/timeline/catalog.js';
-import { listTimeline, payloadOf } from '../modules/timeline/service.js';
+import { listTimeline, payloadOf, type TimelineRow } from '../modules/timeline/service.js';
 
 /** How many of the newest ledger entries, user offers and timeline entries the view shows. */
 const NEWEST = 50;
@@ -118,6 +118,8 @@ export interface TierView {
   rank: number | null;
   join_date: string;
   next_maintenance_eval_date: string | null;
+  /** The level above, and the member's qualifying points toward it; null at the top (or at a level retired since). */
+  next_level: { tier_level_id: string; name: string; point_account_id: string | null; threshold: string; current: string } | null;
 }
 
 export interface PointAccountView {
@@ -247,22 +249,7 @@ export async function memberView(db: Db, retailerId: string, memberId: string): 
     point_accounts: pointAccounts,
     ledger: {
       total: ledger.total,
-      entries: ledger.entries.map((e) => ({
-        id: e.id,
-        point_account_id: e.point_account_id,
-        account_name: e.account_name,
-        amount: toDecimal(e.amount),
-        balance_after: toDecimal(e.balance_after),
-        modification_type: e.modification_type,
-        point_source_id: e.point_source_id,
-        point_source_name: e.point_source_name,
-        reference_id: e.reference_id,
-        reference_type: e.reference_type,
-        transaction_id: e.transaction_id,
-        request_id: e.request_id,
-        effective_at: iso(e.effective_at),
-        inserted_at: iso(e.inserted_at),
-      })),
+      entries: ledger.entries.map(ledgerEntryView),
     },
     offers,
     campaigns: campaigns.map((c) => ({
@@ -292,9 +279,10 @@ export async function memberView(db: Db, retailerId: string, memberId: string): 
 /** The member's tier in each system, with the system's and the level's names. */
 async function tierViews(db: Db, retailerId: string, memberId: string): Promise<TierView[]> {
   const [systems, tiers] = await Promise.all([listTierSystems(db, retailerId), memberTiers(db, retailerId, memberId)]);
-  return tiers.map((t) => {
+  return Promise.all(tiers.map(async (t) => {
     const system = systems.find((s) => s.id === t.tier_system_id);
     const level = system?.levels.find((l) => l.id === t.tier_level_id);
+    const next = system && (await nextLevelProgress(db, retailerId, memberId, system, t.tier_level_id));
     return {
       tier_system_id: t.tier_system_id,
       tier_system_name: system?.name ?? null,
@@ -303,8 +291,11 @@ async function tierViews(db: Db, retailerId: string, memberId: string): Promise<
       rank: level?.rank ?? null,
       join_date: iso(t.join_date),
       next_maintenance_eval_date: isoOrNull(t.next_maintenance_eval_date),
+      next_level: next
+        ? { tier_level_id: next.level.id, name: next.level.name, point_account_id: next.point_account_id, threshold: toDecimal(next.threshold), current: toDecimal(next.current) }
+        : null,
     };
-  });
+  }));
 }
 
 /** Every point account of the retailer (zero where unused), with the member's lots in it. */
@@ -361,15 +352,64 @@ async function userOfferViews(db: Db, retailerId: string, memberId: string): Pro
 /** The newest timeline entries of every category, their payloads as the Core timeline answers them. */
 async function timelineView(db: Db, retailerId: string, memberId: string): Promise<MemberView['timeline']> {
   const [number, page] = await Promise.all([retailerNumber(db, retailerId), listTimeline(db, retailerId, memberId, { view: 'END_USER_MEMBER_STATEMENT', limit: NEWEST })]);
-  const entries = page.rows.map((row) => {
-    const type = eventTypeById(row.event_type_id);
-    return {
-      occurred_at: iso(row.occurred_at),
-      event_type: type?.slug ?? null,
-      event_category: type ? EVENT_CATEGORIES[type.categoryId] : null,
-      request_id: row.request_id,
-      payload: payloadOf(row, number),
-    };
-  });
-  return { entries, has_more: page.nextCursor !== null };
+  return { entries: page.rows.map((row) => timelineEntryView(row, number)), has_more: page.nextCursor !== null };
+}
+
+const timelineEntryView = (row: TimelineRow, retailerNumber: number): TimelineEntryView => {
+  const type = eventTypeById(row.event_type_id);
+  return {
+    occurred_at: iso(row.occurred_at),
+    event_type: type?.slug ?? null,
+    event_category: type ? EVENT_CATEGORIES[type.categoryId] : null,
+    request_id: row.request_id,
+    payload: payloadOf(row, retailerNumber),
+  };
+};
+
+const ledgerEntryView = (e: AuditEntry): LedgerEntryView => ({
+  id: e.id,
+  point_account_id: e.point_account_id,
+  account_name: e.account_name,
+  amount: toDecimal(e.amount),
+  balance_after: toDecimal(e.balance_after),
+  modification_type: e.modification_type,
+  point_source_id: e.point_source_id,
+  point_source_name: e.point_source_name,
+  reference_id: e.reference_id,
+  reference_type: e.reference_type,
+  transaction_id: e.transaction_id,
+  request_id: e.request_id,
+  effective_at: iso(e.effective_at),
+  inserted_at: iso(e.inserted_at),
+});
+
+/** The query of a page of the member's ledger (ledgerPage). */
+export interface LedgerPageRequest {
+  before?: number;
+  limit: number;
+  point_account_id?: string[];
+  modification_type?: string[];
+}
+
+/** A page of the member's ledger, newest first; `next_before` is the cursor of the next page (null: the last). */
+export async function memberLedgerPage(db: Db, retailerId: string, memberId: string, query: LedgerPageRequest): Promise<{ entries: LedgerEntryView[]; next_before: number | null }> {
+  const member = await getMember(db, retailerId, memberId);
+  if (!member) throw memberNotFound();
+  const page = await ledgerPage(db, retailerId, member.id, { before: query.before, limit: query.limit, pointAccountIds: query.point_account_id, modificationTypes: query.modification_type });
+  return { entries: page.entries.map(ledgerEntryView), next_before: page.nextBefore };
+}
+
+/** A page of the member's timeline (every category), newest first; `next_before` is the opaque cursor of the next page (null: the last). */
+export async function memberTimelinePage(db: Db, retailerId: string, memberId: string, query: { before?: string; limit: number }): Promise<{ entries: TimelineEntryView[]; next_before: string | null }> {
+  const member = await getMember(db, retailerId, memberId);
+  if (!member) throw memberNotFound();
+  const [number, page] = await Promise.all([
+    retailerNumber(db, retailerId),
+    listTimeline(db, retailerId, member.id, { view: 'END_USER_MEMBER_STATEMENT', limit: query.limit, cursor: query.before }).catch((err: unknown) => {
+      // the timeline names its cursor as Core's query does; here it is `before`
+      if (err instanceof DomainError && err.field === 'cursor') throw new DomainError(err.code, 'before: not a cursor this server issued', 'before');
+      throw err;
+    }),
+  ]);
+  return { entries: page.rows.map((row) => timelineEntryView(row, number)), next_before: page.nextCursor };
 }

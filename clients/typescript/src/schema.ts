@@ -2264,6 +2264,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/tenants/{retailer_id}/members/{user_id}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A member's point ledger, a page at a time
+         * @description Every change of the member's balances, newest first (by effective time, then id), in the entries of the member view. Filtered by `point_account_id` and `modification_type` (each may repeat: any of them). Ask again with `before` = `next_before` for the next page, until `next_before` is null; a `before` that is not one of the member's entries is refused (400 argument_error, before).
+         */
+        get: operations["admin.tenants.byRetailerId.members.byUserId.ledger.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/members/{user_id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A member's timeline, a page at a time
+         * @description Every timeline entry of the member (each category), newest first, as the member view shows them, for infinite scroll: ask again with `before` = `next_before` until it is null. The cursor is opaque and keyed on (occurred_at, id), so pages neither repeat nor skip entries however many are added meanwhile.
+         */
+        get: operations["admin.tenants.byRetailerId.members.byUserId.timeline.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/tenants/{retailer_id}/members/{user_id}/points": {
         parameters: {
             query?: never;
@@ -2418,6 +2458,46 @@ export interface paths {
          * @description The other member's points, offers, tags, tiers, campaign progress, events and transactions move to this member, and the other is merged away (as Core's merge_accounts).
          */
         post: operations["admin.tenants.byRetailerId.members.byUserId.merge.post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/privacy-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The retailer's privacy request queue
+         * @description Privacy requests (forget, export, restrict, reinstate) across the retailer's members, with whom each is about (email and name, null once forgotten). With `status=pending`: the soonest due first, the order to work them in; otherwise (another status, or none: all) the newest first. Ask again with `before` = `next_before` until it is null (a cursor is valid for the order it came from).
+         */
+        get: operations["admin.tenants.byRetailerId.privacyRequests.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tenants/{retailer_id}/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The retailer's dashboard over a window
+         * @description Members (now, new in the window, active in the 30 days before `to`), the points issued, spent and expired per day of the retailer’s time zone (every day of the window, zero-filled), what is outstanding per point account now, offers issued and redeemed, and the five most completed campaigns. The window is [from, to): by default the 30 days up to now; `from` must come before `to`, at most 366 days before (else 400 argument_error naming the field).
+         */
+        get: operations["admin.tenants.byRetailerId.dashboard.get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3751,6 +3831,60 @@ export interface components {
              */
             created_at: string;
         };
+        AdminLedgerEntry: {
+            id: number;
+            /** Format: uuid */
+            point_account_id: string;
+            account_name: string;
+            /**
+             * @description the change, negative for a spend: exact decimal text
+             * @example 100
+             */
+            amount: string;
+            /**
+             * @description the balance it left: exact decimal text
+             * @example 100
+             */
+            balance_after: string;
+            /** @example deposit */
+            modification_type: string;
+            /** Format: uuid */
+            point_source_id: string | null;
+            point_source_name: string | null;
+            reference_id: string | null;
+            reference_type: string | null;
+            transaction_id: string | null;
+            request_id: string | null;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            effective_at: string;
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            inserted_at: string;
+        };
+        AdminTimelineEntry: {
+            /**
+             * @description ISO 8601 instant
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            occurred_at: string;
+            /**
+             * @description the event type slug
+             * @example INCENTIVES_POINT_DEPOSIT
+             */
+            event_type: string | null;
+            /** @example POINTS */
+            event_category: string | null;
+            request_id: string | null;
+            /** @description as the Core timeline answers it (event_stream_payload) */
+            payload: {
+                [key: string]: unknown;
+            };
+        };
         AdminMemberView: {
             profile: {
                 /** Format: uuid */
@@ -3825,6 +3959,27 @@ export interface components {
                  * @example 2024-05-01T14:03:00.000Z
                  */
                 next_maintenance_eval_date: string | null;
+                /** @description The level ranked next above the member's, for a progress bar (null at the top level, or at a level retired since). Qualifying points are what tier qualifying counts: the account's lifetime points, or for a tier system with a period (period_days) the points deposited into it within the last period. A level with several thresholds (all must be met) shows the one the member has met the least share of. */
+                next_level: {
+                    /** Format: uuid */
+                    tier_level_id: string;
+                    name: string;
+                    /**
+                     * Format: uuid
+                     * @description the threshold's point account; null: the level names no threshold
+                     */
+                    point_account_id: string | null;
+                    /**
+                     * @description the qualifying points the level asks of that account: exact decimal text
+                     * @example 100
+                     */
+                    threshold: string;
+                    /**
+                     * @description the member's qualifying points in it now: exact decimal text
+                     * @example 100
+                     */
+                    current: string;
+                } | null;
             }[];
             /** @description every point account of the retailer, in program order */
             point_accounts: {
@@ -3881,41 +4036,7 @@ export interface components {
             ledger: {
                 total: number;
                 /** @description the newest 50, newest first */
-                entries: {
-                    id: number;
-                    /** Format: uuid */
-                    point_account_id: string;
-                    account_name: string;
-                    /**
-                     * @description the change, negative for a spend: exact decimal text
-                     * @example 100
-                     */
-                    amount: string;
-                    /**
-                     * @description the balance it left: exact decimal text
-                     * @example 100
-                     */
-                    balance_after: string;
-                    /** @example deposit */
-                    modification_type: string;
-                    /** Format: uuid */
-                    point_source_id: string | null;
-                    point_source_name: string | null;
-                    reference_id: string | null;
-                    reference_type: string | null;
-                    transaction_id: string | null;
-                    request_id: string | null;
-                    /**
-                     * @description ISO 8601 instant
-                     * @example 2024-05-01T14:03:00.000Z
-                     */
-                    effective_at: string;
-                    /**
-                     * @description ISO 8601 instant
-                     * @example 2024-05-01T14:03:00.000Z
-                     */
-                    inserted_at: string;
-                }[];
+                entries: components["schemas"]["AdminLedgerEntry"][];
             };
             offers: {
                 total: number;
@@ -3998,25 +4119,7 @@ export interface components {
             }[];
             timeline: {
                 /** @description the newest 50, newest first */
-                entries: {
-                    /**
-                     * @description ISO 8601 instant
-                     * @example 2024-05-01T14:03:00.000Z
-                     */
-                    occurred_at: string;
-                    /**
-                     * @description the event type slug
-                     * @example INCENTIVES_POINT_DEPOSIT
-                     */
-                    event_type: string | null;
-                    /** @example POINTS */
-                    event_category: string | null;
-                    request_id: string | null;
-                    /** @description as the Core timeline answers it (event_stream_payload) */
-                    payload: {
-                        [key: string]: unknown;
-                    };
-                }[];
+                entries: components["schemas"]["AdminTimelineEntry"][];
                 has_more: boolean;
             };
             /** @description newest first */
@@ -4046,6 +4149,80 @@ export interface components {
                  * @example 2024-05-01T14:03:00.000Z
                  */
                 completed_at: string | null;
+            }[];
+        };
+        AdminDashboard: {
+            /**
+             * @description the window’s start (included)
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            from: string;
+            /**
+             * @description the window’s end (excluded)
+             * @example 2024-05-01T14:03:00.000Z
+             */
+            to: string;
+            /**
+             * @description the retailer’s IANA time zone (its program’s retailer.time_zone; UTC when it names none): the days below are its days
+             * @example America/New_York
+             */
+            time_zone: string;
+            members: {
+                /** @description members now (merged-away, forgotten and deleted ones are not counted) */
+                total: number;
+                /** @description of them, those who enrolled in the window */
+                new_in_period: number;
+                /** @description of them, those with a point ledger entry or a timeline entry (anything recorded about them, expiries included) in the 30 days before `to` */
+                active_last_30_days: number;
+            };
+            /** @description every day the window touches, oldest first, zero where nothing happened; merges count in none */
+            points_per_day: {
+                /**
+                 * @description YYYY-MM-DD in the retailer’s time zone; the first and last days count only their part within the window
+                 * @example 2024-05-01
+                 */
+                day: string;
+                /**
+                 * @description points deposited (awards of rules and campaigns, manual deposits, pending deposits as they became available): exact decimal text
+                 * @example 100
+                 */
+                issued: string;
+                /**
+                 * @description points spent (spends and forced spends) less the points returned; negative on a day that returned more than it spent: exact decimal text
+                 * @example 100
+                 */
+                spent: string;
+                /**
+                 * @description points written off as they expired: exact decimal text
+                 * @example 100
+                 */
+                expired: string;
+            }[];
+            /** @description every point account of the retailer, in program order */
+            liability: {
+                /** Format: uuid */
+                point_account_id: string;
+                name: string;
+                /**
+                 * @description available and pending points of every member, now: exact decimal text
+                 * @example 100
+                 */
+                outstanding: string;
+                /** @description members holding more than zero (available and pending) in the account */
+                members_holding: number;
+            }[];
+            offers: {
+                /** @description user offers acquired in the window (issued by any surface or bought in a reward store) */
+                issued: number;
+                /** @description redemptions in the window, less those undone since */
+                redeemed: number;
+            };
+            /** @description the five campaigns most completed in the window, most first; none that nobody completed */
+            top_campaigns: {
+                campaign_id: number;
+                name: string;
+                /** @description members who completed the campaign in the window */
+                completions: number;
             }[];
         };
         DomainEvent: {
@@ -4104,7 +4281,7 @@ export interface components {
         Program: {
             retailer?: {
                 name: string;
-                /** @description IANA time zone point expiry rounds in where a policy names none (default UTC) */
+                /** @description IANA time zone point expiry rounds in where a policy names none, and whose days the admin dashboard reports (default UTC) */
                 time_zone?: string;
             };
             stores?: {
@@ -21673,6 +21850,214 @@ export interface operations {
             };
         };
     };
+    "admin.tenants.byRetailerId.members.byUserId.ledger.get": {
+        parameters: {
+            query: {
+                /** @description `next_before` of the page before: only entries after it (older) */
+                before?: number;
+                limit: number;
+                /** @description only entries of these point accounts */
+                point_account_id?: string[];
+                /** @description only entries of these kinds */
+                modification_type?: ("deposit" | "spend" | "forced_spend" | "return" | "expiry" | "merge_in" | "merge_out")[];
+            };
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description newest first (by effective time, then id) */
+                        entries: components["schemas"]["AdminLedgerEntry"][];
+                        /** @description the `before` of the next page: the last entry’s id; null: no more entries */
+                        next_before: number | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.members.byUserId.timeline.get": {
+        parameters: {
+            query: {
+                /** @description `next_before` of the page before */
+                before?: string;
+                limit: number;
+            };
+            header?: never;
+            path: {
+                retailer_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description newest first (by occurred_at, then id) */
+                        entries: components["schemas"]["AdminTimelineEntry"][];
+                        /** @description the `before` of the next page (opaque); null: no more entries */
+                        next_before: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found, user_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found" | "user_not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
     "admin.tenants.byRetailerId.members.byUserId.points.post": {
         parameters: {
             query?: never;
@@ -22741,6 +23126,236 @@ export interface operations {
                         errors: {
                             /** @enum {string} */
                             code: "merge_into_self" | "member_merged" | "member_forgotten";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.privacyRequests.get": {
+        parameters: {
+            query: {
+                status?: "pending" | "processing" | "completed" | "cancelled" | "failed";
+                /** @description `next_before` of the page before */
+                before?: string;
+                limit: number;
+            };
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        requests: {
+                            id: number;
+                            /** Format: uuid */
+                            user_id: string;
+                            /** @description null once the member is forgotten, merged away or deleted */
+                            email: string | null;
+                            first_name: string | null;
+                            last_name: string | null;
+                            /** @enum {string} */
+                            type: "forget" | "export" | "restrict" | "reinstate";
+                            /** @enum {string} */
+                            status: "pending" | "processing" | "completed" | "cancelled" | "failed";
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            created_at: string;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            due_at: string;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            completed_at: string | null;
+                            /**
+                             * @description ISO 8601 instant
+                             * @example 2024-05-01T14:03:00.000Z
+                             */
+                            cancelled_at: string | null;
+                        }[];
+                        /** @description the `before` of the next page (opaque); null: no more requests */
+                        next_before: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The server failed: a fault of the server, never of the request (internal_server_error) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorServerFault"];
+                };
+            };
+            /** @description The database is unavailable or the server is shutting down: retry after Retry-After seconds (service_unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnavailable"];
+                };
+            };
+        };
+    };
+    "admin.tenants.byRetailerId.dashboard.get": {
+        parameters: {
+            query?: {
+                /** @description the start, included (default: 30 days before `to`): ISO 8601, an instant with its offset or a date or local time in the retailer's time zone */
+                from?: string;
+                /** @description the end, excluded (default: now): ISO 8601, an instant with its offset or a date or local time in the retailer's time zone */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                retailer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminDashboard"];
+                };
+            };
+            /** @description The request is malformed: the message names the field (invalid_json, missing_data, argument_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBadRequestWithoutBody"];
+                };
+            };
+            /** @description Missing or invalid credentials (access_denied) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorUnauthorized"];
+                };
+            };
+            /** @description The credentials' role does not allow this, or a cookie-authenticated write lacks its CSRF token (forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "forbidden";
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description What the request names does not exist (not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "error";
+                        errors: {
+                            /** @enum {string} */
+                            code: "not_found";
                             message: string;
                         };
                     };

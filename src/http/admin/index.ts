@@ -15,6 +15,7 @@ import { FEED_CURSOR, listEvents } from '../../modules/outbox/service.js';
 import { webhookRoutes } from './webhooks.js';
 import { operatorRoutes } from './operators.js';
 import { memberRoutes } from './members.js';
+import { dashboardRoutes } from './dashboard.js';
 import { programPreviewRoutes } from './program.js';
 import { AdminCredential, AdminRotatedCredential, AdminTenant, DomainEvent, IssuedSecrets, Program, ProgramDiff } from './schemas.js';
 
@@ -291,5 +292,6 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(webhookRoutes);
   await app.register(operatorRoutes);
   await app.register(memberRoutes);
+  await app.register(dashboardRoutes);
   await app.register(programPreviewRoutes);
 };

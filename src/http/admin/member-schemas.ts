@@ -61,6 +61,23 @@ const Tier = Obj({
   rank: Nullable(Type.Integer()),
   join_date: IsoTime,
   next_maintenance_eval_date: Nullable(IsoTime),
+  next_level: Nullable(
+    Obj(
+      {
+        tier_level_id: Uuid,
+        name: Type.String(),
+        point_account_id: Nullable(Type.String({ format: 'uuid', description: "the threshold's point account; null: the level names no threshold" })),
+        threshold: Amount('the qualifying points the level asks of that account'),
+        current: Amount("the member's qualifying points in it now"),
+      },
+      {
+        description:
+          "The level ranked next above the member's, for a progress bar (null at the top level, or at a level retired since). Qualifying points are what tier qualifying counts: " +
+          "the account's lifetime points, or for a tier system with a period (period_days) the points deposited into it within the last period. " +
+          'A level with several thresholds (all must be met) shows the one the member has met the least share of.',
+      },
+    ),
+  ),
 });
 
 const Lot = Obj({
@@ -83,22 +100,26 @@ const PointAccount = Obj({
   lots: Type.Array(Lot, { description: 'the lots holding points that expire or are pending; never-expiring points are no lot' }),
 });
 
-const LedgerEntry = Obj({
-  id: Type.Integer(),
-  point_account_id: Uuid,
-  account_name: Type.String(),
-  amount: Amount('the change, negative for a spend'),
-  balance_after: Amount('the balance it left'),
-  modification_type: Type.String({ examples: ['deposit', 'spend', 'return', 'expiry'] }),
-  point_source_id: Nullable(Type.String({ format: 'uuid' })),
-  point_source_name: Text,
-  reference_id: Text,
-  reference_type: Text,
-  transaction_id: Text,
-  request_id: Text,
-  effective_at: IsoTime,
-  inserted_at: IsoTime,
-});
+/** One entry of a member's point ledger. */
+export const LedgerEntry = component(
+  'AdminLedgerEntry',
+  Obj({
+    id: Type.Integer(),
+    point_account_id: Uuid,
+    account_name: Type.String(),
+    amount: Amount('the change, negative for a spend'),
+    balance_after: Amount('the balance it left'),
+    modification_type: Type.String({ examples: ['deposit', 'spend', 'return', 'expiry'] }),
+    point_source_id: Nullable(Type.String({ format: 'uuid' })),
+    point_source_name: Text,
+    reference_id: Text,
+    reference_type: Text,
+    transaction_id: Text,
+    request_id: Text,
+    effective_at: IsoTime,
+    inserted_at: IsoTime,
+  }),
+);
 
 const UserOffer = Obj({
   user_offer_id: Uuid,
@@ -140,13 +161,17 @@ const Campaign = Obj({
   ),
 });
 
-const TimelineEntry = Obj({
-  occurred_at: IsoTime,
-  event_type: Nullable(Type.String({ description: 'the event type slug', examples: ['INCENTIVES_POINT_DEPOSIT'] })),
-  event_category: Nullable(Type.String({ examples: ['POINTS'] })),
-  request_id: Text,
-  payload: FreeForm({ description: 'as the Core timeline answers it (event_stream_payload)' }),
-});
+/** One entry of a member's timeline. */
+export const TimelineEntry = component(
+  'AdminTimelineEntry',
+  Obj({
+    occurred_at: IsoTime,
+    event_type: Nullable(Type.String({ description: 'the event type slug', examples: ['INCENTIVES_POINT_DEPOSIT'] })),
+    event_category: Nullable(Type.String({ examples: ['POINTS'] })),
+    request_id: Text,
+    payload: FreeForm({ description: 'as the Core timeline answers it (event_stream_payload)' }),
+  }),
+);
 
 const PrivacyRequest = Obj({
   id: Type.Integer(),
@@ -175,3 +200,38 @@ export const AdminMemberView = component(
     privacy_requests: Type.Array(PrivacyRequest, { description: 'newest first' }),
   }),
 );
+
+/** A page of a member's ledger. */
+export const AdminLedgerPage = Obj({
+  entries: Type.Array(LedgerEntry, { description: 'newest first (by effective time, then id)' }),
+  next_before: Nullable(Type.Integer({ description: 'the `before` of the next page: the last entry’s id; null: no more entries' })),
+});
+
+/** A page of a member's timeline. */
+export const AdminTimelinePage = Obj({
+  entries: Type.Array(TimelineEntry, { description: 'newest first (by occurred_at, then id)' }),
+  next_before: Nullable(Type.String({ description: 'the `before` of the next page (opaque); null: no more entries' })),
+});
+
+const PRIVACY_TYPES = ['forget', 'export', 'restrict', 'reinstate'] as const;
+export const PRIVACY_STATUSES = ['pending', 'processing', 'completed', 'cancelled', 'failed'] as const;
+
+/** A page of the retailer's privacy request queue. */
+export const AdminPrivacyQueue = Obj({
+  requests: Type.Array(
+    Obj({
+      id: Type.Integer(),
+      user_id: Uuid,
+      email: Nullable(Type.String({ description: 'null once the member is forgotten, merged away or deleted' })),
+      first_name: Text,
+      last_name: Text,
+      type: OneOf(PRIVACY_TYPES),
+      status: OneOf(PRIVACY_STATUSES),
+      created_at: IsoTime,
+      due_at: IsoTime,
+      completed_at: Nullable(IsoTime),
+      cancelled_at: Nullable(IsoTime),
+    }),
+  ),
+  next_before: Nullable(Type.String({ description: 'the `before` of the next page (opaque); null: no more requests' })),
+});

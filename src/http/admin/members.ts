@@ -6,7 +6,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../errors.js';
 import { mergeAccounts } from '../../flows/merge-members.js';
-import { findMembersForAdmin, memberView } from '../../flows/member-view.js';
+import { findMembersForAdmin, memberLedgerPage, memberTimelinePage, memberView } from '../../flows/member-view.js';
+import { privacyRequestQueue } from '../../flows/privacy-queue.js';
 import { issueToMembers } from '../../flows/offers.js';
 import { adjustPoints, moveMemberToLevel } from '../../flows/points.js';
 import { askPrivacy, setRestriction } from '../../flows/privacy.js';
@@ -14,11 +15,12 @@ import { revokeOffer } from '../../flows/redemptions.js';
 import type { Actor } from '../../modules/members/service.js';
 import { findUserOffer } from '../../modules/offers/user-offers.js';
 import { parseAmount, toDecimal, ZERO } from '../../modules/points/amount.js';
+import { MODIFICATION_TYPES } from '../../modules/points/ledger.js';
 import { findRetailer } from '../../modules/tenants/service.js';
 import { dbOf } from '../surface.js';
 import { fails, IsoTime, Nullable, Obj, OneOf, Uuid } from '../contract.js';
 import { AmountInput } from '../inputs.js';
-import { AdminMemberList, AdminMemberView } from './member-schemas.js';
+import { AdminLedgerPage, AdminMemberList, AdminMemberView, AdminPrivacyQueue, AdminTimelinePage, PRIVACY_STATUSES } from './member-schemas.js';
 
 const tags = ['Admin: members'];
 const MemberPath = Type.Object({ retailer_id: Type.String({ format: 'uuid' }), user_id: Type.String({ format: 'uuid' }) });
@@ -79,6 +81,57 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => memberView(db, (await actorOf(request)).retailerId, request.params.user_id.toLowerCase()),
+  );
+
+  app.get(
+    `${base}/:user_id/ledger`,
+    {
+      schema: {
+        summary: "A member's point ledger, a page at a time",
+        description:
+          'Every change of the member\'s balances, newest first (by effective time, then id), in the entries of the member view. ' +
+          'Filtered by `point_account_id` and `modification_type` (each may repeat: any of them). Ask again with `before` = `next_before` for the next page, until `next_before` is null; ' +
+          'a `before` that is not one of the member\'s entries is refused (400 argument_error, before).',
+        tags,
+        params: MemberPath,
+        querystring: Type.Object({
+          before: Type.Optional(Type.Integer({ minimum: 1, description: '`next_before` of the page before: only entries after it (older)' })),
+          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+          point_account_id: Type.Optional(Type.Array(Uuid, { description: 'only entries of these point accounts' })),
+          modification_type: Type.Optional(Type.Array(OneOf(MODIFICATION_TYPES), { description: 'only entries of these kinds' })),
+        }),
+        response: { 200: AdminLedgerPage, ...fails(...memberLookup, 'argument_error') },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return memberLedgerPage(db, (await actorOf(request)).retailerId, request.params.user_id.toLowerCase(), {
+        before: q.before,
+        limit: q.limit,
+        point_account_id: q.point_account_id?.map((id) => id.toLowerCase()),
+        modification_type: q.modification_type,
+      });
+    },
+  );
+
+  app.get(
+    `${base}/:user_id/timeline`,
+    {
+      schema: {
+        summary: "A member's timeline, a page at a time",
+        description:
+          'Every timeline entry of the member (each category), newest first, as the member view shows them, for infinite scroll: ask again with `before` = `next_before` until it is null. ' +
+          'The cursor is opaque and keyed on (occurred_at, id), so pages neither repeat nor skip entries however many are added meanwhile.',
+        tags,
+        params: MemberPath,
+        querystring: Type.Object({
+          before: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: '`next_before` of the page before' })),
+          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+        }),
+        response: { 200: AdminTimelinePage, ...fails(...memberLookup, 'argument_error') },
+      },
+    },
+    async (request) => memberTimelinePage(db, (await actorOf(request)).retailerId, request.params.user_id.toLowerCase(), request.query),
   );
 
   app.post(
@@ -246,5 +299,27 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const merge = await mergeAccounts(dbOf(request), await actorOf(request), { user_id: request.params.user_id }, { user_id: b.user_id, external_id: b.external_id });
       return { merge_id: merge.id, survivor_id: merge.member_id, victim_id: merge.victim_id, finished_at: merge.finished_at?.toISOString() ?? null };
     },
+  );
+
+  app.get(
+    '/tenants/:retailer_id/privacy-requests',
+    {
+      schema: {
+        summary: "The retailer's privacy request queue",
+        description:
+          'Privacy requests (forget, export, restrict, reinstate) across the retailer\'s members, with whom each is about (email and name, null once forgotten). ' +
+          'With `status=pending`: the soonest due first, the order to work them in; otherwise (another status, or none: all) the newest first. ' +
+          'Ask again with `before` = `next_before` until it is null (a cursor is valid for the order it came from).',
+        tags: ['Admin: privacy'],
+        params: Type.Object({ retailer_id: Type.String({ format: 'uuid' }) }),
+        querystring: Type.Object({
+          status: Type.Optional(OneOf(PRIVACY_STATUSES)),
+          before: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: '`next_before` of the page before' })),
+          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+        }),
+        response: { 200: AdminPrivacyQueue, ...fails('not_found', 'forbidden', 'argument_error') },
+      },
+    },
+    async (request) => privacyRequestQueue(db, (await actorOf(request)).retailerId, request.query),
   );
 };

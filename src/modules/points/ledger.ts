@@ -12,7 +12,9 @@ import { ZERO, fromDb, min, positivePart, toDecimal, toJson, type Amount } from 
 import { inactivityExpiry, lotTerms, noticeOf, type LotTerms } from './expiry.js';
 import { drawLots, effectiveBalance, loadLots, loadReturnable, settleLots, type Lot, type LotMove } from './lots.js';
 
-export type ModificationType = 'deposit' | 'spend' | 'forced_spend' | 'return' | 'expiry' | 'merge_in' | 'merge_out';
+/** What a ledger entry records: its modification_type. */
+export const MODIFICATION_TYPES = ['deposit', 'spend', 'forced_spend', 'return', 'expiry', 'merge_in', 'merge_out'] as const;
+export type ModificationType = (typeof MODIFICATION_TYPES)[number];
 
 interface DetailCommon {
   point_source_id?: string;

@@ -212,3 +212,56 @@ export async function auditLog(db: Db, retailerId: string, memberId: string, q: 
     entries: rows.map((r) => ({ ...r, amount: fromDb(r.amount), balance_after: fromDb(r.balance_after) })) as AuditEntry[],
   };
 }
+
+export interface LedgerPageQuery {
+  /** Entries after this one in the order (older): an id a previous page answered. */
+  before?: number;
+  limit: number;
+  pointAccountIds?: string[];
+  modificationTypes?: string[];
+}
+
+/**
+ * A page of the member's ledger, newest first (by effective time, then id, as
+ * auditLog orders it) and filtered; `nextBefore` is the last entry's id when
+ * more follow. A `before` that is not one of the member's entries is refused
+ * (argument_error, before).
+ */
+export async function ledgerPage(db: Db, retailerId: string, memberId: string, q: LedgerPageQuery): Promise<{ entries: AuditEntry[]; nextBefore: number | null }> {
+  let base = db
+    .selectFrom('point_ledger as l')
+    .where('l.retailer_id', '=', retailerId)
+    .where('l.member_id', '=', memberId);
+  if (q.pointAccountIds?.length) {
+    const uuids = q.pointAccountIds.filter(isUuid).map((id) => id.toLowerCase());
+    base = uuids.length ? base.where('l.point_account_id', 'in', uuids) : base.where(sql<boolean>`false`);
+  }
+  if (q.modificationTypes?.length) base = base.where('l.modification_type', 'in', q.modificationTypes);
+  if (q.before !== undefined) {
+    const cursor = await db
+      .selectFrom('point_ledger')
+      .select(['effective_at', 'id'])
+      .where('retailer_id', '=', retailerId)
+      .where('member_id', '=', memberId)
+      .where('id', '=', q.before)
+      .executeTakeFirst();
+    if (!cursor) throw new DomainError('argument_error', `before: ${q.before} is not an entry of the member's ledger`, 'before');
+    base = base.where(sql<boolean>`(l.effective_at, l.id) < (${cursor.effective_at}, ${cursor.id})`);
+  }
+  const rows = await base
+    .innerJoin('point_accounts as a', (j) => j.onRef('a.retailer_id', '=', 'l.retailer_id').onRef('a.id', '=', 'l.point_account_id'))
+    .innerJoin('member_point_accounts as m', (j) => j.onRef('m.retailer_id', '=', 'l.retailer_id').onRef('m.member_id', '=', 'l.member_id').onRef('m.point_account_id', '=', 'l.point_account_id'))
+    .leftJoin('point_sources as s', (j) => j.onRef('s.retailer_id', '=', 'l.retailer_id').onRef('s.id', '=', 'l.point_source_id'))
+    .select([
+      'l.id', 'l.point_account_id', 'a.name as account_name', 'm.id as user_point_account_id', 'l.amount', 'l.balance_after', 'l.modification_type',
+      'l.point_source_id', 's.name as point_source_name', 'l.reference_id', 'l.reference_type', 'l.transaction_id', 'l.idempotency_id', 'l.request_id',
+      'l.effective_at', 'l.inserted_at',
+    ])
+    .orderBy('l.effective_at', 'desc')
+    .orderBy('l.id', 'desc')
+    .limit(q.limit + 1)
+    .execute();
+  const more = rows.length > q.limit;
+  const entries = (more ? rows.slice(0, q.limit) : rows).map((r) => ({ ...r, id: Number(r.id), amount: fromDb(r.amount), balance_after: fromDb(r.balance_after) })) as AuditEntry[];
+  return { entries, nextBefore: more ? entries.at(-1)!.id : null };
+}

@@ -150,3 +150,34 @@ export async function completePrivacyRequest(tx: Db, request: PrivacyRequest, no
     .returningAll()
     .executeTakeFirstOrThrow();
 }
+
+export interface PrivacyQueueQuery {
+  status?: PrivacyRequest['status'];
+  limit: number;
+  /** The cursor a previous page answered (next_before). */
+  before?: string;
+}
+
+/**
+ * The retailer's privacy requests across its members, a page at a time:
+ * pending ones soonest due first (then by id); any other status, or all of
+ * them, newest first (by id). The cursor is opaque; one this server did not
+ * issue is refused (argument_error, before).
+ */
+export async function privacyQueue(db: Db, retailerId: string, q: PrivacyQueueQuery): Promise<{ requests: PrivacyRequest[]; nextBefore: string | null }> {
+  const dueFirst = q.status === 'pending';
+  let query = db.selectFrom('privacy_requests').selectAll().where('retailer_id', '=', retailerId);
+  if (q.status) query = query.where('status', '=', q.status);
+  if (q.before !== undefined) {
+    const match = /^(?:(\d{1,15}):)?(\d{1,18})$/.exec(Buffer.from(q.before, 'base64url').toString());
+    if (!match || dueFirst !== (match[1] !== undefined)) throw new DomainError('argument_error', 'before: not a cursor this server issued for this order', 'before');
+    query = dueFirst ? query.where(sql<boolean>`(due_at, id) > (${new Date(Number(match[1]))}, ${match[2]}::bigint)`) : query.where('id', '<', match[2]);
+  }
+  query = dueFirst ? query.orderBy('due_at').orderBy('id') : query.orderBy('id', 'desc');
+  const rows = await query.limit(q.limit + 1).execute();
+  const more = rows.length > q.limit;
+  const requests = more ? rows.slice(0, q.limit) : rows;
+  const last = requests.at(-1);
+  const cursor = (r: PrivacyRequest) => Buffer.from(dueFirst ? `${r.due_at.getTime()}:${r.id}` : String(r.id)).toString('base64url');
+  return { requests, nextBefore: more && last ? cursor(last) : null };
+}

@@ -309,3 +309,36 @@ export async function stopMaintenance(tx: Db, retailerId: string, memberId: stri
     .execute();
 }
 
+
+/** How far a member is from the level above its own: the threshold it is furthest from meeting, and its qualifying points toward it. */
+export interface NextLevelProgress {
+  level: TierLevel;
+  /** null: the level names no threshold (the member qualifies at its next evaluation). */
+  point_account_id: string | null;
+  threshold: Amount;
+  current: Amount;
+}
+
+/**
+ * The level ranked next above `levelId` in the system and the member's
+ * progress toward it, as qualifying counts it (qualifyingPoints: the
+ * account's lifetime points, or for a system with a period those deposited
+ * within it); of several thresholds (all must be met), the one least met.
+ * Undefined at the top level or for a level the system no longer has.
+ */
+export async function nextLevelProgress(db: Db, retailerId: string, memberId: string, system: TierSystem, levelId: string, now = new Date()): Promise<NextLevelProgress | undefined> {
+  const level = system.levels.find((l) => l.id === levelId);
+  const next = level && system.levels.find((l) => l.rank > level.rank);
+  if (!next) return undefined;
+  if (!next.thresholds.length) return { level: next, point_account_id: null, threshold: ZERO, current: ZERO };
+  const points = await qualifyingPoints(db, retailerId, memberId, system, now);
+  const progress = next.thresholds.map((t) => ({ point_account_id: t.point_account_id, threshold: t.points, current: points.get(t.point_account_id) ?? ZERO }));
+  // the least met: the smallest current/threshold, compared without division (a zero threshold is met)
+  const share = (p: (typeof progress)[number]) => (p.threshold <= ZERO ? [1n, 1n] : [p.current < ZERO ? ZERO : p.current, p.threshold]);
+  const least = progress.reduce((a, b) => {
+    const [an, ad] = share(a);
+    const [bn, bd] = share(b);
+    return bn * ad < an * bd ? b : a;
+  });
+  return { level: next, ...least };
+}

@@ -164,3 +164,7 @@ function decodeCursor(cursor: string): [number, number] {
   if (!match) throw new DomainError('argument_error', 'cursor: not a cursor this server issued', 'cursor');
   return [Number(match[1]), Number(match[2])];
 }
+
+/** The SELECT of the members (member_id) with a timeline entry in [from, to), for a caller's statement. */
+export const timelineMembersBetween = (retailerId: string, from: Date, to: Date) =>
+  sql<{ member_id: string }>`SELECT member_id FROM timeline_events WHERE retailer_id = ${retailerId} AND occurred_at >= ${from} AND occurred_at < ${to}`;

@@ -18,6 +18,7 @@ import { registerCoreApi } from './http/core/index.js';
 import { registerConnectApi } from './http/connect/index.js';
 import { registerPosApi } from './http/pos/index.js';
 import { registerAdminApi } from './http/admin/index.js';
+import { registerConsole } from './http/console.js';
 
 /** What route handlers reach: the database and the configuration. */
 export interface Deps {
@@ -129,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerConnectApi(app);
   registerPosApi(app);
   registerAdminApi(app);
+  await registerConsole(app);
   return app;
 }
 

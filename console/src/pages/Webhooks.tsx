@@ -1,0 +1,5 @@
+import { Title } from '@mantine/core';
+
+export default function Webhooks() {
+  return <Title order={2}>Webhooks</Title>;
+}

@@ -3,6 +3,8 @@
 //      chaos suite (test/chaos: faults and hostile input): migrates a template database once, then every
 //      test file clones its own database from it (CREATE DATABASE … TEMPLATE)
 //      and drops it after; the template is dropped at the end.
+//      Then the browser suite (test/browser): the console in headless Chromium against a server on
+//      PostgreSQL, one file at a time. The console's component tests (Vitest, console/src) run first.
 //   2. Embedded suite (test/embedded): migrates a PGlite database once and
 //      hands its data-directory dump to every test file.
 //   3. Every answer any test receives is checked against the API contract; a violation fails the run.
@@ -35,6 +37,12 @@ function runNodeTests(testFiles: string[], env: Record<string, string>, concurre
   return result.status ?? 1;
 }
 
+/** The console's component tests (Vitest in console/: logic that lives in the UI). */
+function componentTests(): number {
+  const vitest = join('node_modules', 'vitest', 'vitest.mjs');
+  return spawnSync(process.execPath, [vitest, 'run', '--root', 'console'], { stdio: 'inherit' }).status ?? 1;
+}
+
 function databaseUrl(name: string): string {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
@@ -51,8 +59,9 @@ async function postgresSuite(): Promise<number> {
     await migrate(handle.db);
     await handle.close();
     const env = { LOYALIST_TEST_ADMIN_URL: adminUrl, LOYALIST_TEST_TEMPLATE: template, LOYALIST_TEST_RUN: runId };
-    // the chaos suite loads servers and the database on purpose: it runs on its own, after the others
-    return runNodeTests([...files('unit'), ...files('pg')], env) || runNodeTests(files('chaos'), env, 1);
+    // the chaos suite loads servers and the database on purpose, and the browser suite drives Chromium:
+    // each runs one file at a time, after the others
+    return runNodeTests([...files('unit'), ...files('pg')], env) || runNodeTests(files('chaos'), env, 1) || runNodeTests(files('browser'), env, 1);
   } finally {
     // test files drop their own databases; this catches any a crashed file left
     const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`loyalist_t_${runId}_%`]);
@@ -91,8 +100,9 @@ async function embeddedSuite(): Promise<number> {
 // every answer any test receives is checked against the API contract (src/http/contract-check.ts)
 const contractDir = mkdtempSync(join(tmpdir(), 'loyalist-contract-'));
 process.env.LOYALIST_CONTRACT_CHECK = contractDir;
+const componentStatus = values.only === 'embedded' || (positionals.length && !positionals.some((f) => f.startsWith('console/'))) ? 0 : componentTests();
 const pgStatus = values.only === 'embedded' ? 0 : await postgresSuite();
 const embeddedStatus = values.only === 'pg' ? 0 : await embeddedSuite();
 const contractStatus = contractReport(contractDir);
 rmSync(contractDir, { recursive: true, force: true });
-process.exit(pgStatus || embeddedStatus || contractStatus);
+process.exit(componentStatus || pgStatus || embeddedStatus || contractStatus);

@@ -26,8 +26,9 @@ function Needs({ permission, children }: { permission: Permission; children: Rea
 function Home() {
   const me = useMe();
   const retailers = useRetailers(me.data);
-  if (me.isPending || retailers.isPending) return <Pending />;
+  if (me.isPending) return <Pending />;
   if (!me.data) return <Navigate to="/sign-in" replace />;
+  if (retailers.isPending) return <Pending />;
   const first = retailers.data?.[0];
   if (!first) return <Failure error={new Error('You hold no role at any retailer yet: ask an owner to invite you.')} />;
   return <Navigate to={`/r/${first.retailer_id}/dashboard`} replace />;

@@ -35,7 +35,6 @@ export async function registerConsole(app: FastifyInstance, dir = CONSOLE_DIST):
     );
     return;
   }
-  app.get('/console', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console/'));
   await app.register(
     async (scope) => {
       await scope.register(fastifyStatic, {

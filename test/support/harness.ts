@@ -21,7 +21,7 @@ const cleanups: (() => Promise<unknown> | unknown)[] = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-const onFileEnd = (cleanup: () => Promise<unknown> | unknown) => cleanups.push(cleanup);
+export const onFileEnd = (cleanup: () => Promise<unknown> | unknown) => cleanups.push(cleanup);
 
 function requireEnv(name: string): string {
   const value = process.env[name];

@@ -4,12 +4,13 @@
 // application's page, which routes in the browser. When the console is not
 // built the API serves as ever and /console says how to build it.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
-/** console/dist beside src/ and dist/. */
-export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+/** console/dist beside src/ and dist/ (LOYALIST_CONSOLE_DIST: another build, for development). */
+export const CONSOLE_DIST = process.env.LOYALIST_CONSOLE_DIST ?? fileURLToPath(new URL('../../console/dist/', import.meta.url));
 
 // Its own scripts and styles only; Mantine sets style attributes, hence 'unsafe-inline' for styles;
 // offer media may be on the brand's own servers.
@@ -29,7 +30,7 @@ function secure(reply: FastifyReply): void {
 }
 
 export async function registerConsole(app: FastifyInstance, dir = CONSOLE_DIST): Promise<void> {
-  if (!existsSync(`${dir}index.html`)) {
+  if (!existsSync(join(dir, 'index.html'))) {
     app.get('/console*', { schema: { hide: true } }, async (_request, reply) =>
       reply.code(503).type('text/plain; charset=utf-8').send('The console is not built. Run `npm run build` (or `npm ci`, which builds it) and restart the server.\n'),
     );

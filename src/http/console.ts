@@ -43,14 +43,16 @@ export async function registerConsole(app: FastifyInstance, dir = CONSOLE_DIST):
         prefix: '/',
         index: false,
         // hashed file names under assets/: cached for good; the page itself is asked for anew
+        cacheControl: false,
         setHeaders: (res, path) => res.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
-        preCompressed: false,
+        // the build writes .br and .gz beside each file (console/vite.config.ts)
+        preCompressed: true,
       });
       scope.addHook('onSend', async (_request, reply) => secure(reply));
       // a path of the application (not a file): its page, which routes in the browser
       scope.setNotFoundHandler(async (request, reply) => {
         if (request.method !== 'GET' || request.url.startsWith('/console/assets/')) return reply.code(404).type('text/plain; charset=utf-8').send('Not found\n');
-        return reply.header('cache-control', 'no-cache').sendFile('index.html');
+        return reply.sendFile('index.html');
       });
     },
     { prefix: '/console' },

@@ -48,7 +48,13 @@ describe('console: sign-in and the frame', () => {
     const page = await fetch(`${w.url}/console/r/x/members`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
-    assert.match(await page.text(), /<div id="root">/);
+    const html = await page.text();
+    assert.match(html, /<div id="root">/);
+    assert.equal(page.headers.get('cache-control'), 'no-cache', 'a new release is picked up at once');
+    const script = await fetch(`${w.url}/console/${/assets\/index-[\w-]+\.js/.exec(html)![0]}`, { headers: { 'accept-encoding': 'br' } });
+    assert.equal(script.status, 200);
+    assert.equal(script.headers.get('content-encoding'), 'br', 'sent compressed');
+    assert.match(script.headers.get('cache-control') ?? '', /immutable/);
     assert.equal((await fetch(`${w.url}/console/assets/nothing-here.js`)).status, 404);
   });
 });

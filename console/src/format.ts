@@ -26,7 +26,8 @@ export function formatTime(iso: string | null | undefined, timeZone?: string): s
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: timeZone || 'UTC', timeZoneName: 'short' }).format(date);
+  // dateStyle/timeStyle may not be combined with timeZoneName (a TypeError): the fields are named one by one
+  return new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: timeZone || 'UTC', timeZoneName: 'short' }).format(date);
 }
 
 /** A calendar day (`YYYY-MM-DD`, already in the retailer's zone) as the locale writes it short. */

@@ -59,6 +59,10 @@ describe('console: the program', () => {
 
     await page.getByRole('link', { name: 'Edit program' }).click();
     await page.getByRole('heading', { name: 'Edit program' }).waitFor();
+    // the YAML tab holds the whole program, and the form takes it back
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    assert.match(await page.getByLabel('Program (YAML)').inputValue(), /name: PREMIUM_SUBSCRIPTION_STARTED/);
+    await page.getByRole('tab', { name: 'Form' }).click();
     const group = page.getByRole('group', { name: RULE });
     const points = group.getByLabel('Points', { exact: true });
     assert.equal(await points.inputValue(), '100');

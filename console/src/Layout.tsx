@@ -72,7 +72,7 @@ export function RetailerLayout() {
               )}
             </Group>
             <Group wrap="nowrap" gap="sm">
-              <Text size="sm" c="dimmed" visibleFrom="sm">
+              <Text size="sm" c="gray.7" visibleFrom="sm">
                 {me.data.operator?.email ?? 'ADMIN_TOKEN'} · {me.data.superadmin ? 'superadmin' : choice?.role}
               </Text>
               <Button variant="default" size="xs" onClick={signOut}>

@@ -37,7 +37,7 @@ export function Pending() {
 
 export function Empty({ children }: { children: React.ReactNode }) {
   return (
-    <Text c="dimmed" size="sm" py="md">
+    <Text c="gray.7" size="sm" py="md">
       {children}
     </Text>
   );

@@ -107,7 +107,7 @@ export function Deliveries({ endpoint }: { endpoint: { id: string; url: string }
                           {d.event_id}
                         </Text>
                       </Table.Td>
-                      <Table.Td>
+                      <Table.Td miw={130}>
                         <Badge color={STATUS_COLOR[d.status as Status]} variant="dot">
                           {d.status}
                         </Badge>

@@ -163,7 +163,7 @@ export default function Audit() {
                           </Table.Tr>
                           {expanded && (
                             <Table.Tr>
-                              <Table.Td colSpan={5} bg="gray.0">
+                              <Table.Td colSpan={5} style={{ borderLeft: "3px solid var(--mantine-color-indigo-3)" }}>
                                 <AuditDetail record={r} />
                               </Table.Td>
                             </Table.Tr>

@@ -13,9 +13,9 @@ import { useRetailer } from '../session';
 type Credential = Schemas['AdminCredential'];
 const SURFACE: Record<string, string> = { core: 'Core API', connect: 'Connect API', pos: 'Cloud POS' };
 
-function state(c: Credential, timeZone: string): { label: string; color: string } {
-  if (c.revoked_at) return { label: `revoked ${formatTime(c.revoked_at, timeZone)}`, color: 'gray' };
-  if (c.expires_at) return new Date(c.expires_at) > new Date() ? { label: `rotated: works until ${formatTime(c.expires_at, timeZone)}`, color: 'yellow' } : { label: `expired ${formatTime(c.expires_at, timeZone)}`, color: 'gray' };
+function state(c: Credential, timeZone: string): { label: string; color: string; when?: string } {
+  if (c.revoked_at) return { label: 'revoked', color: 'gray', when: formatTime(c.revoked_at, timeZone) };
+  if (c.expires_at) return new Date(c.expires_at) > new Date() ? { label: 'rotated', color: 'yellow', when: `works until ${formatTime(c.expires_at, timeZone)}` } : { label: 'expired', color: 'gray', when: formatTime(c.expires_at, timeZone) };
   return { label: 'active', color: 'green' };
 }
 
@@ -30,6 +30,7 @@ export default function Credentials() {
   const [rotating, setRotating] = useState<Credential | null>(null);
   const [overlap, setOverlap] = useState<number | string>(0);
   const [revoking, setRevoking] = useState<Credential | null>(null);
+  const [revokeOpen, setRevokeOpen] = useState(false);
   const [secrets, setSecrets] = useState<{ title: string; items: { label: string; value: string }[]; note?: string } | null>(null);
 
   const create = useMutation({
@@ -71,7 +72,7 @@ export default function Credentials() {
   const revoke = useMutation({
     mutationFn: (c: Credential) => ok(api.DELETE('/admin/tenants/{retailer_id}/credentials/{credential_id}', { params: { path: { retailer_id: retailerId, credential_id: c.credential_id } } })),
     onSuccess: async () => {
-      setRevoking(null);
+      setRevokeOpen(false);
       await refresh();
     },
   });
@@ -118,6 +119,11 @@ export default function Credentials() {
                           <Badge color={s.color} variant="dot" style={{ textTransform: 'none' }}>
                             {s.label}
                           </Badge>
+                          {s.when && (
+                            <Text size="xs" c="gray.7">
+                              {s.when}
+                            </Text>
+                          )}
                         </Table.Td>
                         <Table.Td>
                           {live && (
@@ -127,7 +133,7 @@ export default function Credentials() {
                                   Rotate
                                 </Button>
                               )}
-                              <Button size="xs" variant="outline" color="red.9" aria-label={`Revoke ${SURFACE[c.surface]} ${c.key}`} onClick={() => (revoke.reset(), setRevoking(c))}>
+                              <Button size="xs" variant="outline" color="red.9" aria-label={`Revoke ${SURFACE[c.surface]} ${c.key}`} onClick={() => (revoke.reset(), setRevoking(c), setRevokeOpen(true))}>
                                 Revoke
                               </Button>
                             </Group>
@@ -154,7 +160,7 @@ export default function Credentials() {
           <NumberInput label="Seconds the previous secret keeps working" description="0: it stops at once" min={0} max={2592000} value={overlap} onChange={setOverlap} />
         </Stack>
       </Confirm>
-      <Confirm opened={!!revoking} title="Revoke this credential?" confirmLabel="Revoke credential" danger pending={revoke.isPending} error={revoke.error} onConfirm={() => revoking && revoke.mutate(revoking)} onClose={() => setRevoking(null)}>
+      <Confirm opened={revokeOpen} title="Revoke this credential?" confirmLabel="Revoke credential" danger pending={revoke.isPending} error={revoke.error} onConfirm={() => revoking && revoke.mutate(revoking)} onClose={() => setRevokeOpen(false)}>
         <Text size="sm">
           {revoking && SURFACE[revoking.surface]} {revoking?.key} stops working at once: every call made with it is refused from now on. This cannot be undone.
         </Text>

@@ -74,7 +74,7 @@ function PointsChart({ data }: { data: Dashboard }) {
               <XAxis dataKey="day" tick={{ fontSize: 12 }} minTickGap={16} />
               <YAxis tick={{ fontSize: 12 }} width={56} tickFormatter={(v: number) => formatCount(v)} />
               <Tooltip formatter={(v) => formatCount(Number(v))} itemStyle={{ color: "#212529" }} />
-              <Legend />
+              <Legend formatter={(value) => <span style={{ color: '#212529' }}>{value}</span>} />
               {SERIES.map((s) => (
                 <Bar key={s.key} dataKey={s.key} name={s.label} fill={s.color} isAnimationActive={false} />
               ))}
@@ -83,7 +83,7 @@ function PointsChart({ data }: { data: Dashboard }) {
         </div>
         <Accordion variant="contained">
           <Accordion.Item value="numbers">
-            <Accordion.Control>The numbers, day by day ({formatCount(busy.length)} days with points moving)</Accordion.Control>
+            <Accordion.Control>The numbers, day by day ({formatCount(busy.length)} {busy.length === 1 ? 'day' : 'days'} with points moving)</Accordion.Control>
             <Accordion.Panel>
               {busy.length === 0 ? (
                 <None>No points were issued, spent or expired in this period.</None>

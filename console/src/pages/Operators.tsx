@@ -197,7 +197,7 @@ export default function Operators() {
           <Stack gap="sm">
             <Select label="New role" data={ROLES.map((r) => ({ value: r.value, label: `${r.label}: ${r.what}` }))} value={changing.role} allowDeselect={false} onChange={(v) => v && setChanging({ ...changing, role: v as Role })} />
             <Text size="sm">
-              {changing.op.email} is {roleLabel(changing.op.role).toLowerCase()} now; as {roleLabel(changing.role).toLowerCase()} they may do {ROLES.find((r) => r.value === changing.role)?.what}, from their next request.
+              {changing.op.email} is {roleLabel(changing.op.role).toLowerCase()} now. As {roleLabel(changing.role).toLowerCase()}: {ROLES.find((r) => r.value === changing.role)?.what} (from their next request).
               {isMe(changing.op) ? ' This is your own role.' : ''}
             </Text>
           </Stack>

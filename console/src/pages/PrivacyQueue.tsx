@@ -79,8 +79,8 @@ export default function PrivacyQueue() {
                             )}
                           </Table.Td>
                           <Table.Td>{TYPE[r.type] ?? r.type}</Table.Td>
-                          <Table.Td>
-                            <Badge color={COLOR[r.status] ?? 'gray'} variant="dot">
+                          <Table.Td miw={130}>
+                            <Badge color={COLOR[r.status] ?? "gray"} variant="dot" tt="none" style={{ overflow: "visible" }}>
                               {r.status}
                             </Badge>
                           </Table.Td>

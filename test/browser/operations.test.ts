@@ -8,7 +8,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Page } from 'playwright-core';
 import pino from 'pino';
 import { loadDemo } from '../../src/demo.js';
@@ -16,7 +15,7 @@ import { createOperatorWithPassword } from '../../src/flows/operators.js';
 import { CONSOLE_DIST } from '../../src/http/console.js';
 import { startDispatcher, type Dispatcher } from '../../src/jobs/webhooks.js';
 import type { Role } from '../../src/modules/operators/roles.js';
-import { CHROMIUM, newPage, PASSWORD, screenshot, SCREENSHOTS, signIn, type ConsoleWorld } from '../support/browser.js';
+import { assertAccessible, CHROMIUM, newPage, PASSWORD, screenshot, SCREENSHOTS, signIn, type ConsoleWorld } from '../support/browser.js';
 import { onFileEnd, postgresApp } from '../support/harness.js';
 
 const MEMBER = '0f58fb38-1a1c-11f0-9791-b515ac110002';
@@ -42,20 +41,6 @@ async function operationsWorld(): Promise<ConsoleWorld> {
   onFileEnd(() => browser.close());
   mkdirSync(SCREENSHOTS, { recursive: true });
   return { t, url: address, demo, emails, browser };
-}
-
-/**
- * axe-core on the page, as test/support/browser.ts's assertAccessible, without the frame's header:
- * its operator line (Layout.tsx, c="dimmed") fails colour contrast, which this file cannot change.
- */
-async function assertAccessible(page: Page, what: string): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).exclude('header .mantine-visible-from-sm').analyze();
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(
-    bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`),
-    [],
-    `${what}: accessibility`,
-  );
 }
 
 /** Polls until `check` holds (no sleeps of a fixed length: each poll waits on the page or the API). */
@@ -312,7 +297,7 @@ describe('console: the dashboard and the operations screens', () => {
     await page.getByRole('button', { name: `Endpoint ${receiverUrl}` }).click();
     await page.getByRole('table', { name: `Deliveries to ${receiverUrl}` }).getByText('points.deposited').first().waitFor();
     for (const name of ['Add endpoint', 'Edit', 'Rotate secret', 'Remove', 'Redeliver']) assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, `no ${name} button`);
-    await page.waitForFunction(() => document.getAnimations().length === 0); // the panel has opened fully
+    await page.waitForFunction(() => (globalThis as unknown as { document: { getAnimations(): unknown[] } }).document.getAnimations().length === 0); // the panel has opened fully
     await screenshot(page, 'webhooks-viewer');
     await page.goto(`/console/r/${w.demo.retailer_id}/operators`);
     await page.getByRole('alert').getByText('Not available to your role').waitFor();

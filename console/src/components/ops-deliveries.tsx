@@ -6,8 +6,7 @@ import { useState } from 'react';
 import { api, ok } from '../api';
 import { formatCount, formatTime } from '../format';
 import { useRetailer } from '../session';
-import { Loaded } from './states';
-import { None } from './ops-ui';
+import { Empty, Loaded } from './states';
 import { Confirm } from './ops-ui';
 
 const PAGE = 20;
@@ -84,7 +83,7 @@ export function Deliveries({ endpoint }: { endpoint: { id: string; url: string }
       <Loaded query={deliveries}>
         {(data) =>
           data.deliveries.length === 0 ? (
-            <None>{skip === 0 ? (status ? `No ${status} delivery.` : 'Nothing has been sent to this endpoint yet: events recorded from now on will be.') : 'No more deliveries.'}</None>
+            <Empty>{skip === 0 ? (status ? `No ${status} delivery.` : 'Nothing has been sent to this endpoint yet: events recorded from now on will be.') : 'No more deliveries.'}</Empty>
           ) : (
             <Table.ScrollContainer minWidth={640}>
               <Table verticalSpacing="xs" aria-label={`Deliveries to ${endpoint.url}`}>

@@ -110,14 +110,3 @@ export function Pager({ page, hasOlder, onOlder, onNewer, what }: { page: number
   );
 }
 
-/**
- * Nothing to show, said in words: states.tsx's Empty, in a grey that meets WCAG AA contrast
- * (Empty's "dimmed" grey, #868e96 on white, is 3.3:1).
- */
-export function None({ children }: { children: ReactNode }) {
-  return (
-    <Text c="gray.7" size="sm" py="md">
-      {children}
-    </Text>
-  );
-}

@@ -8,8 +8,7 @@ import { api, ok } from '../api';
 import { AuditDetail } from '../components/ops-audit-detail';
 import { Pager, useCursorPages } from '../components/ops-ui';
 import { zonedToInstant } from '../components/ops-time';
-import { Failure, Loaded } from '../components/states';
-import { None } from '../components/ops-ui';
+import { Empty, Failure, Loaded } from '../components/states';
 import { formatTime } from '../format';
 import { useRetailer } from '../session';
 
@@ -110,7 +109,7 @@ export default function Audit() {
       <Loaded query={audit}>
         {(data) =>
           data.records.length === 0 ? (
-            <None>{filtered ? 'No record matches these filters.' : 'Nothing has been changed yet.'}</None>
+            <Empty>{filtered ? 'No record matches these filters.' : 'Nothing has been changed yet.'}</Empty>
           ) : (
             <Stack>
               <Table.ScrollContainer minWidth={760}>

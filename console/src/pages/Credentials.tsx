@@ -5,8 +5,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ok, type Schemas } from '../api';
 import { Confirm, OnceSecret, ShownOnce } from '../components/ops-ui';
-import { Loaded } from '../components/states';
-import { None } from '../components/ops-ui';
+import { Empty, Loaded } from '../components/states';
 import { formatTime } from '../format';
 import { useRetailer } from '../session';
 
@@ -89,7 +88,7 @@ export default function Credentials() {
       <Loaded query={credentials}>
         {(data) =>
           data.credentials.length === 0 ? (
-            <None>No credentials yet.</None>
+            <Empty>No credentials yet.</Empty>
           ) : (
             <Table.ScrollContainer minWidth={760}>
               <Table striped aria-label="Credentials">

@@ -9,8 +9,7 @@ import { useSearchParams } from 'react-router';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api, ok, type Schemas } from '../api';
 import { periodOf, PRESETS, sumDecimals, type Preset } from '../components/dashboard-period';
-import { Loaded } from '../components/states';
-import { None } from '../components/ops-ui';
+import { Empty, Loaded } from '../components/states';
 import { formatAmount, formatCount, formatDay } from '../format';
 import { useRetailer } from '../session';
 
@@ -86,7 +85,7 @@ function PointsChart({ data }: { data: Dashboard }) {
             <Accordion.Control>The numbers, day by day ({formatCount(busy.length)} {busy.length === 1 ? 'day' : 'days'} with points moving)</Accordion.Control>
             <Accordion.Panel>
               {busy.length === 0 ? (
-                <None>No points were issued, spent or expired in this period.</None>
+                <Empty>No points were issued, spent or expired in this period.</Empty>
               ) : (
                 <Table.ScrollContainer minWidth={420}>
                   <Table striped>
@@ -130,7 +129,7 @@ function Liability({ data }: { data: Dashboard }) {
         Outstanding points
       </Title>
       {data.liability.length === 0 ? (
-        <None>The program has no point account.</None>
+        <Empty>The program has no point account.</Empty>
       ) : (
         <Table.ScrollContainer minWidth={360}>
           <Table>
@@ -167,7 +166,7 @@ function TopCampaigns({ data }: { data: Dashboard }) {
         Top campaigns
       </Title>
       {data.top_campaigns.length === 0 ? (
-        <None>No campaign was completed in this period.</None>
+        <Empty>No campaign was completed in this period.</Empty>
       ) : (
         <Stack gap="xs" component="ol" m={0} p={0} style={{ listStyle: 'none' }}>
           {data.top_campaigns.map((c, i) => (

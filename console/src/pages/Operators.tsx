@@ -6,8 +6,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, ok } from '../api';
 import { Confirm, OnceSecret, Refusal, ShownOnce } from '../components/ops-ui';
-import { Loaded } from '../components/states';
-import { None } from '../components/ops-ui';
+import { Empty, Loaded } from '../components/states';
 import { formatTime } from '../format';
 import { useMe, useRetailer } from '../session';
 
@@ -88,7 +87,7 @@ export default function Operators() {
       <Loaded query={operators}>
         {(data) =>
           data.operators.length === 0 ? (
-            <None>Nobody holds a role here yet.</None>
+            <Empty>Nobody holds a role here yet.</Empty>
           ) : (
             <Table.ScrollContainer minWidth={720}>
               <Table striped aria-label="Operators">

@@ -5,8 +5,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
 import { api, ok } from '../api';
 import { Pager, useCursorPages } from '../components/ops-ui';
-import { Loaded } from '../components/states';
-import { None } from '../components/ops-ui';
+import { Empty, Loaded } from '../components/states';
 import { formatTime } from '../format';
 import { useRetailer } from '../session';
 
@@ -48,7 +47,7 @@ export default function PrivacyQueue() {
       <Loaded query={requests}>
         {(data) =>
           data.requests.length === 0 ? (
-            <None>{status ? `No ${status} privacy request.` : 'No privacy request yet.'}</None>
+            <Empty>{status ? `No ${status} privacy request.` : 'No privacy request yet.'}</Empty>
           ) : (
             <Stack>
               <Table.ScrollContainer minWidth={760}>

@@ -8,8 +8,7 @@ import { api, ok } from '../api';
 import { Deliveries } from '../components/ops-deliveries';
 import { WebhookForm, type EndpointFields } from '../components/ops-webhook-form';
 import { Confirm, OnceSecret, ShownOnce } from '../components/ops-ui';
-import { Loaded } from '../components/states';
-import { None } from '../components/ops-ui';
+import { Empty, Loaded } from '../components/states';
 import { formatTime } from '../format';
 import { useRetailer } from '../session';
 
@@ -79,7 +78,7 @@ export default function Webhooks() {
       <Loaded query={endpoints}>
         {(data) =>
           data.webhooks.length === 0 ? (
-            <None>No webhook endpoint yet{manage ? ': add one to receive the program’s events.' : '.'}</None>
+            <Empty>No webhook endpoint yet{manage ? ': add one to receive the program’s events.' : '.'}</Empty>
           ) : (
             <Accordion multiple variant="separated" value={open} onChange={setOpen}>
               {data.webhooks.map((e) => (

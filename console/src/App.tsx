@@ -17,6 +17,7 @@ const PrivacyQueue = lazy(() => import('./pages/PrivacyQueue'));
 const Operators = lazy(() => import('./pages/Operators'));
 const Credentials = lazy(() => import('./pages/Credentials'));
 const Audit = lazy(() => import('./pages/Audit'));
+const Invitation = lazy(() => import('./pages/Invitation'));
 
 /** A screen that needs a permission the role may lack: told so, never half-shown. */
 function Needs({ permission, children }: { permission: Permission; children: ReactNode }) {
@@ -40,6 +41,7 @@ export function App() {
     <Suspense fallback={<Pending />}>
       <Routes location={location}>
         <Route path="/sign-in" element={<SignIn />} />
+        <Route path="/invitation" element={<Invitation />} />
         <Route path="/r/:retailerId" element={<RetailerLayout />}>
           <Route index element={<Navigate to="dashboard" replace />} />
           <Route path="dashboard" element={<Dashboard />} />

@@ -3,45 +3,18 @@
 // with its attempt; the team (invite, change role, the last owner kept, remove), credentials, the
 // privacy queue and the audit trail showing those changes; and what a viewer is not offered.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import pino from 'pino';
-import { loadDemo } from '../../src/demo.js';
-import { createOperatorWithPassword } from '../../src/flows/operators.js';
-import { CONSOLE_DIST } from '../../src/http/console.js';
 import { startDispatcher, type Dispatcher } from '../../src/jobs/webhooks.js';
-import type { Role } from '../../src/modules/operators/roles.js';
-import { assertAccessible, CHROMIUM, newPage, PASSWORD, screenshot, SCREENSHOTS, signIn, type ConsoleWorld } from '../support/browser.js';
-import { onFileEnd, postgresApp } from '../support/harness.js';
+import { assertAccessible, consoleWorld, newPage, screenshot, signIn, type ConsoleWorld } from '../support/browser.js';
 
 const MEMBER = '0f58fb38-1a1c-11f0-9791-b515ac110002';
 const OTHER_MEMBER = '8e588453-1693-11ea-94c7-0242ac11000b';
 const SPENDABLE = 'f4d91345-bbe8-4ca7-864d-771761be873e';
 
-/** consoleWorld's world, with plain http allowed to the loopback for the test's webhook receiver. */
-async function operationsWorld(): Promise<ConsoleWorld> {
-  assert.ok(existsSync(join(CONSOLE_DIST, 'index.html')), 'the console is built (npm run build, or npm ci)');
-  assert.ok(existsSync(CHROMIUM), `Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-  const t = await postgresApp({ webhookHttpHosts: '127.0.0.1' });
-  const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const demo = await loadDemo(t.db, address);
-  const emails = {} as Record<Role, string>;
-  for (const role of ['owner', 'marketer', 'support', 'viewer'] as const) {
-    emails[role] = `${role}@brandx.example`;
-    await createOperatorWithPassword(t.db, { email: emails[role], name: `${role[0].toUpperCase()}${role.slice(1)} Operator`, password: PASSWORD, role, retailerId: demo.retailer_id });
-  }
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-  });
-  onFileEnd(() => browser.close());
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  return { t, url: address, demo, emails, browser };
-}
 
 /** Polls until `check` holds (no sleeps of a fixed length: each poll waits on the page or the API). */
 async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
@@ -88,7 +61,8 @@ describe('console: the dashboard and the operations screens', () => {
   };
 
   before(async () => {
-    w = await operationsWorld();
+    // plain http to the loopback, for the test's webhook receiver
+    w = await consoleWorld({ webhookHttpHosts: '127.0.0.1' });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     receiverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/loyalist`;
     // the console world's server runs no worker: the dispatcher runs here, as in test/pg/webhooks.test.ts
@@ -191,11 +165,33 @@ describe('console: the dashboard and the operations screens', () => {
     const invitation = owner.getByRole('dialog', { name: 'Invitation' });
     assert.ok((await invitation.getByLabel('Invitation token', { exact: true }).innerText()).length >= 20, 'the token to pass on');
     await invitation.getByText('is now viewer').waitFor();
+    const link = await invitation.getByLabel('Invitation link', { exact: true }).innerText();
+    assert.match(link, new RegExp(`^${w.url}/console/invitation#`));
     await screenshot(owner, 'operators-invitation');
     await invitation.getByRole('button', { name: 'Done' }).click();
     const invited = table.getByRole('row').filter({ hasText: 'new.analyst@brandx.example' });
     await invited.getByText('Invited, no password yet').waitFor();
     await invited.getByText('Viewer').waitFor();
+
+    // the invited person opens the link in a browser of their own, sets a password and signs in
+    const { page: newcomer, context } = await newPage(w);
+    await newcomer.goto(link);
+    await newcomer.getByLabel('New password', { exact: true }).fill('short');
+    await newcomer.getByLabel('Repeat the password', { exact: true }).fill('short');
+    await newcomer.getByRole('button', { name: 'Set password' }).click();
+    await newcomer.getByRole('alert').getByText(/12/).waitFor();
+    await assertAccessible(newcomer, 'invitation');
+    await newcomer.getByLabel('New password', { exact: true }).fill('the analyst’s own password');
+    await newcomer.getByLabel('Repeat the password', { exact: true }).fill('the analyst’s own password');
+    await newcomer.getByRole('button', { name: 'Set password' }).click();
+    await newcomer.getByRole('link', { name: 'Go to sign-in' }).click();
+    await newcomer.getByLabel('Email', { exact: true }).fill('new.analyst@brandx.example');
+    await newcomer.getByLabel('Password', { exact: true }).fill('the analyst’s own password');
+    await newcomer.getByRole('button', { name: 'Sign in' }).click();
+    await newcomer.getByText('new.analyst@brandx.example · viewer').waitFor();
+    await context.close();
+    await owner.reload();
+    await invited.getByText('Invited, no password yet').waitFor({ state: 'detached' });
 
     await owner.getByRole('button', { name: 'Change the role of new.analyst@brandx.example' }).click();
     let dialog = owner.getByRole('dialog', { name: 'Change the role?' });

@@ -2,22 +2,12 @@
 // the diff, a simulation, applying and the history of applies; and what each role is offered.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
-import { consoleWorld, newPage, screenshot, signIn, type ConsoleWorld } from '../support/browser.js';
+import { assertAccessible, consoleWorld, newPage, screenshot, signIn, type ConsoleWorld } from '../support/browser.js';
 
 const MARCUS = '0f58fb38-1a1c-11f0-9791-b515ac110002';
 const RULE = 'Rule: Premium subscription started';
 
-/**
- * axe-core as assertAccessible runs it, without the frame's operator line in the header (Layout.tsx, not
- * this screen's: its dimmed text is below the contrast ratio; reported to the frame's owner).
- */
-async function assertAccessible(page: Page, what: string): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).exclude('header .mantine-visible-from-sm').analyze();
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`), [], `${what}: accessibility`);
-}
 
 /** Polls until the text is shown (no sleeps: waits on what the user sees). */
 async function seen(page: Page, text: string | RegExp) {

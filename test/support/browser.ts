@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Config } from '../../src/config.js';
 import { loadDemo } from '../../src/demo.js';
 import { createOperatorWithPassword } from '../../src/flows/operators.js';
 import { CONSOLE_DIST } from '../../src/http/console.js';
@@ -29,11 +30,11 @@ export interface ConsoleWorld {
   browser: Browser;
 }
 
-/** A server with the demo and its operators, and a browser; both end with the test file. */
-export async function consoleWorld(): Promise<ConsoleWorld> {
+/** A server (its config as `overrides` say) with the demo and its operators, and a browser; both end with the test file. */
+export async function consoleWorld(overrides: Partial<Config> = {}): Promise<ConsoleWorld> {
   assert.ok(existsSync(join(CONSOLE_DIST, 'index.html')), 'the console is built (npm run build, or npm ci)');
   assert.ok(existsSync(CHROMIUM), `Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-  const t = await postgresApp();
+  const t = await postgresApp(overrides);
   const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
   const demo = await loadDemo(t.db, address);
   const emails = {} as Record<Role, string>;

@@ -166,8 +166,9 @@ export default function Operators() {
             {invited.invitation ? (
               <>
                 <ShownOnce>
-                  Pass this invitation token on to {invited.operator.email} (it works once, until {formatTime(invited.invitation.expires_at, timeZone)}). With it they set their first password (POST /admin/invitations/accept), then sign in.
+                  Pass this invitation link on to {invited.operator.email} (it works once, until {formatTime(invited.invitation.expires_at, timeZone)}). With it they set their first password, then sign in.
                 </ShownOnce>
+                <OnceSecret label="Invitation link" value={`${window.location.origin}/console/invitation#${encodeURIComponent(invited.invitation.token)}`} />
                 <OnceSecret label="Invitation token" value={invited.invitation.token} />
               </>
             ) : (

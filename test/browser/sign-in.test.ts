@@ -35,7 +35,9 @@ describe('console: sign-in and the frame', () => {
     const screens = async (role: 'owner' | 'support' | 'viewer') => {
       const { page, context } = await newPage(w);
       await signIn(w, page, role);
-      const names = await page.getByRole('navigation', { name: 'Screens' }).getByRole('link').allInnerTexts();
+      const nav = page.getByRole('navigation', { name: 'Screens' });
+      await nav.getByRole('link', { name: 'Dashboard' }).waitFor();
+      const names = await nav.getByRole('link').allInnerTexts();
       await context.close();
       return names;
     };

@@ -63,7 +63,7 @@ export function MemberPrivacy({ view }: { view: MemberView }) {
   const { timeZone } = useRetailer();
   if (view.privacy_requests.length === 0) return <Empty>No privacy request has been made for this member.</Empty>;
   return (
-    <Table.ScrollContainer type="native" tabIndex={0} minWidth={640}>
+    <Table.ScrollContainer scrollAreaProps={{ viewportProps: { tabIndex: 0 } }} minWidth={640}>
       <Table striped aria-label="Privacy requests">
         <Table.Thead>
           <Table.Tr>

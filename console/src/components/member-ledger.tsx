@@ -60,7 +60,7 @@ export function MemberLedger({ view }: { view: MemberView }) {
         <Empty>{accounts.length || kinds.length ? 'No entry matches these filters.' : 'No points have moved yet.'}</Empty>
       ) : (
         <>
-          <Table.ScrollContainer type="native" tabIndex={0} minWidth={900}>
+          <Table.ScrollContainer scrollAreaProps={{ viewportProps: { tabIndex: 0 } }} minWidth={900}>
             <Table striped aria-label="Ledger">
               <Table.Thead>
                 <Table.Tr>

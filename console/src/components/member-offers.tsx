@@ -52,7 +52,7 @@ export function MemberOffers({ view, onDone }: { view: MemberView; onDone: (t: s
           The newest {formatCount(offers.length)} of {formatCount(view.offers.total)} offers
         </Text>
       )}
-      <Table.ScrollContainer type="native" tabIndex={0} minWidth={900}>
+      <Table.ScrollContainer scrollAreaProps={{ viewportProps: { tabIndex: 0 } }} minWidth={900}>
         <Table striped aria-label="Offers">
           <Table.Thead>
             <Table.Tr>

@@ -127,7 +127,7 @@ export function MemberPoints({ view }: { view: MemberView }) {
       <Title order={3} size="h4">
         Point accounts
       </Title>
-      <Table.ScrollContainer type="native" tabIndex={0} minWidth={640}>
+      <Table.ScrollContainer scrollAreaProps={{ viewportProps: { tabIndex: 0 } }} minWidth={640}>
         <Table striped aria-label="Point accounts">
           <Table.Thead>
             <Table.Tr>
@@ -161,7 +161,7 @@ export function MemberPoints({ view }: { view: MemberView }) {
       {lots.length === 0 ? (
         <Empty>No points expire or wait: every point held is available and never expires.</Empty>
       ) : (
-        <Table.ScrollContainer type="native" tabIndex={0} minWidth={640}>
+        <Table.ScrollContainer scrollAreaProps={{ viewportProps: { tabIndex: 0 } }} minWidth={640}>
           <Table aria-label="Expiring and pending lots">
             <Table.Thead>
               <Table.Tr>

@@ -20,6 +20,8 @@ function details(payload: Entry['payload']): string[] {
   for (const [key, value] of Object.entries(payload ?? {})) {
     if (value === null || value === undefined || value === '') continue;
     if (typeof value === 'object') continue;
+    // what the entry's heading, time and author already say
+    if (key.startsWith('event_') || key === 'request_id' || key.endsWith('_at') || key === 'rewards_system_id') continue;
     const text = typeof value === 'number' || (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) && /amount|points|balance|value|quantity/i.test(key)) ? formatAmount(String(value)) : String(value);
     out.push(`${key.replace(/_/g, ' ')}: ${text}`);
     if (out.length >= 8) break;

@@ -71,7 +71,7 @@ export default function Member() {
         </Alert>
       )}
       <Tabs value={tab} onChange={(t) => setParams(t && t !== 'overview' ? { tab: t } : {}, { replace: true })} keepMounted={false}>
-        <Tabs.List>
+        <Tabs.List style={{ flexWrap: 'nowrap', overflowX: 'auto', overflowY: 'hidden' }}>
           <Tabs.Tab value="overview">Overview</Tabs.Tab>
           <Tabs.Tab value="points">Points</Tabs.Tab>
           <Tabs.Tab value="offers">Offers ({formatCount(m.offers.total)})</Tabs.Tab>

@@ -60,7 +60,7 @@ export default function Members() {
                     ? `The first ${formatCount(data.members.length)} of ${formatCount(data.total)} members matching “${q}”: narrow the search to see the others.`
                     : `${formatCount(data.total)} ${data.total === 1 ? 'member matches' : 'members match'} “${q}”`}
                 </Text>
-                <Table.ScrollContainer type="native" tabIndex={0} minWidth={820}>
+                <Table.ScrollContainer scrollAreaProps={{ viewportProps: { tabIndex: 0 } }} minWidth={820}>
                   <Table striped highlightOnHover aria-label="Members found">
                     <Table.Thead>
                       <Table.Tr>

@@ -30,5 +30,7 @@ for (const file of readdirSync(join(dist, 'assets')).filter((f) => f.endsWith('.
   const s = sizes(`assets/${file}`);
   console.log(`on demand   ${`assets/${file}`.padEnd(40)} ${kb(s.raw).padStart(10)} raw ${kb(s.gzip).padStart(10)} gzip ${kb(s.brotli).padStart(10)} brotli`);
 }
-console.log(`first load JavaScript: ${kb(gzip)} gzip, ${kb(brotli)} brotli; budget ${kb(BUDGET)} compressed: ${gzip <= BUDGET ? 'within' : 'OVER'}`);
-process.exitCode = gzip <= BUDGET ? 0 : 1;
+// after signing in, the first screen is the dashboard: its chunk (with the chart library) comes next
+const dashboard = readdirSync(join(dist, 'assets')).filter((f) => /^Dashboard-.*\.js$/.test(f)).reduce((sum, f) => sum + sizes(`assets/${f}`).gzip, 0);
+console.log(`first load JavaScript: ${kb(gzip)} gzip, ${kb(brotli)} brotli; with the dashboard after sign-in ${kb(gzip + dashboard)} gzip; budget ${kb(BUDGET)} compressed: ${gzip + dashboard <= BUDGET ? 'within' : 'OVER'}`);
+process.exitCode = gzip + dashboard <= BUDGET ? 0 : 1;

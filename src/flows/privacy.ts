@@ -53,8 +53,8 @@ export const cancelPrivacy = (db: Db, actor: Actor, memberId: string, requestId:
  * (the worker's, which deletes the job when this commits; the job's run_at
  * is the end of the grace period). A cancelled or finished request is left alone.
  */
-export async function processPrivacyRequest(tx: Db, requestId: number | string, now = new Date()): Promise<PrivacyRequest | undefined> {
-  const request = await lockPrivacyRequest(tx, requestId);
+export async function processPrivacyRequest(tx: Db, retailerId: string, requestId: number | string, now = new Date()): Promise<PrivacyRequest | undefined> {
+  const request = await lockPrivacyRequest(tx, retailerId, requestId);
   if (!request || request.status !== 'pending') return request;
   const actor: Actor = { retailerId: request.retailer_id, retailerNumber: await retailerNumber(tx, request.retailer_id), requestId: request.request_id ?? undefined };
   // the member's row lock serializes this with every other write of the member
@@ -72,10 +72,10 @@ export async function processPrivacyRequest(tx: Db, requestId: number | string, 
   return completePrivacyRequest(tx, request, now, document);
 }
 
-/** The worker's handlers for privacy requests (queue PRIVACY_QUEUE, payload {request_id}). */
+/** The worker's handlers for privacy requests (queue PRIVACY_QUEUE, payload {retailer_id, request_id}). */
 export const privacyJobHandlers: Record<string, JobHandler> = {
   [PRIVACY_QUEUE]: async (tx, payload) => {
-    await processPrivacyRequest(tx, payload.request_id as number);
+    await processPrivacyRequest(tx, payload.retailer_id as string, payload.request_id as number);
   },
 };
 

@@ -115,7 +115,7 @@ describe('account merge on PostgreSQL', () => {
     // a forgotten member (grace 0: the request is due at once)
     const f = await createMemberViaApi(t.app, tenant);
     const filed = await req('POST', `/users/${f.id}/privacy/forget`);
-    await transact(t.db, (tx) => processPrivacyRequest(tx, filed.json.privacy_request.id));
+    await transact(t.db, (tx) => processPrivacyRequest(tx, tenant.retailer_id, filed.json.privacy_request.id));
     const into = await req('POST', `/external/users/${f.id}/merge_accounts`, { merge_account: { external_id: a.external_id } });
     assert.equal(into.json.errors.code, 'member_forgotten');
     const of = await req('POST', `/external/users/${a.external_id}/merge_accounts`, { merge_account: { user_id: f.id } });

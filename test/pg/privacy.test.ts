@@ -91,7 +91,7 @@ describe('privacy requests on PostgreSQL', () => {
     const pending = await req('GET', `/users/${user.id}/privacy/export`);
     assert.equal(pending.json.gdpr_user_data[0].status, 'pending');
     assert.equal(pending.json.gdpr_user_data[0].ready, false);
-    await transact(t.db, (tx) => processPrivacyRequest(tx, id, later()));
+    await transact(t.db, (tx) => processPrivacyRequest(tx, tenant.retailer_id, id, later()));
     const listed = await req('GET', `/users/${user.id}/privacy/export`);
     assert.equal(listed.json.gdpr_user_data[0].status, 'completed');
     assert.ok(listed.json.gdpr_user_data[0].download_path.endsWith(`/privacy/export/${id}`));
@@ -152,7 +152,7 @@ describe('privacy requests on PostgreSQL', () => {
     assert.equal(again.status, 409);
     assert.equal(again.json.errors.code, 'privacy_request_not_cancellable');
     // the member is still there after the grace period
-    await transact(t.db, (tx) => processPrivacyRequest(tx, id, later()));
+    await transact(t.db, (tx) => processPrivacyRequest(tx, tenant.retailer_id, id, later()));
     assert.equal((await t.db.selectFrom('members').select('lifecycle').where('id', '=', member.id).executeTakeFirstOrThrow()).lifecycle, 'active');
     // an export filed and cancelled with POST …/cancel
     const exp = await req('POST', `/users/${member.id}/privacy/export`);

@@ -118,12 +118,13 @@ export async function findPrivacyRequest(db: Db, retailerId: string, memberId: s
 /** Cancels a pending forget or export request during its grace period. */
 export async function cancelPrivacyRequest(tx: Db, actor: Actor, memberId: string, requestId: string): Promise<PrivacyRequest> {
   const found = await findPrivacyRequest(tx, actor.retailerId, memberId, requestId);
-  const locked = await tx.selectFrom('privacy_requests').selectAll().where('id', '=', found.id).forUpdate().executeTakeFirstOrThrow();
+  const locked = await tx.selectFrom('privacy_requests').selectAll().where('retailer_id', '=', actor.retailerId).where('id', '=', found.id).forUpdate().executeTakeFirstOrThrow();
   if (locked.status !== 'pending') throw new DomainError('privacy_request_not_cancellable', `privacy request ${requestId} is ${locked.status}: only a pending request can be cancelled`, 'request_id');
   const now = new Date();
   const cancelled = await tx
     .updateTable('privacy_requests')
     .set({ status: 'cancelled', cancelled_at: now, parts: JSON.stringify(locked.parts.map((p) => ({ ...p, status: 'cancelled' }))) })
+    .where('retailer_id', '=', actor.retailerId)
     .where('id', '=', locked.id)
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -131,9 +132,9 @@ export async function cancelPrivacyRequest(tx: Db, actor: Actor, memberId: strin
   return cancelled;
 }
 
-/** Locks a privacy request for the worker; undefined when there is none. */
-export async function lockPrivacyRequest(tx: Db, requestId: number | string): Promise<PrivacyRequest | undefined> {
-  return tx.selectFrom('privacy_requests').selectAll().where('id', '=', String(requestId)).forUpdate().executeTakeFirst();
+/** Locks a retailer's privacy request for the worker; undefined when there is none. */
+export async function lockPrivacyRequest(tx: Db, retailerId: string, requestId: number | string): Promise<PrivacyRequest | undefined> {
+  return tx.selectFrom('privacy_requests').selectAll().where('retailer_id', '=', retailerId).where('id', '=', String(requestId)).forUpdate().executeTakeFirst();
 }
 
 /** Marks a request carried out, with its export document when it made one. */
@@ -146,6 +147,7 @@ export async function completePrivacyRequest(tx: Db, request: PrivacyRequest, no
       parts: JSON.stringify(request.parts.map((p) => ({ ...p, status: 'completed' }))),
       ...(document ? { document: JSON.stringify(document) } : {}),
     })
+    .where('retailer_id', '=', request.retailer_id)
     .where('id', '=', request.id)
     .returningAll()
     .executeTakeFirstOrThrow();

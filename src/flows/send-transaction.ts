@@ -30,6 +30,7 @@ import {
   markVoided,
   netEarned,
   recordEffects,
+  refOf,
   storeTransaction,
   sumEarned,
   type EarnedPoints,
@@ -153,7 +154,7 @@ async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, re
   // when a rule is achieved, the effects and the timeline entry go in the rules' statement
   const effects = (outcomes: RuleOutcome[]) => {
     recorded = sumEarned(rulePoints(outcomes));
-    unitOf(tx).plan(effectsUpdate(actor.retailerId, p.id, { earned: recorded, redeemed }));
+    unitOf(tx).plan(effectsUpdate(actor.retailerId, p, { earned: recorded, redeemed }));
     planTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, p, false)]);
   };
   const outcomes = await runRules(tx, actor, member, { type: 'purchase', occurredAt: p.occurredAt, context: purchaseContext(p) }, { onAchieved: effects, balances });
@@ -169,8 +170,8 @@ async function earn(tx: Db, actor: Actor, member: MemberSummary, p: Purchase, re
   const campaignGoals = goals.length ? { memberId: member.id, goals } : undefined;
   if (!recorded) {
     planTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, p, false)]);
-    await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed, campaignGoals });
-  } else if (campaignGoals || JSON.stringify(recorded) !== JSON.stringify(earned)) await recordEffects(tx, actor.retailerId, p.id, { earned, redeemed, campaignGoals });
+    await recordEffects(tx, actor.retailerId, p, { earned, redeemed, campaignGoals });
+  } else if (campaignGoals || JSON.stringify(recorded) !== JSON.stringify(earned)) await recordEffects(tx, actor.retailerId, p, { earned, redeemed, campaignGoals });
   return earned;
 }
 
@@ -263,7 +264,7 @@ async function takeBack(tx: Db, actor: Actor, member: MemberSummary, p: Purchase
   const earned = earnedOf(new Map([...taken].map(([account, amount]) => [account, -amount])));
   recordPurchase(tx, actor, member, p);
   // with the points taken back, in their statement
-  if (earned.length) unitOf(tx).plan(effectsUpdate(actor.retailerId, p.id, { earned, redeemed: [] }));
+  if (earned.length) unitOf(tx).plan(effectsUpdate(actor.retailerId, p, { earned, redeemed: [] }));
   planTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, p, false)]);
   if (!taken.size) {
     await unitOf(tx).flush(tx);
@@ -298,7 +299,7 @@ async function modifyTransaction(tx: Db, actor: Actor, row: PosTransactionRow, i
   const lines = { ...input, memberId: row.member_id };
   if (!row.member_id) {
     // an anonymous transaction: its new lines are what a claim will earn on
-    await linesUpdate(actor.retailerId, row.id, lines, row.earned, now).execute(tx);
+    await linesUpdate(actor.retailerId, refOf(row), lines, row.earned, now).execute(tx);
     return;
   }
   const member = held?.id === row.member_id ? held : await lockMemberRef(tx, actor.retailerId, row.member_id);
@@ -326,7 +327,7 @@ async function modifyTransaction(tx: Db, actor: Actor, row: PosTransactionRow, i
     else if (delta > ZERO) details.push(isReturn ? { kind: 'spend', amount: delta, point_account_ids: [account], is_return: true, ...reference } : { kind: 'deposit', point_account_id: account, amount: delta, ...reference });
   }
   // with the points changed, in their statement
-  unitOf(tx).plan(linesUpdate(actor.retailerId, row.id, lines, earnedOf(target), now));
+  unitOf(tx).plan(linesUpdate(actor.retailerId, refOf(row), lines, earnedOf(target), now));
   planTimeline(tx, subjectOf(actor, member), [purchaseEntry(actor, after, false)]);
   if (!details.length) {
     await unitOf(tx).flush(tx);
@@ -383,7 +384,7 @@ const purchaseOf = (row: PosTransactionRow): Purchase => ({
  */
 async function voidTransaction(tx: Db, actor: Actor, row: PosTransactionRow, held?: MemberSummary): Promise<void> {
   const now = new Date();
-  await markVoided(tx, actor.retailerId, row.id, now);
+  await markVoided(tx, actor.retailerId, refOf(row), now);
   recordDomainEvent(tx, {
     type: 'transaction.voided',
     retailerId: actor.retailerId,
@@ -429,7 +430,7 @@ export async function claimTransaction(db: Db, actor: Actor, userRef: string, re
     if (row.member_id === member.id) return { id: row.id, earned: row.earned };
     if (row.member_id) throw new DomainError('not_available', `receipt_code ${receiptCode}: the transaction is already claimed`, 'receipt_code');
     if (row.is_voided) throw new DomainError('not_available', `receipt_code ${receiptCode}: the transaction is voided`, 'receipt_code');
-    await assignMember(tx, actor.retailerId, row.id, member.id, new Date());
+    await assignMember(tx, actor.retailerId, refOf(row), member.id, new Date());
     const p = purchaseOf(row);
     // a claimed return takes back like one sent with its member
     return { id: row.id, earned: p.subtotal < ZERO ? await takeBack(tx, actor, member, p) : await earn(tx, actor, member, p, []) };

@@ -94,8 +94,8 @@ export async function lockTransaction(tx: Db, retailerId: string, storeId: strin
  * (its timeline entry, its events), in one statement: the hot path's last
  * round trip before commit.
  */
-export async function recordEffects(tx: Db, retailerId: string, id: string, effects: Effects): Promise<void> {
-  if (effects.earned.length || effects.redeemed.length || effects.campaignGoals?.goals.length) unitOf(tx).plan(effectsUpdate(retailerId, id, effects));
+export async function recordEffects(tx: Db, retailerId: string, ref: TransactionRef, effects: Effects): Promise<void> {
+  if (effects.earned.length || effects.redeemed.length || effects.campaignGoals?.goals.length) unitOf(tx).plan(effectsUpdate(retailerId, ref, effects));
   await unitOf(tx).flush(tx);
 }
 
@@ -106,22 +106,40 @@ export interface Effects {
   campaignGoals?: { memberId: string; goals: { behavior_id: number; goal: string }[] };
 }
 
+/** A stored transaction: its id and its key (store and transaction id). */
+export interface TransactionRef {
+  id: string;
+  storeId: string;
+  transactionId: string;
+}
+
+export const refOf = (row: Pick<PosTransactionRow, 'id' | 'store_id' | 'transaction_id'>): TransactionRef => ({ id: row.id, storeId: row.store_id, transactionId: row.transaction_id });
+
+/**
+ * The row of `ref`, by both its unique keys. A generic plan is made once per
+ * connection, often while the table is still small and without statistics;
+ * found by its id alone, it may then use the (retailer, store, transaction)
+ * index on its first column and read every transaction of the retailer.
+ */
+const rowOf = (retailerId: string, ref: TransactionRef) =>
+  sql<boolean>`retailer_id = ${retailerId} AND id = ${ref.id} AND store_id = ${ref.storeId} AND transaction_id = ${ref.transactionId}`;
+
 /** The statement recordEffects sends, for a caller that sends it with its own writes. */
-export const effectsUpdate = (retailerId: string, id: string, effects: Effects) =>
+export const effectsUpdate = (retailerId: string, ref: TransactionRef, effects: Effects) =>
   effects.campaignGoals?.goals.length
     ? sql`UPDATE pos_transactions SET earned = ${JSON.stringify(effects.earned)}::jsonb, redeemed_user_offer_ids = ${JSON.stringify(effects.redeemed)}::jsonb,
                                       campaign_goals = ${advancedGoalsJson(retailerId, effects.campaignGoals.memberId, effects.campaignGoals.goals)}
-           WHERE retailer_id = ${retailerId} AND id = ${id}`
+           WHERE ${rowOf(retailerId, ref)}`
     : sql`UPDATE pos_transactions SET earned = ${JSON.stringify(effects.earned)}::jsonb, redeemed_user_offer_ids = ${JSON.stringify(effects.redeemed)}::jsonb
-           WHERE retailer_id = ${retailerId} AND id = ${id}`;
+           WHERE ${rowOf(retailerId, ref)}`;
 
 /** A modified transaction's new lines and what it earns now (a statement for the caller to send). */
-export const linesUpdate = (retailerId: string, id: string, input: TransactionInput, earned: EarnedPoints[], now: Date) =>
+export const linesUpdate = (retailerId: string, ref: TransactionRef, input: TransactionInput, earned: EarnedPoints[], now: Date) =>
   sql`UPDATE pos_transactions
          SET subtotal = ${toDecimal(input.subtotal)}, tax_total = ${toDecimal(input.taxTotal)}, items = ${JSON.stringify(input.items)}::jsonb,
              payments = ${JSON.stringify(input.payments)}::jsonb, discounts = ${JSON.stringify(input.discounts)}::jsonb,
              modified_time = coalesce(${input.modifiedTime ?? null}::timestamptz, modified_time), earned = ${JSON.stringify(earned)}::jsonb, updated_at = ${now}
-       WHERE retailer_id = ${retailerId} AND id = ${id}`;
+       WHERE ${rowOf(retailerId, ref)}`;
 
 /** Whether a transaction sent again has other lines than the stored one (its subtotal or items differ). */
 export function linesChanged(row: PosTransactionRow, input: Pick<TransactionInput, 'subtotal' | 'items'>): boolean {
@@ -151,8 +169,8 @@ export async function netEarned(tx: Db, retailerId: string, memberId: string, ex
   return new Map(rows.map((r) => [r.point_account_id, fromDb(r.amount)]));
 }
 
-export async function markVoided(tx: Db, retailerId: string, id: string, now: Date): Promise<void> {
-  await tx.updateTable('pos_transactions').set({ is_voided: true, voided_at: now, updated_at: now }).where('retailer_id', '=', retailerId).where('id', '=', id).execute();
+export async function markVoided(tx: Db, retailerId: string, ref: TransactionRef, now: Date): Promise<void> {
+  await tx.updateTable('pos_transactions').set({ is_voided: true, voided_at: now, updated_at: now }).where(rowOf(retailerId, ref)).execute();
 }
 
 /** The latest unclaimed anonymous transaction with this receipt code, locked. */
@@ -169,8 +187,8 @@ export async function lockClaimable(tx: Db, retailerId: string, receiptCode: str
     .executeTakeFirst();
 }
 
-export async function assignMember(tx: Db, retailerId: string, id: string, memberId: string, now: Date): Promise<void> {
-  await tx.updateTable('pos_transactions').set({ member_id: memberId, claimed_at: now, updated_at: now }).where('retailer_id', '=', retailerId).where('id', '=', id).execute();
+export async function assignMember(tx: Db, retailerId: string, ref: TransactionRef, memberId: string, now: Date): Promise<void> {
+  await tx.updateTable('pos_transactions').set({ member_id: memberId, claimed_at: now, updated_at: now }).where(rowOf(retailerId, ref)).execute();
 }
 
 /** Sums earned points per account (the rules' and campaigns' deposits). */

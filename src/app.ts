@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type pg from 'pg';
 import type { Config } from './config.js';
 import type { Db } from './db/index.js';
+import type { ReplicaRouter } from './db/replica.js';
 import { CredentialVerifier } from './modules/tenants/credentials.js';
 import { DomainError } from './errors.js';
 import { toErrorAnswer, type ErrorAnswer } from './http/errors.js';
@@ -24,6 +25,8 @@ import { registerConsole } from './http/console.js';
 export interface Deps {
   db: Db;
   pool?: pg.Pool;
+  /** DATABASE_REPLICA_URL: where read-only routes read (http/surface.ts, replicaReadable). */
+  replica?: ReplicaRouter;
   config: Config;
   verifier: CredentialVerifier;
 }
@@ -40,6 +43,7 @@ export interface AppOptions {
   config: Config;
   db: Db;
   pool?: pg.Pool;
+  replica?: ReplicaRouter;
   /** A pino logger; absent: no logging (tests). */
   logger?: FastifyBaseLogger;
 }
@@ -68,7 +72,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // cookies are parsed only where the admin API reads its session (no hook on every request)
   await app.register(cookie, { hook: false });
-  app.decorate('deps', { db: options.db, pool: options.pool, config: options.config, verifier: new CredentialVerifier(options.db) });
+  app.decorate('deps', { db: options.db, pool: options.pool, replica: options.replica, config: options.config, verifier: new CredentialVerifier(options.db) });
 
   // Keep the body as received (Message-ID hashing), then parse it as Fastify does.
   const parseJson = app.getDefaultJsonParser('error', 'error');

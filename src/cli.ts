@@ -19,7 +19,7 @@ import { generatedPassword } from './modules/operators/passwords.js';
 import type { Role } from './modules/operators/roles.js';
 
 const USAGE = `usage:
-  loyalist serve [--port N] [--host H] [--data-dir DIR] [--demo] [--postman-env FILE]
+  loyalist serve [--port N] [--host H] [--data-dir DIR] [--processes N] [--demo] [--postman-env FILE]
   loyalist migrate
   loyalist demo --postman-env FILE
   loyalist program apply FILE --retailer ID [--server URL]
@@ -27,6 +27,7 @@ const USAGE = `usage:
   loyalist program simulate FILE --retailer ID --from TIME --to TIME [--members N] [--server URL]
   loyalist operator create --email E [--name N] (--role ROLE --retailer ID | --superadmin)
 
+  --processes N       N server processes sharing the port (PostgreSQL only; PROCESSES, default 1)
   --postman-env FILE  write the demo retailer's Postman environment to FILE (--env-file FILE is
                       accepted too where node lets it through: Node 20 takes it for itself on
                       npx's and npm's command lines)
@@ -42,7 +43,7 @@ const USAGE = `usage:
 
 environment: DATABASE_URL (absent: embedded database in DATA_DIR, default ./data), PORT (8080),
 HOST (127.0.0.1), DATA_DIR, ADMIN_TOKEN, LOG_LEVEL (info), PRIVACY_GRACE_SECONDS (86400),
-MESSAGE_ID_REPLAY_SECONDS (1800), DB_POOL_SIZE (3 per CPU core), WORKER (true)`;
+MESSAGE_ID_REPLAY_SECONDS (1800), DB_POOL_SIZE (3 per CPU core and process), WORKER (true), PROCESSES (1)`;
 
 // Node 20 takes --env-file for itself wherever it stands on node's command line, so
 // the documented name is --postman-env; bin/loyalist renames --env-file to --postman-env-file.
@@ -57,12 +58,13 @@ export async function main(argv: string[]): Promise<void> {
     case 'serve': {
       const { values } = parseArgs({
         args: rest,
-        options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, demo: { type: 'boolean' }, ...POSTMAN_ENV },
+        options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, processes: { type: 'string' }, demo: { type: 'boolean' }, ...POSTMAN_ENV },
       });
       const config = loadConfig(process.env, {
         port: values.port === undefined ? undefined : Number(values.port),
         host: values.host,
         dataDir: values['data-dir'],
+        processes: values.processes === undefined ? undefined : Number(values.processes),
       } as Partial<Config>);
       return serve(config, { demo: values.demo, envFile: postmanEnvOf(values) });
     }

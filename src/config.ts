@@ -5,6 +5,8 @@ import { availableParallelism } from 'node:os';
 /** Every setting the server reads, with its environment variable and default. */
 export const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'DATABASE_URL: PostgreSQL server; absent means the embedded database' })),
+  databaseReplicaUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'DATABASE_REPLICA_URL: a streaming replica of DATABASE_URL; read-only requests read there (docs/scaling.md); needs DATABASE_URL' })),
+  replicaMaxLagMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 2000, description: 'REPLICA_MAX_LAG_MS: while the replica is further behind than this (or does not answer), every read goes to the primary' }),
   dataDir: Type.String({ minLength: 1, default: './data', description: 'DATA_DIR: directory of the embedded database' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'PORT' }),
   host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'HOST' }),
@@ -26,6 +28,7 @@ export const ConfigSchema = Type.Object({
   adminSessionIdleSeconds: Type.Integer({ minimum: 60, maximum: 7 * 86400, default: 1800, description: 'ADMIN_SESSION_IDLE_SECONDS: an operator\'s session ends after this long without a request' }),
   adminSessionMaxSeconds: Type.Integer({ minimum: 300, maximum: 30 * 86400, default: 43200, description: 'ADMIN_SESSION_MAX_SECONDS: and after this long at the latest' }),
   worker: Type.Boolean({ default: true, description: 'WORKER: run the background worker in this process' }),
+  processes: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'PROCESSES: server processes sharing the port (node:cluster; PostgreSQL only), each with its own pool and background worker' }),
   simulationConcurrency: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'SIMULATION_CONCURRENCY: pooled connections a simulation job replays on at once (each rests as long as it works)' }),
 });
 
@@ -33,6 +36,8 @@ export type Config = Static<typeof ConfigSchema>;
 
 const ENV_NAMES: Record<keyof Config, string> = {
   databaseUrl: 'DATABASE_URL',
+  databaseReplicaUrl: 'DATABASE_REPLICA_URL',
+  replicaMaxLagMs: 'REPLICA_MAX_LAG_MS',
   dataDir: 'DATA_DIR',
   port: 'PORT',
   host: 'HOST',
@@ -52,6 +57,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   natsUrl: 'NATS_URL',
   natsStream: 'NATS_STREAM',
   worker: 'WORKER',
+  processes: 'PROCESSES',
   trustProxy: 'TRUST_PROXY',
   adminSessionIdleSeconds: 'ADMIN_SESSION_IDLE_SECONDS',
   adminSessionMaxSeconds: 'ADMIN_SESSION_MAX_SECONDS',
@@ -73,5 +79,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const key = first.path.replace(/^\//, '') as keyof Config;
     throw new Error(`invalid configuration: ${ENV_NAMES[key] ?? key} ${first.message}`);
   }
+  // a replica of the embedded database does not exist: reads would go to a server the writes never reach
+  const { databaseReplicaUrl, databaseUrl } = config as Config;
+  if (databaseReplicaUrl && !databaseUrl) throw new Error('invalid configuration: DATABASE_REPLICA_URL needs DATABASE_URL (a replica of that PostgreSQL server)');
   return config as Config;
 }

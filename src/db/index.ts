@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { connectPostgres, DEFAULT_TIMEOUTS, openEmbedded, type DatabaseHandle } from './connection.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { ReplicaRouter, type ReplicaOptions } from './replica.js';
 
 export type { Db, DatabaseHandle } from './connection.js';
 export { migrate, isMigrated } from './migrate.js';
@@ -9,10 +10,7 @@ export { migrate, isMigrated } from './migrate.js';
 type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolSize'> & Partial<Pick<Config, 'dbConnectTimeoutMs' | 'dbStatementTimeoutMs'>>;
 
 export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHandle> {
-  if (config.databaseUrl) {
-    const timeouts = { connectMs: config.dbConnectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs, statementMs: config.dbStatementTimeoutMs ?? DEFAULT_TIMEOUTS.statementMs };
-    return connectPostgres(config.databaseUrl, config.dbPoolSize, timeouts);
-  }
+  if (config.databaseUrl) return connectPostgres(config.databaseUrl, config.dbPoolSize, timeoutsOf(config));
   const release = lockDataDir(config.dataDir);
   try {
     const handle = await openEmbedded({ dataDir: config.dataDir });
@@ -27,4 +25,13 @@ export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHand
     release();
     throw err;
   }
+}
+
+/** DB_CONNECT_TIMEOUT_MS and DB_STATEMENT_TIMEOUT_MS, for the primary's pool and the replica's. */
+const timeoutsOf = (config: DatabaseConfig) => ({ connectMs: config.dbConnectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs, statementMs: config.dbStatementTimeoutMs ?? DEFAULT_TIMEOUTS.statementMs });
+
+/** DATABASE_REPLICA_URL: the replica read-only routes read from, with the same pool settings as the primary's; undefined without one. */
+export function openReplica(config: DatabaseConfig & Pick<Config, 'databaseReplicaUrl' | 'replicaMaxLagMs'>, log?: ReplicaOptions['log']): ReplicaRouter | undefined {
+  if (!config.databaseUrl || !config.databaseReplicaUrl) return undefined;
+  return new ReplicaRouter(config.databaseUrl, config.databaseReplicaUrl, { poolSize: config.dbPoolSize, timeouts: timeoutsOf(config), maxLagMs: config.replicaMaxLagMs, log });
 }

@@ -2,6 +2,7 @@ import { sql, type OperationNodeSource, type Transaction } from 'kysely';
 import type { Db } from './connection.js';
 import type { Database } from './schema.js';
 import { contextOfTransaction } from './write-context.js';
+import { notingWrites, writesCommitted } from './replica.js';
 
 /**
  * Rows of one kind planned by several callers, written by one INSERT
@@ -23,6 +24,8 @@ export interface Batch<R> {
 export class UnitOfWork {
   private statements: OperationNodeSource[] = [];
   private batches = new Map<Batch<unknown>, unknown[]>();
+  /** The members this transaction wrote, noted while a replica is read (db/replica.ts). */
+  readonly members = new Set<string>();
 
   /** A write, sent with the next statement that takes the plan. */
   plan(statement: OperationNodeSource): void {
@@ -69,6 +72,15 @@ export function unitOf(tx: Db): UnitOfWork {
   return unit;
 }
 
+/**
+ * The transaction writes this member's data (its lock, timeline entries, domain events): once
+ * it commits, this process reads the member from the primary until a replica has replayed it.
+ * Memory only, and nothing at all without a replica.
+ */
+export function noteMemberWrite(tx: Db, memberId: string): void {
+  if (notingWrites()) units.get(tx)?.members.add(memberId);
+}
+
 /** A transaction PostgreSQL chose to fail so others could go on (a deadlock, a serialization failure): safe to run again. */
 const isRetryable = (err: unknown) => !!err && typeof err === 'object' && ((err as { code?: unknown }).code === '40P01' || (err as { code?: unknown }).code === '40001');
 
@@ -83,9 +95,9 @@ const ATTEMPTS = 3;
 export async function transact<T>(db: Db, work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
   let context: ReturnType<typeof contextOfTransaction>;
   for (let attempt = 1; ; attempt++) {
+    const unit = new UnitOfWork();
     try {
       const result = await db.transaction().execute(async (tx) => {
-        const unit = new UnitOfWork();
         units.set(tx, unit);
         context = contextOfTransaction(db, tx);
         const result = await work(tx);
@@ -95,6 +107,7 @@ export async function transact<T>(db: Db, work: (tx: Transaction<Database>) => P
         return result;
       });
       if (context) context.committed = true;
+      if (unit.members.size) writesCommitted(unit.members);
       return result;
     } catch (err) {
       if (attempt >= ATTEMPTS || !isRetryable(err)) throw err;

@@ -22,7 +22,7 @@ export function registerOps(app: FastifyInstance): void {
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [own],
   });
-  const { db, pool } = app.deps;
+  const { db, pool, replica } = app.deps;
   new Gauge({
     name: 'loyalist_job_queue_depth',
     help: 'Jobs waiting in the job queue',
@@ -58,6 +58,27 @@ export function registerOps(app: FastifyInstance): void {
         this.set({ state: 'total' }, pool.totalCount);
         this.set({ state: 'idle' }, pool.idleCount);
         this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+  }
+
+  if (replica) {
+    new Gauge({
+      name: 'loyalist_replica_lag_seconds',
+      help: 'How far the read replica is behind the primary, to the watcher\'s 0.25 s (-1: not measured yet)',
+      registers: [own],
+      collect() {
+        this.set(replica.lagSeconds() ?? -1);
+      },
+    });
+    new Counter({
+      name: 'loyalist_replica_reads_total',
+      help: 'Requests of read-only routes, by where they were answered: replica; or primary because the replica was behind or away (behind), had not replayed a member this process wrote (written), or failed (failed)',
+      labelNames: ['outcome'],
+      registers: [own],
+      collect() {
+        this.reset();
+        for (const [outcome, count] of Object.entries(replica.outcomes)) this.inc({ outcome }, count);
       },
     });
   }

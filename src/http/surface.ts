@@ -3,6 +3,7 @@ import { DomainError, type ErrorCode } from '../errors.js';
 import { commonErrors, ERROR_CODES, errorAnswer, withDryRun } from './contract.js';
 import type { Db } from '../db/index.js';
 import { sandbox } from '../db/sandbox.js';
+import { StaleOnReplica } from '../db/replica.js';
 import { eventsOfThisTransaction } from '../modules/outbox/service.js';
 import EXAMPLES from './examples.json' with { type: 'json' };
 import type { Tenant } from '../modules/tenants/credentials.js';
@@ -22,12 +23,19 @@ declare module 'fastify' {
     dryRun?: { db?: Db };
     /** An audited admin write's handle on the database (admin/access.ts): its first transaction records the write. */
     auditedDb?: Db;
+    /** A read-only route's handle on the replica, while its handler runs there (replicaReadable). */
+    replicaDb?: Db;
   }
   interface FastifyContextConfig {
     /** Top-level body fields where a null is kept: it clears the field (elsewhere a null means absent). */
     clearable?: readonly string[];
     /** The route takes dry runs: it answers what it would do, and its handler's writes are rolled back (dbOf). */
     dryRun?: boolean;
+    /**
+     * The route only reads (true, or for the requests this answers true for): with DATABASE_REPLICA_URL its
+     * handler reads from the replica (dbOf). Its handler must write nothing, not even through another module.
+     */
+    replica?: boolean | ((request: FastifyRequest) => boolean);
   }
 }
 
@@ -73,6 +81,8 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
           route.schema = withDryRun((route.schema ?? {}) as Parameters<typeof withDryRun>[0]) as typeof route.schema;
           route.handler = dryRunnable(route.handler);
         }
+        const replica = route.config?.replica;
+        if (replica && app.deps.replica) route.handler = replicaReadable(route.handler, replica);
         route.schema = withExamples(id, {
           ...route.schema,
           operationId: id,
@@ -168,8 +178,35 @@ function dryRunnable<H extends (this: FastifyInstance, request: FastifyRequest, 
   } as H;
 }
 
-/** The database a handler works in: the application's, a dry run's sandbox, or an audited admin write's handle (admin/access.ts). */
-export const dbOf = (request: FastifyRequest): Db => request.dryRun?.db ?? request.auditedDb ?? request.server.deps.db;
+/**
+ * A read-only route's handler, with a replica (docs/scaling.md): it runs on the replica, and once
+ * more on the primary when the replica's answer may not be the truth: it read a member this
+ * process wrote after the replica's position, or it failed (a member enrolled elsewhere a
+ * moment ago is not there yet; a replica that does not answer must not fail the read). A dry
+ * run, and a request the route's test sends elsewhere, runs on the primary.
+ */
+function replicaReadable<H extends (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => unknown>(handler: H, when: true | ((request: FastifyRequest) => boolean)): H {
+  return async function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+    const router = request.server.deps.replica!;
+    const db = !request.dryRun && (when === true || when(request)) ? router.readHandle() : undefined;
+    if (!db) return handler.call(this, request, reply);
+    request.replicaDb = db;
+    try {
+      const answer = await handler.call(this, request, reply);
+      if (router.settle(db, false) === 'replica') return answer;
+    } catch (err) {
+      const outcome = router.settle(db, !(err instanceof StaleOnReplica));
+      // a replica refuses writes (read_only_sql_transaction): the route is marked read-only by mistake
+      if (outcome === 'failed' && (err as { code?: unknown }).code === '25006') request.log.error({ err }, 'a read-only route wrote: answered from the primary');
+    } finally {
+      request.replicaDb = undefined;
+    }
+    return handler.call(this, request, reply);
+  } as H;
+}
+
+/** The database a handler works in: the application's, a dry run's sandbox, an audited admin write's handle (admin/access.ts), or a read-only route's replica. */
+export const dbOf = (request: FastifyRequest): Db => request.dryRun?.db ?? request.auditedDb ?? request.replicaDb ?? request.server.deps.db;
 
 /** A "field: problem" found in client input, as the 400 that names the field. */
 const refusal = (problem: string) => new DomainError('argument_error', problem, problem.split(':')[0]);

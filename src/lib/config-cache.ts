@@ -28,6 +28,9 @@ const ownConfiguration = new AsyncLocalStorage<Map<ConfigCache<unknown>, Map<str
  */
 export const withOwnConfiguration = <T>(work: () => Promise<T>): Promise<T> => ownConfiguration.run(new Map(), work);
 
+/** How long a process keeps a retailer's configuration: a change made through another process is seen within this (plus one read). */
+export const CONFIG_CACHE_MS = 5000;
+
 export class ConfigCache<T> {
   /** `refreshing`: when the read of an expired value started (a read that never ends holds it one lifetime at most). */
   private readonly entries = new Map<string, { value: Promise<T>; at: number; refreshing: number | null }>();
@@ -35,7 +38,7 @@ export class ConfigCache<T> {
   private readonly generations = new Map<string, number>();
 
   constructor(
-    private readonly ttlMs = 5000,
+    private readonly ttlMs = CONFIG_CACHE_MS,
     private readonly clock: () => number = Date.now,
   ) {}
 

@@ -1,7 +1,8 @@
 // Real processes for the chaos suite: a Loyalist server run from the sources,
 // and a PostgreSQL cluster of the test's own (initdb in a temporary directory,
-// on a free port), which the test may stop and start without touching the
-// machine's shared cluster. Both are ended when the test file ends.
+// on a free port), and streaming replicas of it, which the test may stop and
+// start without touching the machine's shared cluster. All are ended when the
+// test file ends.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -110,8 +111,8 @@ function asPostgres(name: string, args: string[]): void {
   if (result.status !== 0) throw new Error(`${name} ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
 }
 
-/** A new PostgreSQL cluster of this test's own, with trust authentication, started; removed at the end. */
-export async function createCluster(): Promise<Cluster> {
+/** A directory for a cluster of this test's own, owned by the postgres user; removed at the end. */
+function clusterDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'loyalist-pg-'));
   if (process.getuid?.() === 0) {
     const user = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
@@ -120,10 +121,14 @@ export async function createCluster(): Promise<Cluster> {
   }
   chmodSync(dir, 0o700);
   clusters.add(dir);
+  return dir;
+}
+
+/** Starts the cluster in `dir` on a free port (streaming replicas may connect: wal_level replica). */
+async function startCluster(dir: string): Promise<Cluster> {
   const data = join(dir, 'data');
-  asPostgres('initdb', ['-D', data, '--auth=trust', '-U', 'postgres', '--no-sync']);
   const port = await freePort();
-  const start = () => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+  const start = () => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=replica`, 'start']);
   start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
@@ -131,6 +136,20 @@ export async function createCluster(): Promise<Cluster> {
     start,
     stop: (mode = 'fast') => asPostgres('pg_ctl', ['-D', data, '-w', '-m', mode, 'stop']),
   };
+}
+
+/** A new PostgreSQL cluster of this test's own, with trust authentication (replication connections from 127.0.0.1 too), started; removed at the end. */
+export async function createCluster(): Promise<Cluster> {
+  const dir = clusterDir();
+  asPostgres('initdb', ['-D', join(dir, 'data'), '--auth=trust', '-U', 'postgres', '--no-sync']);
+  return startCluster(dir);
+}
+
+/** A streaming replica of `primary` (pg_basebackup -R: a hot standby following it), on a free port, started; removed at the end. */
+export async function createReplica(primary: Cluster): Promise<Cluster> {
+  const dir = clusterDir();
+  asPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
+  return startCluster(dir);
 }
 
 function dropCluster(dir: string): void {

@@ -18,6 +18,9 @@ import { availablePoints, memberBalances } from '../../modules/points/queries.js
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
 import { fails, IsoTime, Nullable, Obj, Uuid } from '../contract.js';
 import { actorOf, tenantOf } from '../context.js';
+import { dbOf } from '../surface.js';
+import type { Db } from '../../db/index.js';
+import { noteMemberRead } from '../../db/replica.js';
 import { renderUser } from '../core/render.js';
 import { ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
 import {
@@ -298,7 +301,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     direction: Opt(Type.Integer({ minimum: 0, maximum: 1, description: '0 ascending, 1 descending' })),
     ...Page,
   });
-  const catalogPage = async (retailerId: string, b: Static<typeof CatalogQuery>) => {
+  const catalogPage = async (db: Db, retailerId: string, b: Static<typeof CatalogQuery>) => {
     const page = await listOffers(db, retailerId, {
       offerIds: b.offer_ids,
       offerTypes: b.offer_type_ids,
@@ -319,6 +322,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/offers/fetch_offers_overview',
     {
+      config: { replica: true },
       schema: {
         summary: 'The offer catalog, overview (3.2.1)',
         description: catalogDescription,
@@ -329,7 +333,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      const page = await catalogPage(tenantOf(request).retailerId, b);
+      const page = await catalogPage(dbOf(request), tenantOf(request).retailerId, b);
       return ok({ total_records: page.total, results: page.offers.map((o) => offerOverview(o, page.counts(o), b.culture)) });
     },
   );
@@ -337,6 +341,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/offers/fetch_offers_details',
     {
+      config: { replica: true },
       schema: {
         summary: 'The offer catalog with counts and inventory (3.2.7)',
         description: `${catalogDescription} Each offer comes with its acquisition and redemption counts, restriction, parent and child counts and the inventory left.`,
@@ -348,7 +353,8 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const retailerId = tenantOf(request).retailerId;
-      const page = await catalogPage(retailerId, b);
+      const db = dbOf(request);
+      const page = await catalogPage(db, retailerId, b);
       const all = (await listOffers(db, retailerId, { sort: 'created', descending: false, skip: 0, take: 10000 })).offers;
       const children = (o: Offer) => all.filter((c) => c.parent_offer_ids.includes(o.root_offer_id) || c.parent_offer_ids.includes(o.id)).length;
       return ok({ total_records: page.total, results: page.offers.map((o) => offerDetails(o, page.counts(o), children(o), b.culture)) });
@@ -358,6 +364,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/offers/fetch_offer',
     {
+      config: { replica: true },
       schema: {
         summary: 'One offer with its texts, media and restrictions (3.2.2)',
         description:
@@ -377,7 +384,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
-      const offer = await getOffer(db, tenantOf(request).retailerId, b.offer_id, { exactVersion: b.get_active_version === false });
+      const offer = await getOffer(dbOf(request), tenantOf(request).retailerId, b.offer_id, { exactVersion: b.get_active_version === false });
       const restrictions = !!(b.include_purchase_restrictions || b.include_redemption_restrictions || b.include_location_restrictions || b.include_catalog_restrictions);
       return ok({ offer: offerRecord(offer, { restrictions, culture: b.culture }) });
     },
@@ -386,6 +393,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/offers/get_user',
     {
+      config: { replica: true },
       schema: {
         summary: "A member's profile and usable offers (3.2.3)",
         description:
@@ -405,19 +413,20 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const b = request.body;
       const retailerId = tenantOf(request).retailerId;
       const ref = b.values.member_id ?? b.values.user_id ?? b.values.external_id;
+      const db = dbOf(request);
       const found = ref ? await resolveMemberRef(db, retailerId, ref) : undefined;
       if (!found) throw new DomainError('user_not_found', 'user not found', 'values');
       const member = (await getMember(db, retailerId, found.id))!;
       const defaults = await customProfileDefaults(db, retailerId);
       const user = renderUser(member, { identifiers: true, profileDefaults: defaults, availablePoints: toJson(await availablePoints(db, retailerId, member.id)) });
-      const offers = b.include_offers === false ? [] : (await memberUsableOffers(retailerId, member.id, b.include_pending_extended_data ?? true, b.skip ?? 0, b.take ?? 100, b.culture)).items;
+      const offers = b.include_offers === false ? [] : (await memberUsableOffers(db, retailerId, member.id, b.include_pending_extended_data ?? true, b.skip ?? 0, b.take ?? 100, b.culture)).items;
       // rendered with identifiers and the profile, which renderUser's type leaves optional
       return ok({ user: { ...user, user_custom_profile: user.user_profile } as Static<typeof OfferUser>, available_offers: offers });
     },
   );
 
   /** The offers a member can use now (usableOffers), a page of them. */
-  const memberUsableOffers = async (retailerId: string, memberId: string, includePending: boolean, skip: number, take: number, culture?: string) => {
+  const memberUsableOffers = async (db: Db, retailerId: string, memberId: string, includePending: boolean, skip: number, take: number, culture?: string) => {
     const page = await listUserOffers(db, retailerId, [memberId], { statuses: [STATUS.issued], skip: 0, take: 10000 });
     const usable = usableOffers(page.rows, await offersOf(db, retailerId, page.rows), { includePending });
     return { total: usable.length, items: usable.slice(skip, skip + take).map((u) => userOfferItem(u.userOffer, u.offer, culture)) };
@@ -426,6 +435,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/offers/get_user_offers',
     {
+      config: { replica: true },
       schema: {
         summary: "A member's issued offers (3.2.4)",
         description:
@@ -450,8 +460,9 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const b = request.body;
+      const db = dbOf(request);
       const member = await memberOf(db, request, b.user_id);
-      const offers = await memberUsableOffers(member.retailer_id, member.id, b.include_pending_extended_data ?? false, b.skip ?? 0, b.take ?? 100, b.culture);
+      const offers = await memberUsableOffers(db, member.retailer_id, member.id, b.include_pending_extended_data ?? false, b.skip ?? 0, b.take ?? 100, b.culture);
       const balances = await memberBalances(db, member.retailer_id, member.id);
       return ok({
         user_id: member.id,
@@ -468,6 +479,7 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/offers/get_user_offer_details',
     {
+      config: { replica: true },
       schema: {
         summary: 'One user offer with its offer (3.2.5)',
         description: "A user offer in any status with the texts and media of the offer version issued, in the request's culture; with user_id it must be that member's. Changes nothing.",
@@ -496,8 +508,11 @@ export const offerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const b = request.body;
       const retailerId = tenantOf(request).retailerId;
+      const db = dbOf(request);
       const member = b.user_id ? await memberOf(db, request, b.user_id) : undefined;
       const uo = await findUserOffer(db, retailerId, b.user_offer_id);
+      // found without its member: a user offer this process has just changed is read on the primary
+      if (uo) noteMemberRead(db, uo.member_id);
       if (!uo || (member && uo.member_id !== member.id)) throw new DomainError('user_offer_not_found', `user offer ${b.user_offer_id} not found`, 'user_offer_id');
       const offer = await getOffer(db, retailerId, uo.offer_id, { exactVersion: true });
       const item = userOfferItem(uo, offer, b.culture);

@@ -218,6 +218,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `/${version}/user_points/balance`,
       {
+        config: { replica: true },
         schema: {
           summary: "A member's balances (4.2.5)",
           description: "The member's available balance and lifetime value in each of the retailer's point accounts (or in those of point_account_ids), zero in an account the member never used. Changes nothing.",
@@ -228,6 +229,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const b = request.body;
+        const db = dbOf(request);
         const member = await memberOf(db, request, b.user_id);
         return ok(renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id, b.point_account_ids)));
       },
@@ -237,6 +239,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/1.0/user_points/all_balances',
     {
+      config: { replica: true },
       schema: {
         summary: 'Balances of every point account',
         description: "The member's balance in every point account of the retailer, zero in an account the member never used. Changes nothing.",
@@ -246,6 +249,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
+      const db = dbOf(request);
       const member = await memberOf(db, request, request.body.user_id);
       return ok({ point_account_balances: renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id)) });
     },

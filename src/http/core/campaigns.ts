@@ -235,9 +235,9 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
     tags,
     response: { 200: PromotionsAnswer },
   };
-  app.get('/campaigns', { schema: catalogSchema }, async (request) => {
+  app.get('/campaigns', { schema: catalogSchema, config: { replica: true } }, async (request) => {
     const tenant = tenantOf(request);
-    const catalog = await campaignCatalog(db, tenant.retailerId);
+    const catalog = await campaignCatalog(dbOf(request), tenant.retailerId);
     const empty: MemberProgress = { optedIn: new Map(), states: new Map(), behaviors: new Map(), goals: new Map() };
     const now = new Date();
     const promotions = catalog.campaigns
@@ -259,8 +259,9 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
       params,
       response: { 200: PromotionsAnswer, ...fails(...lookup) },
     };
-    app.get(`${base}/campaigns`, { schema: listSchema }, async (request) => {
+    app.get(`${base}/campaigns`, { schema: listSchema, config: { replica: true } }, async (request) => {
       const tenant = tenantOf(request);
+      const db = dbOf(request);
       const member = await memberFromPath(db, tenant, request.params);
       const views = await memberCampaignViews(db, tenant.retailerId, member.id);
       // promotions: the campaigns with behaviours to achieve
@@ -339,8 +340,9 @@ export const campaignRoutesV2: FastifyPluginAsyncTypebox = async (app) => {
         ...fails(...lookup),
       },
     };
-    app.get(`${base}/campaigns`, { schema: listSchema }, async (request) => {
+    app.get(`${base}/campaigns`, { schema: listSchema, config: { replica: true } }, async (request) => {
       const tenant = tenantOf(request);
+      const db = dbOf(request);
       const member = await memberFromPath(db, tenant, request.params);
       const sections = parseSections(request.query.sections);
       const page = request.query.page ?? 1;

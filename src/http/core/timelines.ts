@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { DomainError } from '../../errors.js';
 import { listTimeline } from '../../modules/timeline/service.js';
 import { tenantOf } from '../context.js';
+import { dbOf } from '../surface.js';
 import { EVENT_TYPE_LIST, renderTimelineEntry } from './render.js';
 import { memberFromPath } from './users.js';
 import { fails, Nullable } from '../contract.js';
@@ -32,7 +33,6 @@ function parseSince(value: string): Date {
 }
 
 export const timelineRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.deps;
   for (const [base, params] of [
     ['/users/:user_id/timelines/:view', Type.Object({ user_id: Type.String(), view: Type.String() })],
     ['/external/users/:external_id/timelines/:view', Type.Object({ external_id: Type.String(), view: Type.String() })],
@@ -40,6 +40,7 @@ export const timelineRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       base,
       {
+        config: { replica: true },
         schema: {
           summary: "A member's timeline, newest first (1.4.1): END_USER_MEMBER_STATEMENT or ACCOUNT_AUDIT_LOG",
           description:
@@ -52,6 +53,7 @@ export const timelineRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const tenant = tenantOf(request);
+        const db = dbOf(request);
         const member = await memberFromPath(db, tenant, request.params);
         const q = request.query;
         const eventTypes = ([] as string[]).concat(q.event_types ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);

@@ -18,6 +18,7 @@ import { availablePoints } from '../../modules/points/queries.js';
 import { toJson } from '../../modules/points/amount.js';
 import { tierDetails } from '../connect/tiers.js';
 import { actorOf, tenantOf } from '../context.js';
+import { dbOf } from '../surface.js';
 import { changeProfile, closeMember, enrollMember } from '../../flows/members.js';
 import { fails } from '../contract.js';
 import { CoreOk, CorePlayer, CoreUser, CoreUserAnswer, coreAnswer, memberLookup } from './schemas.js';
@@ -220,8 +221,9 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: ProfileQuery,
       response: { 200: CoreUserAnswer, ...fails(...lookup) },
     };
-    app.get(base, { schema: getSchema }, async (request) => {
+    app.get(base, { schema: getSchema, config: { replica: true } }, async (request) => {
       const tenant = tenantOf(request);
+      const db = dbOf(request);
       const member = await memberFromPath(db, tenant, request.params);
       return { status: 'ok' as const, user: renderUser(member, await renderOptions(db, tenant, member, request.query)) };
     });

@@ -178,7 +178,8 @@ export const posRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/2.0/lookup',
     {
-      config: { dryRun: true },
+      // without a basket it only reads: the replica may answer (with one, the till is about to redeem on the primary's offers)
+      config: { dryRun: true, replica: (request) => !(request.body as { request_payload?: { transaction?: unknown } }).request_payload?.transaction },
       schema: {
         summary: 'Find the member at the till: profile, points, accounts and the offers usable now (5.1)',
         description:

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { MemberEventsTable } from '../../db/schema.js';
+import { noteMemberWrite } from '../../db/unit-of-work.js';
 import { DomainError } from '../../errors.js';
 import { lockActiveMemberQuery, type Actor, type MemberSummary } from '../members/service.js';
 
@@ -67,6 +68,7 @@ export async function lockAndRecordEvent(tx: Db, actor: Actor, memberId: string,
     )
     SELECT m.id AS m_id, m.player_id AS m_player_id, m.first_name AS m_first_name, m.last_name AS m_last_name, e.* FROM m JOIN e ON true`.execute(tx);
   if (!rows.length) return undefined;
+  noteMemberWrite(tx, rows[0].m_id);
   const { m_id, m_player_id, m_first_name, m_last_name, ...event } = rows[0];
   return { member: { id: m_id, player_id: m_player_id, first_name: m_first_name, last_name: m_last_name }, event };
 }

@@ -1,5 +1,6 @@
 import { CompiledQuery } from 'kysely';
 import type { Db } from '../../db/index.js';
+import { noteMemberRead } from '../../db/replica.js';
 import { DomainError } from '../../errors.js';
 import { usableUserOffersText, type UsableUserOfferTuple, type UserOffer } from '../offers/user-offers.js';
 import { listPointAccounts } from '../points/accounts.js';
@@ -104,6 +105,7 @@ export async function lookupMember(db: Db, retailerId: string, key: LookupKey, n
   const [accounts, found] = await Promise.all([listPointAccounts(db, retailerId), findRows(db, retailerId, key, now)]);
   const row = found[0];
   if (!row) return undefined;
+  noteMemberRead(db, row.id);
   const date = (v: string | null) => (v === null ? null : new Date(v));
   const byAccount = new Map((row.balances ?? []).map((b) => [b[0], b]));
   let available = ZERO;

@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../../db/index.js';
+import { noteMemberRead } from '../../db/replica.js';
+import { noteMemberWrite } from '../../db/unit-of-work.js';
 import type { MembersTable } from '../../db/schema.js';
 import { DomainError, memberNotFound } from '../../errors.js';
 import type { Tenant } from '../tenants/credentials.js';
@@ -102,15 +104,21 @@ function activeMembers(db: Db, retailerId: string) {
     .where('m.lifecycle', '=', 'active');
 }
 
+/** Members found through `db`: on a replica, one this process has just written is read from the primary instead (db/replica.ts). */
+function found<T extends { id: string }>(db: Db, members: T[]): T[] {
+  for (const m of members) noteMemberRead(db, m.id);
+  return members;
+}
+
 export async function getMember(db: Db, retailerId: string, id: string): Promise<Member | undefined> {
   if (!isUuid(id)) return undefined;
-  return (await activeMembers(db, retailerId).where('m.id', '=', id.toLowerCase()).executeTakeFirst()) as Member | undefined;
+  return found(db, (await activeMembers(db, retailerId).where('m.id', '=', id.toLowerCase()).execute()) as Member[])[0];
 }
 
 export async function getMembers(db: Db, retailerId: string, ids: string[]): Promise<Member[]> {
   const valid = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
   if (!valid.length) return [];
-  return (await activeMembers(db, retailerId).where('m.id', 'in', valid).orderBy('m.player_id').execute()) as Member[];
+  return found(db, (await activeMembers(db, retailerId).where('m.id', 'in', valid).orderBy('m.player_id').execute()) as Member[]);
 }
 
 /** Finds a member by one of its external ids (any type unless one is given); several matches is an error. */
@@ -121,13 +129,13 @@ export async function findByExternalId(db: Db, retailerId: string, externalId: s
     .where('retailer_id', '=', retailerId)
     .where(sql`lower(external_id)`, '=', externalId.toLowerCase());
   if (type) ids = ids.where('external_id_type', '=', type);
-  const members = (await activeMembers(db, retailerId).where('m.id', 'in', ids).limit(2).execute()) as Member[];
+  const members = found(db, (await activeMembers(db, retailerId).where('m.id', 'in', ids).limit(2).execute()) as Member[]);
   if (members.length > 1) throw new DomainError('multiple_matches', `external_id ${externalId} names several members; give external_id_type`, 'external_id');
   return members[0];
 }
 
 export async function findByEmail(db: Db, retailerId: string, email: string): Promise<Member | undefined> {
-  return (await activeMembers(db, retailerId).where(sql`lower(m.email)`, '=', email.trim().toLowerCase()).executeTakeFirst()) as Member | undefined;
+  return found(db, (await activeMembers(db, retailerId).where(sql`lower(m.email)`, '=', email.trim().toLowerCase()).execute()) as Member[])[0];
 }
 
 export async function findByPhone(db: Db, retailerId: string, phone: string): Promise<Member | undefined> {
@@ -136,7 +144,7 @@ export async function findByPhone(db: Db, retailerId: string, phone: string): Pr
     .select('member_id')
     .where('retailer_id', '=', retailerId)
     .where('digits', '=', digitsOf(phone));
-  const members = (await activeMembers(db, retailerId).where('m.id', 'in', ids).limit(2).execute()) as Member[];
+  const members = found(db, (await activeMembers(db, retailerId).where('m.id', 'in', ids).limit(2).execute()) as Member[]);
   if (members.length > 1) throw new DomainError('multiple_matches', 'mobile_number matches several members', 'mobile_number');
   return members[0];
 }
@@ -381,6 +389,7 @@ export async function lockMember(tx: Db, retailerId: string, memberId: string): 
     .forNoKeyUpdate()
     .executeTakeFirst();
   if (!locked) throw memberNotFound();
+  noteMemberWrite(tx, locked.id);
   return (await getMember(tx, retailerId, locked.id))!;
 }
 
@@ -423,6 +432,7 @@ export async function tryLockMembers(tx: Db, refs: { retailer_id: string; member
       JOIN unnest(${refs.map((x) => x.retailer_id)}::uuid[], ${refs.map((x) => x.member_id)}::uuid[]) AS k(retailer_id, member_id) ON m.retailer_id = k.retailer_id AND m.id = k.member_id
      ORDER BY m.retailer_id, m.id
        FOR NO KEY UPDATE OF m SKIP LOCKED`.execute(tx);
+  for (const m of rows) noteMemberWrite(tx, m.id);
   return rows;
 }
 
@@ -439,7 +449,10 @@ export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Pr
                                 WHERE retailer_id = ${retailerId} AND id = ${id} AND lifecycle = 'active' FOR NO KEY UPDATE`.execute(tx)
     ).rows[0];
   const byId = isUuid(ref) ? await lock(ref.toLowerCase()) : undefined;
-  if (byId) return byId;
+  if (byId) {
+    noteMemberWrite(tx, byId.id);
+    return byId;
+  }
   const owners = await tx
     .selectFrom('member_identifiers')
     .select('member_id')
@@ -451,6 +464,7 @@ export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Pr
   if (owners.length > 1) throw new DomainError('multiple_matches', `user_id ${ref} names several members`, 'user_id');
   const member = owners.length ? await lock(owners[0].member_id) : undefined;
   if (!member) throw memberNotFound();
+  noteMemberWrite(tx, member.id);
   return member;
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { recordset } from '../../db/rows.js';
-import { unitOf, type Batch } from '../../db/unit-of-work.js';
+import { noteMemberWrite, unitOf, type Batch } from '../../db/unit-of-work.js';
 import { EVENT_CATALOG, type EventPayload, type EventType } from './catalog.js';
 
 /** A domain event as a module records it. */
@@ -49,6 +49,7 @@ export function recordDomainEvents(tx: Db, events: NewEvent[]): string[] {
   for (const e of events) {
     const rows = byRetailer.get(e.retailerId) ?? [];
     byRetailer.set(e.retailerId, rows);
+    if (e.memberId) noteMemberWrite(tx, e.memberId);
     rows.push({ id: randomUUID(), member_id: e.memberId ?? null, type: e.type, version: EVENT_CATALOG[e.type].version, occurred_at: e.occurredAt?.toISOString() ?? now, payload: e.payload as Record<string, unknown> });
   }
   const unit = unitOf(tx);

@@ -135,14 +135,15 @@ interface CachedCredential {
   secrets: { salt: Buffer; hash: Buffer; expiresAt: number | null }[];
 }
 
-const CACHE_MS = 5_000;
+/** How long a process keeps a key's credential rows: a revocation or rotation made through another process takes effect here within this. */
+export const CREDENTIAL_CACHE_MS = 5_000;
 const DUMMY = { salt: Buffer.alloc(16), hash: Buffer.alloc(32), expiresAt: null };
 
 /**
  * Checks credentials against the stored hashes in constant time. A key's rows
  * are cached for a short while so a request costs no extra query; revoking or
  * rotating through this process's admin API takes effect here at once
- * (`forget`), and other processes read the rows again within CACHE_MS. A
+ * (`forget`), and other processes read the rows again within CREDENTIAL_CACHE_MS. A
  * rotated secret's expiry is checked on every request.
  */
 export class CredentialVerifier {
@@ -180,7 +181,7 @@ export class CredentialVerifier {
     const cacheKey = `${surface}:${key}`;
     const now = Date.now();
     const cached = this.cache.get(cacheKey);
-    if (cached && now - cached.loadedAt < CACHE_MS) return cached.value;
+    if (cached && now - cached.loadedAt < CREDENTIAL_CACHE_MS) return cached.value;
     // one read per key in flight: the requests arriving meanwhile wait for it
     const value = this.read(surface, key);
     if (this.cache.size > 10_000) this.cache.clear();

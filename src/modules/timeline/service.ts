@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { recordset } from '../../db/rows.js';
-import { unitOf, type Batch } from '../../db/unit-of-work.js';
+import { noteMemberWrite, unitOf, type Batch } from '../../db/unit-of-work.js';
 import { DomainError } from '../../errors.js';
 import { EVENT_CATEGORIES, EVENT_TYPES, TIMELINE_VIEWS, eventTypeById, eventTypeBySlug, type EventTypeSlug } from './catalog.js';
 
@@ -22,6 +22,7 @@ export interface TimelineEntry {
 
 /** Appends entries to a member's timeline, in the caller's transaction. */
 export async function recordTimeline(tx: Db, subject: TimelineSubject, entries: TimelineEntry[]): Promise<void> {
+  noteMemberWrite(tx, subject.memberId);
   if (entries.length) await timelineInsert(subject, entries).execute(tx);
 }
 
@@ -73,6 +74,7 @@ const batchOf = (retailerId: string): Batch<PlannedEntry> => {
  * when `first`).
  */
 export function planTimeline(tx: Db, subject: TimelineSubject, entries: TimelineEntry[], options: { first?: boolean } = {}): void {
+  noteMemberWrite(tx, subject.memberId);
   unitOf(tx).add(batchOf(subject.retailerId), rowsOf(subject, entries), options);
 }
 

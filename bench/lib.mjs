@@ -75,22 +75,35 @@ export async function withBench(main) {
  * when opts.profile names a directory), each on its own new database and a
  * free port, and waits until both answer.
  */
-export async function startServers({ createDatabase, start }, opts) {
-  const floorDb = await createDatabase(`bench_floor_${run}`);
-  const projectDb = await createDatabase(`bench_loyalist_${run}`);
-  const [floorPort, projectPort] = [await freePort(), await freePort()];
-  const adminToken = randomBytes(16).toString('hex');
+export async function startServers(ctx, opts) {
+  const floorDb = await ctx.createDatabase(`bench_floor_${run}`);
+  const projectDb = await ctx.createDatabase(`bench_loyalist_${run}`);
+  const [floor, loyalist] = await Promise.all([startFloor(ctx, opts, floorDb), startLoyalist(ctx, opts, projectDb)]);
+  return { floor, project: loyalist.project, projectDb, adminToken: loyalist.adminToken };
+}
+
+/** The floor of ../shared/bench on `floorDb` and a free port, once it answers: its base URL. */
+export async function startFloor({ start }, opts, floorDb) {
+  const floorPort = await freePort();
   start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
+  const floor = `http://127.0.0.1:${floorPort}`;
+  await waitFor(`${floor}/api/2.0/send_transaction`, 'POST');
+  return floor;
+}
+
+/** Loyalist on `projectDb` (any database, new or kept) and a free port, once it answers: its base URL, admin token and process. */
+export async function startLoyalist({ start }, opts, projectDb) {
+  const projectPort = await freePort();
+  const adminToken = randomBytes(16).toString('hex');
   const serve = ['serve', '--port', String(projectPort)];
   // webhooks may reach the benchmark's own receiver on 127.0.0.1
   const env = { DATABASE_URL: projectDb, ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_HTTP_HOSTS: '127.0.0.1' };
-  if (opts.profile) start(process.execPath, ['--max-semi-space-size=64', '--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile)}`, join(root, 'bin', 'loyalist.js'), ...serve], env);
-  else start(join(root, 'bin', 'loyalist'), serve, env);
-  const floor = `http://127.0.0.1:${floorPort}`;
+  const child = opts.profile
+    ? start(process.execPath, ['--max-semi-space-size=64', '--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile)}`, join(root, 'bin', 'loyalist.js'), ...serve], env)
+    : start(join(root, 'bin', 'loyalist'), serve, env);
   const project = `http://127.0.0.1:${projectPort}`;
-  await waitFor(`${floor}/api/2.0/send_transaction`, 'POST');
   await waitFor(`${project}/readyz`, 'GET');
-  return { floor, project, projectDb, adminToken };
+  return { project, adminToken, child };
 }
 
 /**
@@ -202,6 +215,8 @@ export async function json(url, { method, headers, body }) {
 }
 
 export const pct = (x) => `${Math.round(x * 100)}%`;
+/** A target's verdict in a summary line. */
+export const met = (ok) => (ok ? 'met' : 'MISSED');
 
 export function freePort() {
   return new Promise((ok, fail) => {
@@ -218,7 +233,7 @@ export function freePort() {
 let sequence = 0;
 
 /**
- * One autocannon run: `next(i)` gives the request's path and body for the
+ * One autocannon run: `next(i)` gives the request's path and body (none: a GET) for the
  * benchmark-wide sequence number i. Prints and returns {name, rps, p50, p99, non2xx, errors, total}.
  */
 export async function loadRun(name, { base, auth, connections, seconds, rate, next }) {
@@ -234,9 +249,11 @@ export async function loadRun(name, { base, auth, connections, seconds, rate, ne
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
         setupRequest(req) {
+          // a request without a body is a GET
           const { path, body } = next(sequence++);
           req.path = path;
-          req.body = JSON.stringify(body);
+          req.method = body === undefined ? 'GET' : 'POST';
+          req.body = body === undefined ? undefined : JSON.stringify(body);
           return req;
         },
       },

@@ -193,7 +193,12 @@ export async function auditLog(db: Db, retailerId: string, memberId: string, q: 
   if (q.from) base = base.where('l.effective_at', '>=', q.from);
   if (q.to) base = base.where('l.effective_at', '<=', q.to);
   const { total } = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
-  const rows = await base
+  // A page further in starts at its first entry, whose key the ledger's primary key
+  // finds alone (an index-only scan over the skipped entries): an OFFSET would read
+  // and join every skipped entry's row, a cost growing with the page's depth.
+  const first = base.select(['l.effective_at', 'l.id']).orderBy('l.effective_at', 'desc').orderBy('l.id', 'desc').offset(q.skip).limit(1);
+  const page = q.skip > 0 ? base.where(sql<boolean>`(l.effective_at, l.id) <= ${first}`) : base;
+  const rows = await page
     .innerJoin('point_accounts as a', (j) => j.onRef('a.retailer_id', '=', 'l.retailer_id').onRef('a.id', '=', 'l.point_account_id'))
     .innerJoin('member_point_accounts as m', (j) => j.onRef('m.retailer_id', '=', 'l.retailer_id').onRef('m.member_id', '=', 'l.member_id').onRef('m.point_account_id', '=', 'l.point_account_id'))
     .leftJoin('point_sources as s', (j) => j.onRef('s.retailer_id', '=', 'l.retailer_id').onRef('s.id', '=', 'l.point_source_id'))
@@ -204,7 +209,6 @@ export async function auditLog(db: Db, retailerId: string, memberId: string, q: 
     ])
     .orderBy('l.effective_at', 'desc')
     .orderBy('l.id', 'desc')
-    .offset(q.skip)
     .limit(q.take)
     .execute();
   return {

@@ -187,6 +187,30 @@ describe('tags and timeline on PostgreSQL', () => {
       assert.ok(tagsOnly.every((s) => s === 'USER_TAG_DROPPED'));
     });
 
+    it('pages with offset: each page is the slice of the whole timeline at that offset, with filters, a cursor and past the end', async () => {
+      const member = await createMemberViaApi(t.app, tenant);
+      for (let i = 0; i < 4; i++) await post(`/users/${member.id}/tags`, { tags: [`a${i}`, `b${i}`, `c${i}`] });
+      await call(t.app, { method: 'PUT', url: `${tenant.base}/users/${member.id}`, headers: { authorization: tenant.core }, payload: { user: { first_name: 'Offset' } } });
+      const ids = async (query: string) => {
+        const res: any = await get(`/users/${member.id}/${query}`);
+        assert.equal(res.status, 200, res.body);
+        return res.json.result.map((e: any) => e.event_stream_stream_id);
+      };
+      const everything = await ids(`${STATEMENT}?count=1000`);
+      assert.equal(everything.length, 14);
+      for (const offset of [1, 4, 13]) assert.deepEqual(await ids(`${STATEMENT}?count=4&offset=${offset}`), everything.slice(offset, offset + 4), `offset ${offset}`);
+      assert.deepEqual(await ids(`${STATEMENT}?count=4&offset=14`), []);
+      assert.deepEqual(await ids(`${STATEMENT}?count=4&offset=100`), []);
+      // the offset counts the entries the filter keeps, after the cursor
+      const tags = await ids(`${STATEMENT}?count=1000&event_types=USER_TAG_DROPPED`);
+      assert.deepEqual(await ids(`${STATEMENT}?count=3&offset=5&event_types=USER_TAG_DROPPED`), tags.slice(5, 8));
+      const first: any = await get(`/users/${member.id}/${STATEMENT}?count=4`);
+      assert.deepEqual(await ids(`${STATEMENT}?count=3&offset=2&cursor=${first.json.next_cursor}`), everything.slice(6, 9));
+      // a view with categories (ACCOUNT_AUDIT_LOG: the profile update, not the tag drops)
+      const audit = await ids('timelines/ACCOUNT_AUDIT_LOG?count=1000');
+      assert.deepEqual(await ids(`timelines/ACCOUNT_AUDIT_LOG?count=1000&offset=1`), audit.slice(1));
+    });
+
     it('shows profile updates but not tag drops in ACCOUNT_AUDIT_LOG', async () => {
       const member = await createMemberViaApi(t.app, tenant);
       await post(`/users/${member.id}/tags`, { tags: ['hidden'] });

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 export const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'DATABASE_URL: PostgreSQL server; absent means the embedded database' })),
   databaseReplicaUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'DATABASE_REPLICA_URL: a streaming replica of DATABASE_URL; read-only requests read there (docs/scaling.md); needs DATABASE_URL' })),
-  replicaMaxLagMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 2000, description: 'REPLICA_MAX_LAG_MS: while the replica is further behind than this (or does not answer), every read goes to the primary' }),
+  replicaMaxLagMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 2000, description: 'REPLICA_MAX_LAG_MS: while the replica is further behind than this (or does not answer), every read goes to the primary; from 1000, as the lag is measured in steps of 0.25 s and reads 0.25-0.5 s under steady writes' }),
   dataDir: Type.String({ minLength: 1, default: './data', description: 'DATA_DIR: directory of the embedded database' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'PORT' }),
   host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'HOST' }),

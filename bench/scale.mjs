@@ -5,6 +5,7 @@
 // send_transaction floor of ../shared/bench measured in the same run.
 //
 //   node bench/scale.mjs [--sizes 1000,100000,1000000] [--seconds 8] [--warmup 3] [--connections 16] [--reload] [--explain]
+//                        [--only word,word] [--hot N]
 //
 // Each size has its own database, bench_scale_<size>_v<LOADER>, kept between
 // runs (never dropped): reused when its loading finished (the bench_scale
@@ -20,6 +21,10 @@
 // tier points, and progress in the 3 campaigns with behaviours; one member in
 // a thousand has 500 more ledger entries and 1,000 more timeline entries
 // (the deep pages, "long" in the table, are read from those members).
+//
+// --only: the endpoints whose names contain one of the words. --hot N: members
+// picked among the first N only (at every size the same working set: what
+// grows with the size once it is taken away is the plans', not the cache's).
 //
 // --explain: instead of the load runs, one request per endpoint in this
 // process, each statement it sent printed with EXPLAIN (ANALYZE, BUFFERS) as
@@ -46,6 +51,8 @@ const opts = benchOptions({
   chunk: { type: 'string', default: '100000' },
   reload: { type: 'boolean', default: false },
   explain: { type: 'boolean', default: false },
+  hot: { type: 'string' },
+  only: { type: 'string' },
 });
 const sizes = opts.sizes.split(',').map((s) => Number(s.replace(/_/g, '')));
 const chunk = Number(opts.chunk);
@@ -430,8 +437,10 @@ function endpoints(tenant) {
   ];
 }
 
-/** A member picked at random across the whole population (1..size). */
-const anyMember = (size) => 1 + Math.floor(Math.random() * size);
+/** A member picked at random across the whole population (1..size), or among the first --hot members only. */
+const anyMember = (size) => 1 + Math.floor(Math.random() * Math.min(size, Number(opts.hot ?? size)));
+/** The endpoints measured: all, or those whose names contain one of --only's comma-separated words. */
+const chosen = (list) => (opts.only ? list.filter(([name]) => opts.only.split(',').some((w) => name.includes(w))) : list);
 /** The member with a long history nearest member i (at or below it, or the first). */
 const longMember = (i) => Math.max(1000, i - (i % 1000));
 
@@ -439,7 +448,7 @@ const longMember = (i) => Math.max(1000, i - (i % 1000));
 async function measure(ctx, url, tenant, size) {
   const server = await startLoyalist(ctx, opts, url);
   try {
-    const list = endpoints(tenant);
+    const list = chosen(endpoints(tenant));
     // every endpoint answers for the first and the last member before any load (a wrong load fails here, not as non-2xx)
     for (const [name, auth, request] of list) {
       for (const i of [1, size]) {
@@ -518,7 +527,7 @@ function report(results, floor) {
     console.log(`${name.padEnd(26)}${cells.join('')}`);
   }
   const tx = (s) => results[s]['send_transaction'];
-  console.log(`send_transaction against the floor: ${measured.map((s) => `${s.toLocaleString('en')}: ${Math.round((100 * tx(s).rps) / floor.rps)}%`).join(', ')}`);
+  if (names.includes('send_transaction')) console.log(`send_transaction against the floor: ${measured.map((s) => `${s.toLocaleString('en')}: ${Math.round((100 * tx(s).rps) / floor.rps)}%`).join(', ')}`);
 }
 
 // ---------------------------------------------------------------- --explain
@@ -545,7 +554,7 @@ async function explainEndpoints(url, tenant, size) {
   const explainer = new pg.Client({ connectionString: url });
   await explainer.connect();
   try {
-    for (const [name, auth, request] of endpoints(tenant)) {
+    for (const [name, auth, request] of chosen(endpoints(tenant))) {
       const inject = async (i) => {
         const { path, body } = request(i, `explain-${Date.now()}-${i}`);
         const res = await app.inject({ method: body ? 'POST' : 'GET', url: path, headers: { authorization: auth, 'content-type': 'application/json' }, payload: body && JSON.stringify(body) });

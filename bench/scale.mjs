@@ -32,6 +32,8 @@
 //
 // Needs `npm run build` (it runs bin/loyalist) and a PostgreSQL server
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test).
+// Each endpoint is measured at every size in turn (alternating the order), on
+// one server per size started together.
 // Prints the load time per size, one JSON line per run, then a table of rps
 // and p50 per endpoint and size with the ratio largest/smallest (target <= 1.5x).
 import { execFile } from 'node:child_process';
@@ -100,11 +102,10 @@ async function main(ctx) {
       await floorRun('warmup floor', opts.warmup);
       floorResult = await floorRun('floor send_transaction', opts.seconds);
     }
-    for (const size of sizes) {
-      const { url, tenant } = await prepare(ctx, admin, size);
-      if (opts.explain) await explainEndpoints(url, tenant, size);
-      else results[size] = await measure(ctx, url, tenant, size);
-    }
+    const prepared = [];
+    for (const size of sizes) prepared.push({ size, ...(await prepare(ctx, admin, size)) });
+    if (opts.explain) for (const { size, url, tenant } of prepared) await explainEndpoints(url, tenant, size);
+    else Object.assign(results, await measure(ctx, prepared));
     if (!opts.explain) report(results, floorResult);
   } finally {
     await admin.end();
@@ -444,40 +445,52 @@ const chosen = (list) => (opts.only ? list.filter(([name]) => opts.only.split(',
 /** The member with a long history nearest member i (at or below it, or the first). */
 const longMember = (i) => Math.max(1000, i - (i % 1000));
 
-/** Each endpoint on a fresh server: a warmup, then the measured run, members at random. */
-async function measure(ctx, url, tenant, size) {
-  const server = await startLoyalist(ctx, opts, url);
+/**
+ * Each size on a fresh server of its own, all started together; each endpoint
+ * measured at every size in turn (a warmup, then the measured run, members at
+ * random), the order of the sizes reversed from one endpoint to the next: a
+ * change in the machine's other load during the run falls on every size, not
+ * on the sizes measured last.
+ */
+async function measure(ctx, prepared) {
+  const servers = [];
   try {
-    const list = chosen(endpoints(tenant));
-    // every endpoint answers for the first and the last member before any load (a wrong load fails here, not as non-2xx)
-    for (const [name, auth, request] of list) {
-      for (const i of [1, size]) {
-        const { path, body } = request(i, `check-${i}`);
-        const res = await fetch(`${server.project}${path}`, { method: body ? 'POST' : 'GET', headers: { authorization: auth, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
-        if (!res.ok) throw new Error(`${name} for member ${i}: ${res.status} ${await res.text()}`);
+    for (const p of prepared) servers.push({ ...p, server: await startLoyalist(ctx, opts, p.url), list: chosen(endpoints(p.tenant)) });
+    for (const { size, server, list } of servers) {
+      // every endpoint answers for the first and the last member before any load (a wrong load fails here, not as non-2xx)
+      for (const [name, auth, request] of list) {
+        for (const i of [1, size]) {
+          const { path, body } = request(i, `check-${i}`);
+          const res = await fetch(`${server.project}${path}`, { method: body ? 'POST' : 'GET', headers: { authorization: auth, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+          if (!res.ok) throw new Error(`${name} for member ${i}: ${res.status} ${await res.text()}`);
+        }
       }
     }
-    const results = {};
-    const counters = new pg.Client({ connectionString: url });
-    await counters.connect();
-    try {
-      for (const [name, auth, request] of list) {
-        const load = (label, seconds) => loadRun(label, { base: server.project, auth, connections: opts.connections, seconds, next: (n) => request(anyMember(size), n) });
-        await load(`warmup ${name}, ${size} members`, opts.warmup);
-        const before = await databaseCounters(counters);
-        const result = await load(`${name}, ${size} members`, opts.seconds);
-        const after = await databaseCounters(counters);
-        const per = (k, scale = 1) => Number(((after[k] - before[k]) / scale / Math.max(result.total, 1)).toFixed(2));
-        result.pages = { read: per('blks_read'), hit: per('blks_hit'), wal_kb: per('wal_bytes', 1024), fpi: per('wal_fpi') };
-        console.log(`  per request: ${result.pages.read} pages read into shared buffers, ${result.pages.hit} found there; ${result.pages.wal_kb} kB of WAL, ${result.pages.fpi} full-page images (the WAL of the whole server)`);
-        results[name] = result;
+    const results = Object.fromEntries(servers.map(({ size }) => [size, {}]));
+    for (const [k] of servers[0].list.entries()) {
+      const order = k % 2 === 0 ? servers : [...servers].reverse();
+      for (const { size, url, server, list } of order) {
+        const [name, auth, request] = list[k];
+        const counters = new pg.Client({ connectionString: url });
+        await counters.connect();
+        try {
+          const load = (label, seconds) => loadRun(label, { base: server.project, auth, connections: opts.connections, seconds, next: (n) => request(anyMember(size), n) });
+          await load(`warmup ${name}, ${size} members`, opts.warmup);
+          const before = await databaseCounters(counters);
+          const result = await load(`${name}, ${size} members`, opts.seconds);
+          const after = await databaseCounters(counters);
+          const per = (key, scale = 1) => Number(((after[key] - before[key]) / scale / Math.max(result.total, 1)).toFixed(2));
+          result.pages = { read: per('blks_read'), hit: per('blks_hit'), wal_kb: per('wal_bytes', 1024), fpi: per('wal_fpi') };
+          console.log(`  per request: ${result.pages.read} pages read into shared buffers, ${result.pages.hit} found there; ${result.pages.wal_kb} kB of WAL, ${result.pages.fpi} full-page images (the WAL of the whole server)`);
+          results[size][name] = result;
+        } finally {
+          await counters.end();
+        }
       }
-    } finally {
-      await counters.end();
     }
     return results;
   } finally {
-    await stop(server.child);
+    for (const { server } of servers) await stop(server.child);
   }
 }
 

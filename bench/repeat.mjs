@@ -32,7 +32,8 @@ for (let round = 1; round <= runs; round++) {
     const targets = lines.filter((line) => line.includes('(target'));
     if (!targets.length) throw new Error(`${bench}: no target line in its output:\n${lines.slice(-20).join('\n')}`);
     for (const line of targets) {
-      const label = `${bench}: ${line.slice(0, line.indexOf(':'))}`;
+      // the same line of every run (a rate offered, which follows the floor's, read as N/s)
+      const label = `${bench}: ${line.slice(0, line.indexOf(':')).replace(/\d+\/s/g, 'N/s')}`;
       const figure = line.match(/= (-?[\d.]+)(%|x)/);
       if (!figure) continue;
       figures.set(label, [...(figures.get(label) ?? []), { value: Number(figure[1]), unit: figure[2], line }]);

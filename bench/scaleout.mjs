@@ -27,11 +27,10 @@
 // per run, then a summary. server_cpu_ms is the CPU of the server's whole process tree
 // (every server process) per request, from /proc; db_cpu_ms counts every PostgreSQL
 // process on the machine (the shared server's, and the bench's primary and replica).
-import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchOptions, benchTenant, floorTransaction, freePort, json, loadRun, pct, pg, pgQuery, requireFromProject, root, run, startFloor, startLoyalist, withBench } from './lib.mjs';
+import { tsImport } from 'tsx/esm/api';
+import { benchOptions, benchTenant, floorTransaction, json, loadRun, pct, pg, pgQuery, requireFromProject, root, run, startFloor, startLoyalist, withBench } from './lib.mjs';
 
 const YAML = requireFromProject('yaml');
 const opts = benchOptions({ part: { type: 'string', default: 'both' }, rounds: { type: 'string', default: '1' }, 'pool-per-process': { type: 'string' } });
@@ -97,11 +96,13 @@ async function processes(ctx) {
 
 /** Lookup without a basket with and without a replica, and the lag under writes, on a primary and replica of the bench's own. */
 async function replica(ctx) {
-  const clusters = [];
+  // the chaos suite's clusters (test/support/clusters.ts), with fsync on as a server would run
+  const { Clusters } = await tsImport('../test/support/clusters.ts', import.meta.url);
+  const clusters = new Clusters({ fsync: true });
   const servers = [];
   try {
-    const primary = await createCluster(clusters);
-    const standby = await createReplica(primary, clusters);
+    const primary = await clusters.create();
+    const standby = await clusters.replica(primary);
     const alone = await loyalist(ctx, primary.url, {}, undefined, servers);
     const routed = await loyalist(ctx, primary.url, { DATABASE_REPLICA_URL: standby.url }, alone.adminToken, servers);
     const t = await tenant(alone);
@@ -134,7 +135,7 @@ async function replica(ctx) {
     // the servers first: they would keep reconnecting to the dropped clusters
     for (const server of servers) server.child.kill('SIGTERM');
     await Promise.all(servers.map((s) => (s.child.exitCode === null && s.child.signalCode === null ? new Promise((ok) => s.child.once('exit', ok)) : undefined)));
-    for (const dir of clusters.reverse()) dropCluster(dir);
+    clusters.dropAll();
   }
 }
 
@@ -260,63 +261,6 @@ async function waitForReplay(primaryUrl) {
     if (Date.now() - started > 60_000) throw new Error('the replica did not catch up within 60 s');
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** The newest installed PostgreSQL's program `name`. */
-function pgBin(name) {
-  const versions = readdirSync('/usr/lib/postgresql').filter((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', name)));
-  if (!versions.length) throw new Error(`no PostgreSQL ${name} under /usr/lib/postgresql`);
-  return join('/usr/lib/postgresql', versions.sort((a, b) => Number(b) - Number(a))[0], 'bin', name);
-}
-
-/** Runs a PostgreSQL program, as the postgres user when root (the server refuses to run as root). */
-function asPostgres(name, args) {
-  const asRoot = process.getuid?.() === 0;
-  const result = asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(name), ...args], { encoding: 'utf8' }) : spawnSync(pgBin(name), args, { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${name} ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
-}
-
-/** A directory for a cluster, owned by the postgres user when root. */
-function clusterDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'loyalist-bench-pg-'));
-  if (process.getuid?.() === 0) {
-    const id = (flag) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
-    chownSync(dir, id('-u'), id('-g'));
-  }
-  chmodSync(dir, 0o700);
-  return dir;
-}
-
-/** Starts the cluster in `dir` on a free port (wal_level replica: replicas may follow it); the shared server's defaults otherwise (fsync on). */
-async function startCluster(dir) {
-  const port = await freePort();
-  asPostgres('pg_ctl', ['-D', join(dir, 'data'), '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c wal_level=replica`, 'start']);
-  return { port, url: `postgres://postgres@127.0.0.1:${port}/postgres` };
-}
-
-/** A new cluster of the bench's own (trust authentication, replication from 127.0.0.1 too), started; noted in `clusters` to drop. */
-async function createCluster(clusters) {
-  const dir = clusterDir();
-  clusters.push(dir);
-  asPostgres('initdb', ['-D', join(dir, 'data'), '--auth=trust', '-U', 'postgres', '--no-sync']);
-  return startCluster(dir);
-}
-
-/** A streaming replica of `primary` (pg_basebackup -R: a hot standby following it), started; noted in `clusters` to drop. */
-async function createReplica(primary, clusters) {
-  const dir = clusterDir();
-  clusters.push(dir);
-  asPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
-  return startCluster(dir);
-}
-
-function dropCluster(dir) {
-  try {
-    asPostgres('pg_ctl', ['-D', join(dir, 'data'), '-w', '-m', 'immediate', 'stop']);
-  } catch {
-    // never started, or already stopped
-  }
-  rmSync(dir, { recursive: true, force: true });
 }
 
 function summary() {

@@ -1,27 +1,15 @@
 // Real processes for the chaos suite: a Loyalist server run from the sources,
-// and a PostgreSQL cluster of the test's own (initdb in a temporary directory,
-// on a free port), and streaming replicas of it, which the test may stop and
-// start without touching the machine's shared cluster. All are ended when the
-// test file ends.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+// and PostgreSQL clusters of the test's own and streaming replicas of them
+// (test/support/clusters.ts), which the test may stop and start without
+// touching the machine's shared cluster. All are ended when the test file ends.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { after } from 'node:test';
+import { Clusters, freePort, type Cluster } from './clusters.js';
+
+export { freePort, type Cluster };
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 export interface ServerProcess {
   url: string;
@@ -85,79 +73,11 @@ export async function startServer(env: Record<string, string>, options: { port?:
   return server;
 }
 
-export interface Cluster {
-  url: string;
-  port: number;
-  stop(mode?: 'fast' | 'immediate'): void;
-  start(): void;
-}
+const clusters = new Clusters({ fsync: false });
+after(() => clusters.dropAll());
 
-const clusters = new Set<string>();
-after(() => {
-  for (const dir of clusters) dropCluster(dir);
-});
+/** A new PostgreSQL cluster of this test's own (test/support/clusters.ts), started; removed when the test file ends. */
+export const createCluster = (): Promise<Cluster> => clusters.create();
 
-/** The newest installed PostgreSQL's programs. */
-function pgBin(name: string): string {
-  const versions = readdirSync('/usr/lib/postgresql').filter((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', name)));
-  if (!versions.length) throw new Error(`no PostgreSQL ${name} under /usr/lib/postgresql`);
-  return join('/usr/lib/postgresql', versions.sort((a, b) => Number(b) - Number(a))[0], 'bin', name);
-}
-
-/** Runs a PostgreSQL program as the postgres user (the server refuses to run as root). */
-function asPostgres(name: string, args: string[]): void {
-  const asRoot = process.getuid?.() === 0;
-  const result = asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(name), ...args], { encoding: 'utf8' }) : spawnSync(pgBin(name), args, { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${name} ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
-}
-
-/** A directory for a cluster of this test's own, owned by the postgres user; removed at the end. */
-function clusterDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'loyalist-pg-'));
-  if (process.getuid?.() === 0) {
-    const user = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-    const group = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-    chownSync(dir, Number(user.stdout), Number(group.stdout));
-  }
-  chmodSync(dir, 0o700);
-  clusters.add(dir);
-  return dir;
-}
-
-/** Starts the cluster in `dir` on a free port (streaming replicas may connect: wal_level replica). */
-async function startCluster(dir: string): Promise<Cluster> {
-  const data = join(dir, 'data');
-  const port = await freePort();
-  const start = () => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=replica`, 'start']);
-  start();
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    port,
-    start,
-    stop: (mode = 'fast') => asPostgres('pg_ctl', ['-D', data, '-w', '-m', mode, 'stop']),
-  };
-}
-
-/** A new PostgreSQL cluster of this test's own, with trust authentication (replication connections from 127.0.0.1 too), started; removed at the end. */
-export async function createCluster(): Promise<Cluster> {
-  const dir = clusterDir();
-  asPostgres('initdb', ['-D', join(dir, 'data'), '--auth=trust', '-U', 'postgres', '--no-sync']);
-  return startCluster(dir);
-}
-
-/** A streaming replica of `primary` (pg_basebackup -R: a hot standby following it), on a free port, started; removed at the end. */
-export async function createReplica(primary: Cluster): Promise<Cluster> {
-  const dir = clusterDir();
-  asPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
-  return startCluster(dir);
-}
-
-function dropCluster(dir: string): void {
-  try {
-    asPostgres('pg_ctl', ['-D', join(dir, 'data'), '-w', '-m', 'immediate', 'stop']);
-  } catch {
-    // already stopped
-  }
-  rmSync(dir, { recursive: true, force: true });
-  clusters.delete(dir);
-}
+/** A streaming replica of `primary`, started; removed when the test file ends. */
+export const createReplica = (primary: Cluster): Promise<Cluster> => clusters.replica(primary);

@@ -1,0 +1,103 @@
+// PostgreSQL clusters of a test's or a benchmark's own: initdb in a temporary
+// directory, on a free port, and streaming replicas of them (pg_basebackup -R),
+// which the caller may stop and start without touching the machine's shared
+// cluster. Used by the chaos suite (test/support/processes.ts) and by
+// bench/scaleout.mjs (through tsx); neither registers anything with node:test here.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+export interface Cluster {
+  url: string;
+  port: number;
+  stop(mode?: 'fast' | 'immediate'): void;
+  start(): void;
+}
+
+/** The clusters one caller made, each removed by dropAll. */
+export class Clusters {
+  private readonly dirs: string[] = [];
+
+  /** fsync: off for tests (nothing survives them), on for a benchmark measuring what a server would do. */
+  constructor(private readonly options: { fsync: boolean }) {}
+
+  /** A new cluster with trust authentication (replication connections from 127.0.0.1 too), started. */
+  async create(): Promise<Cluster> {
+    const dir = this.dir();
+    asPostgres('initdb', ['-D', join(dir, 'data'), '--auth=trust', '-U', 'postgres', '--no-sync']);
+    return this.start(dir);
+  }
+
+  /** A streaming replica of `primary` (pg_basebackup -R: a hot standby following it), on a free port, started. */
+  async replica(primary: Cluster): Promise<Cluster> {
+    const dir = this.dir();
+    asPostgres('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', join(dir, 'data'), '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
+    return this.start(dir);
+  }
+
+  /** Stops and removes every cluster made here, the newest first (a replica before its primary). */
+  dropAll(): void {
+    for (const dir of this.dirs.splice(0).reverse()) {
+      try {
+        asPostgres('pg_ctl', ['-D', join(dir, 'data'), '-w', '-m', 'immediate', 'stop']);
+      } catch {
+        // never started, or already stopped
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** A directory for a cluster, owned by the postgres user when root. */
+  private dir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'loyalist-pg-'));
+    if (process.getuid?.() === 0) {
+      const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
+      chownSync(dir, id('-u'), id('-g'));
+    }
+    chmodSync(dir, 0o700);
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  /** Starts the cluster in `dir` on a free port (streaming replicas may connect: wal_level replica). */
+  private async start(dir: string): Promise<Cluster> {
+    const data = join(dir, 'data');
+    const port = await freePort();
+    const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c wal_level=replica${this.options.fsync ? '' : ' -c fsync=off'}`;
+    const start = () => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', settings, 'start']);
+    start();
+    return {
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      port,
+      start,
+      stop: (mode = 'fast') => asPostgres('pg_ctl', ['-D', data, '-w', '-m', mode, 'stop']),
+    };
+  }
+}
+
+/** The newest installed PostgreSQL's programs. */
+function pgBin(name: string): string {
+  const versions = readdirSync('/usr/lib/postgresql').filter((v) => existsSync(join('/usr/lib/postgresql', v, 'bin', name)));
+  if (!versions.length) throw new Error(`no PostgreSQL ${name} under /usr/lib/postgresql`);
+  return join('/usr/lib/postgresql', versions.sort((a, b) => Number(b) - Number(a))[0], 'bin', name);
+}
+
+/** Runs a PostgreSQL program as the postgres user when root (the server refuses to run as root). */
+function asPostgres(name: string, args: string[]): void {
+  const asRoot = process.getuid?.() === 0;
+  const result = asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(name), ...args], { encoding: 'utf8' }) : spawnSync(pgBin(name), args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${name} ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
+}

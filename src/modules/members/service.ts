@@ -443,16 +443,16 @@ export async function tryLockMembers(tx: Db, refs: { retailer_id: string; member
  */
 export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Promise<MemberSummary> {
   // a constant text (every POS transaction and event runs it): no query builder work per call
-  const lock = async (id: string) =>
-    (
+  const lock = async (id: string) => {
+    const [locked] = (
       await sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members
                                 WHERE retailer_id = ${retailerId} AND id = ${id} AND lifecycle = 'active' FOR NO KEY UPDATE`.execute(tx)
-    ).rows[0];
+    ).rows;
+    if (locked) noteMemberWrite(tx, locked.id);
+    return locked;
+  };
   const byId = isUuid(ref) ? await lock(ref.toLowerCase()) : undefined;
-  if (byId) {
-    noteMemberWrite(tx, byId.id);
-    return byId;
-  }
+  if (byId) return byId;
   const owners = await tx
     .selectFrom('member_identifiers')
     .select('member_id')
@@ -464,7 +464,6 @@ export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Pr
   if (owners.length > 1) throw new DomainError('multiple_matches', `user_id ${ref} names several members`, 'user_id');
   const member = owners.length ? await lock(owners[0].member_id) : undefined;
   if (!member) throw memberNotFound();
-  noteMemberWrite(tx, member.id);
   return member;
 }
 

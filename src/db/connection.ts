@@ -42,6 +42,8 @@ export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 2000, statementMs
 export function connectPostgres(url: string, poolSize: number, timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
+    // statements go on the wire as they are issued (PreparingPool sends BEGIN with the next one)
+    pipeline: true,
     max: poolSize,
     connectionTimeoutMillis: timeouts.connectMs,
     // a server that stops answering without closing the connection (a partition) is noticed
@@ -69,6 +71,8 @@ export function connectPostgres(url: string, poolSize: number, timeouts: Databas
   return { db, kind: 'postgres', pool, close: () => db.destroy() };
 }
 
+const BEGUN = { command: 'BEGIN', rowCount: null, rows: [] } as unknown as PostgresQueryResult<never>;
+
 /**
  * Runs every parameterized query as a named prepared statement, so each
  * connection parses and plans a query text once instead of on every request
@@ -92,16 +96,36 @@ class PreparingPool implements PostgresPool {
   async connect(): Promise<PostgresPoolClient> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // a BEGIN on the wire whose answer is read with the next statement's
+    let begun: Promise<unknown> | undefined;
+    const send = async (sql: string, parameters: readonly unknown[]) => {
+      statements++;
+      try {
+        return await (parameters.length ? client.query({ name: this.nameOf(sql), text: sql, values: parameters as unknown[] }) : client.query(sql));
+      } catch (err) {
+        // a connection that failed is never handed out again, even before pg notices it closed
+        if (isDatabaseUnavailable(err)) broken = err as Error;
+        throw err;
+      }
+    };
     const wrapped = {
+      // A transaction's BEGIN is not waited for: it goes out at once and the statement
+      // after it follows without a round trip of its own; its failure (a lost connection)
+      // is that statement's.
       query: async (sql: string, parameters: readonly unknown[]) => {
-        statements++;
-        try {
-          return await (parameters.length ? client.query({ name: this.nameOf(sql), text: sql, values: parameters as unknown[] }) : client.query(sql));
-        } catch (err) {
-          // a connection that failed is never handed out again, even before pg notices it closed
-          if (isDatabaseUnavailable(err)) broken = err as Error;
-          throw err;
+        if (sql === 'begin' && !parameters.length) {
+          begun = send(sql, parameters);
+          begun.catch(() => {});
+          return BEGUN;
         }
+        const before = begun;
+        begun = undefined;
+        const answer = send(sql, parameters);
+        if (before) {
+          answer.catch(() => {});
+          await before;
+        }
+        return await answer;
       },
       release: () => client.release(broken),
     };

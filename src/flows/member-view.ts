@@ -5,7 +5,7 @@
 // points module's exact decimal text, instants ISO 8601.
 import type { Db } from '../db/index.js';
 import { DomainError, memberNotFound } from '../errors.js';
-import { getMember, searchMembers, searchMembersByText, type Identifier, type Member, type PhoneNumber } from '../modules/members/service.js';
+import { getMember, getMemberRow, searchMembers, searchMembersByText, type Identifier, type Member, type PhoneNumber } from '../modules/members/service.js';
 import { memberCampaignViews, type CampaignState } from '../modules/campaigns/views.js';
 import { offersByIds } from '../modules/offers/catalog.js';
 import { effectiveStatus, listUserOffers, STATUS_DESCRIPTION } from '../modules/offers/user-offers.js';
@@ -393,7 +393,7 @@ export interface LedgerPageRequest {
 
 /** A page of the member's ledger, newest first; `next_before` is the cursor of the next page (null: the last). */
 export async function memberLedgerPage(db: Db, retailerId: string, memberId: string, query: LedgerPageRequest): Promise<{ entries: LedgerEntryView[]; next_before: number | null }> {
-  const member = await getMember(db, retailerId, memberId);
+  const member = await getMemberRow(db, retailerId, memberId);
   if (!member) throw memberNotFound();
   const page = await ledgerPage(db, retailerId, member.id, { before: query.before, limit: query.limit, pointAccountIds: query.point_account_id, modificationTypes: query.modification_type });
   return { entries: page.entries.map(ledgerEntryView), next_before: page.nextBefore };
@@ -401,7 +401,7 @@ export async function memberLedgerPage(db: Db, retailerId: string, memberId: str
 
 /** A page of the member's timeline (every category), newest first; `next_before` is the opaque cursor of the next page (null: the last). */
 export async function memberTimelinePage(db: Db, retailerId: string, memberId: string, query: { before?: string; limit: number }): Promise<{ entries: TimelineEntryView[]; next_before: string | null }> {
-  const member = await getMember(db, retailerId, memberId);
+  const member = await getMemberRow(db, retailerId, memberId);
   if (!member) throw memberNotFound();
   const [number, page] = await Promise.all([
     retailerNumber(db, retailerId),

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
 import { DomainError, memberNotFound } from '../../errors.js';
-import { resolveMemberRef, type Member } from '../../modules/members/service.js';
+import { resolveMemberRef, resolveMemberRowRef, type Member, type MemberRow } from '../../modules/members/service.js';
 import { tenantOf } from '../context.js';
 
 /** Fields every Connect body carries. */
@@ -14,6 +14,13 @@ export const ConnectBase = {
 /** `user_id` of a Connect body: a member id or one of the retailer's external ids. */
 export async function memberOf(db: Db, request: FastifyRequest, userId: string): Promise<Member> {
   const member = await resolveMemberRef(db, tenantOf(request).retailerId, userId);
+  if (!member) throw memberNotFound();
+  return member;
+}
+
+/** memberOf for the reads that need only the member's own row, not its identifiers and phone numbers. */
+export async function memberRowOf(db: Db, request: FastifyRequest, userId: string): Promise<MemberRow> {
+  const member = await resolveMemberRowRef(db, tenantOf(request).retailerId, userId);
   if (!member) throw memberNotFound();
   return member;
 }

@@ -7,7 +7,7 @@ import type { DetailResult, PointChangeOutcome, PointDetail } from '../../module
 import { auditLog, memberBalances, type Balances } from '../../modules/points/queries.js';
 import { actorOf, tenantOf } from '../context.js';
 import { fails, Nullable, Obj } from '../contract.js';
-import { ConnectBase, isoTime, memberOf, ok, parseTime } from './common.js';
+import { ConnectBase, isoTime, memberRowOf, ok, parseTime } from './common.js';
 import { connectAnswer, ConnectPointAuditLogEntry, ConnectPointBalances, ConnectPointDeposit, ConnectPointDepositResult, ConnectPointSpend, ItemError, ItemStatus, PointSpend } from './schemas.js';
 import { AmountInput, Id, Opt } from '../inputs.js';
 
@@ -230,7 +230,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       async (request) => {
         const b = request.body;
         const db = dbOf(request);
-        const member = await memberOf(db, request, b.user_id);
+        const member = await memberRowOf(db, request, b.user_id);
         return ok(renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id, b.point_account_ids)));
       },
     );
@@ -250,7 +250,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const db = dbOf(request);
-      const member = await memberOf(db, request, request.body.user_id);
+      const member = await memberRowOf(db, request, request.body.user_id);
       return ok({ point_account_balances: renderBalances(member.retailer_id, member.id, await memberBalances(db, member.retailer_id, member.id)) });
     },
   );
@@ -307,7 +307,7 @@ export const pointRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (request) => {
         const b = request.body;
-        const member = await memberOf(db, request, b.user_id);
+        const member = await memberRowOf(db, request, b.user_id);
         const page = await auditLog(db, member.retailer_id, member.id, {
           pointSourceIds: b.point_source_ids,
           pointAccountIds: b.point_account_ids,

@@ -17,7 +17,7 @@ import {
 } from '../../modules/campaigns/index.js';
 import { actorOf, tenantOf } from '../context.js';
 import { coreTime } from './render.js';
-import { memberFromPath } from './users.js';
+import { memberFromPath, memberRowFromPath } from './users.js';
 import { fails, Obj } from '../contract.js';
 import { CoreCampaignBehavior, CoreCampaignV1, CoreCampaignV2, CoreOk, coreAnswer, memberLookup } from './schemas.js';
 
@@ -262,8 +262,8 @@ export const campaignRoutesV1: FastifyPluginAsyncTypebox = async (app) => {
     app.get(`${base}/campaigns`, { schema: listSchema, config: { replica: true } }, async (request) => {
       const tenant = tenantOf(request);
       const db = dbOf(request);
-      const member = await memberFromPath(db, tenant, request.params);
-      const views = await memberCampaignViews(db, tenant.retailerId, member.id);
+      const member = await memberRowFromPath(db, tenant, request.params);
+      const views = await memberCampaignViews(db, tenant.retailerId, member.id, new Date(), member);
       // promotions: the campaigns with behaviours to achieve
       return { status: 'ok' as const, campaigns: { promotions: views.filter((v) => v.behaviors.length).sort(byStartAscending).map((v) => renderV1(v)) } };
     });
@@ -343,11 +343,11 @@ export const campaignRoutesV2: FastifyPluginAsyncTypebox = async (app) => {
     app.get(`${base}/campaigns`, { schema: listSchema, config: { replica: true } }, async (request) => {
       const tenant = tenantOf(request);
       const db = dbOf(request);
-      const member = await memberFromPath(db, tenant, request.params);
+      const member = await memberRowFromPath(db, tenant, request.params);
       const sections = parseSections(request.query.sections);
       const page = request.query.page ?? 1;
       const pageSize = request.query.page_size ?? 20;
-      const views = (await memberCampaignViews(db, tenant.retailerId, member.id)).sort((a, b) => -byStartAscending(a, b));
+      const views = (await memberCampaignViews(db, tenant.retailerId, member.id, new Date(), member)).sort((a, b) => -byStartAscending(a, b));
       return {
         page,
         page_size: pageSize,

@@ -4,7 +4,7 @@ import { listTimeline } from '../../modules/timeline/service.js';
 import { tenantOf } from '../context.js';
 import { dbOf } from '../surface.js';
 import { EVENT_TYPE_LIST, renderTimelineEntry } from './render.js';
-import { memberFromPath } from './users.js';
+import { memberRowFromPath } from './users.js';
 import { fails, Nullable } from '../contract.js';
 import { CoreTimelineEntry, CoreTimelineEventType, coreAnswer, memberLookup } from './schemas.js';
 
@@ -54,7 +54,7 @@ export const timelineRoutes: FastifyPluginAsyncTypebox = async (app) => {
       async (request) => {
         const tenant = tenantOf(request);
         const db = dbOf(request);
-        const member = await memberFromPath(db, tenant, request.params);
+        const member = await memberRowFromPath(db, tenant, request.params);
         const q = request.query;
         const eventTypes = ([] as string[]).concat(q.event_types ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
         const page = await listTimeline(db, tenant.retailerId, member.id, {

@@ -5,9 +5,11 @@ import {
   findByExternalId,
   findByPhone,
   getMember,
+  getMemberRow,
   getMembers,
   searchMembers,
   type Member,
+  type MemberRow,
   type MemberInput,
 } from '../../modules/members/service.js';
 import { customProfileDefaults } from '../../modules/program/custom-attributes.js';
@@ -85,6 +87,13 @@ function memberInput(user: UserFields, creating: boolean): MemberInput {
     // on create, referrer_code names the member who referred this one
     referral_code: creating ? (referral_code ?? referrer_code) : undefined,
   };
+}
+
+/** memberFromPath for the reads that need only the member's own row, not its identifiers and phone numbers. */
+export async function memberRowFromPath(db: Db, tenant: Tenant, params: { user_id?: string; external_id?: string }): Promise<MemberRow> {
+  const member = params.user_id !== undefined ? await getMemberRow(db, tenant.retailerId, params.user_id) : await findByExternalId(db, tenant.retailerId, params.external_id!);
+  if (!member) throw memberNotFound();
+  return member;
 }
 
 /** Resolves `:user_id` or `:external_id` to an active member of the tenant. */

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/index.js';
 import type { CampaignAudience } from '../../db/schema.js';
-import { memberStatusAndProfile } from '../members/service.js';
+import { memberStatusAndProfile, type MemberRow } from '../members/service.js';
 import { customProfileDefaults } from '../program/custom-attributes.js';
 import { getTags } from '../tags/service.js';
 import { memberTiers } from '../tiers/service.js';
@@ -18,9 +18,15 @@ export interface AudienceFacts {
 
 export const isEmptyAudience = (a: CampaignAudience) => !a.tags?.length && !a.tier_level_ids?.length && !(a.attributes && Object.keys(a.attributes).length);
 
-/** Loads the facts of one member; `full: false` reads only the account status (no campaign has an audience). */
-export async function audienceFacts(db: Db, retailerId: string, memberId: string, full = true, now = new Date()): Promise<AudienceFacts> {
-  const row = await memberStatusAndProfile(db, retailerId, memberId);
+/** What an audience reads of the member's own row. */
+export type AudienceRow = Pick<MemberRow, 'account_status' | 'user_profile'>;
+
+/**
+ * Loads the facts of one member; `full: false` reads only the account status (no campaign
+ * has an audience). `known`: the member's row, when the caller has read it already.
+ */
+export async function audienceFacts(db: Db, retailerId: string, memberId: string, full = true, now = new Date(), known?: AudienceRow): Promise<AudienceFacts> {
+  const row = known ?? (await memberStatusAndProfile(db, retailerId, memberId));
   const restricted = row?.account_status === 'restricted';
   if (!full || restricted || !row) return { restricted, tags: new Set(), tierLevelIds: new Set(), profile: row?.user_profile ?? {} };
   const [tags, tiers, defaults] = await Promise.all([getTags(db, retailerId, memberId, now), memberTiers(db, retailerId, memberId), customProfileDefaults(db, retailerId)]);

@@ -1,6 +1,6 @@
 /** What a member sees of a campaign: its state, behaviours, goals and groups (the routes render these). */
 import type { Db } from '../../db/index.js';
-import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts } from './audience.js';
+import { audienceFacts, inAudience, isEmptyAudience, type AudienceFacts, type AudienceRow } from './audience.js';
 import { campaignCatalog, isRunning, type BehaviorDef, type CampaignDef, type GoalDef } from './config.js';
 import { emptyBehavior, emptyGoal, goalKey, loadProgress, optedInAt, unlimited, type GoalState, type MemberProgress } from './progress-store.js';
 
@@ -86,12 +86,13 @@ export function campaignView(campaign: CampaignDef, facts: AudienceFacts, progre
 
 /**
  * The running campaigns a member sees, in program order (or one campaign
- * by id or permalink, running or not). A restricted member sees none.
+ * by id or permalink, running or not). A restricted member sees none. `row`:
+ * the member's own row, when the caller has read it.
  */
-export async function memberCampaignViews(db: Db, retailerId: string, memberId: string, now = new Date()): Promise<CampaignView[]> {
+export async function memberCampaignViews(db: Db, retailerId: string, memberId: string, now = new Date(), row?: AudienceRow): Promise<CampaignView[]> {
   const catalog = await campaignCatalog(db, retailerId);
   const running = catalog.campaigns.filter((c) => isRunning(c, now));
-  const facts = await audienceFacts(db, retailerId, memberId, running.some((c) => !isEmptyAudience(c.audience)), now);
+  const facts = await audienceFacts(db, retailerId, memberId, running.some((c) => !isEmptyAudience(c.audience)), now, row);
   if (facts.restricted || !running.length) return [];
   const progress = await loadProgress(db, retailerId, memberId);
   return running.map((c) => campaignView(c, facts, progress, now)).filter((v) => v.qualified);

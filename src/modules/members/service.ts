@@ -150,6 +150,22 @@ export async function findByPhone(db: Db, retailerId: string, phone: string): Pr
 }
 
 /**
+ * An active member's own row, without its identifiers and phone numbers: for the reads
+ * that answer with the member's other data (balances, timelines, campaigns), one index
+ * lookup and one row instead of three tables' pages.
+ */
+export async function getMemberRow(db: Db, retailerId: string, id: string): Promise<MemberRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const rows = await db.selectFrom('members').selectAll().where('retailer_id', '=', retailerId).where('id', '=', id.toLowerCase()).where('lifecycle', '=', 'active').execute();
+  return found(db, rows)[0];
+}
+
+/** resolveMemberRef for the reads that need only the member's own row (getMemberRow). */
+export async function resolveMemberRowRef(db: Db, retailerId: string, ref: string): Promise<MemberRow | undefined> {
+  return (isUuid(ref) && (await getMemberRow(db, retailerId, ref))) || findByExternalId(db, retailerId, ref);
+}
+
+/**
  * Resolves the `user_id` of Connect and POS bodies: a member id, or one of the
  * retailer's external ids (integrations send their own member numbers).
  */

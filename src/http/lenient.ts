@@ -22,13 +22,27 @@ export function parseQueryString(text: string): Record<string, unknown> {
 }
 
 /** Empty strings mean absent: drop them from objects, at any depth. */
-export function withoutEmptyStrings<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(withoutEmptyStrings) as T;
+export const withoutEmptyStrings = <T>(value: T): T => cleaned(value, false, NONE);
+
+/**
+ * Empty strings and null fields mean absent (strictly typed clients serialize
+ * unset fields as `null`; schema coercion would otherwise turn a null into
+ * `""`, `false` or `0`): both dropped from objects at any depth, in one copy.
+ * Inside the free-form maps named in `freeForm` nulls are kept: there a null
+ * removes an attribute.
+ */
+export const withoutAbsent = <T>(value: T, freeForm: ReadonlySet<string> = NONE): T => cleaned(value, true, freeForm);
+
+const NONE: ReadonlySet<string> = new Set();
+
+function cleaned<T>(value: T, dropNulls: boolean, freeForm: ReadonlySet<string>): T {
   if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => cleaned(v, dropNulls, freeForm)) as T;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (typeof v === 'string' && v.trim() === '') continue;
-    out[key] = withoutEmptyStrings(v);
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    if (typeof v === 'string' ? v.trim() === '' : v === null && dropNulls) continue;
+    out[key] = cleaned(v, dropNulls && !freeForm.has(key), freeForm);
   }
   return out as T;
 }
@@ -43,22 +57,30 @@ export const MAX_DEPTH = 64;
  * (`1e400`). Returns the first such thing as "field: problem"; undefined when
  * there is none. Its own recursion stops at MAX_DEPTH.
  */
-export function inputProblem(value: unknown, path: string[] = []): string | undefined {
-  if (typeof value === 'string') return stringProblem(value, path);
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${fieldName(path)}: must be a finite number`;
+export function inputProblem(value: unknown): string | undefined {
+  // one path, pushed and popped as the walk goes: the field is named only when there is a problem
+  const path: string[] = [];
+  const problem = problemIn(value, path);
+  return problem && `${fieldName(path)}: ${problem}`;
+}
+
+function problemIn(value: unknown, path: string[]): string | undefined {
+  if (typeof value === 'string') return stringProblem(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'must be a finite number';
   if (value === null || typeof value !== 'object') return undefined;
-  if (path.length >= MAX_DEPTH) return `${fieldName(path)}: nested deeper than ${MAX_DEPTH} levels`;
-  for (const [key, v] of Object.entries(value)) {
-    const here = [...path, key];
-    const problem = stringProblem(key, here) ?? inputProblem(v, here);
+  if (path.length >= MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+  for (const key of Object.keys(value)) {
+    path.push(key);
+    const problem = stringProblem(key) ?? problemIn((value as Record<string, unknown>)[key], path);
     if (problem) return problem;
+    path.pop();
   }
   return undefined;
 }
 
-function stringProblem(text: string, path: string[]): string | undefined {
-  if (text.includes('\u0000')) return `${fieldName(path)}: must not contain NUL characters`;
-  if (!text.isWellFormed()) return `${fieldName(path)}: must be well-formed Unicode (a lone surrogate is not)`;
+function stringProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain NUL characters';
+  if (!text.isWellFormed()) return 'must be well-formed Unicode (a lone surrogate is not)';
   return undefined;
 }
 
@@ -83,32 +105,58 @@ export interface NumericSchema {
  * 32-bit unless the schema gives its own bounds. Returns the first such field
  * as "field: problem" (numeric strings stay accepted, SPEC section 4).
  */
-export function mistypedNumber(given: NumericSchema | undefined, value: unknown, path: string[] = []): string | undefined {
-  const schema = given?.$ref ? (componentOf(given.$ref) as NumericSchema | undefined) : given;
-  if (!schema || value === null || value === undefined || path.length > MAX_DEPTH) return undefined;
-  const problem = numberProblem(schema, value);
-  if (problem) return `${fieldName(path)}: ${problem}`;
-  for (const branch of schema.anyOf ?? [schema]) {
+export function mistypedNumber(schema: NumericSchema | undefined, value: unknown): string | undefined {
+  const path: string[] = [];
+  const problem = mistypedIn(schema, value, path);
+  return problem && `${fieldName(path)}: ${problem}`;
+}
+
+/** A schema as the walk reads it: its $ref resolved, its branches and whether any of them is numeric, worked out once. */
+interface Shape {
+  branches: NumericSchema[];
+  types: unknown[];
+  numeric: NumericSchema | undefined;
+}
+const shapes = new WeakMap<NumericSchema, Shape | null>();
+
+function shapeOf(given: NumericSchema): Shape | undefined {
+  let shape = shapes.get(given);
+  if (shape === undefined) {
+    const schema = given.$ref ? (componentOf(given.$ref) as NumericSchema | undefined) : given;
+    const branches = schema ? (schema.anyOf ?? [schema]) : [];
+    shape = schema ? { branches, types: branches.map((b) => b.type), numeric: branches.find((b) => b.type === 'integer' || b.type === 'number') } : null;
+    shapes.set(given, shape);
+  }
+  return shape ?? undefined;
+}
+
+function mistypedIn(given: NumericSchema | undefined, value: unknown, path: string[]): string | undefined {
+  const shape = given && shapeOf(given);
+  if (!shape || value === null || value === undefined || path.length > MAX_DEPTH) return undefined;
+  const problem = shape.numeric && numberProblem(shape, value);
+  if (problem) return problem;
+  for (const branch of shape.branches) {
     if (branch.type === 'array' && branch.items) {
       const items = Array.isArray(value) ? value : [value];
       for (let i = 0; i < items.length; i++) {
-        const found = mistypedNumber(branch.items, items[i], [...path, String(i)]);
+        path.push(String(i));
+        const found = mistypedIn(branch.items, items[i], path);
         if (found) return found;
+        path.pop();
       }
     } else if (branch.properties && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-        const found = mistypedNumber(branch.properties[key], v, [...path, key]);
+      for (const key of Object.keys(value)) {
+        path.push(key);
+        const found = mistypedIn(branch.properties[key], (value as Record<string, unknown>)[key], path);
         if (found) return found;
+        path.pop();
       }
     }
   }
   return undefined;
 }
 
-function numberProblem(schema: NumericSchema, value: unknown): string | undefined {
-  const branches = schema.anyOf ?? [schema];
-  const types = branches.map((b) => b.type);
-  const numeric = branches.find((b) => b.type === 'integer' || b.type === 'number');
+function numberProblem({ types, numeric }: Shape, value: unknown): string | undefined {
   if (!numeric) return undefined;
   if (typeof value === 'boolean') return types.includes('boolean') ? undefined : 'must be a number, not a boolean';
   if (typeof value === 'string' ? types.includes('string') || value.trim() === '' : typeof value !== 'number') return undefined;
@@ -119,23 +167,6 @@ function numberProblem(schema: NumericSchema, value: unknown): string | undefine
   if (numeric.type !== 'integer' || types.includes('number')) return undefined;
   const [min, max] = [numeric.minimum ?? INT_MIN, numeric.maximum ?? INT_MAX];
   return n < min || n > max ? `must be an integer from ${min} to ${max}` : undefined;
-}
-
-/**
- * Strictly typed clients serialize unset fields as `null`: like an empty
- * string, a null field means absent (schema coercion would otherwise turn it
- * into `""`, `false` or `0`). Inside the free-form maps named in `freeForm`
- * nulls are kept: there a null removes an attribute.
- */
-export function withoutNullFields<T>(value: T, freeForm: ReadonlySet<string> = new Set()): T {
-  if (Array.isArray(value)) return value.map((v) => withoutNullFields(v, freeForm)) as T;
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (v === null) continue;
-    out[key] = freeForm.has(key) ? v : withoutNullFields(v, freeForm);
-  }
-  return out as T;
 }
 
 /** JSON text with `//` and `/* *\/` comments (outside strings) removed. */

@@ -83,10 +83,19 @@ export function registerOps(app: FastifyInstance): void {
     });
   }
 
+  // each (method, route, status)'s counter and histogram, found once (prom-client hashes the labels at every call otherwise)
+  const series = new Map<string, { count: { inc(): void }; time: { observe(seconds: number): void } }>();
   app.addHook('onResponse', async (request, reply) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unknown', status_code: String(reply.statusCode) };
-    requests.inc(labels);
-    duration.observe(labels, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? 'unknown';
+    const key = `${request.method} ${reply.statusCode} ${route}`;
+    let one = series.get(key);
+    if (!one) {
+      const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+      one = { count: requests.labels(labels), time: duration.labels(labels) };
+      series.set(key, one);
+    }
+    one.count.inc();
+    one.time.observe(reply.elapsedTime / 1000);
   });
 
   // operations endpoints need no credentials: probes and scrapers call them

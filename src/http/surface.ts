@@ -9,7 +9,7 @@ import EXAMPLES from './examples.json' with { type: 'json' };
 import type { Tenant } from '../modules/tenants/credentials.js';
 import { bodyHash, claimMessageId, completeMessageId, completeMessageIdLater } from '../modules/replays/service.js';
 import { toErrorAnswer, type ErrorAnswer } from './errors.js';
-import { inputProblem, mistypedNumber, withoutEmptyStrings, withoutNullFields, type NumericSchema } from './lenient.js';
+import { inputProblem, mistypedNumber, withoutAbsent, withoutEmptyStrings, type NumericSchema } from './lenient.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -102,7 +102,7 @@ export function registerSurface(app: FastifyInstance, surface: Surface, prefix: 
         if (request.body !== undefined) {
           const body = request.body as Record<string, unknown> | null;
           const cleared = (request.routeOptions.config.clearable ?? []).filter((field) => body?.[field] === null);
-          request.body = withoutNullFields(withoutEmptyStrings(request.body), surface.freeForm);
+          request.body = withoutAbsent(request.body, surface.freeForm);
           for (const field of cleared) (request.body as Record<string, unknown>)[field] = null;
         }
         request.query = withoutEmptyStrings(request.query);

@@ -282,7 +282,7 @@ async function serverCpu(base) {
 }
 
 /** CPU seconds used so far by every PostgreSQL process of this machine (Linux /proc); undefined elsewhere. */
-function postgresCpu() {
+export function postgresCpu() {
   try {
     const hz = 100;
     let ticks = 0;

@@ -133,7 +133,7 @@ function shapeOf(given: NumericSchema): Shape | undefined {
 function mistypedIn(given: NumericSchema | undefined, value: unknown, path: string[]): string | undefined {
   const shape = given && shapeOf(given);
   if (!shape || value === null || value === undefined || path.length > MAX_DEPTH) return undefined;
-  const problem = shape.numeric && numberProblem(shape, value);
+  const problem = numberProblem(shape, value);
   if (problem) return problem;
   for (const branch of shape.branches) {
     if (branch.type === 'array' && branch.items) {

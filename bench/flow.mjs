@@ -6,7 +6,9 @@
 // driver) apart from the HTTP layer's: bench/pos.mjs's server_cpu_ms less this.
 // In the same run, the floor's transaction (../shared/bench/floor-server.mjs's
 // statements, on its own database and pool) called the same way: the ratio of
-// the two rates is the flow's against the floor's with HTTP taken out.
+// the two rates is the flow's against the floor's with HTTP taken out. Each also
+// shows the WAL records per request and the multixact pages (row locks several
+// transactions share) PostgreSQL touched per request, server-wide.
 //
 //   node bench/flow.mjs [--seconds 10] [--warmup 10] [--connections 32] [--members 200] [--profile DIR]
 //
@@ -81,8 +83,11 @@ await withBench(async (ctx) => {
       c.release();
     }
   };
+  // the server's WAL records and multixact pages (row locks shared by concurrent transactions) so far
+  const writes = async () => (await floor.query(`SELECT (SELECT wal_records FROM pg_stat_wal)::float8 AS wal, (SELECT sum(blks_zeroed + blks_hit + blks_read) FROM pg_stat_slru WHERE name LIKE 'MultiXact%')::float8 AS multixact`)).rows[0];
   // --connections callers, each sending its next request when its last one is answered
   const loop = async (seconds, once) => {
+    const wrote = await writes();
     const until = Date.now() + seconds * 1000;
     const cpu = process.cpuUsage();
     const db = postgresCpu();
@@ -93,7 +98,9 @@ await withBench(async (ctx) => {
     };
     await Promise.all(Array.from({ length: opts.connections }, caller));
     const used = process.cpuUsage(cpu);
-    return { rps: Math.round(n / (Number(process.hrtime.bigint() - t) / 1e9)), requests: n, cpu_ms: Number(((used.user + used.system) / 1000 / n).toFixed(3)), system_ms: Number((used.system / 1000 / n).toFixed(3)), db_cpu_ms: Number((((postgresCpu() - db) * 1000) / n).toFixed(3)) };
+    const db_cpu_ms = Number((((postgresCpu() - db) * 1000) / n).toFixed(3));
+    const now = await writes();
+    return { rps: Math.round(n / (Number(process.hrtime.bigint() - t) / 1e9)), requests: n, cpu_ms: Number(((used.user + used.system) / 1000 / n).toFixed(3)), system_ms: Number((used.system / 1000 / n).toFixed(3)), db_cpu_ms, wal_records: Number(((now.wal - wrote.wal) / n).toFixed(1)), multixact_pages: Number(((now.multixact - wrote.multixact) / n).toFixed(2)) };
   };
   console.log(JSON.stringify({ name: 'warmup floor', ...(await loop(opts.warmup, floorOnce)) }));
   const floorRun = await loop(opts.seconds, floorOnce);
@@ -112,7 +119,7 @@ await withBench(async (ctx) => {
     mkdirSync(resolve(opts.profile), { recursive: true });
     writeFileSync(join(resolve(opts.profile), `flow-${Date.now()}.cpuprofile`), JSON.stringify(profile));
   }
-  console.log(`\nsummary\nsend_transaction without HTTP, ${opts.connections} callers: the flow ${flowRun.rps}/s (CPU per request: ${flowRun.cpu_ms} ms, PostgreSQL ${flowRun.db_cpu_ms} ms) vs the floor's transaction ${floorRun.rps}/s (${floorRun.cpu_ms} ms, PostgreSQL ${floorRun.db_cpu_ms} ms) = ${pct(flowRun.rps / floorRun.rps)}`);
+  console.log(`\nsummary\nsend_transaction without HTTP, ${opts.connections} callers: the flow ${flowRun.rps}/s (CPU per request: ${flowRun.cpu_ms} ms, PostgreSQL ${flowRun.db_cpu_ms} ms; WAL records ${flowRun.wal_records}, multixact pages ${flowRun.multixact_pages}) vs the floor's transaction ${floorRun.rps}/s (${floorRun.cpu_ms} ms, PostgreSQL ${floorRun.db_cpu_ms} ms; ${floorRun.wal_records}, ${floorRun.multixact_pages}) = ${pct(flowRun.rps / floorRun.rps)}`);
   await floor.end();
   await app.close();
   await handle.close();

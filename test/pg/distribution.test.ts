@@ -289,6 +289,9 @@ describe('the hot paths name the retailer in every statement on a distributed ta
     const member = await createMemberViaApi(t.app, tenant, { phone_numbers: [{ phone_number: phone, phone_type: 'mobile', preference_flags: ['primary'] }] });
     const pos = (path: string, body: Record<string, unknown>) => ({ method: 'POST' as const, url: `/api/2.0/${path}`, headers: { authorization: tenant.pos }, payload: { store_id: STORE, client_id: tenant.retailer_id, request_id: randomUUID(), ...body } });
     const connect = (path: string, body: Record<string, unknown>) => ({ method: 'POST' as const, url: `/incentives/api/2.0/user_points/${path}`, headers: { authorization: tenant.connect }, payload: { retailer_id: tenant.retailer_id, user_id: member.id, culture: 'en-US', ...body } });
+    // the last transaction that locked or updated the retailer's row (creating the member did: its foreign key)
+    const retailerXmax = async () => (await sql<{ xmax: string }>`SELECT xmax::text AS xmax FROM retailers WHERE id = ${tenant.retailer_id}`.execute(t.db)).rows[0].xmax;
+    const retailerLocked = await retailerXmax();
 
     const events = await hotPath('custom event', {
       method: 'POST',
@@ -323,6 +326,10 @@ describe('the hot paths name the retailer in every statement on a distributed ta
       }),
     );
     assert.equal(sent.status, 'OK');
+
+    // no hot path locks the retailer's row, the one row all of a retailer's requests share (a foreign key
+    // check would, in every transaction: concurrent ones then share the lock through a new multixact each)
+    assert.equal(await retailerXmax(), retailerLocked, 'a hot path locked the retailer row');
 
     const requests = new Set(statements.map((s) => s.request));
     assert.deepEqual([...requests].sort(), ['POS lookup', 'POS send_transaction', 'custom event', 'deposit', 'profile get', 'spend']);

@@ -85,8 +85,10 @@ export async function startServers(ctx, opts) {
 /** The floor of ../shared/bench on `floorDb` and a free port, once it answers: its base URL. */
 export async function startFloor({ start }, opts, floorDb) {
   const floorPort = await freePort();
-  start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
+  const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile, 'floor')}`] : [];
+  const child = start(process.execPath, [...profile, join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
   const floor = `http://127.0.0.1:${floorPort}`;
+  floorPids.set(floor, child.pid);
   await waitFor(`${floor}/api/2.0/send_transaction`, 'POST');
   return floor;
 }
@@ -271,8 +273,23 @@ export async function loadRun(name, { base, auth, connections, seconds, rate, ne
   return out;
 }
 
-/** process_cpu_seconds_total from the server's /metrics; undefined where there is none. */
+/** The floor's process by its base URL: it has no /metrics, its CPU is read from /proc. */
+const floorPids = new Map();
+
+/** CPU seconds of one process so far (Linux /proc); undefined elsewhere. */
+function processCpu(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** process_cpu_seconds_total from the server's /metrics (the floor's from /proc); undefined where there is none. */
 async function serverCpu(base) {
+  if (floorPids.has(base)) return processCpu(floorPids.get(base));
   try {
     const match = /^process_cpu_seconds_total (\S+)/m.exec(await (await fetch(`${base}/metrics`)).text());
     return match ? Number(match[1]) : undefined;
@@ -284,18 +301,13 @@ async function serverCpu(base) {
 /** CPU seconds used so far by every PostgreSQL process of this machine (Linux /proc); undefined elsewhere. */
 export function postgresCpu() {
   try {
-    const hz = 100;
-    let ticks = 0;
+    let seconds = 0;
     for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const close = stat.lastIndexOf(')');
-        if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
-        const fields = stat.slice(close + 2).split(' ');
-        ticks += Number(fields[11]) + Number(fields[12]);
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) seconds += processCpu(pid) ?? 0;
       } catch {}
     }
-    return ticks / hz;
+    return seconds;
   } catch {
     return undefined;
   }

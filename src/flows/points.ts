@@ -4,8 +4,8 @@ import { toDecimal, type Amount } from '../modules/points/amount.js';
 import type { Db } from '../db/index.js';
 import { promoteAfter } from './apply-rule-outcomes.js';
 import { memberNotFound } from '../errors.js';
-import { lockMember, lockMemberRef, type Actor, type MemberSummary } from '../modules/members/service.js';
-import { applyPointChanges, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';
+import { lockMember, lockMemberRefReading, type Actor, type MemberSummary } from '../modules/members/service.js';
+import { applyPointChanges, balancesJson, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';
 import { evaluateTierSystems, findTierSystem, listTierSystems, moveMember, type EvaluationMode, type TierChange } from '../modules/tiers/service.js';
 
 /**
@@ -21,8 +21,9 @@ export async function changePoints(
   options: { allowPartialSuccess: boolean },
 ): Promise<PointChangeOutcome & { member: MemberSummary }> {
   return transact(db, async (tx) => {
-    const member = await lockMemberRef(tx, actor.retailerId, memberRef);
-    const outcome = await applyPointChanges(tx, actor, member, details, options);
+    // the member's point accounts come with its lock
+    const { member, read: balances } = await lockMemberRefReading(tx, actor.retailerId, memberRef, (id) => balancesJson(actor.retailerId, id, { lock: true }));
+    const outcome = await applyPointChanges(tx, actor, member, details, { ...options, balances });
     await promoteAfter(tx, actor, member, outcome);
     return { ...outcome, member };
   });

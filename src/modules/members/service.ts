@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { sql, type Selectable } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../../db/index.js';
 import { noteMemberRead } from '../../db/replica.js';
@@ -458,14 +458,29 @@ export async function tryLockMembers(tx: Db, refs: { retailer_id: string; member
  * the reference is the member's id.
  */
 export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Promise<MemberSummary> {
+  return (await lockMemberRefReading(tx, retailerId, ref)).member;
+}
+
+/**
+ * lockMemberRef, with `read(id)` (a subquery of the caller's module) answered
+ * by the lock's own statement once the lock is held: a round trip less. The
+ * subquery sees the database as the statement began, before any wait for the
+ * lock: rows it must see as the member's last holder left them, it locks
+ * itself (a row lock reads the row's latest version).
+ */
+export async function lockMemberRefReading<R = never>(tx: Db, retailerId: string, ref: string, read?: (memberId: string) => RawBuilder<R>): Promise<{ member: MemberSummary; read?: R }> {
   // a constant text (every POS transaction and event runs it): no query builder work per call
   const lock = async (id: string) => {
     const [locked] = (
-      await sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members
-                                WHERE retailer_id = ${retailerId} AND id = ${id} AND lifecycle = 'active' FOR NO KEY UPDATE`.execute(tx)
+      read
+        ? await sql<MemberSummary & { read: R }>`WITH m AS MATERIALIZED (${lockActiveMemberQuery(retailerId, id)}) SELECT m.*, ${read(id)} AS read FROM m`.execute(tx)
+        : await sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members
+                                    WHERE retailer_id = ${retailerId} AND id = ${id} AND lifecycle = 'active' FOR NO KEY UPDATE`.execute(tx)
     ).rows;
-    if (locked) noteMemberWrite(tx, locked.id);
-    return locked;
+    if (!locked) return undefined;
+    noteMemberWrite(tx, locked.id);
+    const { read: answer, ...member } = locked as MemberSummary & { read?: R };
+    return { member, read: answer };
   };
   const byId = isUuid(ref) ? await lock(ref.toLowerCase()) : undefined;
   if (byId) return byId;
@@ -478,9 +493,9 @@ export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Pr
     .limit(2)
     .execute();
   if (owners.length > 1) throw new DomainError('multiple_matches', `user_id ${ref} names several members`, 'user_id');
-  const member = owners.length ? await lock(owners[0].member_id) : undefined;
-  if (!member) throw memberNotFound();
-  return member;
+  const found = owners.length ? await lock(owners[0].member_id) : undefined;
+  if (!found) throw memberNotFound();
+  return found;
 }
 
 function validateFields(input: MemberInput): Partial<Pick<MemberRow, (typeof STANDARD_FIELDS)[number]>> {

@@ -408,11 +408,15 @@ export interface BalanceRow {
   next_change_at: string | null;
 }
 
-/** The SELECT of a member's point accounts (all of them) as one json column, for a caller's statement under the member's lock. */
-export const balancesJson = (retailerId: string, memberId: string) =>
+/**
+ * The SELECT of a member's point accounts (all of them) as one json column, for a caller's statement under the member's lock.
+ * `lock`: the rows are locked and read as they are now, not as the statement's snapshot has them (for the member's lock's own
+ * statement, whose snapshot predates its wait for the lock: lockMemberRefReading).
+ */
+export const balancesJson = (retailerId: string, memberId: string, options: { lock?: boolean } = {}) =>
   sql<BalanceRow[]>`(SELECT coalesce(json_agg(json_build_object('point_account_id', a.point_account_id, 'id', a.id, 'available_balance', (${effectiveBalance('a')})::text, 'life_time_value', a.life_time_value::text,
                                                                  'pending_balance', a.pending_balance::text, 'next_change_at', a.next_change_at)), '[]'::json)
-                       FROM member_point_accounts a WHERE a.retailer_id = ${retailerId} AND a.member_id = ${memberId})`;
+                       FROM (SELECT * FROM member_point_accounts WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${options.lock ? sql`FOR UPDATE` : sql``}) a)`;
 
 /** The member's point accounts for `accounts` (from `preloaded` when given), created at zero on first use (the member's lock makes select-then-insert safe). */
 async function loadWorking(tx: Db, retailerId: string, memberId: string, accounts: PointAccount[], preloaded?: BalanceRow[]): Promise<Map<string, Working>> {

@@ -27,6 +27,7 @@ import {
   linesChanged,
   linesUpdate,
   lockClaimable,
+  lockMemberAndStoreTransaction,
   markVoided,
   netEarned,
   recordEffects,
@@ -83,9 +84,11 @@ interface Purchase {
  */
 export async function sendTransaction(db: Db, actor: Actor, input: SendTransactionInput): Promise<SendTransactionResult> {
   return transact(db, async (tx) => {
-    const member = input.userRef ? await lockMemberRef(tx, actor.retailerId, input.userRef) : undefined;
     const named = [...new Set(input.discountUserOfferIds.filter(isUuid).map((x) => x.toLowerCase()))];
-    const { id, existing, offerIds, balances } = await storeTransaction(tx, actor.retailerId, { ...input, memberId: member?.id ?? null }, member && { memberId: member.id, userOfferIds: named });
+    // by member id, the lock and the insert are one statement; an external id or an unknown id take the long way
+    const quick = input.userRef && isUuid(input.userRef) ? await lockMemberAndStoreTransaction(tx, actor.retailerId, { ...input, memberId: input.userRef.toLowerCase() }, named) : undefined;
+    const member = quick?.member ?? (input.userRef ? await lockMemberRef(tx, actor.retailerId, input.userRef) : undefined);
+    const { id, existing, offerIds, balances } = quick ?? (await storeTransaction(tx, actor.retailerId, { ...input, memberId: member?.id ?? null }, member && { memberId: member.id, userOfferIds: named }));
     if (existing) {
       if (input.isVoided && !existing.is_voided) {
         await voidTransaction(tx, actor, existing, member);

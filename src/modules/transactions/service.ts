@@ -13,7 +13,8 @@ import { advancedGoalsJson } from '../campaigns/rollback.js';
 import { transactionUserOfferIdsQuery } from '../offers/user-offers.js';
 import { fromDb, parseAmount, toDecimal, ZERO, type Amount } from '../points/amount.js';
 import { balancesJson, type BalanceRow } from '../points/ledger.js';
-import { unitOf } from '../../db/unit-of-work.js';
+import { noteMemberWrite, unitOf } from '../../db/unit-of-work.js';
+import { lockActiveMemberQuery, type MemberSummary } from '../members/service.js';
 
 export type PosTransactionRow = Selectable<PosTransactionsTable>;
 
@@ -43,6 +44,8 @@ export interface EarnedPoints {
   amount: string;
 }
 
+type Stored = { id: string; existing?: PosTransactionRow; offerIds: string[]; balances?: BalanceRow[] };
+
 /**
  * Inserts the transaction unless the same (store, transaction_id) is stored
  * already: answers its id, and the stored row (locked) when it was there already. A concurrent
@@ -53,27 +56,63 @@ export async function storeTransaction(
   retailerId: string,
   input: TransactionInput,
   offers?: { memberId: string; userOfferIds: string[] },
-): Promise<{ id: string; existing?: PosTransactionRow; offerIds: string[]; balances?: BalanceRow[] }> {
-  const id = randomUUID();
-  const now = new Date();
-  // a constant text, written out (the till's hot path): no query builder work per call
-  const insert = sql`
-    INSERT INTO pos_transactions (retailer_id, id, store_id, transaction_id, member_id, channel, employee_id, table_id, guest_count, subtotal, tax_total,
-                                  open_time, modified_time, items, payments, discounts, receipt_code, is_voided, voided_at, created_at, updated_at, request_id)
-    VALUES (${retailerId}, ${id}, ${input.storeId.toLowerCase()}, ${input.transactionId}, ${input.memberId}, ${input.channel ?? null}, ${input.employeeId ?? null},
-            ${input.tableId ?? null}, ${input.guestCount ?? null}, ${toDecimal(input.subtotal)}, ${toDecimal(input.taxTotal)}, ${input.openTime ?? null},
-            ${input.modifiedTime ?? null}, ${JSON.stringify(input.items)}, ${JSON.stringify(input.payments)}, ${JSON.stringify(input.discounts)},
-            ${input.receiptCode ?? null}, ${input.isVoided}, ${input.isVoided ? now : null}, ${now}, ${now}, ${input.requestId ?? null})
-    ON CONFLICT (retailer_id, store_id, transaction_id) DO NOTHING
-    RETURNING id`;
+): Promise<Stored> {
   // (a transaction first seen voided has no effects to reverse: it is stored voided)
   // in the same round trip: the member's offers locked to this transaction or named by its discounts, and its point accounts
+  const id = randomUUID();
   const { rows } = await sql<{ id: string | null; offers: string[]; balances: BalanceRow[] | null }>`
-    WITH inserted AS (${insert})
+    WITH inserted AS (INSERT INTO pos_transactions (${TRANSACTION_COLUMNS}) VALUES (${transactionValues(retailerId, id, input)}) ${ON_CONFLICT})
     SELECT (SELECT id FROM inserted) AS id,
            ${transactionUserOfferIdsQuery(retailerId, offers?.memberId ?? null, input.transactionId, offers?.userOfferIds ?? [])} AS offers,
            ${offers ? balancesJson(retailerId, offers.memberId) : sql`NULL::json`} AS balances`.execute(tx);
-  if (rows[0].id) return { id: rows[0].id, offerIds: rows[0].offers, balances: rows[0].balances ?? undefined };
+  return stored(tx, retailerId, input, rows[0]);
+}
+
+/**
+ * storeTransaction for a member given by id, in one statement with the member's
+ * lock (as lockMemberRef takes it). Answers undefined, having done nothing, when
+ * the retailer has no active member with that id. The member's point accounts are
+ * locked there too, so they are read as the member's last holder left them (the
+ * statement's snapshot predates its wait for the lock); the offers are read as the
+ * statement began: a change to them that was not done when the transaction arrived
+ * is one made beside it, which redeeming checks again under the offer's lock.
+ */
+export async function lockMemberAndStoreTransaction(
+  tx: Db,
+  retailerId: string,
+  input: TransactionInput & { memberId: string },
+  userOfferIds: string[],
+): Promise<(Stored & { member: MemberSummary }) | undefined> {
+  const id = randomUUID();
+  const { rows } = await sql<{ m_id: string; m_player_id: MemberSummary['player_id']; m_first_name: MemberSummary['first_name']; m_last_name: MemberSummary['last_name']; id: string | null; offers: string[]; balances: BalanceRow[] }>`
+    WITH m AS MATERIALIZED (${lockActiveMemberQuery(retailerId, input.memberId)}),
+         inserted AS (INSERT INTO pos_transactions (${TRANSACTION_COLUMNS}) SELECT ${transactionValues(retailerId, id, input)} FROM m ${ON_CONFLICT})
+    SELECT m.id AS m_id, m.player_id AS m_player_id, m.first_name AS m_first_name, m.last_name AS m_last_name, (SELECT id FROM inserted) AS id,
+           ${transactionUserOfferIdsQuery(retailerId, input.memberId, input.transactionId, userOfferIds)} AS offers,
+           ${balancesJson(retailerId, input.memberId, { lock: true })} AS balances
+      FROM m`.execute(tx);
+  if (!rows.length) return undefined;
+  const { m_id, m_player_id, m_first_name, m_last_name, ...row } = rows[0];
+  noteMemberWrite(tx, m_id);
+  return { ...(await stored(tx, retailerId, input, row)), member: { id: m_id, player_id: m_player_id, first_name: m_first_name, last_name: m_last_name } };
+}
+
+// constant texts, written out (the till's hot path): no query builder work per call
+const TRANSACTION_COLUMNS = sql.raw(`retailer_id, id, store_id, transaction_id, member_id, channel, employee_id, table_id, guest_count, subtotal, tax_total,
+                                     open_time, modified_time, items, payments, discounts, receipt_code, is_voided, voided_at, created_at, updated_at, request_id`);
+const ON_CONFLICT = sql.raw('ON CONFLICT (retailer_id, store_id, transaction_id) DO NOTHING RETURNING id');
+
+function transactionValues(retailerId: string, id: string, input: TransactionInput) {
+  const now = new Date();
+  return sql`${retailerId}, ${id}, ${input.storeId.toLowerCase()}, ${input.transactionId}, ${input.memberId}, ${input.channel ?? null}, ${input.employeeId ?? null},
+             ${input.tableId ?? null}, ${input.guestCount ?? null}, ${toDecimal(input.subtotal)}, ${toDecimal(input.taxTotal)}, ${input.openTime ?? null},
+             ${input.modifiedTime ?? null}, ${JSON.stringify(input.items)}, ${JSON.stringify(input.payments)}, ${JSON.stringify(input.discounts)},
+             ${input.receiptCode ?? null}, ${input.isVoided}, ${input.isVoided ? now : null}, ${now}, ${now}, ${input.requestId ?? null}`;
+}
+
+/** What the insert's statement answered: the new transaction, or the one stored already (locked, read again). */
+async function stored(tx: Db, retailerId: string, input: TransactionInput, row: { id: string | null; offers: string[]; balances: BalanceRow[] | null }): Promise<Stored> {
+  if (row.id) return { id: row.id, offerIds: row.offers, balances: row.balances ?? undefined };
   const existing = (await lockTransaction(tx, retailerId, input.storeId, input.transactionId))!;
   return { id: existing.id, existing, offerIds: [] };
 }

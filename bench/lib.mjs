@@ -85,8 +85,7 @@ export async function startServers(ctx, opts) {
 /** The floor of ../shared/bench on `floorDb` and a free port, once it answers: its base URL. */
 export async function startFloor({ start }, opts, floorDb) {
   const floorPort = await freePort();
-  const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profile, 'floor')}`] : [];
-  const child = start(process.execPath, [...profile, join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
+  const child = start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
   const floor = `http://127.0.0.1:${floorPort}`;
   floorPids.set(floor, child.pid);
   await waitFor(`${floor}/api/2.0/send_transaction`, 'POST');

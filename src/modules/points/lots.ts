@@ -289,6 +289,8 @@ export async function releaseAndNotify(tx: Db, subject: TimelineSubject, account
     const account = accounts.get(row.point_account_id);
     const lots = (await loadLots(tx, retailerId, memberId, [row.point_account_id])).get(row.point_account_id)!;
     let balance = fromDb(row.available_balance);
+    // the balance as far as paying a debt goes: without the points that expired before they were released
+    let paying = balance;
     let released = ZERO;
     const ledger: { amount: Amount; after: Amount; type: 'deposit'; at: Date; lots: LotMove[] }[] = [];
     for (const lot of lots.filter((l) => l.state === 'pending' && l.available_at! <= now).sort((x, y) => +x.available_at! - +y.available_at!)) {
@@ -297,11 +299,12 @@ export async function releaseAndNotify(tx: Db, subject: TimelineSubject, account
         await sql`UPDATE point_lots SET state = 'cancelled' WHERE retailer_id = ${retailerId} AND member_id = ${memberId} AND id = ${lot.id}`.execute(tx);
         continue;
       }
-      const before = balance;
       balance += lot.remaining;
       released += lot.remaining;
-      // points that expired before they were released pay no debt: they are written off just after
-      const kept = lot.expires_at && lot.expires_at <= now ? lot.remaining : positivePart(balance) - positivePart(before);
+      // points that expired before they were released pay no debt (whichever lot comes first): they are written off just after
+      const before = paying;
+      if (!(lot.expires_at && lot.expires_at <= now)) paying += lot.remaining;
+      const kept = lot.expires_at && lot.expires_at <= now ? lot.remaining : positivePart(paying) - positivePart(before);
       ledger.push({ amount: lot.remaining, after: balance, type: 'deposit', at: lot.available_at!, lots: lot.bucket === 'never' ? [] : [[lot.id, toDecimal(kept)]] });
       if (lot.bucket === 'never') {
         // points that never expire join the balance's never-expiring rest

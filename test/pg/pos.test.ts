@@ -193,7 +193,6 @@ describe('point of sale on PostgreSQL', () => {
     assert.equal(await balance(m.id, SPENDABLE), 0);
   });
 
-
   it('earns on each of 20 transactions of one member sent at the same time: the balance is their sum and each ledger entry follows the one before', async () => {
     const m = await member();
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => send(m.id, transaction(`MANY-${i}-${randomUUID()}`, m.id))));
@@ -205,6 +204,7 @@ describe('point of sale on PostgreSQL', () => {
     let running = 0;
     for (const r of rows) assert.equal(Number(r.balance_after), (running += Number(r.amount)));
   });
+
   it('answers a request_id replay with the stored answer, and acts on different transactions sent with request_id "1"', async () => {
     const m = await member();
     const body = envelope(transaction(`RID-${randomUUID()}`, m.id), { user_id: m.id, request_id: '1' });

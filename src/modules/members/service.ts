@@ -474,8 +474,7 @@ export async function lockMemberRefReading<R = never>(tx: Db, retailerId: string
     const [locked] = (
       read
         ? await sql<MemberSummary & { read: R }>`WITH m AS MATERIALIZED (${lockActiveMemberQuery(retailerId, id)}) SELECT m.*, ${read(id)} AS read FROM m`.execute(tx)
-        : await sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members
-                                    WHERE retailer_id = ${retailerId} AND id = ${id} AND lifecycle = 'active' FOR NO KEY UPDATE`.execute(tx)
+        : await lockActiveMemberQuery(retailerId, id).execute(tx)
     ).rows;
     if (!locked) return undefined;
     noteMemberWrite(tx, locked.id);

@@ -302,9 +302,10 @@ export async function releaseAndNotify(tx: Db, subject: TimelineSubject, account
       balance += lot.remaining;
       released += lot.remaining;
       // points that expired before they were released pay no debt (whichever lot comes first): they are written off just after
+      const expired = !!lot.expires_at && lot.expires_at <= now;
       const before = paying;
-      if (!(lot.expires_at && lot.expires_at <= now)) paying += lot.remaining;
-      const kept = lot.expires_at && lot.expires_at <= now ? lot.remaining : positivePart(paying) - positivePart(before);
+      if (!expired) paying += lot.remaining;
+      const kept = expired ? lot.remaining : positivePart(paying) - positivePart(before);
       ledger.push({ amount: lot.remaining, after: balance, type: 'deposit', at: lot.available_at!, lots: lot.bucket === 'never' ? [] : [[lot.id, toDecimal(kept)]] });
       if (lot.bucket === 'never') {
         // points that never expire join the balance's never-expiring rest

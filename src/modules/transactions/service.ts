@@ -84,17 +84,17 @@ export async function lockMemberAndStoreTransaction(
   userOfferIds: string[],
 ): Promise<(Stored & { member: MemberSummary }) | undefined> {
   const id = randomUUID();
-  const { rows } = await sql<{ m_id: string; m_player_id: MemberSummary['player_id']; m_first_name: MemberSummary['first_name']; m_last_name: MemberSummary['last_name']; id: string | null; offers: string[]; balances: BalanceRow[] }>`
+  const { rows } = await sql<{ member: MemberSummary; id: string | null; offers: string[]; balances: BalanceRow[] }>`
     WITH m AS MATERIALIZED (${lockActiveMemberQuery(retailerId, input.memberId)}),
          inserted AS (INSERT INTO pos_transactions (${TRANSACTION_COLUMNS}) SELECT ${transactionValues(retailerId, id, input)} FROM m ${ON_CONFLICT})
-    SELECT m.id AS m_id, m.player_id AS m_player_id, m.first_name AS m_first_name, m.last_name AS m_last_name, (SELECT id FROM inserted) AS id,
+    SELECT to_json(m) AS member, (SELECT id FROM inserted) AS id,
            ${transactionUserOfferIdsQuery(retailerId, input.memberId, input.transactionId, userOfferIds)} AS offers,
            ${balancesJson(retailerId, input.memberId, { lock: true })} AS balances
       FROM m`.execute(tx);
   if (!rows.length) return undefined;
-  const { m_id, m_player_id, m_first_name, m_last_name, ...row } = rows[0];
-  noteMemberWrite(tx, m_id);
-  return { ...(await stored(tx, retailerId, input, row)), member: { id: m_id, player_id: m_player_id, first_name: m_first_name, last_name: m_last_name } };
+  const { member, ...row } = rows[0];
+  noteMemberWrite(tx, member.id);
+  return { ...(await stored(tx, retailerId, input, row)), member };
 }
 
 // constant texts, written out (the till's hot path): no query builder work per call

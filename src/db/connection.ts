@@ -72,6 +72,15 @@ export function connectPostgres(url: string, poolSize: number, timeouts: Databas
 }
 
 const BEGUN = { command: 'BEGIN', rowCount: null, rows: [] } as unknown as PostgresQueryResult<never>;
+const ROLLED_BACK = { command: 'ROLLBACK', rowCount: null, rows: [] } as unknown as PostgresQueryResult<never>;
+
+/**
+ * Ends the text of a transaction's last statement (UnitOfWork.flush's, with `commit`):
+ * the COMMIT goes on the wire right behind it, and the COMMIT Kysely sends next is
+ * answered from that one. Should the statement fail, the COMMIT ends the transaction
+ * as a ROLLBACK, and so does Kysely's ROLLBACK that follows.
+ */
+export const THEN_COMMIT = '\n-- then commit';
 
 /**
  * Runs every parameterized query as a named prepared statement, so each
@@ -98,6 +107,8 @@ class PreparingPool implements PostgresPool {
     let broken: Error | undefined;
     // a BEGIN on the wire whose answer is read with the next statement's
     let begun: Promise<unknown> | undefined;
+    // a COMMIT on the wire behind the transaction's last statement, not yet asked for
+    let ending: Promise<pg.QueryResult> | undefined;
     const send = async (sql: string, parameters: readonly unknown[]) => {
       statements++;
       try {
@@ -111,16 +122,25 @@ class PreparingPool implements PostgresPool {
     const wrapped = {
       // A transaction's BEGIN is not waited for: it goes out at once and the statement
       // after it follows without a round trip of its own; its failure (a lost connection)
-      // is that statement's.
+      // is that statement's. Its COMMIT may likewise follow its last statement (THEN_COMMIT).
       query: async (sql: string, parameters: readonly unknown[]) => {
         if (sql === 'begin' && !parameters.length) {
           begun = send(sql, parameters);
           begun.catch(() => {});
           return BEGUN;
         }
+        if (ending && (sql === 'commit' || sql === 'rollback')) {
+          const end = ending;
+          ending = undefined;
+          return sql === 'commit' ? await end : await end.then(() => ROLLED_BACK, () => ROLLED_BACK);
+        }
         const before = begun;
         begun = undefined;
         const answer = send(sql, parameters);
+        if (sql.endsWith(THEN_COMMIT)) {
+          ending = send('commit', []);
+          ending.catch(() => {});
+        }
         if (before) {
           answer.catch(() => {});
           await before;

@@ -1,5 +1,5 @@
 import { sql, type OperationNodeSource, type Transaction } from 'kysely';
-import type { Db } from './connection.js';
+import { THEN_COMMIT, type Db } from './connection.js';
 import type { Database } from './schema.js';
 import { contextOfTransaction } from './write-context.js';
 import { notingWrites, writesCommitted } from './replica.js';
@@ -52,11 +52,15 @@ export class UnitOfWork {
     return taken;
   }
 
-  /** Writes what is planned, in one statement (or none). */
-  async flush(tx: Db): Promise<void> {
+  /**
+   * Writes what is planned, in one statement (or none); `commit`: the transaction's
+   * last, with its COMMIT right behind it on the wire (THEN_COMMIT).
+   */
+  async flush(tx: Db, options: { commit?: boolean } = {}): Promise<void> {
     const taken = this.take();
-    if (taken.length === 1) await sql`${taken[0]}`.execute(tx);
-    else if (taken.length) await sql`WITH ${sql.join(asCtes(taken), sql` `)} planned AS (SELECT 1) SELECT 1`.execute(tx);
+    const end = sql.raw(options.commit ? THEN_COMMIT : '');
+    if (taken.length === 1) await sql`${taken[0]}${end}`.execute(tx);
+    else if (taken.length) await sql`WITH ${sql.join(asCtes(taken), sql` `)} planned AS (SELECT 1) SELECT 1${end}`.execute(tx);
   }
 }
 
@@ -101,9 +105,14 @@ export async function transact<T>(db: Db, work: (tx: Transaction<Database>) => P
         units.set(tx, unit);
         context = contextOfTransaction(db, tx);
         const result = await work(tx);
-        await unit.flush(tx);
         // the request's write record (the audit trail) commits with its first transaction
-        if (context && !context.committed) await context.beforeCommit(tx, context.detail);
+        if (context && !context.committed) {
+          await unit.flush(tx);
+          await context.beforeCommit(tx, context.detail);
+        }
+        // what is left planned goes out with the COMMIT: nothing may follow it here (inside a
+        // sandbox's transaction, where this one is a savepoint, there is no COMMIT to send)
+        await unit.flush(tx, { commit: !db.isTransaction });
         return result;
       });
       if (context) context.committed = true;

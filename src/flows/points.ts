@@ -1,4 +1,4 @@
-import { transact } from '../db/unit-of-work.js';
+import { transact, unitOf } from '../db/unit-of-work.js';
 import { describeWrite } from '../db/write-context.js';
 import { toDecimal, type Amount } from '../modules/points/amount.js';
 import type { Db } from '../db/index.js';
@@ -23,7 +23,9 @@ export async function changePoints(
   return transact(db, async (tx) => {
     // the member's point accounts come with its lock
     const { member, read: balances } = await lockMemberRefReading(tx, actor.retailerId, memberRef, (id) => balancesJson(actor.retailerId, id, { lock: true }));
-    const outcome = await applyPointChanges(tx, actor, member, details, { ...options, balances });
+    // its writes go with the COMMIT, unless tier points arrived: the promotion reads them
+    const outcome = await applyPointChanges(tx, actor, member, details, { ...options, balances, plan: true });
+    if (outcome.tierPointsChanged) await unitOf(tx).flush(tx);
     await promoteAfter(tx, actor, member, outcome);
     return { ...outcome, member };
   });

@@ -146,6 +146,12 @@ export async function applyPointChanges(
     read?: OperationNodeSource;
     /** The member's point accounts as read under its lock in this transaction, after any earlier change and before this one (saves reading them again). */
     balances?: BalanceRow[];
+    /**
+     * The change's writes may wait in the unit of work (without `read`, or idempotency
+     * ids to check): the caller reads nothing they change before its next statement
+     * that takes the plan, or the commit, sends them.
+     */
+    plan?: boolean;
   },
 ): Promise<PointChangeOutcome> {
   // taken once the lock is held, so the member's entries are timed in the
@@ -237,7 +243,7 @@ export async function applyPointChanges(
   }
 
   options.then?.(results);
-  const read = entries.length ? await persist(tx, actor, member, working, entries, idempotencyRows, time, options.read) : (await unitOf(tx).flush(tx), undefined);
+  const read = entries.length ? await persist(tx, actor, member, working, entries, idempotencyRows, time, options.read, options.plan) : (await unitOf(tx).flush(tx), undefined);
   return {
     results,
     tierPointsChanged: entries.some((e) => e.account.account.counts_toward_tiers && e.amount > ZERO),
@@ -478,6 +484,7 @@ async function persist(
   idempotencyRows: { idempotency_id: string; result: DetailResult }[],
   time: Date,
   read?: OperationNodeSource,
+  plan?: boolean,
 ): Promise<Record<string, unknown> | undefined> {
   const changed = [...working.values()].filter((w) => w.changed);
   // balance_after of each entry: replay the entries in order from the balances before
@@ -498,34 +505,40 @@ async function persist(
     ...ledger.map(({ e, after }) => pointEvent(actor, member, e, after, time)),
     ...entries.filter((e) => e.credit?.pending).map((e) => pendingEvent(actor, member, e, time)),
   ]);
+  const statements = [
+    sql`UPDATE member_point_accounts AS a
+           SET available_balance = v.balance, life_time_value = v.lifetime, pending_balance = v.pending, next_change_at = least(a.next_change_at, v.next), updated_at = ${time}
+          FROM unnest(${changed.map((w) => w.account.id)}::uuid[], ${changed.map((w) => toDecimal(w.balance))}::numeric[], ${changed.map((w) => toDecimal(w.lifetime))}::numeric[],
+                      ${changed.map((w) => toDecimal(w.pending))}::numeric[], ${changed.map((w) => lots.next.get(w)?.toISOString() ?? null)}::timestamptz[])
+               AS v(point_account_id, balance, lifetime, pending, next)
+         WHERE a.retailer_id = ${actor.retailerId} AND a.member_id = ${member.id} AND a.point_account_id = v.point_account_id`,
+    ...lots.statements(actor.retailerId, member.id),
+    sql`INSERT INTO point_ledger (retailer_id, member_id, point_account_id, amount, balance_after, modification_type, point_source_id,
+                                  reference_id, reference_type, transaction_id, idempotency_id, request_id, effective_at, lots)
+        SELECT ${actor.retailerId}, ${member.id}, e.point_account_id, e.amount, e.balance_after, e.modification_type, e.point_source_id,
+               e.reference_id, e.reference_type, e.transaction_id, e.idempotency_id, ${actor.requestId ?? null}, ${time}, e.lots
+          FROM unnest(
+                 ${column((x) => x.e.account.account.id)}::uuid[],
+                 ${column((x) => toDecimal(x.e.amount))}::numeric[],
+                 ${column((x) => toDecimal(x.after))}::numeric[],
+                 ${column((x) => x.e.type)}::text[],
+                 ${column((x) => x.e.detail.point_source_id?.toLowerCase() ?? null)}::uuid[],
+                 ${column((x) => x.e.detail.reference_id ?? null)}::text[],
+                 ${column((x) => x.e.detail.reference_type ?? null)}::text[],
+                 ${column((x) => x.e.detail.transaction_id ?? null)}::text[],
+                 ${column((x) => x.e.detail.idempotency_id ?? null)}::text[],
+                 ${column((x) => (x.e.moves.length ? JSON.stringify(x.e.moves) : null))}::jsonb[]
+               ) WITH ORDINALITY AS e(point_account_id, amount, balance_after, modification_type, point_source_id, reference_id, reference_type, transaction_id, idempotency_id, lots, n)
+         ORDER BY e.n`,
+  ];
+  const unit = unitOf(tx);
+  // nothing to answer or to check: the change waits in the unit of work, for the caller's next statement or the commit
+  if (plan && !read && !idempotencyRows.length) {
+    for (const statement of statements) unit.plan(statement);
+    return undefined;
+  }
   // one statement: the balances, their lots, their ledger entries, and what the unit of work holds (timeline entries, events, the caller's writes)
-  const { rows } = await sql<Record<string, unknown>>`
-    WITH ${sql.join(asCtes(unitOf(tx).take()), sql` `)} balances AS (
-      UPDATE member_point_accounts AS a
-         SET available_balance = v.balance, life_time_value = v.lifetime, pending_balance = v.pending, next_change_at = least(a.next_change_at, v.next), updated_at = ${time}
-        FROM unnest(${changed.map((w) => w.account.id)}::uuid[], ${changed.map((w) => toDecimal(w.balance))}::numeric[], ${changed.map((w) => toDecimal(w.lifetime))}::numeric[],
-                    ${changed.map((w) => toDecimal(w.pending))}::numeric[], ${changed.map((w) => lots.next.get(w)?.toISOString() ?? null)}::timestamptz[])
-             AS v(point_account_id, balance, lifetime, pending, next)
-       WHERE a.retailer_id = ${actor.retailerId} AND a.member_id = ${member.id} AND a.point_account_id = v.point_account_id
-    ), ${lots.statements(actor.retailerId, member.id)} ledger AS (
-    INSERT INTO point_ledger (retailer_id, member_id, point_account_id, amount, balance_after, modification_type, point_source_id,
-                              reference_id, reference_type, transaction_id, idempotency_id, request_id, effective_at, lots)
-    SELECT ${actor.retailerId}, ${member.id}, e.point_account_id, e.amount, e.balance_after, e.modification_type, e.point_source_id,
-           e.reference_id, e.reference_type, e.transaction_id, e.idempotency_id, ${actor.requestId ?? null}, ${time}, e.lots
-      FROM unnest(
-             ${column((x) => x.e.account.account.id)}::uuid[],
-             ${column((x) => toDecimal(x.e.amount))}::numeric[],
-             ${column((x) => toDecimal(x.after))}::numeric[],
-             ${column((x) => x.e.type)}::text[],
-             ${column((x) => x.e.detail.point_source_id?.toLowerCase() ?? null)}::uuid[],
-             ${column((x) => x.e.detail.reference_id ?? null)}::text[],
-             ${column((x) => x.e.detail.reference_type ?? null)}::text[],
-             ${column((x) => x.e.detail.transaction_id ?? null)}::text[],
-             ${column((x) => x.e.detail.idempotency_id ?? null)}::text[],
-             ${column((x) => (x.e.moves.length ? JSON.stringify(x.e.moves) : null))}::jsonb[]
-           ) WITH ORDINALITY AS e(point_account_id, amount, balance_after, modification_type, point_source_id, reference_id, reference_type, transaction_id, idempotency_id, lots, n)
-     ORDER BY e.n
-    ) ${read ?? sql`SELECT NULL`}`.execute(tx);
+  const { rows } = await sql<Record<string, unknown>>`WITH ${sql.join(asCtes([...unit.take(), ...statements]), sql` `)} changed AS (SELECT 1) ${read ?? sql`SELECT NULL`}`.execute(tx);
   if (idempotencyRows.length) {
     // a key taken meanwhile can only be another member's (this member's requests wait on its lock)
     const inserted = await tx
@@ -543,7 +556,7 @@ async function persist(
 }
 
 /**
- * The lots' side of a change, as CTEs of its statement: known lots set to
+ * The lots' side of a change, as statements of it: known lots set to
  * what the change left in them (each at most once), points for the open lot
  * of a bucket upserted (an inactivity account's lot takes the new expiry),
  * pending lots inserted; and each account's earliest new instant (`next`).
@@ -583,38 +596,31 @@ function lotChanges(changed: Working[], entries: Entry[], time: Date) {
     ...[...upserts.values()].map((u) => ({ account: u.w.account.id, state: 'open', bucket: u.terms.bucket, amount: u.amount, remaining: u.kept, expires: u.terms.expiresAt, available: null, notify: u.terms.notifyAt, transaction: null })),
     ...pending.map((p) => ({ account: p.w.account.id, state: 'pending', bucket: p.credit.terms.bucket, amount: p.credit.amount, remaining: p.credit.amount, expires: p.credit.terms.expiresAt, available: p.credit.terms.availableAt, notify: p.credit.terms.notifyAt, transaction: p.transactionId })),
   ];
-  const statements = (retailerId: string, memberId: string) =>
-    sql.join(
-      [
-        ...(known.length
-          ? [
-              sql`known_lots AS (
-                UPDATE point_lots l SET remaining = v.remaining, amount = l.amount + v.added, expires_at = v.expires_at, notify_at = v.notify_at
-                  FROM unnest(${known.map((l) => l.id)}::bigint[], ${known.map((l) => toDecimal(l.remaining))}::numeric[], ${known.map((l) => toDecimal(l.added ?? ZERO))}::numeric[],
-                              ${known.map((l) => l.expires_at?.toISOString() ?? null)}::timestamptz[], ${known.map((l) => l.notify_at?.toISOString() ?? null)}::timestamptz[])
-                       AS v(id, remaining, added, expires_at, notify_at)
-                 WHERE l.retailer_id = ${retailerId} AND l.member_id = ${memberId} AND l.id = v.id)`,
-            ]
-          : []),
-        ...(inserts.length
-          ? [
-              sql`new_lots AS (
-                INSERT INTO point_lots AS l (retailer_id, member_id, point_account_id, state, bucket, amount, remaining, earned_at, expires_at, available_at, notify_at, transaction_id)
-                SELECT ${retailerId}, ${memberId}, v.account, v.state, v.bucket, v.amount, v.remaining, ${time}, v.expires, v.available, v.notify, v.transaction
-                  FROM unnest(${inserts.map((i) => i.account)}::uuid[], ${inserts.map((i) => i.state)}::text[], ${inserts.map((i) => i.bucket)}::text[], ${inserts.map((i) => toDecimal(i.amount))}::numeric[],
-                              ${inserts.map((i) => toDecimal(i.remaining))}::numeric[], ${inserts.map((i) => i.expires?.toISOString() ?? null)}::timestamptz[],
-                              ${inserts.map((i) => i.available?.toISOString() ?? null)}::timestamptz[], ${inserts.map((i) => i.notify?.toISOString() ?? null)}::timestamptz[], ${inserts.map((i) => i.transaction)}::text[])
-                       AS v(account, state, bucket, amount, remaining, expires, available, notify, transaction)
-                ON CONFLICT (retailer_id, member_id, point_account_id, bucket) WHERE state = 'open'
-                -- an inactivity lot takes the new expiry (and its notice); a bucket told once is not told again
-                DO UPDATE SET amount = l.amount + EXCLUDED.amount, remaining = l.remaining + EXCLUDED.remaining, expires_at = EXCLUDED.expires_at,
-                              notify_at = CASE WHEN l.bucket = 'inactivity' THEN EXCLUDED.notify_at ELSE l.notify_at END)`,
-            ]
-          : []),
-        sql``,
-      ],
-      sql`, `,
-    );
+  const statements = (retailerId: string, memberId: string) => [
+    ...(known.length
+      ? [
+          sql`UPDATE point_lots l SET remaining = v.remaining, amount = l.amount + v.added, expires_at = v.expires_at, notify_at = v.notify_at
+                FROM unnest(${known.map((l) => l.id)}::bigint[], ${known.map((l) => toDecimal(l.remaining))}::numeric[], ${known.map((l) => toDecimal(l.added ?? ZERO))}::numeric[],
+                            ${known.map((l) => l.expires_at?.toISOString() ?? null)}::timestamptz[], ${known.map((l) => l.notify_at?.toISOString() ?? null)}::timestamptz[])
+                     AS v(id, remaining, added, expires_at, notify_at)
+               WHERE l.retailer_id = ${retailerId} AND l.member_id = ${memberId} AND l.id = v.id`,
+        ]
+      : []),
+    ...(inserts.length
+      ? [
+          sql`INSERT INTO point_lots AS l (retailer_id, member_id, point_account_id, state, bucket, amount, remaining, earned_at, expires_at, available_at, notify_at, transaction_id)
+              SELECT ${retailerId}, ${memberId}, v.account, v.state, v.bucket, v.amount, v.remaining, ${time}, v.expires, v.available, v.notify, v.transaction
+                FROM unnest(${inserts.map((i) => i.account)}::uuid[], ${inserts.map((i) => i.state)}::text[], ${inserts.map((i) => i.bucket)}::text[], ${inserts.map((i) => toDecimal(i.amount))}::numeric[],
+                            ${inserts.map((i) => toDecimal(i.remaining))}::numeric[], ${inserts.map((i) => i.expires?.toISOString() ?? null)}::timestamptz[],
+                            ${inserts.map((i) => i.available?.toISOString() ?? null)}::timestamptz[], ${inserts.map((i) => i.notify?.toISOString() ?? null)}::timestamptz[], ${inserts.map((i) => i.transaction)}::text[])
+                     AS v(account, state, bucket, amount, remaining, expires, available, notify, transaction)
+              ON CONFLICT (retailer_id, member_id, point_account_id, bucket) WHERE state = 'open'
+              -- an inactivity lot takes the new expiry (and its notice); a bucket told once is not told again
+              DO UPDATE SET amount = l.amount + EXCLUDED.amount, remaining = l.remaining + EXCLUDED.remaining, expires_at = EXCLUDED.expires_at,
+                            notify_at = CASE WHEN l.bucket = 'inactivity' THEN EXCLUDED.notify_at ELSE l.notify_at END`,
+        ]
+      : []),
+  ];
   return { next, statements };
 }
 

@@ -636,6 +636,28 @@ describe('domain events outbox on PostgreSQL', () => {
       assert.equal(Number(balance.available_balance), 40);
     });
 
+    // the deposit's write goes out with the COMMIT behind it: its failure must still roll everything back
+    it('a failure of the last write commits nothing of the deposit, and the next deposit applies', async () => {
+      const user = await createMemberViaApi(t.app, plain);
+      const mark = await lastPosition();
+      await sql`CREATE FUNCTION outbox_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = 'XX000'; END $$`.execute(t.db);
+      await sql`CREATE TRIGGER outbox_refuse BEFORE INSERT ON domain_events FOR EACH STATEMENT EXECUTE FUNCTION outbox_refuse()`.execute(t.db);
+      try {
+        const refused = await deposit(plain, user.id, [{ point_account_id: p.spendable, amount: 40, reference_id: 'REFUSED' }]);
+        assert.equal(refused.status, 500, refused.body);
+      } finally {
+        await sql`DROP TRIGGER outbox_refuse ON domain_events`.execute(t.db);
+        await sql`DROP FUNCTION outbox_refuse()`.execute(t.db);
+      }
+      assert.equal((await t.db.selectFrom('point_ledger').select('id').where('member_id', '=', user.id).execute()).length, 0);
+      assert.deepEqual(typesOf(await eventsOf(user.id, mark)), []);
+      const res = await deposit(plain, user.id, [{ point_account_id: p.spendable, amount: 5, reference_id: 'AFTER' }]);
+      assert.equal(res.status, 200, res.body);
+      assert.equal(res.json.payload.details[0].remaining_balance, 5);
+      const balance = await t.db.selectFrom('member_point_accounts').select('available_balance').where('member_id', '=', user.id).where('point_account_id', '=', p.spendable).executeTakeFirstOrThrow();
+      assert.equal(Number(balance.available_balance), 5);
+    });
+
     // per member, position order is commit order
     it('50 concurrent deposits on one member: 50 events whose positions follow the commit order', async () => {
       const user = await createMemberViaApi(t.app, plain);

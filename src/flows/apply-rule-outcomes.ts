@@ -51,6 +51,12 @@ export async function runRules(
     balances?: BalanceRow[];
     /** Work to do with the rules' statements; not planned when no rule matches the trigger (the caller then does it on its own). */
     companion?: CampaignStep;
+    /**
+     * The caller reads nothing after the rules: their last writes may wait in the unit
+     * of work for the commit (a round trip less) when nothing the rules do next reads
+     * them (no tier points to promote on, no rule on what the outcomes derive).
+     */
+    last?: boolean;
   } = {},
 ): Promise<RuleOutcome[]> {
   const depth = options.depth ?? 0;
@@ -105,11 +111,13 @@ export async function runRules(
   const theirs = companion ? await companion.plan(state.companion) : [];
   const companionPlanned = unit.size > planned;
   let tiers: TierFacts | undefined;
-  if (deposits.length || theirs.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, theirs, record, options.balances ?? state.balances));
-  // one statement: the writes without a deposit
+  // the rules the outcomes trigger in turn (read here, from the cached index): none, and the writes may wait
+  const last = !!options.last && depth < MAX_CASCADE ? (await Promise.all(derived.map((d) => matchingRules(tx, actor.retailerId, d)))).every((r) => !r.length) : !!options.last;
+  if (deposits.length || theirs.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, theirs, record, options.balances ?? state.balances, last));
+  // one statement: the writes without a deposit (or none yet: they wait for the commit)
   else if (achievedRules.length || companionPlanned) {
     record();
-    await unit.flush(tx);
+    if (!last) await unit.flush(tx);
   }
   if (tierPointsChanged) {
     const systems = await listTierSystems(tx, actor.retailerId);
@@ -154,7 +162,8 @@ async function depositOutcomes(
   deposits: { result: RuleOutcome; detail: DepositDetail }[],
   theirs: DepositDetail[],
   record: () => void,
-  balances?: BalanceRow[],
+  balances: BalanceRow[] | undefined,
+  last: boolean,
 ): Promise<{ tierPointsChanged: boolean; tiers?: TierFacts }> {
   // what the tier systems read, in the deposit's statement, when the deposits may move the member's tiers
   const systems = await listTierSystems(tx, actor.retailerId);
@@ -170,6 +179,8 @@ async function depositOutcomes(
       allowPartialSuccess: true,
       balances,
       read: tierPoints ? tierFactsQuery(actor.retailerId, member.id, systems) : undefined,
+      // without tier points nothing reads the change after it (the member's promotion would)
+      plan: last && !tierPoints,
       then: (answers) => {
         for (const r of answers) {
           if (r.index >= deposits.length) {

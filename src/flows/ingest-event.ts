@@ -46,10 +46,11 @@ export async function ingestEvent(db: Db, actor: Actor, input: IngestInput): Pro
     const event = quick?.event ?? (await recordEvent(tx, actor, member, eventInput));
     // campaign progress for this event, in the same transaction and under the same lock (restricted members
     // take part in no campaign: the campaigns module decides); with the rules' statements when the rules
-    // cannot change what it reads (no campaign counting the event has an audience) and some rule matches
+    // cannot change what it reads (no campaign counting the event has an audience) and some rule matches;
+    // then nothing follows the rules, and their last writes go with the commit
     const occurrences = [{ qty: event.qty, occurredAt: event.occurred_at }];
     const step = await campaignStep(tx, actor, member, event.name, occurrences, { openOnly: true });
-    const outcomes = await runRules(tx, actor, member, { type: 'event', name: event.name, occurredAt: event.occurred_at, context: event.context, eventId: event.id }, { companion: step });
+    const outcomes = await runRules(tx, actor, member, { type: 'event', name: event.name, occurredAt: event.occurred_at, context: event.context, eventId: event.id }, { companion: step, last: !!step });
     const campaigns = step?.planned ? step.result : await recordCampaignEvent(tx, actor, member, event.name, occurrences);
 
     return { member, event, outcomes, campaigns };

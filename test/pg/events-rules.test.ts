@@ -645,6 +645,21 @@ describe('events and rules on PostgreSQL', () => {
       assert.equal((await t.db.selectFrom('member_goals').select('goal_name').where('retailer_id', '=', w.tenant.retailer_id).execute()).length, 0);
     });
 
+    it('an event a campaign counts: the rules on what its outcomes derive read them, and every write stays', async () => {
+      const w = await world();
+      await rules(w, [
+        { id: randomUUID(), name: 'visit tag', trigger: { type: 'event', name: 'visit' }, outcomes: [{ type: 'tag', tag: 'regular' }, { type: 'points', point_account_id: w.accounts.spendable, amount: 3 }] },
+        { id: randomUUID(), name: 'regular bonus', trigger: { type: 'tag', name: 'regular' }, conditions: { fact: 'tags.regular', op: 'gte', value: 2 }, outcomes: [{ type: 'points', point_account_id: w.accounts.spendable, amount: 100 }] },
+      ]);
+      await campaigns(w, [counting(79, 'visit', { earn_count: 2, points: 7 })]);
+      assert.deepEqual((await fire(w, 'visit')).map((o) => [o.rule_name, o.is_outcome_applied]), [['visit tag', true], ['visit tag', true]]);
+      assert.equal(await balance(w, w.accounts.spendable), 3);
+      // the second visit's tag is the member's second: the tag rule reads it, and the campaign completes
+      assert.deepEqual((await fire(w, 'visit')).map((o) => [o.rule_name, o.is_outcome_applied]), [['visit tag', true], ['visit tag', true], ['regular bonus', true]]);
+      assert.equal(await balance(w, w.accounts.spendable), 3 + 3 + 100 + 7);
+      assert.equal((await ledger(w)).length, 4);
+    });
+
     it('a tag a rule drops opens a campaign with that audience to the same event', async () => {
       const w = await world();
       await rules(w, [{ id: randomUUID(), name: 'join', trigger: { type: 'event', name: 'join' }, outcomes: [{ type: 'tag', tag: 'club' }] }]);

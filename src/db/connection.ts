@@ -72,6 +72,7 @@ export function connectPostgres(url: string, poolSize: number, timeouts: Databas
 }
 
 const BEGUN = { command: 'BEGIN', rowCount: null, rows: [] } as unknown as PostgresQueryResult<never>;
+const COMMITTED = { command: 'COMMIT', rowCount: null, rows: [] } as unknown as PostgresQueryResult<never>;
 const ROLLED_BACK = { command: 'ROLLBACK', rowCount: null, rows: [] } as unknown as PostgresQueryResult<never>;
 
 /**
@@ -105,10 +106,12 @@ class PreparingPool implements PostgresPool {
   async connect(): Promise<PostgresPoolClient> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
-    // a BEGIN on the wire whose answer is read with the next statement's
-    let begun: Promise<unknown> | undefined;
+    // a BEGIN asked for and not yet sent: it goes out with the transaction's first statement
+    let beginning = false;
     // a COMMIT on the wire behind the transaction's last statement, not yet asked for
     let ending: Promise<pg.QueryResult> | undefined;
+    // what is sent together goes out in one write (pg writes a BEGIN or a COMMIT on its own)
+    const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
     const send = async (sql: string, parameters: readonly unknown[]) => {
       statements++;
       try {
@@ -120,30 +123,46 @@ class PreparingPool implements PostgresPool {
       }
     };
     const wrapped = {
-      // A transaction's BEGIN is not waited for: it goes out at once and the statement
-      // after it follows without a round trip of its own; its failure (a lost connection)
+      // A transaction's BEGIN is not waited for: it goes out with the statement after it,
+      // in one write, and costs no round trip of its own; its failure (a lost connection)
       // is that statement's. Its COMMIT may likewise follow its last statement (THEN_COMMIT).
       query: async (sql: string, parameters: readonly unknown[]) => {
         if (sql === 'begin' && !parameters.length) {
-          begun = send(sql, parameters);
-          begun.catch(() => {});
+          beginning = true;
           return BEGUN;
         }
-        if (ending && (sql === 'commit' || sql === 'rollback')) {
-          const end = ending;
-          ending = undefined;
-          return sql === 'commit' ? await end : await end.then(() => ROLLED_BACK, () => ROLLED_BACK);
+        if (sql === 'commit' || sql === 'rollback') {
+          // a transaction that ran no statement was never begun on the server
+          if (beginning) {
+            beginning = false;
+            return sql === 'commit' ? COMMITTED : ROLLED_BACK;
+          }
+          if (ending) {
+            const end = ending;
+            ending = undefined;
+            return sql === 'commit' ? await end : await end.then(() => ROLLED_BACK, () => ROLLED_BACK);
+          }
         }
-        const before = begun;
-        begun = undefined;
-        const answer = send(sql, parameters);
-        if (sql.endsWith(THEN_COMMIT)) {
-          ending = send('commit', []);
-          ending.catch(() => {});
+        let begun: Promise<unknown> | undefined;
+        let answer: Promise<pg.QueryResult>;
+        stream.cork();
+        try {
+          if (beginning) {
+            beginning = false;
+            begun = send('begin', []);
+            begun.catch(() => {});
+          }
+          answer = send(sql, parameters);
+          if (sql.endsWith(THEN_COMMIT)) {
+            ending = send('commit', []);
+            ending.catch(() => {});
+          }
+        } finally {
+          stream.uncork();
         }
-        if (before) {
+        if (begun) {
           answer.catch(() => {});
-          await before;
+          await begun;
         }
         return await answer;
       },

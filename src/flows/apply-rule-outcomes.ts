@@ -112,7 +112,7 @@ export async function runRules(
   const companionPlanned = unit.size > planned;
   let tiers: TierFacts | undefined;
   // the rules the outcomes trigger in turn (read here, from the cached index): none, and the writes may wait
-  const last = !!options.last && depth < MAX_CASCADE ? (await Promise.all(derived.map((d) => matchingRules(tx, actor.retailerId, d)))).every((r) => !r.length) : !!options.last;
+  const last = !!options.last && (depth >= MAX_CASCADE || (await Promise.all(derived.map((d) => matchingRules(tx, actor.retailerId, d)))).every((r) => !r.length));
   if (deposits.length || theirs.length) ({ tierPointsChanged, tiers } = await depositOutcomes(tx, actor, member, deposits, theirs, record, options.balances ?? state.balances, last));
   // one statement: the writes without a deposit (or none yet: they wait for the commit)
   else if (achievedRules.length || companionPlanned) {

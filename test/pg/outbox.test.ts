@@ -637,14 +637,16 @@ describe('domain events outbox on PostgreSQL', () => {
     });
 
     // the deposit's write goes out with the COMMIT behind it: its failure must still roll everything back
+    // (the injected failure is a full disk, an outage the client is told to retry: 503)
     it('a failure of the last write commits nothing of the deposit, and the next deposit applies', async () => {
       const user = await createMemberViaApi(t.app, plain);
       const mark = await lastPosition();
-      await sql`CREATE FUNCTION outbox_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = 'XX000'; END $$`.execute(t.db);
+      await sql`CREATE FUNCTION outbox_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = '53100'; END $$`.execute(t.db);
       await sql`CREATE TRIGGER outbox_refuse BEFORE INSERT ON domain_events FOR EACH STATEMENT EXECUTE FUNCTION outbox_refuse()`.execute(t.db);
       try {
         const refused = await deposit(plain, user.id, [{ point_account_id: p.spendable, amount: 40, reference_id: 'REFUSED' }]);
-        assert.equal(refused.status, 500, refused.body);
+        assert.equal(refused.status, 503, refused.body);
+        assert.equal(refused.json.errors.code, 'service_unavailable');
       } finally {
         await sql`DROP TRIGGER outbox_refuse ON domain_events`.execute(t.db);
         await sql`DROP FUNCTION outbox_refuse()`.execute(t.db);

@@ -5,7 +5,7 @@
 // send_transaction floor of ../shared/bench measured in the same run.
 //
 //   node bench/scale.mjs [--sizes 1000,100000,1000000] [--seconds 8] [--warmup 3] [--connections 16] [--reload] [--explain]
-//                        [--only word,word] [--hot N]
+//                        [--only word,word] [--hot N] [--tuned]
 //
 // Each size has its own database, bench_scale_<size>_v<LOADER>, kept between
 // runs (never dropped): reused when its loading finished (the bench_scale
@@ -26,6 +26,14 @@
 // picked among the first N only (at every size the same working set: what
 // grows with the size once it is taken away is the plans', not the cache's).
 //
+// --tuned: on a PostgreSQL of the bench's own sized for the data (the floor
+// too), kept with its databases in BENCH_CLUSTER_DIR (default
+// /var/tmp/loyalist-bench-scale) on port BENCH_CLUSTER_PORT (default 5499),
+// started when down and left running: shared_buffers a quarter of the
+// machine's memory, effective_cache_size three quarters, WAL compressed (lz4)
+// and checkpoints every 30 minutes (the full-page images a write is the first
+// to make after one). Without it: the server of BENCH_DATABASE_URL, as it is.
+//
 // --explain: instead of the load runs, one request per endpoint in this
 // process, each statement it sent printed with EXPLAIN (ANALYZE, BUFFERS) as
 // the server plans it (a generic plan: the pool sets plan_cache_mode).
@@ -40,8 +48,10 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { tsImport } from 'tsx/esm/api';
 import { benchOptions, floorTransaction, json, loadRun, pg, requireFromProject, root, run, startFloor, startLoyalist, withBench } from './lib.mjs';
 
 const YAML = requireFromProject('yaml');
@@ -55,7 +65,9 @@ const opts = benchOptions({
   explain: { type: 'boolean', default: false },
   hot: { type: 'string' },
   only: { type: 'string' },
+  tuned: { type: 'boolean', default: false },
 });
+if (opts.tuned) process.env.BENCH_DATABASE_URL = await tunedCluster();
 const sizes = opts.sizes.split(',').map((s) => Number(s.replace(/_/g, '')));
 const chunk = Number(opts.chunk);
 
@@ -113,6 +125,23 @@ async function main(ctx) {
 }
 
 // ---------------------------------------------------------------- the databases
+
+/** --tuned: the kept cluster sized for the data (test/support/clusters.ts), started when down; its URL. */
+async function tunedCluster() {
+  const { keptCluster } = await tsImport('../test/support/clusters.ts', import.meta.url);
+  const mb = (fraction) => `${Math.floor((totalmem() * fraction) / 2 ** 20)}MB`;
+  const cluster = keptCluster(process.env.BENCH_CLUSTER_DIR ?? '/var/tmp/loyalist-bench-scale', Number(process.env.BENCH_CLUSTER_PORT ?? 5499), {
+    shared_buffers: mb(0.25),
+    effective_cache_size: mb(0.75),
+    maintenance_work_mem: '1GB',
+    wal_compression: 'lz4',
+    checkpoint_timeout: '30min',
+    max_wal_size: '16GB',
+    max_connections: '200',
+  });
+  console.log(`--tuned: the PostgreSQL at ${cluster.url} (shared_buffers ${mb(0.25)})`);
+  return cluster.url;
+}
 
 /** The size's database, migrated and loaded: its URL and the tenant's credentials. */
 async function prepare(ctx, admin, size) {

@@ -4,7 +4,7 @@
 // cluster. Used by the chaos suite (test/support/processes.ts) and by
 // bench/scaleout.mjs (through tsx); neither registers anything with node:test here.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,11 +63,7 @@ export class Clusters {
   /** A directory for a cluster, owned by the postgres user when root. */
   private dir(): string {
     const dir = mkdtempSync(join(tmpdir(), 'loyalist-pg-'));
-    if (process.getuid?.() === 0) {
-      const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
-      chownSync(dir, id('-u'), id('-g'));
-    }
-    chmodSync(dir, 0o700);
+    ownedByPostgres(dir);
     this.dirs.push(dir);
     return dir;
   }
@@ -86,6 +82,39 @@ export class Clusters {
       stop: (mode = 'fast') => asPostgres('pg_ctl', ['-D', data, '-w', '-m', mode, 'stop']),
     };
   }
+}
+
+/**
+ * A cluster kept in `dir` between runs, never dropped (a benchmark's loaded
+ * data): made there on first use, started on `port` with `settings` when it is
+ * not running, and left running (a running one keeps the settings it has).
+ */
+export function keptCluster(dir: string, port: number, settings: Record<string, string>): Cluster {
+  const data = join(dir, 'data');
+  if (!existsSync(data)) {
+    mkdirSync(dir, { recursive: true });
+    ownedByPostgres(dir);
+    asPostgres('initdb', ['-D', data, '--auth=trust', '-U', 'postgres']);
+  }
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ')}`;
+  const start = () => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '600', '-o', options, 'start']);
+  const running = () => spawnSync(pgBin('pg_ctl'), ['-D', data, 'status']).status === 0;
+  if (!running()) start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    start,
+    stop: (mode = 'fast') => asPostgres('pg_ctl', ['-D', data, '-w', '-m', mode, 'stop']),
+  };
+}
+
+/** Gives `dir` to the postgres user when root (the server refuses to run as root), private to it. */
+function ownedByPostgres(dir: string): void {
+  if (process.getuid?.() === 0) {
+    const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout);
+    chownSync(dir, id('-u'), id('-g'));
+  }
+  chmodSync(dir, 0o700);
 }
 
 /** The newest installed PostgreSQL's programs. */

@@ -98,8 +98,7 @@ export function keptCluster(dir: string, port: number, settings: Record<string, 
   }
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ')}`;
   const start = () => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '600', '-o', options, 'start']);
-  const running = () => spawnSync(pgBin('pg_ctl'), ['-D', data, 'status']).status === 0;
-  if (!running()) start();
+  if (!succeeds('pg_ctl', ['-D', data, 'status'])) start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
@@ -126,7 +125,12 @@ function pgBin(name: string): string {
 
 /** Runs a PostgreSQL program as the postgres user when root (the server refuses to run as root). */
 function asPostgres(name: string, args: string[]): void {
-  const asRoot = process.getuid?.() === 0;
-  const result = asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(name), ...args], { encoding: 'utf8' }) : spawnSync(pgBin(name), args, { encoding: 'utf8' });
+  const result = runAsPostgres(name, args);
   if (result.status !== 0) throw new Error(`${name} ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
 }
+
+/** Whether the program exits 0, run as asPostgres does. */
+const succeeds = (name: string, args: string[]): boolean => runAsPostgres(name, args).status === 0;
+
+const runAsPostgres = (name: string, args: string[]) =>
+  process.getuid?.() === 0 ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(name), ...args], { encoding: 'utf8' }) : spawnSync(pgBin(name), args, { encoding: 'utf8' });

@@ -1,8 +1,9 @@
 // PostgreSQL clusters of a test's or a benchmark's own: initdb in a temporary
 // directory, on a free port, and streaming replicas of them (pg_basebackup -R),
 // which the caller may stop and start without touching the machine's shared
-// cluster. Used by the chaos suite (test/support/processes.ts) and by
-// bench/scaleout.mjs (through tsx); neither registers anything with node:test here.
+// cluster; and a cluster kept in a given directory between runs (keptCluster).
+// Used by the chaos suite (test/support/processes.ts), by bench/scaleout.mjs
+// and by bench/scale.mjs --tuned (through tsx); none registers anything with node:test here.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';

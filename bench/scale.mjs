@@ -130,8 +130,9 @@ async function main(ctx) {
 async function tunedCluster() {
   const { keptCluster } = await tsImport('../test/support/clusters.ts', import.meta.url);
   const mb = (fraction) => `${Math.floor((totalmem() * fraction) / 2 ** 20)}MB`;
+  const sharedBuffers = mb(0.25);
   const cluster = keptCluster(process.env.BENCH_CLUSTER_DIR ?? '/var/tmp/loyalist-bench-scale', Number(process.env.BENCH_CLUSTER_PORT ?? 5499), {
-    shared_buffers: mb(0.25),
+    shared_buffers: sharedBuffers,
     effective_cache_size: mb(0.75),
     maintenance_work_mem: '1GB',
     wal_compression: 'lz4',
@@ -139,7 +140,7 @@ async function tunedCluster() {
     max_wal_size: '16GB',
     max_connections: '200',
   });
-  console.log(`--tuned: the PostgreSQL at ${cluster.url} (shared_buffers ${mb(0.25)})`);
+  console.log(`--tuned: the PostgreSQL at ${cluster.url} (shared_buffers ${sharedBuffers})`);
   return cluster.url;
 }
 

@@ -71,17 +71,9 @@ export class Clusters {
 
   /** Starts the cluster in `dir` on a free port (streaming replicas may connect: wal_level replica). */
   private async start(dir: string): Promise<Cluster> {
-    const data = join(dir, 'data');
-    const port = await freePort();
-    const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c wal_level=replica${this.options.fsync ? '' : ' -c fsync=off'}`;
-    const start = () => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', settings, 'start']);
-    start();
-    return {
-      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-      port,
-      start,
-      stop: (mode = 'fast') => asPostgres('pg_ctl', ['-D', data, '-w', '-m', mode, 'stop']),
-    };
+    const cluster = clusterIn(dir, await freePort(), { wal_level: 'replica', ...(this.options.fsync ? {} : { fsync: 'off' }) });
+    cluster.start();
+    return cluster;
   }
 }
 
@@ -97,13 +89,21 @@ export function keptCluster(dir: string, port: number, settings: Record<string, 
     ownedByPostgres(dir);
     asPostgres('initdb', ['-D', data, '--auth=trust', '-U', 'postgres']);
   }
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ')}`;
-  const start = () => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '600', '-o', options, 'start']);
-  if (!succeeds('pg_ctl', ['-D', data, 'status'])) start();
+  // a large cluster stopped uncleanly may take minutes of recovery to start
+  const cluster = clusterIn(dir, port, settings, 600);
+  if (runAsPostgres('pg_ctl', ['-D', data, 'status']).status !== 0) cluster.start();
+  return cluster;
+}
+
+/** The cluster whose data directory is `dir`/data, started on `port` with `settings` (pg_ctl's wait, or `waitSeconds`), its log in `dir`. */
+function clusterIn(dir: string, port: number, settings: Record<string, string>, waitSeconds?: number): Cluster {
+  const data = join(dir, 'data');
+  const options = [`-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
+  const wait = waitSeconds ? ['-t', String(waitSeconds)] : [];
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    start,
+    start: () => asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', ...wait, '-o', options, 'start']),
     stop: (mode = 'fast') => asPostgres('pg_ctl', ['-D', data, '-w', '-m', mode, 'stop']),
   };
 }
@@ -130,8 +130,6 @@ function asPostgres(name: string, args: string[]): void {
   if (result.status !== 0) throw new Error(`${name} ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
 }
 
-/** Whether the program exits 0, run as asPostgres does. */
-const succeeds = (name: string, args: string[]): boolean => runAsPostgres(name, args).status === 0;
-
+/** A PostgreSQL program's run, as the postgres user when root. */
 const runAsPostgres = (name: string, args: string[]) =>
   process.getuid?.() === 0 ? spawnSync('runuser', ['-u', 'postgres', '--', pgBin(name), ...args], { encoding: 'utf8' }) : spawnSync(pgBin(name), args, { encoding: 'utf8' });

@@ -4,17 +4,18 @@
 // and lookup with a basket, on PostgreSQL, next to the send_transaction floor
 // of ../shared/bench (a bare Fastify + pg handler) measured in the same run, on
 // the same PostgreSQL server, with the same load generator and the same bodies
-// as ../shared/bench/load.mjs.
+// as ../shared/bench/load.mjs. Then the same lookups to bench/bare-lookup.mjs
+// (one row by phone in a bare handler): what the least a lookup does costs here.
 //
 //   node bench/pos.mjs [--seconds 10] [--warmup 10] [--connections 32] [--members 200] [--shared ../shared] [--profile DIR]
 //
 // Needs `npm run build` (it runs bin/loyalist) and a PostgreSQL server
 // (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); it
-// creates two databases and drops them at the end. Prints one JSON line per
+// creates three databases and drops them at the end. Prints one JSON line per
 // run, then a summary with the ratios the point-of-sale issue sets as targets.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchOptions, benchTenant, benchWebhook, floorTransaction, json, loadRun, met, pct, pg, requireFromProject, root, run, startServers, withBench } from './lib.mjs';
+import { benchOptions, benchTenant, benchWebhook, floorTransaction, freePort, json, loadRun, met, pct, pg, requireFromProject, root, run, startServers, waitFor, withBench } from './lib.mjs';
 
 const YAML = requireFromProject('yaml');
 const opts = benchOptions();
@@ -29,6 +30,7 @@ await withBench(main);
 
 async function main(ctx) {
   const { floor, project, projectDb, adminToken } = await startServers(ctx, opts);
+  const bare = await startBareLookup(ctx);
   // the project's tenant: the Brand X demo program (its store, accounts, tiers, offers and purchase rule)
   const program = YAML.parse(readFileSync(join(root, 'examples', 'brand-x', 'program.yaml'), 'utf8'));
   const phones = Array.from({ length: opts.members }, (_, i) => `617${String(i).padStart(7, '0')}`);
@@ -65,6 +67,8 @@ async function main(ctx) {
   await load('loyalist send_transaction, fixed rate', project, posAuth, members, { rate: half });
   await load('warmup loyalist lookup', project, posAuth, members, { op: 'lookup', seconds: opts.warmup });
   await load('loyalist lookup with a basket', project, posAuth, members, { op: 'lookup' });
+  await load('warmup bare lookup', bare, undefined, members, { op: 'lookup', seconds: opts.warmup });
+  await load('bare lookup', bare, undefined, members, { op: 'lookup' });
 
   // every sent transaction earned exactly 30 points into each account, once
   const check = new pg.Client({ connectionString: projectDb });
@@ -86,10 +90,21 @@ async function main(ctx) {
   const fr = results['floor send_transaction, fixed rate'];
   const pr = results['loyalist send_transaction, fixed rate'];
   const l = results['loyalist lookup with a basket'];
+  const b = results['bare lookup'];
   await webhook?.report();
   console.log('\nsummary');
   console.log(`send_transaction throughput, ${connections} connections: loyalist ${p.rps}/s (p50 ${p.p50} ms, p99 ${p.p99} ms) vs floor ${f.rps}/s (p50 ${f.p50} ms, p99 ${f.p99} ms) = ${pct(p.rps / f.rps)} (target >= 80%: ${met(p.rps / f.rps >= 0.8)})`);
   console.log(`send_transaction p99 at ${half}/s offered: loyalist ${pr.p99} ms vs floor ${fr.p99} ms = ${(pr.p99 / Math.max(fr.p99, 1)).toFixed(2)}x (target <= 1.5x: ${met(pr.p99 / Math.max(fr.p99, 1) <= 1.5)})`);
   console.log(`lookup with a basket, ${connections} connections: ${l.rps}/s (p50 ${l.p50} ms, p99 ${l.p99} ms) = ${(l.rps / f.rps).toFixed(2)}x the floor's send_transaction (target >= 4x: ${met(l.rps / f.rps >= 4)})`);
+  console.log(`the same bodies to bench/bare-lookup.mjs (one row by phone, nothing else): ${b.rps}/s = ${(b.rps / f.rps).toFixed(2)}x the floor's send_transaction; Loyalist's lookup does ${pct(l.rps / b.rps)} of its rate`);
   console.log(`after the run: ${c.transactions} transactions, Spendable ${c.spendable}, Tier Points ${c.tier}, Spendable ledger ${c.ledger}, expected ${expected} -> ${consistent ? 'consistent' : 'INCONSISTENT'}`);
+}
+
+/** bench/bare-lookup.mjs on a database of its own and a free port, once it answers: its base URL. */
+async function startBareLookup(ctx) {
+  const port = await freePort();
+  ctx.start(process.execPath, [join(root, 'bench', 'bare-lookup.mjs')], { DATABASE_URL: await ctx.createDatabase(`bench_bare_${run}`), PORT: String(port), MEMBERS: String(opts.members) });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/api/2.0/lookup`, 'POST');
+  return base;
 }

@@ -83,13 +83,21 @@ export async function startServers(ctx, opts) {
 }
 
 /** The floor of ../shared/bench on `floorDb` and a free port, once it answers: its base URL. */
-export async function startFloor({ start }, opts, floorDb) {
-  const floorPort = await freePort();
-  const child = start(process.execPath, [join(opts.shared, 'bench', 'floor-server.mjs')], { DATABASE_URL: floorDb, PORT: String(floorPort) });
-  const floor = `http://127.0.0.1:${floorPort}`;
-  floorPids.set(floor, child.pid);
-  await waitFor(`${floor}/api/2.0/send_transaction`, 'POST');
-  return floor;
+export function startFloor(ctx, opts, floorDb) {
+  return startBare(ctx, join(opts.shared, 'bench', 'floor-server.mjs'), floorDb, '/api/2.0/send_transaction');
+}
+
+/**
+ * A bare server script (the floor, bench/bare-lookup.mjs) on `databaseUrl` and a
+ * free port, once `probe` answers a POST: its base URL. Its CPU is read from /proc.
+ */
+export async function startBare({ start }, script, databaseUrl, probe, env = {}) {
+  const port = await freePort();
+  const child = start(process.execPath, [script], { ...env, DATABASE_URL: databaseUrl, PORT: String(port) });
+  const base = `http://127.0.0.1:${port}`;
+  barePids.set(base, child.pid);
+  await waitFor(`${base}${probe}`, 'POST');
+  return base;
 }
 
 /** Loyalist on `projectDb` (any database, new or kept) and a free port, once it answers: its base URL, admin token and process. */
@@ -272,8 +280,8 @@ export async function loadRun(name, { base, auth, connections, seconds, rate, ne
   return out;
 }
 
-/** The floor's process by its base URL: it has no /metrics, its CPU is read from /proc. */
-const floorPids = new Map();
+/** The bare servers' processes by their base URLs: they have no /metrics, their CPU is read from /proc. */
+const barePids = new Map();
 
 /** CPU seconds of one process so far (Linux /proc); undefined elsewhere. */
 function processCpu(pid) {
@@ -288,7 +296,7 @@ function processCpu(pid) {
 
 /** process_cpu_seconds_total from the server's /metrics (the floor's from /proc); undefined where there is none. */
 async function serverCpu(base) {
-  if (floorPids.has(base)) return processCpu(floorPids.get(base));
+  if (barePids.has(base)) return processCpu(barePids.get(base));
   try {
     const match = /^process_cpu_seconds_total (\S+)/m.exec(await (await fetch(`${base}/metrics`)).text());
     return match ? Number(match[1]) : undefined;

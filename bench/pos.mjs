@@ -15,7 +15,7 @@
 // run, then a summary with the ratios the point-of-sale issue sets as targets.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchOptions, benchTenant, benchWebhook, floorTransaction, freePort, json, loadRun, met, pct, pg, requireFromProject, root, run, startServers, waitFor, withBench } from './lib.mjs';
+import { benchOptions, benchTenant, benchWebhook, floorTransaction, json, loadRun, met, pct, pg, requireFromProject, root, run, startBare, startServers, withBench } from './lib.mjs';
 
 const YAML = requireFromProject('yaml');
 const opts = benchOptions();
@@ -30,7 +30,8 @@ await withBench(main);
 
 async function main(ctx) {
   const { floor, project, projectDb, adminToken } = await startServers(ctx, opts);
-  const bare = await startBareLookup(ctx);
+  // the least a lookup costs here: one row by phone, in a bare handler on a database of its own
+  const bare = await startBare(ctx, join(root, 'bench', 'bare-lookup.mjs'), await ctx.createDatabase(`bench_bare_${run}`), '/api/2.0/lookup', { MEMBERS: String(opts.members) });
   // the project's tenant: the Brand X demo program (its store, accounts, tiers, offers and purchase rule)
   const program = YAML.parse(readFileSync(join(root, 'examples', 'brand-x', 'program.yaml'), 'utf8'));
   const phones = Array.from({ length: opts.members }, (_, i) => `617${String(i).padStart(7, '0')}`);
@@ -98,13 +99,4 @@ async function main(ctx) {
   console.log(`lookup with a basket, ${connections} connections: ${l.rps}/s (p50 ${l.p50} ms, p99 ${l.p99} ms) = ${(l.rps / f.rps).toFixed(2)}x the floor's send_transaction (target >= 4x: ${met(l.rps / f.rps >= 4)})`);
   console.log(`the same bodies to bench/bare-lookup.mjs (one row by phone, nothing else): ${b.rps}/s = ${(b.rps / f.rps).toFixed(2)}x the floor's send_transaction; Loyalist's lookup does ${pct(l.rps / b.rps)} of its rate`);
   console.log(`after the run: ${c.transactions} transactions, Spendable ${c.spendable}, Tier Points ${c.tier}, Spendable ledger ${c.ledger}, expected ${expected} -> ${consistent ? 'consistent' : 'INCONSISTENT'}`);
-}
-
-/** bench/bare-lookup.mjs on a database of its own and a free port, once it answers: its base URL. */
-async function startBareLookup(ctx) {
-  const port = await freePort();
-  ctx.start(process.execPath, [join(root, 'bench', 'bare-lookup.mjs')], { DATABASE_URL: await ctx.createDatabase(`bench_bare_${run}`), PORT: String(port), MEMBERS: String(opts.members) });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(`${base}/api/2.0/lookup`, 'POST');
-  return base;
 }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './schema.js';
+import { PreparedQuery } from './prepared-query.js';
 import { isDatabaseUnavailable } from './unavailable.js';
 
 /**
@@ -115,7 +116,7 @@ class PreparingPool implements PostgresPool {
     const send = async (sql: string, parameters: readonly unknown[]) => {
       statements++;
       try {
-        return await (parameters.length ? client.query({ name: this.nameOf(sql), text: sql, values: parameters as unknown[] }) : client.query(sql));
+        return await (parameters.length ? execute(client, new PreparedQuery(this.nameOf(sql), sql, parameters)) : client.query(sql));
       } catch (err) {
         // a connection that failed is never handed out again, even before pg notices it closed
         if (isDatabaseUnavailable(err)) broken = err as Error;
@@ -174,6 +175,14 @@ class PreparingPool implements PostgresPool {
   end(): Promise<void> {
     return this.pool.end();
   }
+}
+
+/** Runs a query object on the client, answering as `client.query(config)` does (a rejected promise on failure). */
+function execute(client: pg.PoolClient, query: PreparedQuery): Promise<pg.QueryResult> {
+  return new Promise((resolve, reject) => {
+    query.callback = (err, result) => (err ? reject(err) : resolve(result));
+    client.query(query as unknown as pg.Submittable);
+  });
 }
 
 export async function openEmbedded(options: { dataDir?: string; loadDataDir?: Blob }): Promise<DatabaseHandle> {

@@ -13,8 +13,8 @@ import pg from 'pg';
  *   Execute and Sync without Describe, and read their rows with the shape's
  *   column names and type parsers instead of PostgreSQL describing the columns
  *   again and pg looking up their parsers on every execution;
- * - a Date parameter goes as its ISO text where that is exactly what pg would
- *   send (the process's time zone is UTC and the year is 1–9999).
+ * - a Date parameter goes as its ISO text where that says what pg's own text
+ *   would (the process's time zone is UTC and the year is 1–9999).
  *
  * A statement's shape is the same on every connection: its name is the hash of
  * its text. Should the schema under it change, PostgreSQL refuses the cached
@@ -67,10 +67,12 @@ const NO_ROWS: Shape = { fields: [], parsers: [], empty: {} };
 const { prepareValue } = (pg as unknown as { utils: { prepareValue(v: unknown): unknown } }).utils;
 const FIRST_YEAR = Date.UTC(1, 0, 1);
 const AFTER_LAST_YEAR = Date.UTC(10_000, 0, 1);
+/** pg writes a Date in the process's local time: where that is UTC, its text and the ISO text name the same date and time. */
+const UTC = ['UTC', 'Etc/UTC'].includes(Intl.DateTimeFormat().resolvedOptions().timeZone);
 
-/** A Date as ISO text where that names the instant as pg's own text does (UTC, years 1–9999); anything else as it is, for pg. */
+/** A Date as ISO text where that is what pg's own text says (UTC, years 1–9999); anything else as it is, for pg. */
 function parameter(value: unknown): unknown {
-  if (!(value instanceof Date) || value.getTimezoneOffset() !== 0) return value;
+  if (!(value instanceof Date)) return value;
   const t = value.getTime();
   return t >= FIRST_YEAR && t < AFTER_LAST_YEAR ? value.toISOString() : value;
 }
@@ -84,7 +86,7 @@ export class PreparedQuery extends Query {
     // a text, not a config: pg copies a config object's property descriptors
     super(text);
     this.name = name;
-    this.values = values.map(parameter);
+    this.values = UTC ? values.map(parameter) : (values as unknown[]);
   }
 
   override submit(connection: Connection): Error | null {

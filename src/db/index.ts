@@ -7,10 +7,10 @@ export type { Db, DatabaseHandle } from './connection.js';
 export { migrate, isMigrated } from './migrate.js';
 
 /** Opens the configured database: PostgreSQL when DATABASE_URL is set, else the locked embedded one. */
-type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolSize'> & Partial<Pick<Config, 'dbConnectTimeoutMs' | 'dbStatementTimeoutMs'>>;
+type DatabaseConfig = Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolSize'> & Partial<Pick<Config, 'dbConnectTimeoutMs' | 'dbStatementTimeoutMs' | 'dbRandomPageCost'>>;
 
 export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHandle> {
-  if (config.databaseUrl) return connectPostgres(config.databaseUrl, config.dbPoolSize, timeoutsOf(config));
+  if (config.databaseUrl) return connectPostgres(config.databaseUrl, config.dbPoolSize, timeoutsOf(config), config.dbRandomPageCost);
   const release = lockDataDir(config.dataDir);
   try {
     const handle = await openEmbedded({ dataDir: config.dataDir });
@@ -33,5 +33,5 @@ const timeoutsOf = (config: DatabaseConfig) => ({ connectMs: config.dbConnectTim
 /** DATABASE_REPLICA_URL: the replica read-only routes read from, with the same pool settings as the primary's; undefined without one. */
 export function openReplica(config: DatabaseConfig & Pick<Config, 'databaseReplicaUrl' | 'replicaMaxLagMs'>, log?: ReplicaOptions['log']): ReplicaRouter | undefined {
   if (!config.databaseUrl || !config.databaseReplicaUrl) return undefined;
-  return new ReplicaRouter(config.databaseUrl, config.databaseReplicaUrl, { poolSize: config.dbPoolSize, timeouts: timeoutsOf(config), maxLagMs: config.replicaMaxLagMs, log });
+  return new ReplicaRouter(config.databaseUrl, config.databaseReplicaUrl, { poolSize: config.dbPoolSize, timeouts: timeoutsOf(config), randomPageCost: config.dbRandomPageCost, maxLagMs: config.replicaMaxLagMs, log });
 }

@@ -68,6 +68,8 @@ export type ReadOutcome = 'replica' | 'written' | 'behind' | 'failed';
 export interface ReplicaOptions {
   poolSize: number;
   timeouts: DatabaseTimeouts;
+  /** DB_RANDOM_PAGE_COST, as on the primary's pool. */
+  randomPageCost?: string;
   /** Past this, every read goes to the primary. */
   maxLagMs: number;
   checkMs?: number;
@@ -98,7 +100,7 @@ export class ReplicaRouter {
   private bytesBehind: bigint | undefined;
 
   constructor(primaryUrl: string, replicaUrl: string, private readonly options: ReplicaOptions) {
-    this.replica = connectPostgres(replicaUrl, options.poolSize, options.timeouts);
+    this.replica = connectPostgres(replicaUrl, options.poolSize, options.timeouts, options.randomPageCost);
     // the watcher has connections of its own: a busy pool must not make the replica look behind
     const quick: DatabaseTimeouts = { connectMs: 1000, statementMs: 1000 };
     this.watch = { primary: connectPostgres(primaryUrl, 1, quick), replica: connectPostgres(replicaUrl, 1, quick) };

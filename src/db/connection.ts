@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './schema.js';
-import { PreparedQuery } from './prepared-query.js';
+import { PreparedQuery, type Shapes } from './prepared-query.js';
 import { isDatabaseUnavailable } from './unavailable.js';
 
 /**
@@ -104,6 +104,7 @@ export const THEN_COMMIT = '\n-- then commit';
  */
 class PreparingPool implements PostgresPool {
   private readonly names = new Map<string, string>();
+  private readonly shapes: Shapes = new Map();
   constructor(private readonly pool: pg.Pool) {}
 
   private nameOf(sql: string): string {
@@ -128,7 +129,7 @@ class PreparingPool implements PostgresPool {
     const send = async (sql: string, parameters: readonly unknown[]) => {
       statements++;
       try {
-        return await (parameters.length ? execute(client, new PreparedQuery(this.nameOf(sql), sql, parameters)) : client.query(sql));
+        return await (parameters.length ? execute(client, new PreparedQuery(this.shapes, this.nameOf(sql), sql, parameters)) : client.query(sql));
       } catch (err) {
         // a connection that failed is never handed out again, even before pg notices it closed
         if (isDatabaseUnavailable(err)) broken = err as Error;

@@ -16,8 +16,8 @@ import pg from 'pg';
  * - a Date parameter goes as its ISO text where that says what pg's own text
  *   would (the process's time zone is UTC and the year is 1–9999).
  *
- * A statement's shape is the same on every connection: its name is the hash of
- * its text. Should the schema under it change, PostgreSQL refuses the cached
+ * A statement's shape is the same on every connection of a pool (`shapes`, one
+ * per pool): its name is the hash of its text. Should the schema under it change, PostgreSQL refuses the cached
  * plan ("cached plan must not change result type") rather than answer in
  * another shape, and the next connection's first execution describes it again.
  *
@@ -26,7 +26,7 @@ import pg from 'pg';
  * to pg's own answers.
  */
 
-interface Shape {
+export interface Shape {
   fields: pg.FieldDef[];
   parsers: unknown[];
   empty: Record<string, null>;
@@ -59,7 +59,8 @@ declare class QueryInternals {
 }
 const Query = pg.Query as unknown as typeof QueryInternals;
 
-const shapes = new Map<string, Shape>();
+/** The result shapes of a pool's statements, by statement name. */
+export type Shapes = Map<string, Shape>;
 const MAX_SHAPES = 5000;
 /** A statement that answers no rows (an INSERT without RETURNING). */
 const NO_ROWS: Shape = { fields: [], parsers: [], empty: {} };
@@ -82,7 +83,12 @@ export class PreparedQuery extends Query {
   private described = false;
   private sawRows = false;
 
-  constructor(name: string, text: string, values: readonly unknown[]) {
+  constructor(
+    private readonly shapes: Shapes,
+    name: string,
+    text: string,
+    values: readonly unknown[],
+  ) {
     // a text, not a config: pg copies a config object's property descriptors
     super(text);
     this.name = name;
@@ -96,7 +102,7 @@ export class PreparedQuery extends Query {
   }
 
   override prepare(connection: Connection): void {
-    const shape = this.text === undefined ? shapes.get(this.name) : undefined;
+    const shape = this.text === undefined ? this.shapes.get(this.name) : undefined;
     if (!shape) {
       this.described = true;
       super.prepare(connection);
@@ -109,8 +115,10 @@ export class PreparedQuery extends Query {
     try {
       connection.bind({ portal: '', statement: this.name, values: this.values, valueMapper: prepareValue });
     } catch (err) {
+      // as pg does: the statement is closed on the server, so it is parsed again next time
       connection.close({ type: 'S', name: this.name });
       connection.sync();
+      delete connection.parsedStatements[this.name];
       this.handleError(err as Error, connection);
       return;
     }
@@ -121,16 +129,16 @@ export class PreparedQuery extends Query {
   override handleRowDescription(message: unknown): void {
     super.handleRowDescription(message);
     this.sawRows = true;
-    remember(this.name, { fields: this._result.fields, parsers: this._result._parsers, empty: this._result._prebuiltEmptyResultObject });
+    this.remember({ fields: this._result.fields, parsers: this._result._parsers, empty: this._result._prebuiltEmptyResultObject });
   }
 
   override handleCommandComplete(message: unknown, connection: Connection): void {
     super.handleCommandComplete(message, connection);
-    if (this.described && !this.sawRows) remember(this.name, NO_ROWS);
+    if (this.described && !this.sawRows) this.remember(NO_ROWS);
   }
-}
 
-function remember(name: string, shape: Shape) {
-  if (shapes.size >= MAX_SHAPES) shapes.clear();
-  shapes.set(name, shape);
+  private remember(shape: Shape) {
+    if (this.shapes.size >= MAX_SHAPES) this.shapes.clear();
+    this.shapes.set(this.name, shape);
+  }
 }

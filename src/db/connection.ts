@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './schema.js';
-import { PreparedQuery, type Shapes } from './prepared-query.js';
+import { PreparedQuery, type Statement } from './prepared-query.js';
 import { isDatabaseUnavailable } from './unavailable.js';
 
 /**
@@ -103,18 +103,18 @@ export const THEN_COMMIT = '\n-- then commit';
  * migrations with several statements) run as plain queries.
  */
 class PreparingPool implements PostgresPool {
-  private readonly names = new Map<string, string>();
-  private readonly shapes: Shapes = new Map();
+  private readonly statements = new Map<string, Statement>();
   constructor(private readonly pool: pg.Pool) {}
 
-  private nameOf(sql: string): string {
-    let name = this.names.get(sql);
-    if (!name) {
-      if (this.names.size >= 5000) this.names.clear();
-      name = `k${createHash('sha1').update(sql).digest('base64url')}`;
-      this.names.set(sql, name);
+  /** The statement of a text: its name, and its result shape once an execution has described it. */
+  private statementOf(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.statements.size >= 5000) this.statements.clear();
+      statement = { name: `k${createHash('sha1').update(sql).digest('base64url')}` };
+      this.statements.set(sql, statement);
     }
-    return name;
+    return statement;
   }
 
   async connect(): Promise<PostgresPoolClient> {
@@ -129,7 +129,7 @@ class PreparingPool implements PostgresPool {
     const send = async (sql: string, parameters: readonly unknown[]) => {
       statements++;
       try {
-        return await (parameters.length ? execute(client, new PreparedQuery(this.shapes, this.nameOf(sql), sql, parameters)) : client.query(sql));
+        return await (parameters.length ? execute(client, new PreparedQuery(this.statementOf(sql), sql, parameters)) : client.query(sql));
       } catch (err) {
         // a connection that failed is never handed out again, even before pg notices it closed
         if (isDatabaseUnavailable(err)) broken = err as Error;

@@ -9,24 +9,25 @@ import pg from 'pg';
  * - once the connection has parsed the statement, it goes by its name alone:
  *   pg no longer compares its text, kilobytes long, with the parsed one;
  * - once a statement's result shape is known (its first execution in the
- *   process, answered with a RowDescription), later executions send Bind,
+ *   pool, answered with a RowDescription), later executions send Bind,
  *   Execute and Sync without Describe, and read their rows with the shape's
  *   column names and type parsers instead of PostgreSQL describing the columns
  *   again and pg looking up their parsers on every execution;
  * - a Date parameter goes as its ISO text where that says what pg's own text
  *   would (the process's time zone is UTC and the year is 1–9999).
  *
- * A statement's shape is the same on every connection of a pool (`shapes`, one
- * per pool): its name is the hash of its text. Should the schema under it change, PostgreSQL refuses the cached
- * plan ("cached plan must not change result type") rather than answer in
- * another shape, and the next connection's first execution describes it again.
+ * A statement's shape is the same on every connection of a pool (the pool keeps
+ * one Statement per text): its name is the hash of its text. Should the schema
+ * under it change, PostgreSQL refuses the cached plan ("cached plan must not
+ * change result type") rather than answer in another shape, and the next
+ * connection's first execution describes it again.
  *
  * This leans on pg 8's Query internals (prepare, _result, handleRowDescription),
  * the extension point pg-cursor uses; test/pg/prepared-query.test.ts holds it
  * to pg's own answers.
  */
 
-export interface Shape {
+interface Shape {
   fields: pg.FieldDef[];
   parsers: unknown[];
   empty: Record<string, null>;
@@ -59,9 +60,11 @@ declare class QueryInternals {
 }
 const Query = pg.Query as unknown as typeof QueryInternals;
 
-/** The result shapes of a pool's statements, by statement name. */
-export type Shapes = Map<string, Shape>;
-const MAX_SHAPES = 5000;
+/** A pool's named statement: the shape is learned from its first described execution. */
+export interface Statement {
+  name: string;
+  shape?: Shape;
+}
 /** A statement that answers no rows (an INSERT without RETURNING). */
 const NO_ROWS: Shape = { fields: [], parsers: [], empty: {} };
 
@@ -84,14 +87,13 @@ export class PreparedQuery extends Query {
   private sawRows = false;
 
   constructor(
-    private readonly shapes: Shapes,
-    name: string,
+    private readonly statement: Statement,
     text: string,
     values: readonly unknown[],
   ) {
     // a text, not a config: pg copies a config object's property descriptors
     super(text);
-    this.name = name;
+    this.name = statement.name;
     this.values = UTC ? values.map(parameter) : (values as unknown[]);
   }
 
@@ -102,7 +104,7 @@ export class PreparedQuery extends Query {
   }
 
   override prepare(connection: Connection): void {
-    const shape = this.text === undefined ? this.shapes.get(this.name) : undefined;
+    const shape = this.text === undefined ? this.statement.shape : undefined;
     if (!shape) {
       this.described = true;
       super.prepare(connection);
@@ -129,16 +131,11 @@ export class PreparedQuery extends Query {
   override handleRowDescription(message: unknown): void {
     super.handleRowDescription(message);
     this.sawRows = true;
-    this.remember({ fields: this._result.fields, parsers: this._result._parsers, empty: this._result._prebuiltEmptyResultObject });
+    this.statement.shape = { fields: this._result.fields, parsers: this._result._parsers, empty: this._result._prebuiltEmptyResultObject };
   }
 
   override handleCommandComplete(message: unknown, connection: Connection): void {
     super.handleCommandComplete(message, connection);
-    if (this.described && !this.sawRows) this.remember(NO_ROWS);
-  }
-
-  private remember(shape: Shape) {
-    if (this.shapes.size >= MAX_SHAPES) this.shapes.clear();
-    this.shapes.set(this.name, shape);
+    if (this.described && !this.sawRows) this.statement.shape = NO_ROWS;
   }
 }

@@ -17,6 +17,20 @@ export function recordset(rows: readonly object[], columns: Readonly<Record<stri
 }
 
 /**
+ * SQL text with `$1`…`$n` placeholders (a statement's part written once as text,
+ * for the constant statements of a hot path) as a Kysely fragment of the values
+ * given, for the statements that embed it among others. The text comes from
+ * the code, never from a request.
+ */
+export function textFragment<T>(text: string): (...values: unknown[]) => RawBuilder<T> {
+  const parts = text.split(/\$(\d+)/);
+  const strings = parts.filter((_, i) => i % 2 === 0);
+  const template = Object.assign([...strings], { raw: strings }) as unknown as TemplateStringsArray;
+  const positions = parts.filter((_, i) => i % 2 === 1).map((n) => Number(n) - 1);
+  return (...values) => sql<T>(template, ...positions.map((i) => values[i]));
+}
+
+/**
  * A member's rows of one table as JSON, every column (a data export's part);
  * only the module owning `table` calls this for it (test/unit/ownership.test.ts).
  */

@@ -4,6 +4,7 @@ import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../../db/index.js';
 import { noteMemberRead } from '../../db/replica.js';
 import { noteMemberWrite } from '../../db/unit-of-work.js';
+import { textFragment } from '../../db/rows.js';
 import type { MembersTable } from '../../db/schema.js';
 import { DomainError, memberNotFound } from '../../errors.js';
 import type { Tenant } from '../tenants/credentials.js';
@@ -433,12 +434,14 @@ export const accountStatusQuery = (retailerId: string, memberId: string) =>
 
 /**
  * The statement that locks an active member (as lockMemberRef does) and
- * answers its summary, for a caller's statement to run as a CTE.
+ * answers its summary, as SQL text for a caller's raw statement: `retailer`
+ * and `member` are expressions of that statement.
  */
-export const lockActiveMemberQuery = (retailerId: string, memberId: string) =>
-  sql<MemberSummary>`SELECT id, player_id, first_name, last_name FROM members
-                      WHERE retailer_id = ${retailerId} AND id = ${memberId} AND lifecycle = 'active'
-                        FOR NO KEY UPDATE`;
+export const lockActiveMemberText = (retailer: string, member: string) =>
+  `SELECT id, player_id, first_name, last_name FROM members WHERE retailer_id = ${retailer} AND id = ${member} AND lifecycle = 'active' FOR NO KEY UPDATE`;
+
+/** lockActiveMemberText for a caller's statement to run as a CTE. */
+export const lockActiveMemberQuery: (retailerId: string, memberId: string) => RawBuilder<MemberSummary> = textFragment(lockActiveMemberText('$1', '$2'));
 
 /** Locks members (closed ones too) but those another transaction holds (SKIP LOCKED: background work comes back for them later); answers the ones locked. */
 export async function tryLockMembers(tx: Db, refs: { retailer_id: string; member_id: string }[]): Promise<(MemberSummary & { retailer_id: string })[]> {

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { sql, type Expression, type Selectable } from 'kysely';
+import { sql, type Expression, type RawBuilder, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { UserOffersTable } from '../../db/schema.js';
+import { textFragment } from '../../db/rows.js';
 import { DomainError } from '../../errors.js';
 import { memberSummary, subjectOf, type Actor, type MemberSummary } from '../members/service.js';
 import { isUuid } from '../../lib/ids.js';
@@ -583,10 +584,19 @@ export const usableUserOffersText = (retailer: string, member: string, now: stri
      FROM (SELECT * FROM user_offers u WHERE u.retailer_id = ${retailer} AND u.member_id = ${member} AND u.status = ${STATUS.issued} AND (u.redemption_end_date IS NULL OR u.redemption_end_date >= ${now})
            ORDER BY u.acquired_at DESC, u.id LIMIT 1000) u)`;
 
-/** The ids of the member's user offers locked to a POS transaction or named by its discounts (issued or locked), as an array for a caller's statement. */
-export const transactionUserOfferIdsQuery = (retailerId: string, memberId: string | null, transactionKey: string, userOfferIds: string[]) =>
-  sql<string[]>`ARRAY(SELECT u.id FROM user_offers u
-                  WHERE u.retailer_id = ${retailerId} AND u.member_id = ${memberId}
-                    AND ((u.lock_key = ${transactionKey} AND u.status = ${STATUS.locked})
-                         OR (u.id = ANY(${userOfferIds}::uuid[]) AND u.status IN (${STATUS.issued}, ${STATUS.locked})))
-                  ORDER BY u.id)::text[]`;
+/**
+ * The ids of the member's user offers locked to a POS transaction (`transactionKey`) or named by its
+ * discounts (`userOfferIds`, a uuid array; issued or locked), as SQL text for a caller's raw statement
+ * of those expressions.
+ */
+export const transactionUserOfferIdsText = (retailer: string, member: string, transactionKey: string, userOfferIds: string) =>
+  `ARRAY(SELECT u.id FROM user_offers u
+          WHERE u.retailer_id = ${retailer} AND u.member_id = ${member}
+            AND ((u.lock_key = ${transactionKey} AND u.status = ${STATUS.locked})
+                 OR (u.id = ANY(${userOfferIds}::uuid[]) AND u.status IN (${STATUS.issued}, ${STATUS.locked})))
+          ORDER BY u.id)::text[]`;
+
+/** transactionUserOfferIdsText for a caller's statement. */
+export const transactionUserOfferIdsQuery: (retailerId: string, memberId: string | null, transactionKey: string, userOfferIds: string[]) => RawBuilder<string[]> = textFragment(
+  transactionUserOfferIdsText('$1', '$2', '$3', '$4'),
+);

@@ -5,12 +5,13 @@ import { DomainError, type ErrorCode } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { subjectOf } from '../members/service.js';
 import { asCtes, unitOf } from '../../db/unit-of-work.js';
+import { textFragment } from '../../db/rows.js';
 import { recordDomainEvents, type NewEvent } from '../outbox/service.js';
 import { planTimeline, type TimelineEntry } from '../timeline/service.js';
 import { listPointAccounts, listPointSources, type PointAccount } from './accounts.js';
 import { ZERO, fromDb, min, positivePart, toDecimal, toJson, type Amount } from './amount.js';
 import { inactivityExpiry, lotTerms, noticeOf, type LotTerms } from './expiry.js';
-import { drawLots, effectiveBalance, loadLots, loadReturnable, settleLots, type Lot, type LotMove } from './lots.js';
+import { drawLots, effectiveBalanceText, loadLots, loadReturnable, settleLots, type Lot, type LotMove } from './lots.js';
 
 /** What a ledger entry records: its modification_type. */
 export const MODIFICATION_TYPES = ['deposit', 'spend', 'forced_spend', 'return', 'expiry', 'merge_in', 'merge_out'] as const;
@@ -415,14 +416,20 @@ export interface BalanceRow {
 }
 
 /**
- * The SELECT of a member's point accounts (all of them) as one json column, for a caller's statement under the member's lock.
- * `lock`: the rows are locked and read as they are now, not as the statement's snapshot has them (for the member's lock's own
+ * The SELECT of a member's point accounts (all of them) as one json column, as SQL text for a caller's raw
+ * statement (`retailer` and `member` are its expressions), under the member's lock. `lock`: the rows are
+ * locked and read as they are now, not as the statement's snapshot has them (for the member's lock's own
  * statement, whose snapshot predates its wait for the lock: lockMemberRefReading).
  */
-export const balancesJson = (retailerId: string, memberId: string, options: { lock?: boolean } = {}) =>
-  sql<BalanceRow[]>`(SELECT coalesce(json_agg(json_build_object('point_account_id', a.point_account_id, 'id', a.id, 'available_balance', (${effectiveBalance('a')})::text, 'life_time_value', a.life_time_value::text,
-                                                                 'pending_balance', a.pending_balance::text, 'next_change_at', a.next_change_at)), '[]'::json)
-                       FROM (SELECT * FROM member_point_accounts WHERE retailer_id = ${retailerId} AND member_id = ${memberId} ${options.lock ? sql`FOR UPDATE` : sql``}) a)`;
+export const balancesJsonText = (retailer: string, member: string, lock = false) =>
+  `(SELECT coalesce(json_agg(json_build_object('point_account_id', a.point_account_id, 'id', a.id, 'available_balance', (${effectiveBalanceText('a')})::text, 'life_time_value', a.life_time_value::text,
+                                               'pending_balance', a.pending_balance::text, 'next_change_at', a.next_change_at)), '[]'::json)
+     FROM (SELECT * FROM member_point_accounts WHERE retailer_id = ${retailer} AND member_id = ${member}${lock ? ' FOR UPDATE' : ''}) a)`;
+
+/** balancesJsonText for a caller's statement. */
+export const balancesJson = (retailerId: string, memberId: string, options: { lock?: boolean } = {}) => (options.lock ? lockedBalances : balances)(retailerId, memberId);
+const balances = textFragment<BalanceRow[]>(balancesJsonText('$1', '$2'));
+const lockedBalances = textFragment<BalanceRow[]>(balancesJsonText('$1', '$2', true));
 
 /** The member's point accounts for `accounts` (from `preloaded` when given), created at zero on first use (the member's lock makes select-then-insert safe). */
 async function loadWorking(tx: Db, retailerId: string, memberId: string, accounts: PointAccount[], preloaded?: BalanceRow[]): Promise<Map<string, Working>> {

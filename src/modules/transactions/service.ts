@@ -6,15 +6,15 @@
  * reverses exactly those, once.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Selectable } from 'kysely';
+import { CompiledQuery, sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { PosTransactionsTable } from '../../db/schema.js';
 import { advancedGoalsJson } from '../campaigns/rollback.js';
-import { transactionUserOfferIdsQuery } from '../offers/user-offers.js';
+import { transactionUserOfferIdsQuery, transactionUserOfferIdsText } from '../offers/user-offers.js';
 import { fromDb, parseAmount, toDecimal, ZERO, type Amount } from '../points/amount.js';
-import { balancesJson, type BalanceRow } from '../points/ledger.js';
+import { balancesJson, balancesJsonText, type BalanceRow } from '../points/ledger.js';
 import { noteMemberWrite, unitOf } from '../../db/unit-of-work.js';
-import { lockActiveMemberQuery, type MemberSummary } from '../members/service.js';
+import { lockActiveMemberText, type MemberSummary } from '../members/service.js';
 
 export type PosTransactionRow = Selectable<PosTransactionsTable>;
 
@@ -61,7 +61,7 @@ export async function storeTransaction(
   // in the same round trip: the member's offers locked to this transaction or named by its discounts, and its point accounts
   const id = randomUUID();
   const { rows } = await sql<{ id: string | null; offers: string[]; balances: BalanceRow[] | null }>`
-    WITH inserted AS (INSERT INTO pos_transactions (${TRANSACTION_COLUMNS}) VALUES (${transactionValues(retailerId, id, input)}) ${ON_CONFLICT})
+    WITH inserted AS (INSERT INTO pos_transactions (${sql.raw(TRANSACTION_COLUMNS)}) VALUES (${sql.join(transactionValues(retailerId, id, input))}) ${sql.raw(ON_CONFLICT)})
     SELECT (SELECT id FROM inserted) AS id,
            ${transactionUserOfferIdsQuery(retailerId, offers?.memberId ?? null, input.transactionId, offers?.userOfferIds ?? [])} AS offers,
            ${offers ? balancesJson(retailerId, offers.memberId) : sql`NULL::json`} AS balances`.execute(tx);
@@ -83,14 +83,9 @@ export async function lockMemberAndStoreTransaction(
   input: TransactionInput & { memberId: string },
   userOfferIds: string[],
 ): Promise<(Stored & { member: MemberSummary }) | undefined> {
-  const id = randomUUID();
-  const { rows } = await sql<{ member: MemberSummary; id: string | null; offers: string[]; balances: BalanceRow[] }>`
-    WITH m AS MATERIALIZED (${lockActiveMemberQuery(retailerId, input.memberId)}),
-         inserted AS (INSERT INTO pos_transactions (${TRANSACTION_COLUMNS}) SELECT ${transactionValues(retailerId, id, input)} FROM m ${ON_CONFLICT})
-    SELECT to_json(m) AS member, (SELECT id FROM inserted) AS id,
-           ${transactionUserOfferIdsQuery(retailerId, input.memberId, input.transactionId, userOfferIds)} AS offers,
-           ${balancesJson(retailerId, input.memberId, { lock: true })} AS balances
-      FROM m`.execute(tx);
+  const { rows } = await tx.executeQuery<{ member: MemberSummary; id: string | null; offers: string[]; balances: BalanceRow[] }>(
+    CompiledQuery.raw(LOCK_AND_STORE, [...transactionValues(retailerId, randomUUID(), input), userOfferIds]),
+  );
   if (!rows.length) return undefined;
   const { member, ...row } = rows[0];
   noteMemberWrite(tx, member.id);
@@ -98,17 +93,26 @@ export async function lockMemberAndStoreTransaction(
 }
 
 // constant texts, written out (the till's hot path): no query builder work per call
-const TRANSACTION_COLUMNS = sql.raw(`retailer_id, id, store_id, transaction_id, member_id, channel, employee_id, table_id, guest_count, subtotal, tax_total,
-                                     open_time, modified_time, items, payments, discounts, receipt_code, is_voided, voided_at, created_at, updated_at, request_id`);
-const ON_CONFLICT = sql.raw('ON CONFLICT (retailer_id, store_id, transaction_id) DO NOTHING RETURNING id');
+const TRANSACTION_COLUMNS = `retailer_id, id, store_id, transaction_id, member_id, channel, employee_id, table_id, guest_count, subtotal, tax_total,
+                             open_time, modified_time, items, payments, discounts, receipt_code, is_voided, voided_at, created_at, updated_at, request_id`;
+const ON_CONFLICT = 'ON CONFLICT (retailer_id, store_id, transaction_id) DO NOTHING RETURNING id';
 
-function transactionValues(retailerId: string, id: string, input: TransactionInput) {
+/** A transaction's values in TRANSACTION_COLUMNS' order. */
+function transactionValues(retailerId: string, id: string, input: TransactionInput): unknown[] {
   const now = new Date();
-  return sql`${retailerId}, ${id}, ${input.storeId.toLowerCase()}, ${input.transactionId}, ${input.memberId}, ${input.channel ?? null}, ${input.employeeId ?? null},
-             ${input.tableId ?? null}, ${input.guestCount ?? null}, ${toDecimal(input.subtotal)}, ${toDecimal(input.taxTotal)}, ${input.openTime ?? null},
-             ${input.modifiedTime ?? null}, ${JSON.stringify(input.items)}, ${JSON.stringify(input.payments)}, ${JSON.stringify(input.discounts)},
-             ${input.receiptCode ?? null}, ${input.isVoided}, ${input.isVoided ? now : null}, ${now}, ${now}, ${input.requestId ?? null}`;
+  return [retailerId, id, input.storeId.toLowerCase(), input.transactionId, input.memberId, input.channel ?? null, input.employeeId ?? null,
+          input.tableId ?? null, input.guestCount ?? null, toDecimal(input.subtotal), toDecimal(input.taxTotal), input.openTime ?? null,
+          input.modifiedTime ?? null, JSON.stringify(input.items), JSON.stringify(input.payments), JSON.stringify(input.discounts),
+          input.receiptCode ?? null, input.isVoided, input.isVoided ? now : null, now, now, input.requestId ?? null];
 }
+
+// lockMemberAndStoreTransaction's statement: $1…$22 transactionValues ($1 the retailer, $4 the transaction id, $5 the member), $23 the user offer ids
+const LOCK_AND_STORE = `WITH m AS MATERIALIZED (${lockActiveMemberText('$1', '$5')}),
+     inserted AS (INSERT INTO pos_transactions (${TRANSACTION_COLUMNS}) SELECT ${Array.from({ length: 22 }, (_, i) => `$${i + 1}`).join(', ')} FROM m ${ON_CONFLICT})
+SELECT to_json(m) AS member, (SELECT id FROM inserted) AS id,
+       ${transactionUserOfferIdsText('$1', '$5', '$4', '$23')} AS offers,
+       ${balancesJsonText('$1', '$5', true)} AS balances
+  FROM m`;
 
 /** What the insert's statement answered: the new transaction, or the one stored already (locked, read again). */
 async function stored(tx: Db, retailerId: string, input: TransactionInput, row: { id: string | null; offers: string[]; balances: BalanceRow[] | null }): Promise<Stored> {

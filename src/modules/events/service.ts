@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Selectable } from 'kysely';
+import { CompiledQuery, sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/index.js';
 import type { MemberEventsTable } from '../../db/schema.js';
 import { noteMemberWrite } from '../../db/unit-of-work.js';
 import { DomainError } from '../../errors.js';
-import { lockActiveMemberQuery, type Actor, type MemberSummary } from '../members/service.js';
+import { lockActiveMemberText, type Actor, type MemberSummary } from '../members/service.js';
 
 export type MemberEvent = Selectable<MemberEventsTable>;
 
@@ -60,18 +60,22 @@ function eventRow(actor: Actor, memberId: string, input: EventInput, now: Date) 
  */
 export async function lockAndRecordEvent(tx: Db, actor: Actor, memberId: string, input: EventInput, now = new Date()): Promise<{ member: MemberSummary; event: MemberEvent } | undefined> {
   const row = eventRow(actor, memberId, input, now);
-  const { rows } = await sql<MemberEvent & { m_id: string; m_player_id: MemberSummary['player_id']; m_first_name: MemberSummary['first_name']; m_last_name: MemberSummary['last_name'] }>`
-    WITH m AS (${lockActiveMemberQuery(actor.retailerId, memberId)}), e AS (
-      INSERT INTO member_events (retailer_id, member_id, id, name, qty, occurred_at, received_at, context, request_id)
-      SELECT ${row.retailer_id}, m.id, ${row.id}, ${row.name}, ${row.qty}, ${row.occurred_at}, ${row.received_at}, ${row.context}::jsonb, ${row.request_id} FROM m
-      RETURNING *
-    )
-    SELECT m.id AS m_id, m.player_id AS m_player_id, m.first_name AS m_first_name, m.last_name AS m_last_name, e.* FROM m JOIN e ON true`.execute(tx);
+  const { rows } = await tx.executeQuery<MemberEvent & { m_id: string; m_player_id: MemberSummary['player_id']; m_first_name: MemberSummary['first_name']; m_last_name: MemberSummary['last_name'] }>(
+    CompiledQuery.raw(LOCK_AND_RECORD, [row.retailer_id, memberId, row.id, row.name, row.qty, row.occurred_at, row.received_at, row.context, row.request_id]),
+  );
   if (!rows.length) return undefined;
   noteMemberWrite(tx, rows[0].m_id);
   const { m_id, m_player_id, m_first_name, m_last_name, ...event } = rows[0];
   return { member: { id: m_id, player_id: m_player_id, first_name: m_first_name, last_name: m_last_name }, event };
 }
+
+// lockAndRecordEvent's statement, a constant text (the events' hot path): $1 the retailer, $2 the member, $3… the event's columns
+const LOCK_AND_RECORD = `WITH m AS (${lockActiveMemberText('$1', '$2')}), e AS (
+  INSERT INTO member_events (retailer_id, member_id, id, name, qty, occurred_at, received_at, context, request_id)
+  SELECT $1, m.id, $3, $4, $5, $6, $7, $8::jsonb, $9 FROM m
+  RETURNING *
+)
+SELECT m.id AS m_id, m.player_id AS m_player_id, m.first_name AS m_first_name, m.last_name AS m_last_name, e.* FROM m JOIN e ON true`;
 
 /**
  * How many times (the sum of qty) the member had an event of this name with

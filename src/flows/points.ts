@@ -5,7 +5,7 @@ import type { Db } from '../db/index.js';
 import { promoteAfter } from './apply-rule-outcomes.js';
 import { memberNotFound } from '../errors.js';
 import { lockMember, lockMemberRefReading, type Actor, type MemberSummary } from '../modules/members/service.js';
-import { applyPointChanges, balancesJson, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';
+import { applyPointChanges, LOCKED_BALANCES, type BalanceRow, type PointChangeOutcome, type PointDetail } from '../modules/points/ledger.js';
 import { evaluateTierSystems, findTierSystem, listTierSystems, moveMember, type EvaluationMode, type TierChange } from '../modules/tiers/service.js';
 
 /**
@@ -22,7 +22,7 @@ export async function changePoints(
 ): Promise<PointChangeOutcome & { member: MemberSummary }> {
   return transact(db, async (tx) => {
     // the member's point accounts come with its lock
-    const { member, read: balances } = await lockMemberRefReading(tx, actor.retailerId, memberRef, (id) => balancesJson(actor.retailerId, id, { lock: true }));
+    const { member, read: balances } = await lockMemberRefReading<BalanceRow[]>(tx, actor.retailerId, memberRef, LOCKED_BALANCES);
     // its writes go with the COMMIT, unless tier points arrived: the promotion reads them
     const outcome = await applyPointChanges(tx, actor, member, details, { ...options, balances, plan: true });
     if (outcome.tierPointsChanged) await unitOf(tx).flush(tx);

@@ -1,10 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { sql, type RawBuilder, type Selectable } from 'kysely';
+import { CompiledQuery, sql, type Selectable } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../../db/index.js';
 import { noteMemberRead } from '../../db/replica.js';
 import { noteMemberWrite } from '../../db/unit-of-work.js';
-import { textFragment } from '../../db/rows.js';
 import type { MembersTable } from '../../db/schema.js';
 import { DomainError, memberNotFound } from '../../errors.js';
 import type { Tenant } from '../tenants/credentials.js';
@@ -440,8 +439,14 @@ export const accountStatusQuery = (retailerId: string, memberId: string) =>
 export const lockActiveMemberText = (retailer: string, member: string) =>
   `SELECT id, player_id, first_name, last_name FROM members WHERE retailer_id = ${retailer} AND id = ${member} AND lifecycle = 'active' FOR NO KEY UPDATE`;
 
-/** lockActiveMemberText for a caller's statement to run as a CTE. */
-export const lockActiveMemberQuery: (retailerId: string, memberId: string) => RawBuilder<MemberSummary> = textFragment(lockActiveMemberText('$1', '$2'));
+const LOCK_ACTIVE_MEMBER = lockActiveMemberText('$1', '$2');
+const lockReadingTexts = new Map<string, string>();
+/** The lock's statement with the caller's subquery (its texts are the callers' constants: a handful). */
+function lockReadingText(read: string): string {
+  let text = lockReadingTexts.get(read);
+  if (text === undefined) lockReadingTexts.set(read, (text = `WITH m AS MATERIALIZED (${LOCK_ACTIVE_MEMBER}) SELECT m.*, ${read} AS read FROM m`));
+  return text;
+}
 
 /** Locks members (closed ones too) but those another transaction holds (SKIP LOCKED: background work comes back for them later); answers the ones locked. */
 export async function tryLockMembers(tx: Db, refs: { retailer_id: string; member_id: string }[]): Promise<(MemberSummary & { retailer_id: string })[]> {
@@ -465,23 +470,21 @@ export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Pr
 }
 
 /**
- * lockMemberRef, with `read(id)` (a subquery of the caller's module) answered
- * by the lock's own statement once the lock is held: a round trip less. The
+ * lockMemberRef, with `read` (the SQL text of a subquery of the caller's module,
+ * of the statement's `$1`, the retailer, and `$2`, the member's id) answered by
+ * the lock's own statement once the lock is held: a round trip less. The
  * subquery sees the database as the statement began, before any wait for the
  * lock: rows it must see as the member's last holder left them, it locks
  * itself (a row lock reads the row's latest version).
  */
-export async function lockMemberRefReading<R = never>(tx: Db, retailerId: string, ref: string, read?: (memberId: string) => RawBuilder<R>): Promise<{ member: MemberSummary; read?: R }> {
-  // a constant text (every POS transaction and event runs it): no query builder work per call
+export async function lockMemberRefReading<R = never>(tx: Db, retailerId: string, ref: string, read?: string): Promise<{ member: MemberSummary; read?: R }> {
+  // a constant text (every deposit and spend runs it): no query builder work per call
+  const text = read === undefined ? LOCK_ACTIVE_MEMBER : lockReadingText(read);
   const lock = async (id: string) => {
-    const [locked] = (
-      read
-        ? await sql<MemberSummary & { read: R }>`WITH m AS MATERIALIZED (${lockActiveMemberQuery(retailerId, id)}) SELECT m.*, ${read(id)} AS read FROM m`.execute(tx)
-        : await lockActiveMemberQuery(retailerId, id).execute(tx)
-    ).rows;
+    const [locked] = (await tx.executeQuery<MemberSummary & { read?: R }>(CompiledQuery.raw(text, [retailerId, id]))).rows;
     if (!locked) return undefined;
     noteMemberWrite(tx, locked.id);
-    const { read: answer, ...member } = locked as MemberSummary & { read?: R };
+    const { read: answer, ...member } = locked;
     return { member, read: answer };
   };
   const byId = isUuid(ref) ? await lock(ref.toLowerCase()) : undefined;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/index.js';
-import { sql, type OperationNodeSource } from 'kysely';
+import { sql, type OperationNodeSource, type RawBuilder } from 'kysely';
 import { DomainError, type ErrorCode } from '../../errors.js';
 import type { Actor, MemberSummary } from '../members/service.js';
 import { subjectOf } from '../members/service.js';
@@ -427,9 +427,10 @@ export const balancesJsonText = (retailer: string, member: string, lock = false)
      FROM (SELECT * FROM member_point_accounts WHERE retailer_id = ${retailer} AND member_id = ${member}${lock ? ' FOR UPDATE' : ''}) a)`;
 
 /** balancesJsonText for a caller's statement. */
-export const balancesJson = (retailerId: string, memberId: string, options: { lock?: boolean } = {}) => (options.lock ? lockedBalances : balances)(retailerId, memberId);
-const balances = textFragment<BalanceRow[]>(balancesJsonText('$1', '$2'));
-const lockedBalances = textFragment<BalanceRow[]>(balancesJsonText('$1', '$2', true));
+export const balancesJson: (retailerId: string, memberId: string) => RawBuilder<BalanceRow[]> = textFragment(balancesJsonText('$1', '$2'));
+
+/** balancesJsonText, locked, of a statement's $1 (the retailer) and $2 (the member): for lockMemberRefReading. */
+export const LOCKED_BALANCES = balancesJsonText('$1', '$2', true);
 
 /** The member's point accounts for `accounts` (from `preloaded` when given), created at zero on first use (the member's lock makes select-then-insert safe). */
 async function loadWorking(tx: Db, retailerId: string, memberId: string, accounts: PointAccount[], preloaded?: BalanceRow[]): Promise<Map<string, Working>> {

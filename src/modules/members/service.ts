@@ -478,7 +478,7 @@ export async function lockMemberRef(tx: Db, retailerId: string, ref: string): Pr
  * itself (a row lock reads the row's latest version).
  */
 export async function lockMemberRefReading<R = never>(tx: Db, retailerId: string, ref: string, read?: string): Promise<{ member: MemberSummary; read?: R }> {
-  // a constant text (every deposit and spend runs it): no query builder work per call
+  // constant texts (every lock by reference, and every deposit and spend with its balances): no query builder work per call
   const text = read === undefined ? LOCK_ACTIVE_MEMBER : lockReadingText(read);
   const lock = async (id: string) => {
     const [locked] = (await tx.executeQuery<MemberSummary & { read?: R }>(CompiledQuery.raw(text, [retailerId, id]))).rows;

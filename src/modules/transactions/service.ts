@@ -106,11 +106,12 @@ function transactionValues(retailerId: string, id: string, input: TransactionInp
           input.receiptCode ?? null, input.isVoided, input.isVoided ? now : null, now, now, input.requestId ?? null];
 }
 
-// lockMemberAndStoreTransaction's statement: $1…$22 transactionValues ($1 the retailer, $4 the transaction id, $5 the member), $23 the user offer ids
+// lockMemberAndStoreTransaction's statement: transactionValues first ($1 the retailer, $4 the transaction id, $5 the member), then the user offer ids
+const COLUMN_COUNT = TRANSACTION_COLUMNS.split(',').length;
 const LOCK_AND_STORE = `WITH m AS MATERIALIZED (${lockActiveMemberText('$1', '$5')}),
-     inserted AS (INSERT INTO pos_transactions (${TRANSACTION_COLUMNS}) SELECT ${Array.from({ length: 22 }, (_, i) => `$${i + 1}`).join(', ')} FROM m ${ON_CONFLICT})
+     inserted AS (INSERT INTO pos_transactions (${TRANSACTION_COLUMNS}) SELECT ${Array.from({ length: COLUMN_COUNT }, (_, i) => `$${i + 1}`).join(', ')} FROM m ${ON_CONFLICT})
 SELECT to_json(m) AS member, (SELECT id FROM inserted) AS id,
-       ${transactionUserOfferIdsText('$1', '$5', '$4', '$23')} AS offers,
+       ${transactionUserOfferIdsText('$1', '$5', '$4', `$${COLUMN_COUNT + 1}`)} AS offers,
        ${balancesJsonText('$1', '$5', true)} AS balances
   FROM m`;
 

@@ -10,6 +10,7 @@ import { notingWrites, writesCommitted } from './replica.js';
  * the insert, the unit of work gathers the rows.
  */
 export interface Batch<R> {
+  /** Batches of one name are one: their rows go to the insert of the first one planned. */
   name: string;
   insert(rows: R[]): OperationNodeSource;
 }
@@ -23,7 +24,7 @@ export interface Batch<R> {
  */
 export class UnitOfWork {
   private statements: OperationNodeSource[] = [];
-  private batches = new Map<Batch<unknown>, unknown[]>();
+  private batches = new Map<string, { batch: Batch<unknown>; rows: unknown[] }>();
   /** The members this transaction wrote, noted while a replica is read (db/replica.ts). */
   readonly members = new Set<string>();
 
@@ -35,18 +36,19 @@ export class UnitOfWork {
   /** Rows of a batch, after those planned before (or before them, `first`). */
   add<R>(batch: Batch<R>, rows: R[], options: { first?: boolean } = {}): void {
     if (!rows.length) return;
-    const planned = (this.batches.get(batch as Batch<unknown>) ?? []) as R[];
-    this.batches.set(batch as Batch<unknown>, options.first ? [...rows, ...planned] : [...planned, ...rows]);
+    const planned = this.batches.get(batch.name);
+    if (!planned) this.batches.set(batch.name, { batch: batch as Batch<unknown>, rows });
+    else planned.rows = options.first ? [...rows, ...planned.rows] : [...planned.rows, ...rows];
   }
 
   /** How many statements and rows are planned (a caller can tell whether a step planned anything). */
   get size(): number {
-    return this.statements.length + [...this.batches.values()].reduce((n, rows) => n + rows.length, 0);
+    return this.statements.length + [...this.batches.values()].reduce((n, { rows }) => n + rows.length, 0);
   }
 
   /** Everything planned, as statements in order (the batches' inserts last), leaving the plan empty. */
   take(): OperationNodeSource[] {
-    const taken = [...this.statements, ...[...this.batches].map(([batch, rows]) => batch.insert(rows))];
+    const taken = [...this.statements, ...[...this.batches.values()].map(({ batch, rows }) => batch.insert(rows))];
     this.statements = [];
     this.batches = new Map();
     return taken;

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { call, createMemberViaApi, createTenant, postgresApp, type TestApp, type TestTenant } from '../support/harness.js';
+import { transact } from '../../src/db/unit-of-work.js';
+import { planTimeline } from '../../src/modules/timeline/service.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const STATEMENT = 'timelines/END_USER_MEMBER_STATEMENT';
@@ -224,6 +226,46 @@ describe('tags and timeline on PostgreSQL', () => {
       assert.deepEqual(slugs(byExt), ['PROFILE_UPDATE']);
       const statement = await get(`/users/${member.id}/${STATEMENT}`);
       assert.ok(slugs(statement).includes('USER_TAG_DROPPED'));
+    });
+
+    it('names the member in each entry as it was named then: player_id, user_id, user_name', async () => {
+      const member = await createMemberViaApi(t.app, tenant, { first_name: 'Ada', last_name: 'Byron' });
+      await post(`/users/${member.id}/tags`, { tags: ['before'] });
+      const put = await call(t.app, { method: 'PUT', url: `${tenant.base}/users/${member.id}`, headers: { authorization: tenant.core }, payload: { user: { last_name: 'Lovelace' } } });
+      assert.equal(put.status, 200, put.body);
+      await post(`/users/${member.id}/tags`, { tags: ['after'] });
+      const res = await get(`/users/${member.id}/${STATEMENT}?count=100`);
+      const named = res.json.result.map((e: any) => [e.event_stream_payload.event_type_slug, e.event_stream_payload.tag ?? null, e.event_stream_payload.user_name]);
+      assert.deepEqual(named, [
+        ['USER_TAG_DROPPED', 'after', 'Ada Lovelace'],
+        ['PROFILE_UPDATE', null, 'Ada Lovelace'],
+        ['USER_TAG_DROPPED', 'before', 'Ada Byron'],
+        ['SIGNED_UP_WITHOUT_REFERRAL', null, 'Ada Byron'],
+      ]);
+      const { player_id } = await t.db.selectFrom('members').select('player_id').where('retailer_id', '=', tenant.retailer_id).where('id', '=', member.id).executeTakeFirstOrThrow();
+      for (const entry of res.json.result) assert.deepEqual([entry.event_stream_payload.user_id, entry.event_stream_payload.player_id], [member.id, Number(player_id)]);
+    });
+
+    it('writes the entries one transaction plans for several members each with its own member, in the order planned', async () => {
+      const [a, b] = [await createMemberViaApi(t.app, tenant, { first_name: 'Ann' }), await createMemberViaApi(t.app, tenant, { first_name: 'Bo' })];
+      const players = await t.db.selectFrom('members').select(['id', 'player_id']).where('retailer_id', '=', tenant.retailer_id).where('id', 'in', [a.id, b.id]).execute();
+      const subject = (m: Record<string, any>) => ({ retailerId: tenant.retailer_id, memberId: m.id, playerId: Number(players.find((p) => p.id === m.id)!.player_id), userName: `${m.first_name} ${m.last_name}` });
+      const entry = (tag: string) => ({ type: 'USER_TAG_DROPPED' as const, payload: { tag, user_name: 'not the member' } });
+      await transact(t.db, async (tx) => {
+        planTimeline(tx, subject(a), [entry('a1')]);
+        planTimeline(tx, subject(b), [entry('b1'), entry('b2')]);
+        planTimeline(tx, subject(a), [entry('a2')]);
+        planTimeline(tx, subject(a), [entry('a0')], { first: true });
+      });
+      for (const m of [a, b]) {
+        const res = await get(`/users/${m.id}/${STATEMENT}?event_types=USER_TAG_DROPPED`);
+        const s = subject(m);
+        // newest first: by id within the one time
+        assert.deepEqual(res.json.result.map((e: any) => e.event_stream_payload.tag), m === a ? ['a2', 'a1', 'a0'] : ['b2', 'b1']);
+        for (const e of res.json.result) {
+          assert.deepEqual([e.event_stream_payload.user_id, e.event_stream_payload.player_id, e.event_stream_payload.user_name], [s.memberId, s.playerId, s.userName]);
+        }
+      }
     });
 
     it('answers an unknown view with 404', async () => {

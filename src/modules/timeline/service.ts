@@ -26,47 +26,46 @@ export async function recordTimeline(tx: Db, subject: TimelineSubject, entries: 
   if (entries.length) await timelineInsert(subject, entries).execute(tx);
 }
 
-const TIMELINE_COLUMNS = { member_id: 'uuid', event_type_id: 'int', occurred_at: 'timestamptz', request_id: 'text', payload: 'jsonb' };
+// (who the entries are about is the same for every row of an insert: parameters of the statement, not columns of the rows)
+const TIMELINE_COLUMNS = { event_type_id: 'int', occurred_at: 'timestamptz', request_id: 'text', payload: 'jsonb' };
 
 interface PlannedEntry {
-  member_id: string;
   event_type_id: number;
   occurred_at: Date;
   request_id: string | null;
   payload: Record<string, unknown>;
 }
 
-const rowsOf = (subject: TimelineSubject, entries: TimelineEntry[]): PlannedEntry[] => {
+const rowsOf = (entries: TimelineEntry[]): PlannedEntry[] => {
   const now = new Date();
   return entries.map((entry) => ({
-    member_id: subject.memberId,
     event_type_id: eventTypeBySlug(entry.type)!.id,
     occurred_at: entry.occurredAt ?? now,
     request_id: entry.requestId ?? null,
-    payload: { ...entry.payload, player_id: subject.playerId, user_id: subject.memberId, user_name: subject.userName },
+    payload: entry.payload ?? {},
   }));
 };
 
-const insertOf = (retailerId: string, rows: PlannedEntry[]) =>
+/** The payload keeps the entry's own fields and who it was about at the time (those win over the entry's fields of the same names). */
+const insertOf = (subject: TimelineSubject, rows: PlannedEntry[]) =>
   sql`INSERT INTO timeline_events (retailer_id, member_id, stream_id, event_type_id, occurred_at, request_id, payload)
-      SELECT ${retailerId}::uuid, member_id, gen_random_uuid(), event_type_id, occurred_at, request_id, payload
+      SELECT ${subject.retailerId}::uuid, ${subject.memberId}::uuid, gen_random_uuid(), event_type_id, occurred_at, request_id,
+             payload || jsonb_build_object('player_id', ${subject.playerId}::bigint, 'user_id', ${subject.memberId}::text, 'user_name', ${subject.userName}::text)
         FROM ${recordset(rows, TIMELINE_COLUMNS)} ORDER BY n`;
 
 /**
  * The insert of timeline entries as a query, not yet run: a flow can send it
- * in the same statement as its own writes (one round trip on hot paths). The
- * payload keeps the entry's own fields and who it was about at the time; what
+ * in the same statement as its own writes (one round trip on hot paths). What
  * follows from the row (its type's names, its time, its request, the
- * retailer) is added when it is read (payloadOf).
+ * retailer) is added to the payload when it is read (payloadOf).
  */
-export const timelineInsert = (subject: TimelineSubject, entries: TimelineEntry[]) => insertOf(subject.retailerId, rowsOf(subject, entries));
+export const timelineInsert = (subject: TimelineSubject, entries: TimelineEntry[]) => insertOf(subject, rowsOf(entries));
 
-const batches = new Map<string, Batch<PlannedEntry>>();
-const batchOf = (retailerId: string): Batch<PlannedEntry> => {
-  let batch = batches.get(retailerId);
-  if (!batch) batches.set(retailerId, (batch = { name: `timeline_events:${retailerId}`, insert: (rows) => insertOf(retailerId, rows) }));
-  return batch;
-};
+/** One batch per subject: a transaction's entries about one member (as it was named) go in one insert. */
+const batchOf = (subject: TimelineSubject): Batch<PlannedEntry> => ({
+  name: `timeline_events:${subject.retailerId}:${subject.memberId}:${subject.playerId}:${subject.userName}`,
+  insert: (rows) => insertOf(subject, rows),
+});
 
 /**
  * Plans timeline entries in the transaction's unit of work: they are written
@@ -75,7 +74,7 @@ const batchOf = (retailerId: string): Batch<PlannedEntry> => {
  */
 export function planTimeline(tx: Db, subject: TimelineSubject, entries: TimelineEntry[], options: { first?: boolean } = {}): void {
   noteMemberWrite(tx, subject.memberId);
-  unitOf(tx).add(batchOf(subject.retailerId), rowsOf(subject, entries), options);
+  unitOf(tx).add(batchOf(subject), rowsOf(entries), options);
 }
 
 /** An entry's payload as the timeline answers it: the stored fields with those that follow from its row. */
